@@ -1,0 +1,98 @@
+"""Wall time of hook processes, as Claude Code runs them (``hooks/run <Event>``, payload on stdin).
+
+    python bench/hook_latency.py [--runs 20] [--python PATH]
+
+Prints median / p90 / min in milliseconds for: the capture hook (PostToolUse of
+Bash), PreToolUse on a non-memory tool call (Bash), PreToolUse of an org skill
+(arming) and UserPromptSubmit (capture + reaction check). State lives in a
+fresh temporary directory on the embedded store; payloads are the real
+recorded ones in plugin/lakeloop/data/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYLOADS = ROOT / "plugin" / "lakeloop" / "data" / "claude-code-2.1.330-hook-payloads.jsonl"
+
+
+def _payload(event: str, tool: str | None = None) -> bytes:
+    for line in PAYLOADS.read_text().splitlines():
+        p = json.loads(line)
+        if p["hook_event_name"] == event and (tool is None or p.get("tool_name") == tool):
+            return json.dumps(p).encode()
+    raise SystemExit(f"no {event} {tool} payload")
+
+
+def measure(event: str, payload: bytes, env: dict, runs: int) -> list[float]:
+    """Wall times in ms of ``runs`` hook processes (after 2 warm-ups)."""
+    times = []
+    for i in range(runs + 2):
+        t0 = time.perf_counter()
+        subprocess.run([str(ROOT / "hooks" / "run"), event], input=payload, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        if i >= 2:
+            times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--python", default=sys.executable)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "LAKELOOP_DATA_DIR": f"{tmp}/data", "LAKELOOP_LOG_DIR": f"{tmp}/log",
+               "LAKELOOP_SKILLS_DIR": f"{tmp}/skills", "LAKELOOP_PYTHON": args.python,
+               "LAKELOOP_CLAUDE_BIN": "/nonexistent"}
+        env.pop("LAKELOOP_WORKER", None)
+        manifest = Path(tmp, "data", "pulled-skills.json")
+        manifest.parent.mkdir(parents=True)
+        manifest.write_text(json.dumps({"skills": {"db-migrate--alice": {"version": 1}}}))
+        cases = [
+            ("capture hook (PostToolUse, Bash)", "PostToolUse", _payload("PostToolUse", "Bash")),
+            ("PreToolUse, non-memory tool (Bash)", "PreToolUse", _payload("PreToolUse", "Bash")),
+            ("PreToolUse, org skill (arming)", "PreToolUse", _payload("PreToolUse", "Skill")),
+            ("UserPromptSubmit (capture, no window)", "UserPromptSubmit", _payload("UserPromptSubmit")),
+        ]
+        t = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            subprocess.run([args.python, "-c", "pass"], check=True)
+            t.append((time.perf_counter() - t0) * 1000)
+        print(f"{'python -c pass (interpreter floor)':<40} median {statistics.median(t):6.1f} ms")
+        captured = 0
+        for label, event, payload in cases:
+            times = measure(event, payload, env, args.runs)
+            if event in ("PostToolUse", "UserPromptSubmit"):
+                captured += len(times) + 2
+            q = statistics.quantiles(times, n=10)
+            print(f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
+                  f"min {min(times):6.1f} ms  (n={len(times)})")
+        # The detached drainers store the spooled events; wait for them, then count rows.
+        import sqlite3
+
+        deadline = time.monotonic() + 60
+        outbox = Path(tmp, "data", "outbox")
+        while time.monotonic() < deadline and any(outbox.glob("*.json")):
+            time.sleep(0.05)
+        db = sqlite3.connect(Path(tmp, "data", "store.sqlite3"))
+        rows = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        db.close()
+        time.sleep(0.5)  # let the last drainer release its lock before the directory goes
+        print(f"rows stored by the drainers: {rows} of {captured} capture events"
+              + ("" if rows == captured else "  <-- LOST EVENTS"))
+    return 0 if rows == captured else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

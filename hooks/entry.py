@@ -1,0 +1,17 @@
+"""Thin entry script Claude Code runs (through ``hooks/run``): ``entry.py <HookEvent>``.
+
+Puts the plugin's source root on ``sys.path`` and hands over to
+``lakeloop.hooks.main``. Exits 0 whatever happens.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin"))
+try:
+    from lakeloop.hooks.main import main
+
+    main(sys.argv[1:])
+except BaseException:  # noqa: BLE001 - a hook must never fail the agent; main() logs its own crashes
+    pass
+sys.exit(0)

@@ -1,0 +1,1 @@
+"""The ``lakeloop`` command: one module per subcommand, dispatched by ``main``."""

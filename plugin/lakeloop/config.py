@@ -1,0 +1,93 @@
+"""Settings read from the environment, one function per setting.
+
+Every ``LAKELOOP_*`` variable the plugin understands is read here, so the
+README's table of variables can be checked against one file. Functions are
+cheap (no I/O) and are called at the point of use, so tests can set variables
+per test.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Marks every process the skill optimizer starts (the worker and the judge's
+#: and proposer's own agent sessions). Hooks that see it neither capture, arm
+#: nor react: the recursion guard of skillopt-loop.md.
+WORKER_ENV = "LAKELOOP_WORKER"
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return max(minimum, int(raw)) if raw else default
+    except ValueError:
+        return default
+
+
+def _float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return max(minimum, float(raw)) if raw else default
+    except ValueError:
+        return default
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw not in ("0", "false", "no", "off")
+
+
+def capture_enabled() -> bool:
+    """``LAKELOOP_CAPTURE`` (default on); ``0`` turns capture off."""
+    return _flag("LAKELOOP_CAPTURE", True)
+
+
+def debug() -> bool:
+    """``LAKELOOP_DEBUG=1`` logs at DEBUG level instead of INFO."""
+    return _flag("LAKELOOP_DEBUG", False)
+
+
+def in_worker() -> bool:
+    """True inside a process started by the skill optimizer (recursion guard)."""
+    return _flag(WORKER_ENV, False)
+
+
+def judge_window() -> int:
+    """``LAKELOOP_JUDGE_WINDOW``: user messages a judgment window stays open (K, default 3)."""
+    return _int("LAKELOOP_JUDGE_WINDOW", 3, minimum=1)
+
+
+def invocation_backoff_s() -> float:
+    """``LAKELOOP_INVOCATION_BACKOFF_S``: base of the invocation poll's linear backoff,
+    in seconds (default 3.0; sleep = base x attempt; seed 000)."""
+    return _float("LAKELOOP_INVOCATION_BACKOFF_S", 3.0)
+
+
+def judge_model() -> str:
+    """``LAKELOOP_JUDGE_MODEL``: model for the judge (cheap; default ``haiku``)."""
+    return os.environ.get("LAKELOOP_JUDGE_MODEL", "").strip() or "haiku"
+
+
+def proposer_model() -> str:
+    """``LAKELOOP_PROPOSER_MODEL``: model for the proposer (capable; default ``sonnet``)."""
+    return os.environ.get("LAKELOOP_PROPOSER_MODEL", "").strip() or "sonnet"
+
+
+def agent_timeout_s() -> float:
+    """``LAKELOOP_AGENT_TIMEOUT_S``: wall-clock bound on one judge/proposer call (default 180 s)."""
+    return _float("LAKELOOP_AGENT_TIMEOUT_S", 180.0, minimum=1.0)
+
+
+def user_name() -> str:
+    """The author recorded on rows: ``LAKELOOP_USER``, else the OS login name."""
+    name = os.environ.get("LAKELOOP_USER", "").strip()
+    if name:
+        return name
+    try:
+        import getpass
+
+        return getpass.getuser() or "unknown"
+    except Exception:  # no passwd entry in some containers
+        return "unknown"

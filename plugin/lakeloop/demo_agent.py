@@ -1,0 +1,60 @@
+"""A scripted stand-in for the agent CLI (``claude -p ... --output-format json``).
+
+Used by ``lakeloop demo`` when no agent CLI is installed, and labelled as such
+in its output. It reads the prompt on stdin and answers like Claude Code's
+JSON output (``{"type": "result", "result": ..., "is_error": false}``):
+
+* judge (system prompt mentions "judge"): failure when the last ``USER:`` line
+  of the excerpt complains (wrong, failed, broke, dropped, error, ...), else success;
+* proposer: one ``append`` edit adding a safety step to the skill.
+
+It never calls a model. Run as ``python -m lakeloop.demo_agent [claude flags]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import uuid
+
+_NEGATIVE = re.compile(r"\b(wrong|fail(ed|s)?|broke|broken|dropped|error|not work|doesn'?t work|undo)\b", re.I)
+
+SAFETY_STEP = (
+    "## Before running a migration\n"
+    "- Take a backup first (`pg_dump` or the project's backup command) and say where it is.\n"
+    "- Run the migration in a transaction or with `--sql` first and read the plan; never drop a table "
+    "without the user's explicit confirmation.\n"
+    "- After running it, verify the schema and row counts and report failures instead of claiming success."
+)
+
+
+def _arg(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1] if flag in argv and argv.index(flag) + 1 < len(argv) else ""
+
+
+def answer(prompt: str, system: str) -> str:
+    """The scripted reply text for one call."""
+    if "judge" in system.lower():
+        users = [line for line in prompt.splitlines() if line.startswith("USER:")]
+        last = users[-1] if users else ""
+        if _NEGATIVE.search(last):
+            return json.dumps({"success": 0, "confidence": 0.9,
+                               "reason": "the user reports that the migration failed and data was lost"})
+        return json.dumps({"success": 1, "confidence": 0.8, "reason": "no complaint from the user"})
+    return json.dumps({"edits": [{"op": "append", "text": SAFETY_STEP}]})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Answer one ``-p`` call on stdout."""
+    argv = sys.argv[1:] if argv is None else argv
+    prompt = sys.stdin.read()
+    text = answer(prompt, _arg(argv, "--system-prompt"))
+    print(json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": text,
+                      "session_id": str(uuid.uuid4()), "model": _arg(argv, "--model"),
+                      "lakeloop_scripted_stand_in": True}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

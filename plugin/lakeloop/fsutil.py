@@ -1,0 +1,54 @@
+"""Small file-system helpers shared by hooks and the worker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write(path: Path, data: bytes | str, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` atomically: a temp file in the same directory,
+    fsync, then ``os.replace``. Readers see the old or the new file, never a part.
+
+    Raises OSError when the directory cannot be created or written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any, mode: int = 0o600) -> None:
+    """``atomic_write`` of ``obj`` as pretty JSON."""
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", mode)
+
+
+def read_json(path: Path) -> Any:
+    """Parsed JSON of ``path``, or None when missing, unreadable or malformed."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def safe_key(value: str) -> str:
+    """A file-name-safe key for an untrusted string (session id, skill ref):
+    the SHA-256 hex digest's first 32 characters. Never a path component of the input."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""Hook handlers, one module per job; ``main`` reads stdin and dispatches."""

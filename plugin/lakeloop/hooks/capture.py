@@ -1,0 +1,61 @@
+"""Capture (UserPromptSubmit, PostToolUse, Stop, SubagentStop).
+
+In the hook process, ``handle`` only spools the event to the outbox and forks
+the detached drainer (``lakeloop.outbox``); the drainer calls ``store_event``,
+which writes one sessions row per event (``lakeloop.rows``). Skipped when
+``LAKELOOP_CAPTURE=0`` or inside the skill optimizer's own processes (the
+judge and proposer calls are never captured).
+"""
+
+from __future__ import annotations
+
+from .. import config
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+    import logging
+
+    from ..store.base import Store
+
+
+def handle(payload: dict[str, Any], log: logging.Logger) -> None:
+    """Hook handler: spool the event and start the drainer. UserPromptSubmit is
+    spooled even with capture off (its reaction still counts)."""
+    if config.in_worker():
+        return
+    event = payload.get("hook_event_name")
+    if event != "UserPromptSubmit" and not config.capture_enabled():
+        return
+    from .. import outbox
+
+    outbox.put(str(event), payload)
+    if not outbox.spawn_drainer():
+        outbox.drain(log)
+
+
+def store_event(payload: dict[str, Any], received_at_ns: int, store: Store, log: logging.Logger) -> bool:
+    """Write the payload's row to ``store``. Returns True when a row was written.
+
+    Raises StoreError when the store write fails.
+    """
+    if not config.capture_enabled():
+        log.debug("capture skipped: LAKELOOP_CAPTURE=0")
+        return False
+    from ..rows import build_message, session_row
+    from ..store import current_identity
+
+    if not payload.get("session_id"):
+        log.error("%s payload has no session_id: not captured", payload.get("hook_event_name"))
+        return False
+    truncated: list[str] = []
+    message = build_message(payload, truncated, received_at_ns)
+    if message is None:
+        return False
+    if truncated:
+        log.warning("oversized fields cut to fit: %s", ", ".join(truncated))
+    row = session_row(message, current_identity())
+    store.append_session_row(row)
+    log.info("captured %s session=%s bytes=%d", message["type"], message["session_id"][:64], row.size_bytes)
+    return True

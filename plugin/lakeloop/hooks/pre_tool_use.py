@@ -1,0 +1,50 @@
+"""PreToolUse: arm a judgment window when the agent uses an org skill.
+
+Fast path first: a tool call that cannot load a skill returns after one dict
+lookup, without touching the store or importing anything more.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+    import logging
+
+from .. import config
+
+_SKILL_LOADING_TOOLS = frozenset({"Skill", "Read", "View", "read_file", "Bash", "Shell", "shell"})
+
+
+def handle(payload: dict[str, Any], log: logging.Logger) -> None:
+    """Open (or replace) the session's window when the tool call loads an org skill."""
+    tool_name = payload.get("tool_name")
+    if tool_name not in _SKILL_LOADING_TOOLS:
+        return
+    tool_input = payload.get("tool_input")
+    if tool_name != "Skill" and not (
+        isinstance(tool_input, dict) and any(isinstance(v, str) and "SKILL.md" in v for v in tool_input.values())
+    ):
+        return
+    if config.in_worker():
+        return
+    from ..skillopt.refs import org_skill, ref_from_tool
+
+    ref = ref_from_tool(str(tool_name), tool_input)
+    if ref is None:
+        return
+    entry = org_skill(ref)
+    if entry is None:
+        log.debug("not arming: %s is not a pulled org skill", ref[:120])
+        return
+    session_id = payload.get("session_id")
+    if not isinstance(session_id, str) or not session_id:
+        log.error("not arming %s: payload has no session_id", ref)
+        return
+    from ..skillopt import pending
+
+    window = pending.arm(session_id, ref, str(payload.get("tool_use_id") or ""),
+                         config.judge_window(), entry.get("version"))
+    log.info("armed window skill=%s session=%s budget=%d tool_use_id=%s", ref, session_id[:64],
+             window["budget"], window["tool_use_id"][:64])

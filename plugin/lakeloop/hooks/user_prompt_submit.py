@@ -1,0 +1,62 @@
+"""UserPromptSubmit: capture the prompt, then treat it as a reaction.
+
+The hook spools the event like every capture hook (``capture.handle``); the
+detached drainer stores the row and then calls ``react``: when the session has
+an open judgment window, a non-empty prompt spends one unit of its budget and
+starts the skill optimizer's worker, detached (skillopt-loop.md, "Reaction").
+So the prompt is never delayed, and a failed reaction never undoes the capture.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+    import logging
+
+from .. import config
+
+#: The reaction handed to the worker is cut to this many characters.
+MAX_REACTION_CHARS = 8000
+
+
+def handle(payload: dict[str, Any], log: logging.Logger) -> None:
+    """Spool the prompt; the drainer captures it and calls ``react``."""
+    from .capture import handle as spool
+
+    spool(payload, log)
+
+
+def react(payload: dict[str, Any], log: logging.Logger) -> str | None:
+    """Spend the window and start the worker. Returns the job file path, or None."""
+    if config.in_worker():
+        return None
+    session_id = payload.get("session_id")
+    prompt = payload.get("prompt")
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    from ..skillopt import pending
+
+    if pending.peek(session_id) is None:
+        return None
+    if not isinstance(prompt, str) or not prompt.strip():
+        log.info("empty prompt is not a reaction session=%s", session_id[:64])
+        return None
+    window = pending.spend(session_id)
+    if window is None:
+        return None
+    from ..skillopt.launch import start_worker
+
+    job = {
+        "session_id": session_id,
+        "skill": window["skill"],
+        "tool_use_id": window.get("tool_use_id") or "",
+        "armed_version": window.get("version"),
+        "reaction": prompt[:MAX_REACTION_CHARS],
+        "cwd": str(payload.get("cwd") or ""),
+    }
+    job_file = start_worker(job, log)
+    log.info("reaction session=%s skill=%s budget_left=%d worker_job=%s", session_id[:64], window["skill"],
+             int(window.get("budget", 1)) - 1, job_file)
+    return job_file

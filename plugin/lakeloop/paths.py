@@ -1,0 +1,92 @@
+"""Where lakeloop keeps its files.
+
+* data dir: ``LAKELOOP_DATA_DIR``, else platformdirs' user data dir
+  (``~/.local/share/lakeloop`` on Linux). Holds the embedded store, pending
+  judgment windows, locks, worker jobs, the pull manifest and dedup records.
+* log dir: ``LAKELOOP_LOG_DIR``, else platformdirs' user log dir
+  (``~/.local/state/lakeloop/log`` on Linux).
+* skills root: ``LAKELOOP_SKILLS_DIR``, else ``~/.claude/skills``.
+
+platformdirs is imported lazily and only when no override is set. The launcher
+may run before the plugin's virtualenv exists (system python3, no
+platformdirs): then the same locations are derived from the XDG rules
+platformdirs follows, so a log line is never lost for want of a library.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP = "lakeloop"
+
+
+def _platform_dir(kind: str) -> Path:
+    try:
+        import platformdirs
+
+        if kind == "data":
+            return Path(platformdirs.user_data_dir(APP, appauthor=False))
+        return Path(platformdirs.user_log_dir(APP, appauthor=False))
+    except ImportError:
+        home = Path.home()
+        if sys.platform == "darwin":
+            base = home / "Library"
+            return base / "Application Support" / APP if kind == "data" else base / "Logs" / APP
+        if kind == "data":
+            return Path(os.environ.get("XDG_DATA_HOME") or home / ".local/share") / APP
+        return Path(os.environ.get("XDG_STATE_HOME") or home / ".local/state") / APP / "log"
+
+
+def data_dir() -> Path:
+    """Root of all local state (``LAKELOOP_DATA_DIR`` overrides)."""
+    override = os.environ.get("LAKELOOP_DATA_DIR", "").strip()
+    return Path(override).expanduser() if override else _platform_dir("data")
+
+
+def log_dir() -> Path:
+    """Directory of ``lakeloop.log`` (``LAKELOOP_LOG_DIR`` overrides)."""
+    override = os.environ.get("LAKELOOP_LOG_DIR", "").strip()
+    return Path(override).expanduser() if override else _platform_dir("log")
+
+
+def log_file() -> Path:
+    """The rotating log file every hook and the worker write to."""
+    return log_dir() / "lakeloop.log"
+
+
+def skills_root() -> Path:
+    """Where pulled org skills are written (``LAKELOOP_SKILLS_DIR`` overrides)."""
+    override = os.environ.get("LAKELOOP_SKILLS_DIR", "").strip()
+    return Path(override).expanduser() if override else Path.home() / ".claude" / "skills"
+
+
+def store_file() -> Path:
+    """The embedded SQLite store."""
+    return data_dir() / "store.sqlite3"
+
+
+def pending_dir() -> Path:
+    """One file per session with an open judgment window."""
+    return data_dir() / "pending"
+
+
+def locks_dir() -> Path:
+    """Per-skill worker leases and their guard locks."""
+    return data_dir() / "locks"
+
+
+def jobs_dir() -> Path:
+    """Worker job files (mode 0600: they hold the user's reaction text)."""
+    return data_dir() / "jobs"
+
+
+def attempts_dir() -> Path:
+    """Append-only dedup records of proposed edit sets, one file per skill."""
+    return data_dir() / "attempts"
+
+
+def manifest_file() -> Path:
+    """The pull manifest: which org skills were pulled, at which version."""
+    return data_dir() / "pulled-skills.json"

@@ -1,0 +1,1 @@
+"""The skill-improvement loop (skillopt-loop.md): arming, reaction, worker, edits."""

@@ -1,0 +1,54 @@
+"""Starting the worker detached from the hook.
+
+The job (session id, skill ref, reaction text, arming tool_use_id) goes to a
+0600 job file, never argv (the reaction is the user's text). The worker runs
+as ``python -m lakeloop.cli.main worker <job file>`` in its own process session
+(``start_new_session``), with stdin from /dev/null, stdout and stderr appended
+to the log file, no inherited descriptors, and ``LAKELOOP_WORKER=1`` so nothing
+it starts is captured or re-arms. The hook does not wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .. import config, paths
+from ..fsutil import atomic_write
+
+_PLUGIN_SRC = str(Path(__file__).resolve().parents[2])
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of processes the optimizer starts: ours plus the recursion
+    guard, with the lakeloop sources importable."""
+    env = dict(os.environ)
+    env[config.WORKER_ENV] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PLUGIN_SRC, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def start_worker(job: dict[str, Any], log: logging.Logger) -> str:
+    """Write the job file and spawn the detached worker. Returns the job file path.
+
+    Raises OSError when the job file cannot be written or the process not started.
+    """
+    job = {**job, "created_at": time.time(), "user": config.user_name()}
+    job_file = paths.jobs_dir() / f"{int(time.time())}-{uuid.uuid4().hex[:12]}.json"
+    atomic_write(job_file, json.dumps(job, ensure_ascii=False), mode=0o600)
+    paths.log_dir().mkdir(parents=True, exist_ok=True)
+    with open(paths.log_file(), "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lakeloop.cli.main", "worker", str(job_file)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True,
+            start_new_session=True, env=worker_env(), cwd=str(paths.data_dir()),
+        )
+    log.debug("worker pid=%d started for %s", proc.pid, job_file.name)
+    return str(job_file)

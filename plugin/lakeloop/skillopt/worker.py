@@ -1,0 +1,247 @@
+"""The worker's logic (skillopt-loop.md, "Worker"), with its I/O as parameters.
+
+``improve(job, deps)`` finds the invocation (polling through the store's
+insert->read visibility lag), builds the transcript window, asks the judge,
+and on a clear failure asks the proposer for edits, applies them, dedups and
+publishes version + 1. It never touches the network itself: the store, the
+judge and proposer calls, the clock and the sleep come in ``deps``, so every
+branch is tested in milliseconds. The per-skill lease is taken by the caller
+(``lakeloop.cli.worker``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import AgentError, StoreError
+from ..rows import Identity, utc_now
+from ..store.base import SessionRow, SkillRow, Store
+from . import attempts, prompts
+from .edits import apply_edits
+from .parse import parse_edits, parse_verdict
+from .refs import ref_from_tool, split_ref
+
+#: Retries after the first invocation lookup (seed 000: 1 try + 5 retries).
+INVOCATION_RETRIES = 5
+#: Base of the linear backoff between lookups, seconds (sleep = base x attempt; seed 000).
+INVOCATION_BACKOFF_S = 3.0
+TURNS_BEFORE = 3
+TURNS_AFTER = 6
+#: The window is elided (head + tail kept) to this many characters.
+WINDOW_CHARS = 4000
+#: Marker added to contributors of versions the optimizer publishes.
+OPTIMIZER_MARKER = "lakeloop-skillopt"
+_TURN_TYPES = ("user_message", "assistant_message")
+
+
+@dataclass
+class Job:
+    """A reaction handed from UserPromptSubmit to the worker."""
+
+    session_id: str
+    skill: str
+    reaction: str
+    tool_use_id: str = ""
+    user: str = ""
+    armed_version: int | None = None
+    cwd: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Job":
+        """Build from a job file's JSON. Raises ValueError on missing or bad fields."""
+        sid, skill, reaction = data.get("session_id"), data.get("skill"), data.get("reaction")
+        if not (isinstance(sid, str) and sid and isinstance(skill, str) and isinstance(reaction, str)):
+            raise ValueError("job needs session_id, skill and reaction strings")
+        version = data.get("armed_version")
+        return cls(sid, skill, reaction, str(data.get("tool_use_id") or ""), str(data.get("user") or ""),
+                   version if isinstance(version, int) else None, str(data.get("cwd") or ""))
+
+
+@dataclass
+class Deps:
+    """The worker's I/O. ``judge`` and ``propose`` take ``(prompt, system)`` and return
+    the reply text (raising AgentError); ``sleep`` takes seconds."""
+
+    store: Store
+    identity: Identity
+    judge: Callable[[str, str], str]
+    propose: Callable[[str, str], str]
+    sleep: Callable[[float], None]
+    log: logging.Logger
+    retries: int = INVOCATION_RETRIES
+    backoff_s: float = INVOCATION_BACKOFF_S
+    min_confidence: float = 0.5
+
+
+@dataclass
+class Outcome:
+    """How a run ended. ``status`` is one of: published, judged_success,
+    invocation_not_found, store_error, bad_job, skill_missing, already_improved,
+    proposer_failed, no_edits, duplicate."""
+
+    status: str
+    reason: str
+    version: int | None = None
+    queries: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _tool_input(row: SessionRow) -> Any:
+    raw = row.message.get("tool_input")
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return {}
+    return raw
+
+
+def find_invocation(rows: list[SessionRow], ref: str, tool_use_id: str) -> int | None:
+    """Index in ``rows`` of the tool_call that loaded ``ref``: the one with
+    ``tool_use_id`` when present, else the latest. None when absent."""
+    latest = None
+    for i, row in enumerate(rows):
+        if row.type != "tool_call":
+            continue
+        if ref_from_tool(str(row.message.get("tool_name", "")), _tool_input(row)) != ref:
+            continue
+        if tool_use_id and row.message.get("tool_use_id") == tool_use_id:
+            return i
+        latest = i
+    return latest
+
+
+def elide(text: str, limit: int = WINDOW_CHARS) -> str:
+    """``text`` cut to ``limit`` characters by keeping its head and tail."""
+    if len(text) <= limit:
+        return text
+    marker = f"\n...[{len(text) - limit} chars elided]...\n"
+    keep = max(0, limit - len(marker))
+    head = keep // 2
+    return text[:head] + marker + text[len(text) - (keep - head):]
+
+
+def _turn(row: SessionRow) -> str:
+    who = "USER" if row.type == "user_message" else "ASSISTANT"
+    return f"{who}: {row.message.get('content', '')}"
+
+
+def build_window(rows: list[SessionRow], at: int, reaction: str) -> str:
+    """3 turns before and 6 after the invocation at ``rows[at]``, elided to 4000
+    characters, then the reaction as the last USER turn (it lags the store; a
+    captured copy of it is not repeated)."""
+    before = [r for r in rows[:at] if r.type in _TURN_TYPES][-TURNS_BEFORE:]
+    after = [r for r in rows[at + 1:] if r.type in _TURN_TYPES]
+    # The reaction is the session's newest prompt: if the last user turn is its captured copy,
+    # drop it and whatever follows (the assistant may already be answering it).
+    users = [i for i, r in enumerate(after) if r.type == "user_message"]
+    if users and after[users[-1]].message.get("content") == reaction:
+        after = after[:users[-1]]
+    after = after[:TURNS_AFTER]
+    text = elide("\n".join(_turn(r) for r in before + after))
+    return f"{text}\nUSER: {reaction}" if text else f"USER: {reaction}"
+
+
+def improve(job: Job, deps: Deps) -> Outcome:
+    """Run the loop for one reaction. Never raises for expected failures: the
+    outcome says what happened and why (and is logged)."""
+    log = deps.log
+    parts = split_ref(job.skill)
+    if parts is None:
+        return _done(log, Outcome("bad_job", f"not an org skill ref: {job.skill[:120]!r}"))
+    path = deps.identity.session_path(job.session_id)
+    queries = 0
+    rows: list[SessionRow] = []
+    at = None
+    for attempt in range(deps.retries + 1):
+        queries += 1
+        try:
+            rows = deps.store.session_rows(path, types=("user_message", "assistant_message", "tool_call"))
+        except StoreError as exc:
+            return _done(log, Outcome("store_error", f"session query failed: {exc}", queries=queries))
+        at = find_invocation(rows, job.skill, job.tool_use_id)
+        if at is not None:
+            break
+        if attempt < deps.retries:
+            delay = deps.backoff_s * (attempt + 1)
+            log.info("invocation of %s not visible yet (try %d/%d); retrying in %.1f s",
+                     job.skill, attempt + 1, deps.retries + 1, delay)
+            deps.sleep(delay)
+    if at is None:
+        return _done(log, Outcome("invocation_not_found",
+                                  f"no invocation of {job.skill} after {queries} queries", queries=queries))
+    window = build_window(rows, at, job.reaction)
+
+    try:
+        verdict = parse_verdict(deps.judge(prompts.judge_prompt(job.skill, window), prompts.JUDGE_SYSTEM),
+                                deps.min_confidence)
+    except AgentError as exc:
+        return _done(log, Outcome("judged_success", f"judge failed ({exc}); counted as success", queries=queries))
+    if verdict.success:
+        return _done(log, Outcome("judged_success", verdict.reason or "judge says the task succeeded",
+                                  queries=queries))
+    log.info("judge: task failed (confidence %.2f): %s", verdict.confidence, verdict.reason[:300])
+
+    name, author = parts
+    try:
+        current = deps.store.current_skill(name, author)
+    except StoreError as exc:
+        return _done(log, Outcome("store_error", f"skill query failed: {exc}", queries=queries))
+    if current is None:
+        return _done(log, Outcome("skill_missing", f"{job.skill} is not in the skills table", queries=queries))
+    if job.armed_version is not None and current.version > job.armed_version:
+        return _done(log, Outcome("already_improved", f"{job.skill} is at v{current.version}, newer than the "
+                                  f"v{job.armed_version} this session used", current.version, queries))
+
+    history = attempts.previous(job.skill)
+    try:
+        reply = deps.propose(prompts.proposer_prompt(job.skill, current.body, window, verdict.reason, history),
+                             prompts.PROPOSER_SYSTEM)
+    except AgentError as exc:
+        return _done(log, Outcome("proposer_failed", str(exc), queries=queries))
+    edits, problems = parse_edits(reply)
+    for problem in problems:
+        log.info("proposer: %s", problem)
+    result = apply_edits(current.body, edits)
+    for edit, why in result.skipped:
+        log.info("edit %s skipped: %s", edit.op, why)
+    if not result.applied or result.body == current.body:
+        return _done(log, Outcome("no_edits", "no applicable edit proposed", queries=queries))
+    key = attempts.edit_set_key(result.applied)
+    if attempts.seen(job.skill, key):
+        return _done(log, Outcome("duplicate", f"edit set {key[:12]} was already proposed", queries=queries))
+
+    now = utc_now()
+    contributors = list(current.contributors)
+    for who in (job.user or deps.identity.user, OPTIMIZER_MARKER):
+        if who and who not in contributors:
+            contributors.append(who)
+    sources = list(current.source_sessions)
+    if job.session_id not in sources:
+        sources.append(job.session_id)
+    new = SkillRow(
+        id=str(uuid.uuid4()), name=current.name, author=current.author, body=result.body,
+        version=current.version + 1, project=current.project, project_key=current.project_key,
+        local_path=current.local_path, install=current.install, source_sessions=sources,
+        source_agent="claude_code", scope="team", contributors=contributors,
+        description=current.description, trigger_text=current.trigger_text, created_at=now, updated_at=now,
+    )
+    try:
+        deps.store.insert_skill(new)
+    except StoreError as exc:
+        attempts.record(job.skill, result.applied, "publish_failed", new.version)
+        return _done(log, Outcome("store_error", f"publish failed: {exc}", queries=queries))
+    attempts.record(job.skill, result.applied, "published", new.version)
+    return _done(log, Outcome("published", f"{job.skill} v{new.version} published with "
+                              f"{len(result.applied)} edit(s)", new.version, queries,
+                              {"edits": [e.as_dict() for e in result.applied]}))
+
+
+def _done(log: logging.Logger, outcome: Outcome) -> Outcome:
+    level = logging.WARNING if outcome.status in ("store_error", "bad_job", "proposer_failed") else logging.INFO
+    log.log(level, "worker outcome=%s queries=%d: %s", outcome.status, outcome.queries, outcome.reason)
+    return outcome

@@ -1,0 +1,145 @@
+"""The ``Store`` interface and its row types.
+
+Rows mirror the Deeplake tables of ``deeplake-api.md`` column for column, so
+the embedded store and the Deeplake store hold interchangeable rows:
+
+* sessions: ``id, path, filename, message (JSON object), message_embedding,
+  author, mime_type, size_bytes, project, description (hook event name),
+  agent, plugin_version, creation_date, last_update_date`` (ISO-8601 UTC).
+* skills: ``id, name, project, project_key, local_path, install, source_sessions
+  (JSON array as text), source_agent, scope, author, contributors (JSON array as
+  text), description, trigger_text, body, version, created_at, updated_at``.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+SESSION_COLUMNS = (
+    "id", "path", "filename", "message", "message_embedding", "author", "mime_type",
+    "size_bytes", "project", "description", "agent", "plugin_version",
+    "creation_date", "last_update_date",
+)
+
+SKILL_COLUMNS = (
+    "id", "name", "project", "project_key", "local_path", "install", "source_sessions",
+    "source_agent", "scope", "author", "contributors", "description", "trigger_text",
+    "body", "version", "created_at", "updated_at",
+)
+
+
+@dataclass
+class SessionRow:
+    """One captured agent event (a row of the sessions table).
+
+    ``message`` is the event object (see ``lakeloop.rows``); ``size_bytes`` is
+    the UTF-8 length of its JSON text.
+    """
+
+    id: str
+    path: str
+    filename: str
+    message: dict[str, Any]
+    author: str
+    size_bytes: int
+    project: str
+    description: str
+    agent: str
+    plugin_version: str
+    creation_date: str
+    last_update_date: str
+    mime_type: str = "application/json"
+    message_embedding: list[float] | None = None
+
+    @property
+    def type(self) -> str:
+        """The message ``type``: user_message, tool_call or assistant_message."""
+        return str(self.message.get("type", ""))
+
+
+@dataclass
+class SkillRow:
+    """One version of a team skill (a row of the skills table).
+
+    ``source_sessions`` and ``contributors`` are lists here; stores encode them
+    as JSON array text. ``ref`` is ``<name>--<author>``.
+    """
+
+    id: str
+    name: str
+    author: str
+    body: str
+    version: int = 1
+    project: str = ""
+    project_key: str = ""
+    local_path: str = ""
+    install: str = "global"
+    source_sessions: list[str] = field(default_factory=list)
+    source_agent: str = "claude_code"
+    scope: str = "team"
+    contributors: list[str] = field(default_factory=list)
+    description: str = ""
+    trigger_text: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+
+    @property
+    def ref(self) -> str:
+        """The org skill reference ``<name>--<author>``."""
+        return f"{self.name}--{self.author}"
+
+
+class Store(abc.ABC):
+    """What hooks, the worker and the CLI need from a store.
+
+    Every method raises ``StoreError`` on failure; none retries on its own
+    (retry policy belongs to the caller or the transport).
+    """
+
+    name: str = "store"
+
+    @abc.abstractmethod
+    def append_session_row(self, row: SessionRow) -> None:
+        """Insert one sessions row (append-only)."""
+
+    @abc.abstractmethod
+    def session_rows(self, path: str, types: Sequence[str] | None = None) -> list[SessionRow]:
+        """All rows of the session stored at ``path``, oldest first (creation_date,
+        then insertion order); only message types in ``types`` when given. One query."""
+
+    @abc.abstractmethod
+    def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent sessions, newest first: ``[{path, session_id, rows, types: {type: n},
+        first, last}]``."""
+
+    @abc.abstractmethod
+    def current_skill(self, name: str, author: str) -> SkillRow | None:
+        """The current version of ``(name, author)``: highest ``version``, ties broken
+        by the latest ``created_at`` (deeplake-api.md). None when absent."""
+
+    @abc.abstractmethod
+    def latest_skills(self, scope: str | None = "team") -> list[SkillRow]:
+        """The current version of every skill (of ``scope`` when given)."""
+
+    @abc.abstractmethod
+    def insert_skill(self, row: SkillRow) -> None:
+        """Insert one skills row (append-only: a new version is a new row)."""
+
+    def close(self) -> None:  # pragma: no cover - trivial default
+        """Release connections."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def count_types(rows: Iterable[SessionRow]) -> dict[str, int]:
+    """``{message type: count}`` of ``rows``."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.type] = counts.get(row.type, 0) + 1
+    return counts

@@ -1,0 +1,207 @@
+"""The embedded store: SQLite in the data dir, for users without Deeplake credentials.
+
+WAL journal (readers never block the writer), ``busy_timeout`` 5000 ms so
+concurrent hook processes wait for each other instead of failing, and
+``synchronous=NORMAL`` (durable across process crashes, the case hooks face).
+Columns are those of the Deeplake tables (deeplake-api.md); JSON columns are
+stored as text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import paths
+from ..errors import StoreError, StoreUnavailable
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store
+
+BUSY_TIMEOUT_MS = 5000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT NOT NULL DEFAULT '',
+    path TEXT NOT NULL DEFAULT '',
+    filename TEXT NOT NULL DEFAULT '',
+    message TEXT,
+    message_embedding TEXT,
+    author TEXT NOT NULL DEFAULT '',
+    mime_type TEXT NOT NULL DEFAULT 'application/json',
+    size_bytes INTEGER NOT NULL DEFAULT 0,
+    project TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    agent TEXT NOT NULL DEFAULT '',
+    plugin_version TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL DEFAULT '',
+    last_update_date TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS sessions_path ON sessions (path, creation_date);
+CREATE TABLE IF NOT EXISTS skills (
+    id TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL DEFAULT '',
+    project TEXT NOT NULL DEFAULT '',
+    project_key TEXT NOT NULL DEFAULT '',
+    local_path TEXT NOT NULL DEFAULT '',
+    install TEXT NOT NULL DEFAULT 'global',
+    source_sessions TEXT NOT NULL DEFAULT '[]',
+    source_agent TEXT NOT NULL DEFAULT '',
+    scope TEXT NOT NULL DEFAULT 'me',
+    author TEXT NOT NULL DEFAULT '',
+    contributors TEXT NOT NULL DEFAULT '[]',
+    description TEXT NOT NULL DEFAULT '',
+    trigger_text TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS skills_name_author ON skills (name, author, version);
+"""
+
+
+def _json_list(text: Any) -> list[str]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+class EmbeddedStore(Store):
+    """``Store`` on a SQLite file. ``EmbeddedStore(path)`` opens (and creates) it.
+
+    Raises StoreUnavailable when the file cannot be opened or initialised.
+    """
+
+    name = "embedded"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'skills'").fetchone():
+                self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"cannot open embedded store {self.path}: {exc}") from exc
+        self.journal_mode = str(mode)
+
+    @classmethod
+    def open_default(cls) -> "EmbeddedStore":
+        """Open the store at ``paths.store_file()``."""
+        return cls(paths.store_file())
+
+    def close(self) -> None:
+        """Close the connection."""
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            cur = self._db.execute(sql, params)
+            return cur.fetchall()
+        except (sqlite3.Error, UnicodeEncodeError) as exc:  # a lone surrogate cannot be bound as UTF-8
+            raise StoreError(f"embedded store query failed: {exc}") from exc
+
+    # sessions -------------------------------------------------------------
+    def append_session_row(self, row: SessionRow) -> None:
+        """Insert one sessions row. Raises StoreError."""
+        message = json.dumps(row.message, ensure_ascii=False)
+        try:
+            message.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogate (valid JSON "\\ud800"): keep the row, escape it
+            message = json.dumps(row.message)
+        values = {
+            **row.__dict__,
+            "message": message,
+            "message_embedding": None if row.message_embedding is None else json.dumps(row.message_embedding),
+        }
+        cols = ", ".join(SESSION_COLUMNS)
+        marks = ", ".join("?" for _ in SESSION_COLUMNS)
+        self._run(f"INSERT INTO sessions ({cols}) VALUES ({marks})", [values[c] for c in SESSION_COLUMNS])
+
+    def session_rows(self, path: str, types: Sequence[str] | None = None) -> list[SessionRow]:
+        """Rows at ``path`` oldest first, optionally only message ``types``. Raises StoreError."""
+        sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE path = ?"
+        params: list[Any] = [path]
+        if types:
+            sql += f" AND json_extract(message, '$.type') IN ({', '.join('?' for _ in types)})"
+            params.extend(types)
+        sql += " ORDER BY creation_date, rowid"
+        return [self._session_row(r) for r in self._run(sql, params)]
+
+    @staticmethod
+    def _session_row(r: Sequence[Any]) -> SessionRow:
+        data = dict(zip(SESSION_COLUMNS, r))
+        try:
+            message = json.loads(data["message"]) if data["message"] else {}
+        except ValueError:
+            message = {}
+        data["message"] = message if isinstance(message, dict) else {}
+        emb = data.pop("message_embedding")
+        return SessionRow(**data, message_embedding=json.loads(emb) if emb else None)
+
+    def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent sessions newest first with their rows' event types. Raises StoreError."""
+        rows = self._run(
+            "SELECT path, json_extract(message, '$.session_id'), json_extract(message, '$.type'),"
+            " COUNT(*), MIN(creation_date), MAX(creation_date) FROM sessions"
+            " GROUP BY path, json_extract(message, '$.type')"
+        )
+        sessions: dict[str, dict[str, Any]] = {}
+        for path, sid, typ, n, first, last in rows:
+            s = sessions.setdefault(path, {"path": path, "session_id": sid, "rows": 0, "types": {},
+                                           "first": first, "last": last})
+            s["rows"] += n
+            s["types"][typ or ""] = n
+            s["first"] = min(s["first"], first)
+            s["last"] = max(s["last"], last)
+            s["session_id"] = s["session_id"] or sid
+        return sorted(sessions.values(), key=lambda s: s["last"], reverse=True)[:limit]
+
+    # skills ---------------------------------------------------------------
+    @staticmethod
+    def _skill_row(r: Sequence[Any]) -> SkillRow:
+        data = dict(zip(SKILL_COLUMNS, r))
+        data["source_sessions"] = _json_list(data["source_sessions"])
+        data["contributors"] = _json_list(data["contributors"])
+        data["version"] = int(data["version"])
+        return SkillRow(**data)
+
+    def current_skill(self, name: str, author: str) -> SkillRow | None:
+        """Highest version of ``(name, author)``, latest created_at on ties. Raises StoreError."""
+        rows = self._run(
+            f"SELECT {', '.join(SKILL_COLUMNS)} FROM skills WHERE name = ? AND author = ?"
+            " ORDER BY version DESC, created_at DESC, rowid DESC LIMIT 1",
+            (name, author),
+        )
+        return self._skill_row(rows[0]) if rows else None
+
+    def latest_skills(self, scope: str | None = "team") -> list[SkillRow]:
+        """Current version of every skill (of ``scope``). Raises StoreError."""
+        sql = f"SELECT {', '.join(SKILL_COLUMNS)} FROM skills"
+        params: list[Any] = []
+        if scope:
+            sql += " WHERE scope = ?"
+            params.append(scope)
+        sql += " ORDER BY name, author, version DESC, created_at DESC, rowid DESC"
+        latest: dict[tuple[str, str], SkillRow] = {}
+        for r in self._run(sql, params):
+            row = self._skill_row(r)
+            latest.setdefault((row.name, row.author), row)
+        return list(latest.values())
+
+    def insert_skill(self, row: SkillRow) -> None:
+        """Insert one skill version row. Raises StoreError."""
+        values = {**row.__dict__, "source_sessions": json.dumps(row.source_sessions),
+                  "contributors": json.dumps(row.contributors)}
+        cols = ", ".join(SKILL_COLUMNS)
+        marks = ", ".join("?" for _ in SKILL_COLUMNS)
+        self._run(f"INSERT INTO skills ({cols}) VALUES ({marks})", [values[c] for c in SKILL_COLUMNS])

@@ -1,0 +1,70 @@
+"""The pinned Claude Code binary the end-to-end tests drive.
+
+``LAKELOOP_TEST_CLAUDE_BIN`` names a binary to use as it is; otherwise
+``@anthropic-ai/claude-code@VERSION`` is installed with npm into
+``.cache/claude-code`` of the checkout (once; guarded by a file lock so
+parallel test sessions do not race). ``python -m tests.support.claude_code
+--install`` does the install from ``.ci/run``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+VERSION = "2.1.330"
+PACKAGE = f"@anthropic-ai/claude-code@{VERSION}"
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = ROOT / ".cache" / "claude-code"
+
+
+class Unavailable(RuntimeError):
+    """Claude Code cannot be had here (no npm, or the install failed)."""
+
+
+def binary(install: bool = True) -> str:
+    """Path of the pinned ``claude`` binary, installing it when needed.
+
+    Raises Unavailable when it is not installed and cannot be.
+    """
+    override = os.environ.get("LAKELOOP_TEST_CLAUDE_BIN", "").strip()
+    if override:
+        return override
+    path = PREFIX / "node_modules" / ".bin" / "claude"
+    if _version_ok(path):
+        return str(path)
+    if not install:
+        raise Unavailable(f"Claude Code {VERSION} is not installed under {PREFIX}")
+    npm = shutil.which("npm")
+    if npm is None:
+        raise Unavailable("npm is not on PATH: cannot install Claude Code for the end-to-end test")
+    from filelock import FileLock
+
+    PREFIX.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(PREFIX / ".install.lock"), timeout=600):
+        if not _version_ok(path):
+            proc = subprocess.run([npm, "install", "--prefix", str(PREFIX), "--no-fund", "--no-audit",
+                                   "--loglevel", "error", PACKAGE], capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0 or not _version_ok(path):
+                raise Unavailable(f"npm install {PACKAGE} failed: {proc.stderr[-800:]}")
+    return str(path)
+
+
+def _version_ok(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.strip().startswith(VERSION)
+
+
+if __name__ == "__main__":
+    if "--install" in sys.argv[1:]:
+        print(binary(install=True))
+    else:
+        print(binary(install=False))

@@ -1,0 +1,181 @@
+"""End to end on the real Claude Code (npm, pinned), offline against a scripted model on loopback.
+
+The plugin is loaded with ``--plugin-dir`` at this checkout. Session A pulls the
+team skill v1; session B invokes it through the ``Skill`` tool and answers; the
+resumed turn's prompt is a negative reaction; the detached worker's judge and
+proposer go through the same real ``claude -p`` against the same stand-in and
+publish v2; session C's SessionStart writes v2 into the skills dir. Assertions
+are on store rows and files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from lakeloop import paths
+from lakeloop.cli.skills import push
+from lakeloop.rows import Identity
+from lakeloop.skillopt import pending
+from lakeloop.store.embedded import EmbeddedStore
+from tests.support.fake_anthropic import (FakeAnthropic, Reply, has_tool_result, is_main_agent, is_tool_less,
+                                          last_user_text, system_text)
+
+SKILL_V1 = """---
+name: db-migrate--alice
+description: Run the project's database migrations with alembic.
+---
+# db-migrate
+
+1. Run `alembic upgrade head`.
+2. Tell the user the migration ran.
+
+<!-- SLOW_UPDATE_START -->
+Team policy: migrations run against the dev database first.
+<!-- SLOW_UPDATE_END -->
+"""
+NEW_STEP = "Before migrating, back up the database and never drop a table without confirmation."
+REACTION = "that's wrong, the migration failed and dropped my table"
+
+
+@pytest.fixture(scope="module")
+def claude_bin():
+    from tests.support.claude_code import Unavailable, binary
+
+    try:
+        return binary()
+    except Unavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+
+
+class Model:
+    """The scripted model: main-agent turns, judge and proposer."""
+
+    def __init__(self) -> None:
+        self.judge_calls = 0
+        self.proposer_calls = 0
+
+    def __call__(self, request: dict) -> Reply:
+        if is_tool_less(request):
+            system = system_text(request)
+            if "lakeloop's judge" in system:
+                self.judge_calls += 1
+                return Reply.text(json.dumps({"success": 0, "confidence": 0.9,
+                                              "reason": "the migration failed and dropped a table"}))
+            if "lakeloop's skill editor" in system:
+                self.proposer_calls += 1
+                return Reply.text(json.dumps({"edits": [{"op": "append", "text": NEW_STEP}]}))
+            return Reply.text("ok")
+        if is_main_agent(request):
+            if has_tool_result(request):
+                return Reply.text("I ran the migration with alembic upgrade head.")
+            prompt = last_user_text(request)
+            if "migrate the db" in prompt:
+                return Reply.tool_use("Skill", {"skill": "db-migrate--alice"})
+            if REACTION in prompt:
+                return Reply.text("Sorry about that, let me fix it.")
+        return Reply.text("hello")
+
+
+def _wait(condition, timeout: float, what: str, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolated_env):
+    """A negative reaction to a pulled org skill yields v2, and the next session pulls it."""
+    started = time.monotonic()
+    home = tmp_path / "home"
+    project = tmp_path / "project"
+    project.mkdir()
+    (home / ".claude").mkdir(parents=True)
+    skill_dir = tmp_path / "authoring" / "db-migrate"
+    skill_dir.mkdir(parents=True)
+    (skill_dir / "SKILL.md").write_text(SKILL_V1)
+    assert push(skill_dir, name="db-migrate", author="alice").version == 1
+
+    model = Model()
+    with FakeAnthropic(model) as api:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_SKILLS_DIR"))}
+        env.update(HOME=str(home), ANTHROPIC_BASE_URL=api.base_url, ANTHROPIC_API_KEY="test-key",
+                   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", LAKELOOP_PYTHON=sys.executable,
+                   LAKELOOP_CLAUDE_BIN=claude_bin, LAKELOOP_USER="bob", LAKELOOP_INVOCATION_BACKOFF_S="0.5")
+
+        def claude(prompt: str, *extra: str) -> dict:
+            proc = subprocess.run([claude_bin, "-p", prompt, "--plugin-dir", str(REPO), "--output-format", "json",
+                                   "--allowedTools", "Bash,Read,Grep,Skill", *extra],
+                                  cwd=project, env=env, capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+            out = json.loads(proc.stdout)
+            assert out["is_error"] is False, out
+            return out
+
+        # Session A: SessionStart pulls the team skill v1 into ~/.claude/skills.
+        claude("hello")
+        skill_file = home / ".claude" / "skills" / "db-migrate--alice" / "SKILL.md"
+        assert skill_file.read_text() == SKILL_V1
+        manifest = json.loads(paths.manifest_file().read_text())
+        assert manifest["skills"]["db-migrate--alice"]["version"] == 1
+
+        # Session B: the agent invokes the pulled org skill and answers.
+        first = claude("migrate the db")
+        sid = first["session_id"]
+        assert first["result"] == "I ran the migration with alembic upgrade head."
+        store = EmbeddedStore(paths.store_file())
+        path = Identity("bob").session_path(sid)
+
+        def rows_of(kind):
+            return [r for r in store.session_rows(path) if r.type == kind]
+
+        _wait(lambda: rows_of("tool_call") and rows_of("assistant_message"), 30, "session B's rows")
+        [invocation] = rows_of("tool_call")
+        assert invocation.message["tool_name"] == "Skill"
+        assert json.loads(invocation.message["tool_input"]) == {"skill": "db-migrate--alice"}
+        window = pending.peek(sid)
+        assert window["skill"] == "db-migrate--alice" and window["budget"] == 3
+        assert window["tool_use_id"] == invocation.message["tool_use_id"]
+
+        # The resumed turn's prompt is a negative reaction: the detached worker publishes v2.
+        second = claude(REACTION, "--resume", sid)
+        assert second["session_id"] == sid
+        v2 = _wait(lambda: (s := store.current_skill("db-migrate", "alice")) and s.version == 2 and s, 90,
+                   "version 2 of db-migrate--alice")
+        assert NEW_STEP in v2.body
+        assert v2.body.index(NEW_STEP) < v2.body.index("<!-- SLOW_UPDATE_START -->")
+        assert v2.scope == "team" and "bob" in v2.contributors and "lakeloop-skillopt" in v2.contributors
+        assert sid in v2.source_sessions
+        assert model.judge_calls == 1 and model.proposer_calls == 1
+        assert pending.peek(sid)["budget"] == 2
+
+        # Session C: its SessionStart writes v2 into the skills dir.
+        claude("hello again")
+        assert skill_file.read_text() == v2.body
+        assert json.loads(paths.manifest_file().read_text())["skills"]["db-migrate--alice"]["version"] == 2
+
+        # Every event of session B was captured; the judge's and proposer's sessions never were.
+        _wait(lambda: len(rows_of("assistant_message")) == 2, 30, "the resumed turn's Stop row")
+        assert [r.message["content"] for r in rows_of("user_message")] == ["migrate the db", REACTION]
+        assert [r.message["content"] for r in rows_of("assistant_message")] == [
+            "I ran the migration with alembic upgrade head.", "Sorry about that, let me fix it."]
+        sessions = store.list_sessions()
+        assert len(sessions) == 3, [s["session_id"] for s in sessions]
+        assert all("lakeloop's judge" not in json.dumps(r.message) for s in sessions
+                   for r in store.session_rows(s["path"]))
+    log = paths.log_file().read_text()
+    assert "worker outcome=published" in log and "Traceback" not in log
+    print(f"\nend-to-end wall time: {time.monotonic() - started:.1f} s")
