@@ -33,10 +33,21 @@ def _payload(event: str, tool: str | None = None) -> bytes:
     raise SystemExit(f"no {event} {tool} payload")
 
 
+def _settle(data_dir: Path) -> None:
+    """Wait (untimed) until the detached drainers have emptied the outbox, so each run
+    measures one hook on a quiet machine, as in a session where events are seconds apart."""
+    deadline = time.monotonic() + 30
+    outbox = data_dir / "outbox"
+    while time.monotonic() < deadline and any(outbox.glob("*.json")):
+        time.sleep(0.01)
+    time.sleep(0.05)
+
+
 def measure(event: str, payload: bytes, env: dict, runs: int) -> list[float]:
     """Wall times in ms of ``runs`` hook processes (after 2 warm-ups)."""
     times = []
     for i in range(runs + 2):
+        _settle(Path(env["LAKELOOP_DATA_DIR"]))
         t0 = time.perf_counter()
         subprocess.run([str(ROOT / "hooks" / "run"), event], input=payload, env=env, check=True,
                        stdout=subprocess.DEVNULL)

@@ -1,13 +1,17 @@
 """Prepare the plugin's virtualenv without blocking the session (standard library only).
 
 ``bootstrap.py VENV EVENT``: run by ``hooks/run`` with the system python3 while
-VENV is not ready. Logs that the event was not handled, starts one detached
-build (``python3 -m venv VENV`` then ``pip install -r hooks/requirements.txt``;
+VENV is not ready. A capture event (UserPromptSubmit, PostToolUse, Stop,
+SubagentStop) is spooled to the outbox (``lakeloop.outbox`` needs only the
+standard library), so the first hook that runs from the ready virtualenv stores
+it: no event is lost while the plugin installs itself. Other events are logged
+as not handled. It then starts one detached build (``python3 -m venv VENV`` then ``pip install -r hooks/requirements.txt``;
 the ready marker, a copy of the requirements file, is written last) unless one
 is already running, and returns at once. ``bootstrap.py --build VENV`` is the
 build itself. Exits 0 always.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +20,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REQUIREMENTS = os.path.join(ROOT, "hooks", "requirements.txt")
 BUILD_STALE_S = 900
+MAX_PAYLOAD = 32 * 1024 * 1024
+CAPTURE_EVENTS = ("UserPromptSubmit", "PostToolUse", "Stop", "SubagentStop")
 
 
 def _log(message):
@@ -26,6 +32,28 @@ def _log(message):
         log.setup("bootstrap").warning(message)
     except Exception:  # noqa: BLE001 - nothing else to do without a log
         pass
+
+
+def _spool(event, data):
+    """Spool a capture event to the outbox; returns what happened, for the log line."""
+    if event not in CAPTURE_EVENTS or os.environ.get("LAKELOOP_WORKER") == "1":
+        return "not handled"
+    if len(data) > MAX_PAYLOAD:
+        return "payload too large, dropped"
+    try:
+        payload = json.loads(data.decode("utf-8", "replace"))
+    except ValueError:
+        return "malformed JSON payload, dropped"
+    if not isinstance(payload, dict):
+        return "payload is not a JSON object, dropped"
+    sys.path.insert(0, os.path.join(ROOT, "plugin"))
+    try:
+        from lakeloop import outbox
+
+        outbox.put(event, payload)
+    except Exception as exc:  # noqa: BLE001
+        return f"could not spool ({exc})"
+    return "spooled to the outbox, stored once the virtualenv is ready"
 
 
 def _build(venv):
@@ -53,13 +81,14 @@ def main(argv):
         return
     venv = argv[0] if argv else ""
     event = argv[1] if len(argv) > 1 else "?"
-    sys.stdin.buffer.read()  # drain the payload so Claude Code never blocks on the pipe
+    data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)  # read the payload so Claude Code never blocks on the pipe
     if sys.version_info < (3, 10):
         _log(f"{event}: python3 is {sys.version.split()[0]}, lakeloop needs >= 3.10; hook inactive "
              "(set LAKELOOP_PYTHON to a newer interpreter)")
         return
     if not venv:
         return
+    spooled = _spool(event, data)
     flag = venv + ".building"
     try:
         if os.path.exists(flag) and time.time() - os.path.getmtime(flag) > BUILD_STALE_S:
@@ -68,7 +97,7 @@ def main(argv):
         fd = os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
     except FileExistsError:
-        _log(f"{event}: not handled, the plugin's virtualenv is still being built at {venv}")
+        _log(f"{event}: {spooled}; the plugin's virtualenv is still being built at {venv}")
         return
     except OSError as exc:
         _log(f"{event}: not handled, cannot prepare a virtualenv at {venv}: {exc}")
@@ -76,7 +105,7 @@ def main(argv):
     with open(os.devnull, "rb") as null, open(os.devnull, "wb") as out:
         subprocess.Popen([sys.executable, os.path.abspath(__file__), "--build", venv], stdin=null,
                          stdout=out, stderr=out, close_fds=True, start_new_session=True)
-    _log(f"{event}: not handled, building the plugin's virtualenv at {venv} in the background")
+    _log(f"{event}: {spooled}; building the plugin's virtualenv at {venv} in the background")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ def test_property_random_text_never_fails_unless_it_says_success_0(text):
 
 
 def test_parse_edits_reads_all_four_ops():
+    """append, insert_after, replace and delete are read with their fields; delete keeps no text."""
     reply = json.dumps({"edits": [
         {"op": "append", "text": "Always back up first."},
         {"op": "insert_after", "target": "## Steps", "text": "0. Check the DB URL."},
@@ -141,6 +142,7 @@ def test_parse_edits_drops_malformed_entries(item, why):
 
 
 def test_malformed_entries_do_not_count_towards_the_limit():
+    """The limit of 3 applies to valid edits: dropped entries do not use it up."""
     items = [{"op": "nope"}, {"op": "append", "text": "a"}, {"bad": 1}, {"op": "append", "text": "b"},
              {"op": "append", "text": "c"}, {"op": "append", "text": "d"}]
     edits, _ = parse_edits(json.dumps({"edits": items}))
@@ -149,11 +151,13 @@ def test_malformed_entries_do_not_count_towards_the_limit():
 
 @pytest.mark.parametrize("reply", ["", "no edits today", '{"edits": "none"}', '{"changes": []}', None, "{}"])
 def test_parse_edits_without_a_list_gives_nothing(reply):
+    """A reply without an edits list yields no edits and a reported problem."""
     edits, problems = parse_edits(reply)
     assert edits == [] and problems
 
 
 def test_parse_edits_reads_fenced_json():
+    """A reply in a fenced code block is read like bare JSON."""
     reply = '```json\n{"edits": [{"op": "append", "text": "x"}]}\n```'
     assert parse_edits(reply)[0] == [Edit("append", "", "x")]
 
@@ -183,24 +187,28 @@ Outro line.
 
 
 def test_append_adds_at_the_end():
+    """Without a protected region, append adds the text as a paragraph at the end."""
     result = apply_edits(BODY, [Edit("append", text="3. Back up before migrating.")])
     assert result.body == BODY.rstrip("\n") + "\n\n3. Back up before migrating.\n"
     assert result.applied == [Edit("append", text="3. Back up before migrating.")]
 
 
 def test_insert_after_anchor():
+    """insert_after puts the text on a new line right after the exact anchor."""
     result = apply_edits(BODY, [Edit("insert_after", "## Steps", "0. Take a backup.")])
     assert "## Steps\n0. Take a backup.\n1. Run alembic" in result.body
     assert result.skipped == []
 
 
 def test_replace_anchor():
+    """replace swaps the exact anchor for the text."""
     result = apply_edits(BODY, [Edit("replace", "alembic upgrade head", "alembic upgrade +1")])
     assert "1. Run alembic upgrade +1.\n" in result.body
     assert "upgrade head" not in result.body
 
 
 def test_delete_anchor():
+    """delete removes the exact anchor."""
     result = apply_edits(BODY, [Edit("delete", "2. Check the tables.\n")])
     assert result.body == BODY.replace("2. Check the tables.\n", "")
 
@@ -214,6 +222,7 @@ def test_edits_apply_in_order_each_on_the_previous_result():
 
 
 def test_missing_anchor_is_skipped():
+    """A target that does not occur is skipped; later edits still apply."""
     result = apply_edits(BODY, [Edit("replace", "alembic upgrade HEAD", "x"), Edit("append", text="kept")])
     assert result.skipped == [(Edit("replace", "alembic upgrade HEAD", "x"), "target not found")]
     assert result.applied == [Edit("append", text="kept")]
@@ -238,6 +247,7 @@ def test_overlapping_occurrences_are_ambiguous_too():
 
 
 def test_protected_span_covers_the_markers():
+    """The region spans both markers; without an end marker it runs to the end."""
     start, end = protected_span(PROTECTED)
     assert PROTECTED[start:end].startswith(START) and PROTECTED[start:end].endswith(END)
     assert protected_span(BODY) is None
@@ -261,6 +271,7 @@ def test_edit_overlapping_the_protected_region_is_skipped(edit):
 
 
 def test_edits_outside_the_protected_region_apply():
+    """Edits anchored outside the region apply and leave the region as it was."""
     result = apply_edits(PROTECTED, [Edit("replace", "Outro line.", "Closing line."),
                                      Edit("insert_after", "Intro line.", "Second intro.")])
     assert len(result.applied) == 2
@@ -277,6 +288,7 @@ def test_append_lands_above_the_protected_region():
 
 
 def test_append_above_an_unterminated_protected_region():
+    """A start marker without an end protects to the end; append still lands above it."""
     body = f"Top.\n{START}\nprotected to the end\n"
     result = apply_edits(body, [Edit("append", text="Added.")])
     assert result.body == f"Top.\n\nAdded.\n\n{START}\nprotected to the end\n"

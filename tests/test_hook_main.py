@@ -95,6 +95,7 @@ def write_manifest(*refs: str, version: int = 1) -> None:
 
 
 def test_launcher_is_executable():
+    """Claude Code runs ``hooks/run`` directly: it must be an executable file."""
     assert HOOK_RUN.is_file() and os.access(HOOK_RUN, os.X_OK)
 
 
@@ -137,12 +138,14 @@ def test_bad_stdin_exits_0_with_a_clear_log_line(raw, line):
 
 
 def test_unknown_event_exits_0_with_a_clear_log_line():
+    """An event with no handler: exit 0, nothing stored, an ERROR line naming the event."""
     run_hook("NoSuchEvent", first_payload("UserPromptSubmit"))
     assert re.search(r" ERROR lakeloop\.hook\.NoSuchEvent .*unknown hook event 'NoSuchEvent'", log_text())
     assert stored_rows() == []
 
 
 def test_no_event_argument_exits_0():
+    """The launcher without an event argument is an unknown event: exit 0 and a log line."""
     run_hook("", first_payload("UserPromptSubmit"))
     assert "unknown hook event" in log_text()
 
@@ -221,6 +224,7 @@ def test_pre_tool_use_arms_only_for_a_manifest_skill(monkeypatch):
 
 
 def test_other_pre_tool_use_calls_do_not_arm():
+    """The recorded Bash, Read and Grep calls load no skill: no window, even with a manifest."""
     write_manifest(REF)
     for payload in recorded_payloads():
         if payload["hook_event_name"] == "PreToolUse" and payload["tool_name"] != "Skill":
@@ -229,6 +233,7 @@ def test_other_pre_tool_use_calls_do_not_arm():
 
 
 def test_empty_prompt_is_not_a_reaction():
+    """A blank prompt does not spend the window nor start a worker."""
     pending.arm(SID, REF, "toolu_0001_Skill", 3)
     payload = first_payload("UserPromptSubmit")
     payload["prompt"] = "   "

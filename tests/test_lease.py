@@ -42,6 +42,7 @@ def dead_pid() -> int:
 
 
 def test_stale_after_is_ten_minutes():
+    """The staleness bound is the reference's 10 minutes (far above the ~45 s poll)."""
     assert lease_mod.STALE_AFTER_S == 600.0
 
 
@@ -58,6 +59,7 @@ def test_second_acquire_fails_while_held():
 
 
 def test_release_lets_the_next_taker_in():
+    """Released, the lease file is gone and the next taker wins without a takeover."""
     first = SkillLease(REF, clock=clock(T0))
     first.acquire()
     first.release()
@@ -68,6 +70,7 @@ def test_release_lets_the_next_taker_in():
 
 
 def test_context_manager_releases_even_on_error():
+    """Leaving the ``with`` block, even by an exception, releases the lease."""
     with pytest.raises(RuntimeError):
         with SkillLease(REF) as held:
             assert held.acquired
@@ -116,6 +119,7 @@ def test_lease_of_a_dead_process_on_this_host_is_taken_over():
 
 
 def test_lease_of_a_live_process_is_respected():
+    """A fresh lease whose holder on this host is alive blocks the taker."""
     path = SkillLease(REF).path
     write_lease(path, pid=os.getppid(), host=socket.gethostname(), acquired_at=T0)
     assert SkillLease(REF, clock=clock(T0 + 1)).acquire() is False

@@ -69,6 +69,7 @@ def test_pull_writes_skill_md_and_the_manifest(store):
 
 
 def test_only_team_skills_are_pulled(store):
+    """Private (scope ``me``) skills are not pulled and not in the manifest."""
     add(store, name="private", scope="me")
     result = pull(store, LOG)
     assert result.written == []
@@ -116,6 +117,7 @@ def test_newer_version_is_rewritten(store):
 
 
 def test_deleted_local_file_is_written_again(store):
+    """A pulled file removed locally is written again even though the version is unchanged."""
     add(store)
     pull(store, LOG)
     target = paths.skills_root() / "db-migrate--alice" / "SKILL.md"
@@ -158,6 +160,7 @@ def test_symlinked_skill_dir_pointing_outside_is_refused(tmp_path, store):
 
 
 def test_skill_file_stays_inside_root(tmp_path):
+    """``skill_file`` gives the resolved path inside the root, or None for an unsafe name."""
     root = tmp_path / "root"
     ok = SkillRow(id="1", name="db-migrate", author="alice", body="")
     assert skill_file(root, ok) == (root / "db-migrate--alice" / "SKILL.md").resolve()
@@ -165,6 +168,7 @@ def test_skill_file_stays_inside_root(tmp_path):
 
 
 def test_explicit_root_argument(tmp_path, store):
+    """``pull(root=...)`` writes under that root instead of LAKELOOP_SKILLS_DIR."""
     add(store)
     other = tmp_path / "elsewhere"
     pull(store, LOG, root=other)
@@ -197,6 +201,7 @@ def test_session_start_hook_pulls(store):
 
 
 def test_session_start_in_the_worker_pulls_nothing(store, monkeypatch):
+    """SessionStart of the optimizer's own agent session pulls nothing."""
     monkeypatch.setenv("LAKELOOP_WORKER", "1")
     add(store)
     session_start.handle(first_payload("SessionStart"), LOG)

@@ -70,6 +70,7 @@ def test_split_ref_rejects_non_org_refs(ref):
 
 @pytest.mark.parametrize("value", [None, 3, ["a--b"], {"a": "b"}])
 def test_split_ref_rejects_non_strings(value):
+    """A ref that is not a string is never an org skill."""
     assert split_ref(value) is None
 
 
@@ -102,6 +103,7 @@ def test_malformed_manifest_means_no_org_skills(content):
 
 
 def test_manifest_entry_that_is_not_an_object_is_ignored():
+    """A manifest entry must be an object to make its ref an org skill."""
     fsutil.atomic_write_json(paths.manifest_file(), {"skills": {"db-migrate--alice": "yes"}})
     assert org_skill("db-migrate--alice") is None
 
@@ -205,6 +207,7 @@ def test_spend_decrements_and_closes_at_zero():
 
 
 def test_spend_without_a_window_is_none():
+    """Spending a session that has no open window does nothing and says so (None)."""
     assert pending.spend("never-armed") is None
 
 

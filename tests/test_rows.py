@@ -160,6 +160,16 @@ def test_timestamps_are_iso8601_utc():
     assert _parse_utc(rows.utc_now())
 
 
+def test_timestamp_is_when_the_hook_received_the_event():
+    """With ``received_at_ns`` (the hook's receipt time; rows are stored later by the drainer) the
+    timestamp is that instant, in the same fixed-width UTC format, microsecond precision."""
+    ns = 1_780_000_000_123_456_789
+    msg = build_message(first_payload("Stop"), received_at_ns=ns)
+    expected = dt.datetime.fromtimestamp(1_780_000_000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + ".123456Z"
+    assert msg["timestamp"] == expected
+    assert session_row(msg, ME).creation_date == expected
+
+
 def test_utc_now_is_fixed_width_so_text_order_is_time_order():
     """``utc_now`` always has the same length (microseconds included), so sorting the
     text sorts by time."""

@@ -260,6 +260,7 @@ def test_success_unparseable_low_confidence_or_failed_judge_publishes_nothing(st
 
 
 def test_judge_gets_the_judge_system_prompt_and_the_skill(store):
+    """The judge is called with the judge's system prompt and told which skill was used."""
     seed_skill(store)
     standard_session(store)
     judge = Agent('{"success": 1}')
@@ -357,6 +358,7 @@ def test_reaction_not_yet_captured_is_appended(store):
 
 
 def test_only_the_reaction_when_there_are_no_turns(store):
+    """With no user/assistant turns the window is just the reaction."""
     Session(store).skill()
     rows = store.session_rows(ME.session_path(SID))
     assert build_window(rows, 0, "bad") == "USER: bad"
@@ -430,6 +432,7 @@ def test_contributors_not_duplicated_and_identity_user_when_job_has_none(store):
 
 
 def test_proposer_gets_body_window_reason_and_its_system_prompt(store):
+    """The proposer sees the current body, the window with the reaction, the judge's reason and (no) history."""
     seed_skill(store)
     standard_session(store)
     propose = Agent(EDITS)
@@ -482,6 +485,7 @@ def test_already_improved_when_current_is_newer_than_armed(store):
 
 
 def test_unknown_armed_version_still_improves(store):
+    """A job without an armed version improves the current version (v2 -> v3)."""
     seed_skill(store, version=1)
     seed_skill(store, version=2)
     standard_session(store)
@@ -495,6 +499,7 @@ def test_unknown_armed_version_still_improves(store):
     (json.dumps({"edits": [{"op": "replace", "target": "not in the body", "text": "x"}]}), "no_edits"),
 ])
 def test_proposer_failure_or_no_applicable_edit_publishes_nothing(store, reply, status):
+    """A failed proposer call, a reply without edits or edits that do not apply: no new version."""
     seed_skill(store)
     standard_session(store)
     deps, _ = make(store, propose=Agent(reply))
@@ -503,6 +508,7 @@ def test_proposer_failure_or_no_applicable_edit_publishes_nothing(store, reply, 
 
 
 def test_skill_missing_from_the_table(store):
+    """A failure on a skill that is not in the skills table publishes nothing."""
     standard_session(store)
     deps, _ = make(store)
     assert improve(job(), deps).status == "skill_missing"
@@ -510,6 +516,7 @@ def test_skill_missing_from_the_table(store):
 
 @pytest.mark.parametrize("ref", ["plugin:db", "../x--y", "noauthor"])
 def test_bad_job_ref_queries_nothing(store, ref):
+    """A job whose ref is not an org skill ref ends before any query or sleep."""
     lagging = LaggingStore(store)
     deps, sleeps = make(lagging)
     assert improve(job(skill=ref), deps).status == "bad_job"
@@ -520,6 +527,31 @@ def test_job_from_dict_validates():
     """A job file needs session_id, skill and reaction strings; armed_version only if an int."""
     j = Job.from_dict({"session_id": "s", "skill": REF, "reaction": "r", "armed_version": "2", "user": None})
     assert (j.armed_version, j.user, j.tool_use_id) == (None, "", "")
-    for bad in ({}, {"session_id": "", "skill": REF, "reaction": "r"}, {"session_id": "s", "skill": 1, "reaction": "r"}):
+    bad_jobs = ({}, {"session_id": "", "skill": REF, "reaction": "r"}, {"session_id": "s", "skill": 1, "reaction": "r"})
+    for bad in bad_jobs:
         with pytest.raises(ValueError):
             Job.from_dict(bad)
+
+
+def test_capped_reaction_is_not_repeated_in_the_window():
+    """A reaction over 8000 characters reaches the worker capped; its full captured copy is still
+    recognised and not repeated in the judge's window."""
+    from lakeloop.skillopt import MAX_REACTION_CHARS
+    from lakeloop.skillopt.worker import build_window
+    from lakeloop.store.base import SessionRow
+
+    def row(kind, **msg):
+        return SessionRow(id="i", path="p", filename="f", message={"type": kind, **msg}, author="a",
+                          size_bytes=0, project="", description="", agent="claude_code", plugin_version="0",
+                          creation_date="t", last_update_date="t")
+
+    long_prompt = "no, this is wrong. " * 1000
+    reaction = long_prompt[:MAX_REACTION_CHARS]
+    rows = [row("user_message", content="migrate"),
+            row("tool_call", tool_name="Skill", tool_input='{"skill": "db--alice"}'),
+            row("assistant_message", content="done"),
+            row("user_message", content=long_prompt)]
+    window = build_window(rows, 1, reaction)
+    assert window.endswith("\nUSER: " + reaction)
+    assert "no, this is wrong." not in window[: -len("USER: " + reaction)]  # the full copy is gone
+    assert "ASSISTANT: done" in window

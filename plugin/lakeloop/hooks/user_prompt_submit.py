@@ -9,16 +9,14 @@ So the prompt is never delayed, and a failed reaction never undoes the capture.
 
 from __future__ import annotations
 
+from .. import config
+from ..skillopt import MAX_REACTION_CHARS
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
 if TYPE_CHECKING:
     from typing import Any
 
     import logging
-
-from .. import config
-
-#: The reaction handed to the worker is cut to this many characters.
-MAX_REACTION_CHARS = 8000
 
 
 def handle(payload: dict[str, Any], log: logging.Logger) -> None:

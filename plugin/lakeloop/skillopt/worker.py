@@ -20,7 +20,7 @@ from typing import Any, Callable
 from ..errors import AgentError, StoreError
 from ..rows import Identity, utc_now
 from ..store.base import SessionRow, SkillRow, Store
-from . import attempts, prompts
+from . import MAX_REACTION_CHARS, attempts, prompts
 from .edits import apply_edits
 from .parse import parse_edits, parse_verdict
 from .refs import ref_from_tool, split_ref
@@ -130,6 +130,13 @@ def _turn(row: SessionRow) -> str:
     return f"{who}: {row.message.get('content', '')}"
 
 
+def _is_copy(content: str, reaction: str) -> bool:
+    """True when ``content`` is the captured prompt the (possibly capped) reaction came from."""
+    if content == reaction:
+        return True
+    return len(reaction) == MAX_REACTION_CHARS and content.startswith(reaction)
+
+
 def build_window(rows: list[SessionRow], at: int, reaction: str) -> str:
     """3 turns before and 6 after the invocation at ``rows[at]``, elided to 4000
     characters, then the reaction as the last USER turn (it lags the store; a
@@ -139,7 +146,7 @@ def build_window(rows: list[SessionRow], at: int, reaction: str) -> str:
     # The reaction is the session's newest prompt: if the last user turn is its captured copy,
     # drop it and whatever follows (the assistant may already be answering it).
     users = [i for i, r in enumerate(after) if r.type == "user_message"]
-    if users and after[users[-1]].message.get("content") == reaction:
+    if users and _is_copy(str(after[users[-1]].message.get("content", "")), reaction):
         after = after[:users[-1]]
     after = after[:TURNS_AFTER]
     text = elide("\n".join(_turn(r) for r in before + after))
