@@ -1,12 +1,14 @@
 """Wall time of hook processes, as Claude Code runs them (``hooks/run <Event>``, payload on stdin).
 
-    python bench/hook_latency.py [--runs 20] [--python PATH]
+    python bench/hook_latency.py [--runs 20] [--python PATH] [--store embedded|deeplake]
 
 Prints median / p90 / min in milliseconds for: the capture hook (PostToolUse of
 Bash), PreToolUse on a non-memory tool call (Bash), PreToolUse of an org skill
 (arming) and UserPromptSubmit (capture + reaction check). State lives in a
-fresh temporary directory on the embedded store; payloads are the real
-recorded ones in plugin/lakeloop/data/.
+fresh temporary directory; payloads are the real recorded ones in
+plugin/lakeloop/data/. ``--store deeplake`` runs against the Deeplake stand-in
+of the tests (a throwaway PostgreSQL behind it, no injected faults) instead of
+the embedded store, and counts the rows through it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _settle(data_dir: Path) -> None:
     measures one hook on a quiet machine, as in a session where events are seconds apart."""
     deadline = time.monotonic() + 30
     outbox = data_dir / "outbox"
-    while time.monotonic() < deadline and any(outbox.glob("*.json")):
+    while time.monotonic() < deadline and (any(outbox.glob("*.json")) or any(outbox.glob("*.work"))):
         time.sleep(0.01)
     time.sleep(0.05)
 
@@ -60,12 +62,34 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--store", choices=("embedded", "deeplake"), default="embedded")
     args = ap.parse_args()
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        standin = None
+        if args.store == "deeplake":
+            sys.path.insert(0, str(ROOT))
+            from tests.support.deeplake_standin import DeeplakeStandIn
+            from tests.support.postgres import PostgresCluster
+
+            cluster = stack.enter_context(PostgresCluster())
+            standin = stack.enter_context(DeeplakeStandIn(cluster.dsn))
+        return run(args, standin)
+
+
+def run(args, standin) -> int:
+    """Measure; returns 1 when an event was lost."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "LAKELOOP_DATA_DIR": f"{tmp}/data", "LAKELOOP_LOG_DIR": f"{tmp}/log",
                "LAKELOOP_SKILLS_DIR": f"{tmp}/skills", "LAKELOOP_PYTHON": args.python,
                "LAKELOOP_CLAUDE_BIN": "/nonexistent"}
         env.pop("LAKELOOP_WORKER", None)
+        if standin is not None:
+            env.update(LAKELOOP_DEEPLAKE_TOKEN=standin.token, LAKELOOP_DEEPLAKE_ORG_ID=standin.org_id,
+                       LAKELOOP_DEEPLAKE_WORKSPACE=standin.workspace, LAKELOOP_DEEPLAKE_API_URL=standin.base_url,
+                       LAKELOOP_STORE="deeplake")
+        print(f"store: {args.store}")
         manifest = Path(tmp, "data", "pulled-skills.json")
         manifest.parent.mkdir(parents=True)
         manifest.write_text(json.dumps({"skills": {"db-migrate--alice": {"version": 1}}}))
@@ -94,11 +118,21 @@ def main() -> int:
 
         deadline = time.monotonic() + 60
         outbox = Path(tmp, "data", "outbox")
-        while time.monotonic() < deadline and any(outbox.glob("*.json")):
+        while time.monotonic() < deadline and (any(outbox.glob("*.json")) or any(outbox.glob("*.work"))):
             time.sleep(0.05)
-        db = sqlite3.connect(Path(tmp, "data", "store.sqlite3"))
-        rows = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
-        db.close()
+        if standin is None:
+            db = sqlite3.connect(Path(tmp, "data", "store.sqlite3"))
+            rows = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+            db.close()
+        else:
+            import httpx
+
+            answer = httpx.post(f"{standin.base_url}/workspaces/{standin.workspace}/tables/query",
+                                json={"query": "SELECT COUNT(*) AS n FROM sessions"},
+                                headers={"Authorization": f"Bearer {standin.token}",
+                                         "X-Activeloop-Org-Id": standin.org_id}).json()
+            rows = answer["rows"][0][0]
+            print(f"stand-in requests: {len(standin.requests)}, peak in flight: {standin.max_in_flight}")
         time.sleep(0.5)  # let the last drainer release its lock before the directory goes
         print(f"rows stored by the drainers: {rows} of {captured} capture events"
               + ("" if rows == captured else "  <-- LOST EVENTS"))

@@ -179,3 +179,28 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
     log = paths.log_file().read_text()
     assert "worker outcome=published" in log and "Traceback" not in log
     print(f"\nend-to-end wall time: {time.monotonic() - started:.1f} s")
+
+
+def test_notice_reaches_the_user_not_the_model(claude_bin, tmp_path, isolated_env):
+    """A waiting notice (e.g. Deeplake out of credits) is printed by SessionStart as a systemMessage:
+    no request Claude Code sends to the model contains it, and it is shown only once."""
+    from lakeloop import notices
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    text = "lakeloop-notice-7f3a: your Deeplake organisation is out of credits"
+    assert notices.post("deeplake-payment-required", text)
+    model = Model()
+    with FakeAnthropic(model) as api:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_SKILLS_DIR"))}
+        env.update(HOME=str(home), ANTHROPIC_BASE_URL=api.base_url, ANTHROPIC_API_KEY="test-key",
+                   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", LAKELOOP_PYTHON=sys.executable)
+        for _ in range(2):
+            proc = subprocess.run([claude_bin, "-p", "hello", "--plugin-dir", str(REPO), "--output-format", "json"],
+                                  cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+        assert api.message_requests, "the model was called"
+        assert all("lakeloop-notice-7f3a" not in json.dumps(r) for r in api.message_requests)
+    assert notices.take() == []  # shown (claimed) by the first session start
+    assert "showed 1 notice(s) to the user" in paths.log_file().read_text()

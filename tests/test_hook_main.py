@@ -79,8 +79,9 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
 
 def outbox_pending() -> list[str]:
     """Spooled entries not stored yet."""
-    directory = paths.data_dir() / "outbox"
-    return sorted(p.name for p in directory.glob("*.json")) if directory.is_dir() else []
+    from lakeloop import outbox
+
+    return outbox.pending()
 
 
 def wait_drained() -> None:

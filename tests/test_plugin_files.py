@@ -62,7 +62,8 @@ def test_venv_requirements_match_pyproject():
     assert names == {"httpx", "platformdirs", "filelock"}
     assert project["requires-python"] == ">=3.10"
     assert project["scripts"]["lakeloop"] == "lakeloop.cli.main:main"
-    assert set(project["optional-dependencies"]["test"]) >= {"pytest>=8", "respx>=0.21", "hypothesis>=6"}
+    assert set(project["optional-dependencies"]["test"]) >= {"pytest>=8", "respx>=0.21", "hypothesis>=6",
+                                                             "psycopg[binary]>=3.1"}
 
 
 def test_marketplace_lists_the_plugin_at_the_root():

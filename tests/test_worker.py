@@ -98,11 +98,11 @@ class LaggingStore:
         self.inner, self.hide, self.fail = inner, hide, fail
         self.session_queries = 0
 
-    def session_rows(self, path, types=None):
+    def session_rows(self, path, types=None, mentions=None):
         self.session_queries += 1
         if self.fail:
             raise self.fail
-        rows = self.inner.session_rows(path, types)
+        rows = self.inner.session_rows(path, types, mentions)
         if self.session_queries <= self.hide:
             rows = [r for r in rows if r.type != "tool_call"]
         return rows

@@ -91,3 +91,64 @@ def user_name() -> str:
         return getpass.getuser() or "unknown"
     except Exception:  # no passwd entry in some containers
         return "unknown"
+
+
+# Deeplake ------------------------------------------------------------------
+
+def store_kind() -> str:
+    """``LAKELOOP_STORE``: ``deeplake``, ``embedded``, or empty for automatic (Deeplake when
+    credentials are found, else embedded)."""
+    return os.environ.get("LAKELOOP_STORE", "").strip().lower()
+
+
+def deeplake_connect_timeout_s() -> float:
+    """``LAKELOOP_DEEPLAKE_CONNECT_TIMEOUT_S``: connect timeout, seconds (default 3)."""
+    return _float("LAKELOOP_DEEPLAKE_CONNECT_TIMEOUT_S", 3.0, minimum=0.05)
+
+
+def deeplake_read_timeout_s() -> float:
+    """``LAKELOOP_DEEPLAKE_READ_TIMEOUT_S``: read (and write) timeout, seconds (default 7;
+    with the connect timeout, 10 s in all, the reference client's request timeout)."""
+    return _float("LAKELOOP_DEEPLAKE_READ_TIMEOUT_S", 7.0, minimum=0.05)
+
+
+def deeplake_max_retries() -> int:
+    """``LAKELOOP_DEEPLAKE_RETRIES``: retries after the first attempt (default 3; seed 003)."""
+    return _int("LAKELOOP_DEEPLAKE_RETRIES", 3)
+
+
+def deeplake_max_in_flight() -> int:
+    """``LAKELOOP_DEEPLAKE_MAX_IN_FLIGHT``: requests in flight per process (default 5; seed 003)."""
+    return _int("LAKELOOP_DEEPLAKE_MAX_IN_FLIGHT", 5, minimum=1)
+
+
+def deeplake_machine_max_in_flight() -> int:
+    """``LAKELOOP_DEEPLAKE_MACHINE_MAX_IN_FLIGHT``: requests in flight across every lakeloop
+    process on the machine (default 8; 0 disables the machine-wide bound)."""
+    return _int("LAKELOOP_DEEPLAKE_MACHINE_MAX_IN_FLIGHT", 8)
+
+
+def deeplake_slot_wait_s() -> float:
+    """``LAKELOOP_DEEPLAKE_SLOT_WAIT_S``: longest wait for a request slot, seconds (default 5,
+    inside the hooks' 10 s timeout)."""
+    return _float("LAKELOOP_DEEPLAKE_SLOT_WAIT_S", 5.0)
+
+
+def deeplake_retry_after_cap_s() -> float:
+    """``LAKELOOP_DEEPLAKE_RETRY_AFTER_CAP_S``: longest ``Retry-After`` honoured, seconds (default 5)."""
+    return _float("LAKELOOP_DEEPLAKE_RETRY_AFTER_CAP_S", 5.0)
+
+
+def sessions_table() -> str:
+    """``LAKELOOP_SESSIONS_TABLE`` (default ``sessions``)."""
+    return os.environ.get("LAKELOOP_SESSIONS_TABLE", "").strip() or "sessions"
+
+
+def skills_table() -> str:
+    """``LAKELOOP_SKILLS_TABLE`` (default ``skills``)."""
+    return os.environ.get("LAKELOOP_SKILLS_TABLE", "").strip() or "skills"
+
+
+def memory_table() -> str:
+    """``LAKELOOP_MEMORY_TABLE`` (default ``memory``)."""
+    return os.environ.get("LAKELOOP_MEMORY_TABLE", "").strip() or "memory"

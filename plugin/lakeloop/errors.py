@@ -3,12 +3,25 @@
 ::
 
     LakeloopError
-    ├── StoreError            a store operation failed (the worker ends its run)
-    │   └── StoreUnavailable  the store cannot be opened at all
-    └── AgentError            the user's agent CLI could not be run or failed
+    ├── StoreError                 a store operation failed (the worker ends its run)
+    │   ├── StoreUnavailable       the store cannot be opened at all
+    │   └── DeeplakeError          the Deeplake tables API failed (.status, .body)
+    │       ├── TransientError     worth retrying: 429, 500, 502, 503, 504
+    │       │   ├── NetworkError   connect/read/protocol failure or timeout (no response)
+    │       │   └── SlotTimeout    no free request slot within the wait budget (not retried)
+    │       └── PermanentError     retrying cannot help
+    │           ├── PaymentRequired  402: the organisation is out of credits
+    │           ├── AuthError        401 / 403
+    │           └── AlreadyExists    500 saying something "already exists"
+    └── AgentError                 the user's agent CLI could not be run or failed
+
+Messages and ``body`` never hold the token: bodies are trimmed to 300
+characters and passed through ``lakeloop.log.redact``.
 """
 
 from __future__ import annotations
+
+BODY_LIMIT = 300
 
 
 class LakeloopError(Exception):
@@ -21,6 +34,47 @@ class StoreError(LakeloopError):
 
 class StoreUnavailable(StoreError):
     """The store could not be opened (bad path, corrupt file, no credentials)."""
+
+
+class DeeplakeError(StoreError):
+    """A Deeplake API call failed. ``status`` is the HTTP status (None when no
+    response arrived); ``body`` is the response body, trimmed and redacted."""
+
+    def __init__(self, message: str, status: int | None = None, body: str = "") -> None:
+        from .log import redact
+
+        self.status = status
+        self.body = redact(body[:BODY_LIMIT])
+        detail = f" (HTTP {status})" if status is not None else ""
+        super().__init__(redact(f"{message}{detail}" + (f": {self.body}" if self.body else "")))
+
+
+class TransientError(DeeplakeError):
+    """A failure that a later attempt may not meet (rate limit, server or network trouble)."""
+
+
+class NetworkError(TransientError):
+    """No response: connection refused or reset, DNS, protocol error or timeout."""
+
+
+class SlotTimeout(TransientError):
+    """No request slot (per process or machine-wide) freed up within the wait budget."""
+
+
+class PermanentError(DeeplakeError):
+    """A failure retrying cannot fix (bad SQL, auth, payment)."""
+
+
+class PaymentRequired(PermanentError):
+    """HTTP 402: the organisation is out of credits (body mentions ``balance_cents``)."""
+
+
+class AuthError(PermanentError):
+    """HTTP 401 or 403 that is not one of the transient kinds."""
+
+
+class AlreadyExists(PermanentError):
+    """HTTP 500 whose body says a table, index or column already exists (deterministic)."""
 
 
 class AgentError(LakeloopError):

@@ -6,10 +6,12 @@ memory. A capture hook therefore does the least work that makes the event
 durable: one atomic write of ``{event, received_at_ns, payload}`` to
 ``<data dir>/outbox/<received_at_ns>-<pid>-<rand>.json``, then forks a drainer
 in its own process session (stdin/stdout/stderr on /dev/null, so Claude Code
-never waits on it) and exits. The drainer takes ``outbox.lock`` and stores
-every pending entry oldest first, deleting each once stored. An entry whose
-store write fails stays for the next drain (nothing lost); one that cannot
-be processed at all moves to ``outbox/failed/`` with a log line.
+never waits on it) and exits. Drainers claim entries one at a time by an
+atomic rename (so several can run at once, bounded by the store's own request
+slots) and store them oldest first, deleting each once stored. An entry whose
+store write fails goes back for the next drain (nothing lost); one claimed by
+a drainer that died is put back; one that cannot be processed at all moves to
+``outbox/failed/`` with a log line.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import json
 import os
 import time
 
-#: How long a drainer waits for another one to finish (seconds).
-DRAIN_LOCK_TIMEOUT_S = 30.0
+#: A claimed entry whose drainer has held it this long (seconds) is put back.
+STALE_CLAIM_S = 600.0
 
 
 def outbox_dir() -> str:
@@ -27,6 +29,15 @@ def outbox_dir() -> str:
     from . import paths
 
     return os.path.join(str(paths.data_dir()), "outbox")
+
+
+def pending() -> list[str]:
+    """Names of entries not stored yet: waiting (``.json``) or claimed by a drainer (``.work``)."""
+    try:
+        names = os.listdir(outbox_dir())
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if n.endswith((".json", ".work")) and not n.startswith("."))
 
 
 def put(event: str, payload: dict) -> str:
@@ -53,80 +64,101 @@ def spawn_drainer() -> bool:
 
     Returns False when this platform cannot fork (the caller then drains inline).
     """
-    if not hasattr(os, "fork"):
-        return False
-    pid = os.fork()
-    if pid:
-        return True
-    # child: own session, no inherited pipes, default signals, drain, exit
-    code = 0
-    try:
-        os.setsid()
-        import signal
+    from .detach import fork_detached
 
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
+    def run() -> None:
         from .log import setup
 
         drain(setup("drain"))
-    except BaseException:  # noqa: BLE001 - the child must never return into the hook
-        code = 1
-    finally:
-        os._exit(code)
+
+    return fork_detached(run, "drain") is not None
+
+
+def _claim(directory: str, name: str) -> str | None:
+    """Atomically claim entry ``name`` for this process (rename to ``.<pid>.work``)."""
+    claimed = os.path.join(directory, f"{name}.{os.getpid()}.work")
+    try:
+        os.rename(os.path.join(directory, name), claimed)
+    except FileNotFoundError:
+        return None  # another drainer claimed it first
+    return claimed
+
+
+def _release_stale_claims(directory: str, log) -> None:
+    """Put back entries claimed by drainers that died (pid gone) or stalled (> STALE_CLAIM_S)."""
+    now = time.time()
+    for name in os.listdir(directory):
+        if not name.endswith(".work"):
+            continue
+        base, _, rest = name.rpartition(".json.")
+        pid_text = rest[: -len(".work")]
+        path = os.path.join(directory, name)
+        try:
+            alive = pid_text.isdigit() and _alive(int(pid_text))
+            if alive and now - os.path.getmtime(path) < STALE_CLAIM_S:
+                continue
+            os.rename(path, os.path.join(directory, base + ".json"))
+            log.warning("outbox: released entry %s.json from drainer %s (gone or stalled)", base, pid_text)
+        except OSError:
+            continue
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def drain(log) -> int:
-    """Store every spooled entry, oldest first, under ``outbox.lock``. Returns how many
-    were stored. A store failure stops the drain and keeps the entry."""
-    from filelock import FileLock, Timeout
-
+    """Store every spooled entry, oldest first. Several drainers may run at once: each
+    entry is claimed by an atomic rename, so it is stored by exactly one of them.
+    Returns how many this drainer stored. A store failure puts the entry back and stops."""
     from .errors import StoreError
 
     directory = outbox_dir()
     stored = 0
+    store = None
     try:
-        lock = FileLock(os.path.join(directory, "outbox.lock"), timeout=DRAIN_LOCK_TIMEOUT_S)
-        lock.acquire()
-    except Timeout:
-        log.warning("outbox: another drainer held the lock for %.0f s; leaving entries for it", DRAIN_LOCK_TIMEOUT_S)
-        return 0
-    try:
-        store = None
+        _release_stale_claims(directory, log)
         while True:
             names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
-            if not names:
-                break
+            progressed = False
             for name in names:
-                path = os.path.join(directory, name)
-                try:
-                    with open(path, encoding="utf-8", errors="surrogatepass") as fh:  # as put() wrote it
-                        entry = json.load(fh)
-                except FileNotFoundError:
+                claimed = _claim(directory, name)
+                if claimed is None:
                     continue
+                progressed = True
+                try:
+                    with open(claimed, encoding="utf-8", errors="surrogatepass") as fh:  # as put() wrote it
+                        entry = json.load(fh)
                 except (OSError, ValueError) as exc:
-                    _move_aside(directory, name, log, f"unreadable entry: {exc}")
+                    _move_aside(directory, claimed, name, log, f"unreadable entry: {exc}")
                     continue
                 try:
                     if store is None:
                         from .store import open_store
 
                         store = open_store()
-                    process(entry, store, log, path)
+                    process(entry, store, log, claimed)
                 except StoreError as exc:
-                    log.error("outbox: store failed, %d entries wait for the next drain: %s", len(names), exc)
+                    os.rename(claimed, os.path.join(directory, name))
+                    log.error("outbox: store failed, entries wait for the next drain: %s", exc)
                     return stored
                 except Exception:
                     log.exception("outbox: entry %s could not be processed", name)
-                    _move_aside(directory, name, log, "processing failed")
+                    _move_aside(directory, claimed, name, log, "processing failed")
                     continue
-                os.unlink(path)
+                os.unlink(claimed)
                 stored += 1
+            if not progressed:
+                break
+    finally:
         if store is not None:
             store.close()
-    finally:
-        lock.release()
     return stored
 
 
@@ -146,7 +178,7 @@ def process(entry: dict, store, log, path: str | None = None) -> None:
     if entry.get("event") == "UserPromptSubmit" and not entry.get("reacted"):
         from .hooks.user_prompt_submit import react
 
-        react(payload, log)
+        react(payload, log, received)
         reacted_now = True
     from .hooks.capture import store_event
 
@@ -162,11 +194,11 @@ def process(entry: dict, store, log, path: str | None = None) -> None:
         raise
 
 
-def _move_aside(directory: str, name: str, log, reason: str) -> None:
+def _move_aside(directory: str, current: str, name: str, log, reason: str) -> None:
     failed = os.path.join(directory, "failed")
     os.makedirs(failed, exist_ok=True)
     try:
-        os.replace(os.path.join(directory, name), os.path.join(failed, name))
+        os.replace(current, os.path.join(failed, name))
     except OSError:
         pass
     log.error("outbox: moved %s to %s (%s)", name, failed, reason)

@@ -34,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--author", help="author (default: LAKELOOP_USER or the login name)")
     push.add_argument("--json", action="store_true")
 
+    login = sub.add_parser("login", help="save Deeplake credentials (~/.deeplake/credentials.json, 0600)")
+    login.add_argument("--token", help="the Deeplake token, or - to read it from stdin (default: stdin)")
+    login.add_argument("--org-id", required=True, help="the Deeplake organisation id")
+    login.add_argument("--org-name", help="organisation name (used in session paths)")
+    login.add_argument("--workspace", help="workspace (default: default)")
+    login.add_argument("--api-url", help="API base URL (default: https://api.deeplake.ai)")
+    login.add_argument("--user-name", help="your user name on rows (default: login name)")
+
+    sub.add_parser("doctor", help="one round trip to the store, and what failed in plain words")
+
     worker = sub.add_parser("worker", help=argparse.SUPPRESS)
     worker.add_argument("job_file")
 
@@ -57,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from .skills import run
     elif args.command == "worker":
         from .worker import run
+    elif args.command == "login":
+        from .login import run
+    elif args.command == "doctor":
+        from .doctor import run
     else:
         from .demo import run
     return run(args)

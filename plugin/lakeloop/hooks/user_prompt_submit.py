@@ -26,8 +26,13 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
     spool(payload, log)
 
 
-def react(payload: dict[str, Any], log: logging.Logger) -> str | None:
-    """Spend the window and start the worker. Returns the job file path, or None."""
+def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | None = None) -> str | None:
+    """Spend the window and start the worker. Returns the job file path, or None.
+
+    ``received_at_ns`` is when the hook received the prompt (the drainer may run
+    later): a window armed after that is not reacted to by this prompt (the
+    prompt that led to the skill use is not a reaction to it).
+    """
     if config.in_worker():
         return None
     session_id = payload.get("session_id")
@@ -36,7 +41,11 @@ def react(payload: dict[str, Any], log: logging.Logger) -> str | None:
         return None
     from ..skillopt import pending
 
-    if pending.peek(session_id) is None:
+    window = pending.peek(session_id)
+    if window is None:
+        return None
+    if received_at_ns is not None and float(window.get("armed_at") or 0) * 1e9 > received_at_ns:
+        log.debug("prompt predates the window on %s: not a reaction", window.get("skill"))
         return None
     if not isinstance(prompt, str) or not prompt.strip():
         log.info("empty prompt is not a reaction session=%s", session_id[:64])

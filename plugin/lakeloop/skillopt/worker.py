@@ -167,7 +167,8 @@ def improve(job: Job, deps: Deps) -> Outcome:
     for attempt in range(deps.retries + 1):
         queries += 1
         try:
-            rows = deps.store.session_rows(path, types=("user_message", "assistant_message", "tool_call"))
+            rows = deps.store.session_rows(path, types=("user_message", "assistant_message", "tool_call"),
+                                           mentions=job.skill)
         except StoreError as exc:
             return _done(log, Outcome("store_error", f"session query failed: {exc}", queries=queries))
         at = find_invocation(rows, job.skill, job.tool_use_id)

@@ -1,7 +1,8 @@
 """The store: one interface (``Store``), two implementations.
 
-``open_store()`` picks the implementation: the embedded SQLite store when the
-user has no Deeplake credentials (the only one in this release).
+``open_store()`` picks the implementation: the Deeplake store when Deeplake
+credentials are found (``lakeloop.deeplake.credentials``), else the embedded
+SQLite store. ``LAKELOOP_STORE=embedded|deeplake`` forces one.
 """
 
 from __future__ import annotations
@@ -9,23 +10,54 @@ from __future__ import annotations
 from .base import SessionRow, SkillRow, Store
 
 
+def _deeplake_credentials():
+    from .. import config
+    from ..deeplake.credentials import load
+    from ..errors import StoreUnavailable
+
+    kind = config.store_kind()
+    if kind == "embedded":
+        return None
+    creds = load()
+    if creds is None and kind == "deeplake":
+        raise StoreUnavailable("LAKELOOP_STORE=deeplake but no Deeplake credentials were found "
+                               "(run `lakeloop login` or set LAKELOOP_DEEPLAKE_TOKEN and LAKELOOP_DEEPLAKE_ORG_ID)")
+    return creds
+
+
 def open_store() -> Store:
     """Open the store configured for this machine.
 
     Raises StoreUnavailable when it cannot be opened.
     """
+    creds = _deeplake_credentials()
+    if creds is not None:
+        from .. import config
+        from ..deeplake.client import shared_client
+        from .deeplake import DeeplakeStore
+
+        return DeeplakeStore(shared_client(creds), {"sessions": config.sessions_table(),
+                                                    "skills": config.skills_table(),
+                                                    "memory": config.memory_table()})
     from .embedded import EmbeddedStore
 
     return EmbeddedStore.open_default()
 
 
 def current_identity():
-    """The ``rows.Identity`` rows are written for: the user, org name ``local`` and
-    workspace ``default`` on the embedded store."""
+    """The ``rows.Identity`` rows are written for: on Deeplake the credentials' user name
+    (else the user), org name (else org id) and workspace; on the embedded store the
+    user, org name ``local`` and workspace ``default``."""
     from .. import config
     from ..rows import Identity
 
-    return Identity(user=config.user_name())
+    creds = _deeplake_credentials()
+    if creds is None:
+        return Identity(user=config.user_name())
+    import os
+
+    user = os.environ.get("LAKELOOP_USER", "").strip() or creds.user_name or config.user_name()
+    return Identity(user=user, org_name=creds.org_name or creds.org_id, workspace=creds.workspace)
 
 
 __all__ = ["SessionRow", "SkillRow", "Store", "current_identity", "open_store"]

@@ -127,13 +127,18 @@ class EmbeddedStore(Store):
         marks = ", ".join("?" for _ in SESSION_COLUMNS)
         self._run(f"INSERT INTO sessions ({cols}) VALUES ({marks})", [values[c] for c in SESSION_COLUMNS])
 
-    def session_rows(self, path: str, types: Sequence[str] | None = None) -> list[SessionRow]:
-        """Rows at ``path`` oldest first, optionally only message ``types``. Raises StoreError."""
+    def session_rows(self, path: str, types: Sequence[str] | None = None,
+                     mentions: str | None = None) -> list[SessionRow]:
+        """Rows at ``path`` oldest first, optionally only message ``types`` and tool calls
+        that mention ``mentions``. Raises StoreError."""
         sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE path = ?"
         params: list[Any] = [path]
         if types:
             sql += f" AND json_extract(message, '$.type') IN ({', '.join('?' for _ in types)})"
             params.extend(types)
+        if mentions:
+            sql += " AND (json_extract(message, '$.type') <> 'tool_call' OR instr(message, ?) > 0)"
+            params.append(mentions)
         sql += " ORDER BY creation_date, rowid"
         return [self._session_row(r) for r in self._run(sql, params)]
 

@@ -1,0 +1,1 @@
+"""Deeplake's tables API: credentials, SQL escaping, the shared HTTP client."""

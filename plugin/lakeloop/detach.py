@@ -1,0 +1,60 @@
+"""Forking a detached child from a hook process.
+
+The child gets its own process session (``setsid``), stdin/stdout/stderr on
+/dev/null (Claude Code waits for a hook's pipes to close, so no inherited pipe
+may stay open) and default SIGTERM handling; it runs ``fn`` and exits with
+``os._exit`` so it can never return into the hook's code.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable
+
+
+def fork_detached(fn: Callable[[], object], component: str = "detached") -> int | None:
+    """Run ``fn`` in a detached child. Returns the child's pid in the parent, or None
+    when this platform cannot fork (the caller then runs ``fn`` itself). An exception
+    in ``fn`` is logged with its traceback under ``lakeloop.<component>``."""
+    if not hasattr(os, "fork"):
+        return None
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        os.setsid()
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        fn()
+    except BaseException as exc:  # noqa: BLE001 - the child must never return into the hook
+        code = 1
+        try:
+            from .log import setup
+
+            setup(component).exception("hook crashed (exit 0, agent unaffected): %s", type(exc).__name__)
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        os._exit(code)
+
+
+def wait_briefly(pid: int, wait_s: float) -> bool:
+    """Wait up to ``wait_s`` seconds for child ``pid``; True when it ended in time.
+    A child still running is left to finish on its own."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)

@@ -1,0 +1,64 @@
+"""Notices for the user (never the model): written once, shown at the next SessionStart.
+
+``post(kind, text)`` leaves ``<data dir>/notices/<kind>.json`` unless one of that
+kind is already waiting or was shown in the last ``REPEAT_AFTER_S``.
+``take()`` returns the waiting texts and marks them shown; SessionStart prints
+them as the hook output's ``systemMessage``, which Claude Code shows to the
+user and does not add to the model's context.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from . import paths
+
+#: A notice of the same kind is not posted again within this many seconds of being shown.
+REPEAT_AFTER_S = 24 * 3600
+
+
+def _dir() -> Path:
+    return paths.data_dir() / "notices"
+
+
+def post(kind: str, text: str) -> bool:
+    """Leave one notice of ``kind`` (a fixed identifier). Returns True when written."""
+    directory = _dir()
+    waiting = directory / f"{kind}.json"
+    shown = directory / f"{kind}.shown"
+    try:
+        if waiting.exists():
+            return False
+        if shown.exists() and time.time() - shown.stat().st_mtime < REPEAT_AFTER_S:
+            return False
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(waiting, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"kind": kind, "text": text, "at": time.time()}, fh)
+    return True
+
+
+def take() -> list[str]:
+    """Texts of the waiting notices, each marked shown (so it is shown once)."""
+    directory = _dir()
+    if not directory.is_dir():
+        return []
+    texts = []
+    for waiting in sorted(directory.glob("*.json")):
+        shown = waiting.with_suffix(".shown")
+        try:
+            os.replace(waiting, shown)  # claim it: a concurrent SessionStart cannot show it twice
+            data = json.loads(shown.read_text(encoding="utf-8"))
+            os.utime(shown)
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("text"), str):
+            texts.append(data["text"])
+    return texts

@@ -1,0 +1,238 @@
+"""The Deeplake store: the ``Store`` interface over Deeplake's tables API.
+
+PostgreSQL-dialect SQL sent through ``DeeplakeClient``; every value goes
+through ``lakeloop.deeplake.sql`` (the one escaping module). Tables are
+created ``USING deeplake`` with the schemas of deeplake-api.md and healed:
+one ``information_schema.columns`` SELECT, then ``ADD COLUMN`` only for what
+is missing. Healing runs once per machine and schema (a marker file in the
+data dir), and again whenever a query says a table or column does not exist.
+Rows are interchangeable with other clients of the same tables: the session
+path convention and message JSON are ``lakeloop.rows``'; the current skill
+version is the highest ``version``, then the latest ``created_at``. Data is
+written append-only (in-place UPDATE is unreliable on this backend).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Sequence
+
+from .. import paths
+from ..deeplake import sql
+from ..deeplake.client import DeeplakeClient
+from ..errors import AlreadyExists, DeeplakeError
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store
+
+_T = "TEXT NOT NULL DEFAULT ''"
+#: Column definitions, exactly deeplake-api.md's tables.
+SCHEMAS: dict[str, list[tuple[str, str]]] = {
+    "sessions": [
+        ("id", _T), ("path", _T), ("filename", _T), ("message", "JSONB"), ("message_embedding", "FLOAT4[]"),
+        ("author", _T), ("mime_type", "TEXT NOT NULL DEFAULT 'application/json'"),
+        ("size_bytes", "BIGINT NOT NULL DEFAULT 0"), ("project", _T), ("description", _T), ("agent", _T),
+        ("plugin_version", _T), ("creation_date", _T), ("last_update_date", _T),
+    ],
+    "skills": [
+        ("id", _T), ("name", _T), ("project", _T), ("project_key", _T), ("local_path", _T),
+        ("install", "TEXT NOT NULL DEFAULT 'global'"), ("source_sessions", "TEXT NOT NULL DEFAULT '[]'"),
+        ("source_agent", _T), ("scope", "TEXT NOT NULL DEFAULT 'me'"), ("author", _T),
+        ("contributors", "TEXT NOT NULL DEFAULT '[]'"), ("description", _T), ("trigger_text", _T), ("body", _T),
+        ("version", "BIGINT NOT NULL DEFAULT 1"), ("created_at", _T), ("updated_at", _T),
+    ],
+    "memory": [
+        ("id", _T), ("path", _T), ("filename", _T), ("summary", _T), ("summary_embedding", "FLOAT4[]"),
+        ("author", _T), ("mime_type", "TEXT NOT NULL DEFAULT 'text/plain'"),
+        ("size_bytes", "BIGINT NOT NULL DEFAULT 0"), ("project", _T), ("description", _T), ("agent", _T),
+        ("plugin_version", _T), ("creation_date", _T), ("last_update_date", _T),
+    ],
+}
+
+
+def _missing_relation(error: DeeplakeError) -> bool:
+    text = str(error).lower()
+    return "does not exist" in text and ("relation" in text or "column" in text or "table" in text)
+
+
+def _json_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+class DeeplakeStore(Store):
+    """``Store`` on Deeplake. ``tables`` maps the logical names (sessions, skills,
+    memory) to configured table names (each checked by ``sql.ident``)."""
+
+    name = "deeplake"
+
+    def __init__(self, client: DeeplakeClient, tables: dict[str, str] | None = None) -> None:
+        self.client = client
+        self.tables = {**{k: k for k in SCHEMAS}, **(tables or {})}
+        self._t = {k: sql.ident(v) for k, v in self.tables.items()}
+        self._healed = False
+        self.path = f"{client.creds.api_url}/workspaces/{client.creds.workspace}"
+
+    # schema -----------------------------------------------------------------
+    def _marker(self):
+        key = json.dumps([self.client.creds.api_url, self.client.creds.org_id, self.client.creds.workspace,
+                          sorted(self.tables.items()), SCHEMAS], sort_keys=True)
+        return paths.data_dir() / f"deeplake-schema-{hashlib.sha256(key.encode()).hexdigest()[:16]}.ok"
+
+    def ensure_tables(self, force: bool = False) -> list[str]:
+        """Create missing tables and add missing columns. Returns the statements run
+        (DDL only). Skipped when already done on this machine, unless ``force``."""
+        marker = self._marker()
+        if not force and (self._healed or marker.exists()):
+            return []
+        names = sql.in_list(self.tables.values())
+        rows = self.client.query(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            f"WHERE table_schema = current_schema() AND table_name IN {names}")
+        present: dict[str, set[str]] = {}
+        for row in rows:
+            present.setdefault(str(row.get("table_name")), set()).add(str(row.get("column_name")))
+        statements = []
+        for logical, columns in SCHEMAS.items():
+            table, quoted = self.tables[logical], self._t[logical]
+            if table not in present:
+                cols = ", ".join(f"{sql.ident(c)} {d}" for c, d in columns)
+                statements.append(f"CREATE TABLE IF NOT EXISTS {quoted} ({cols}) USING deeplake")
+                continue
+            for column, definition in columns:
+                if column not in present[table]:
+                    statements.append(f"ALTER TABLE {quoted} ADD COLUMN {sql.ident(column)} {definition}")
+        for statement in statements:
+            try:
+                self.client.query(statement)
+            except AlreadyExists:  # another process healed it first
+                pass
+        self._healed = True
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass
+        return statements
+
+    def _q(self, text: str, *, retry_auth: bool = False) -> list[dict[str, Any]]:
+        self.ensure_tables()
+        try:
+            return self.client.query(text, retry_auth=retry_auth)
+        except DeeplakeError as exc:
+            if not _missing_relation(exc):
+                raise
+            self.ensure_tables(force=True)
+            return self.client.query(text, retry_auth=retry_auth)
+
+    # sessions ---------------------------------------------------------------
+    def append_session_row(self, row: SessionRow) -> None:
+        """INSERT one sessions row (a session insert: 401 / HTML 403 are retried)."""
+        values = []
+        for column in SESSION_COLUMNS:
+            value = getattr(row, column)
+            if column == "message":
+                values.append(sql.jsonb(value))
+            elif column == "message_embedding":
+                values.append("NULL" if value is None else
+                              f"ARRAY[{', '.join(sql.literal(float(v)) for v in value)}]::FLOAT4[]")
+            else:
+                values.append(sql.literal(value))
+        cols = ", ".join(sql.ident(c) for c in SESSION_COLUMNS)
+        self._q(f"INSERT INTO {self._t['sessions']} ({cols}) VALUES ({', '.join(values)})", retry_auth=True)
+
+    def session_rows(self, path: str, types: Sequence[str] | None = None,
+                     mentions: str | None = None) -> list[SessionRow]:
+        """Rows at ``path`` oldest first (creation_date, then id); only message ``types``
+        when given; with ``mentions``, tool_call rows only when their message contains it
+        (a ``LIKE`` with ``ESCAPE``)."""
+        cols = ", ".join(sql.ident(c) for c in SESSION_COLUMNS)
+        where = f"{sql.ident('path')} = {sql.literal(path)}"
+        if types:
+            where += f" AND message->>'type' IN {sql.in_list(types)}"
+        if mentions:
+            where += (f" AND (message->>'type' <> 'tool_call' OR CAST(message AS TEXT) LIKE "
+                      f"{sql.like_contains(mentions)})")
+        rows = self._q(f"SELECT {cols} FROM {self._t['sessions']} WHERE {where} ORDER BY creation_date, id")
+        return [self._session_row(r) for r in rows]
+
+    @staticmethod
+    def _session_row(r: dict[str, Any]) -> SessionRow:
+        message = r.get("message")
+        if isinstance(message, str):
+            try:
+                message = json.loads(message)
+            except ValueError:
+                message = {}
+        data = {c: r.get(c) for c in SESSION_COLUMNS}
+        data["message"] = message if isinstance(message, dict) else {}
+        for text_col in ("id", "path", "filename", "author", "mime_type", "project", "description", "agent",
+                         "plugin_version", "creation_date", "last_update_date"):
+            data[text_col] = "" if data[text_col] is None else str(data[text_col])
+        data["size_bytes"] = int(data["size_bytes"] or 0)
+        emb = data.pop("message_embedding")
+        return SessionRow(**data, message_embedding=list(emb) if isinstance(emb, list) else None)
+
+    def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent sessions newest first with their rows' event types (one GROUP BY query)."""
+        rows = self._q(
+            f"SELECT path, message->>'session_id' AS session_id, message->>'type' AS type, COUNT(*) AS n, "
+            f"MIN(creation_date) AS first, MAX(creation_date) AS last FROM {self._t['sessions']} "
+            "GROUP BY path, message->>'session_id', message->>'type'")
+        sessions: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            s = sessions.setdefault(r["path"], {"path": r["path"], "session_id": r.get("session_id"), "rows": 0,
+                                                "types": {}, "first": r["first"], "last": r["last"]})
+            s["rows"] += int(r["n"])
+            s["types"][r.get("type") or ""] = s["types"].get(r.get("type") or "", 0) + int(r["n"])
+            s["first"], s["last"] = min(s["first"], r["first"]), max(s["last"], r["last"])
+            s["session_id"] = s["session_id"] or r.get("session_id")
+        return sorted(sessions.values(), key=lambda s: s["last"], reverse=True)[:limit]
+
+    # skills -----------------------------------------------------------------
+    @staticmethod
+    def _skill_row(r: dict[str, Any]) -> SkillRow:
+        data = {c: r.get(c) for c in SKILL_COLUMNS}
+        for c in SKILL_COLUMNS:
+            if c not in ("version", "source_sessions", "contributors"):
+                data[c] = "" if data[c] is None else str(data[c])
+        data["source_sessions"] = _json_list(data["source_sessions"])
+        data["contributors"] = _json_list(data["contributors"])
+        data["version"] = int(data["version"] or 1)
+        return SkillRow(**data)
+
+    def current_skill(self, name: str, author: str) -> SkillRow | None:
+        """Highest version of ``(name, author)``: ``ORDER BY version DESC, created_at DESC``."""
+        cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
+        rows = self._q(f"SELECT {cols} FROM {self._t['skills']} WHERE name = {sql.literal(name)} "
+                       f"AND author = {sql.literal(author)} ORDER BY version DESC, created_at DESC LIMIT 1")
+        return self._skill_row(rows[0]) if rows else None
+
+    def latest_skills(self, scope: str | None = "team") -> list[SkillRow]:
+        """The current version of every skill (of ``scope``)."""
+        cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
+        where = f" WHERE scope = {sql.literal(scope)}" if scope else ""
+        rows = self._q(f"SELECT {cols} FROM {self._t['skills']}{where} "
+                       "ORDER BY name, author, version DESC, created_at DESC")
+        latest: dict[tuple[str, str], SkillRow] = {}
+        for r in rows:
+            row = self._skill_row(r)
+            latest.setdefault((row.name, row.author), row)
+        return list(latest.values())
+
+    def insert_skill(self, row: SkillRow) -> None:
+        """INSERT one skill version row (append-only)."""
+        values = []
+        for column in SKILL_COLUMNS:
+            value = getattr(row, column)
+            if column in ("source_sessions", "contributors"):
+                value = json.dumps(value)
+            values.append(sql.literal(value))
+        cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
+        self._q(f"INSERT INTO {self._t['skills']} ({cols}) VALUES ({', '.join(values)})")
+
+    def close(self) -> None:
+        """The shared client stays open for the rest of the process."""

@@ -1,0 +1,180 @@
+"""A throwaway PostgreSQL cluster for tests, built from Debian's server binaries.
+
+:class:`PostgresCluster` runs ``initdb`` into a fresh temporary directory, starts the
+server on a free loopback port (Unix socket in the same directory) and creates one
+database; :attr:`PostgresCluster.dsn` is a psycopg conninfo string for it. Sessions and
+CI run as root and ``initdb`` refuses root, so as root the directory is handed to the
+``postgres`` system user and ``initdb``/``pg_ctl`` run through ``runuser -u postgres --``.
+The server is tuned for tests (``fsync=off``; durability is worthless here) and allows
+300 connections. Example::
+
+    with PostgresCluster() as pg:
+        dsn = pg.create_database("t1")   # another database, same server
+        ...
+
+Raises :class:`Unavailable` when no binaries are installed
+(``apt-get install -y postgresql`` provides them).
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+BIN_GLOB = "/usr/lib/postgresql/*/bin"
+SERVER_OPTIONS = ("-c max_connections=300 -c fsync=off -c synchronous_commit=off "
+                  "-c full_page_writes=off -c timezone=UTC")
+
+
+class Unavailable(RuntimeError):
+    """No PostgreSQL server binaries here (or no ``postgres`` user to run them as root)."""
+
+
+def bindir() -> Path:
+    """The ``bin`` directory of the highest PostgreSQL version installed."""
+    found = [Path(p) for p in glob.glob(BIN_GLOB) if (Path(p) / "initdb").exists()]
+    if not found:
+        raise Unavailable(f"no PostgreSQL server binaries under {BIN_GLOB} "
+                          "(apt-get install -y postgresql)")
+
+    def version(path: Path) -> tuple[int, ...]:
+        name = path.parent.name
+        return tuple(int(x) for x in name.split(".") if x.isdigit()) or (0,)
+
+    return max(found, key=version)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresCluster:
+    """A temporary PostgreSQL server on 127.0.0.1; :meth:`start` it, then :meth:`stop` it.
+
+    ``dbname`` is the database created at start-up, the one :attr:`dsn` names.
+    """
+
+    def __init__(self, dbname: str = "lakeloop") -> None:
+        self.dbname = dbname
+        self.bin = bindir()
+        self.as_root = os.geteuid() == 0
+        self.dir: Path | None = None
+        self.port: int | None = None
+        self._names = itertools.count(1)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> "PostgresCluster":
+        """initdb, start the server, wait until it accepts connections, create the database."""
+        if self.dir is not None:
+            return self
+        self.dir = Path(tempfile.mkdtemp(prefix="lakeloop-pg-"))
+        if self.as_root:
+            try:
+                shutil.chown(self.dir, "postgres", "postgres")
+            except LookupError as exc:
+                self._cleanup()
+                raise Unavailable("running as root and there is no 'postgres' user") from exc
+        try:
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                      "-E", "UTF8", "--no-locale", "--no-sync")
+            for attempt in range(3):  # the free port can be taken before the server binds it
+                self.port = free_port()
+                options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                           f"{SERVER_OPTIONS}")
+                try:
+                    self._run("pg_ctl", "-D", str(self.data), "-o", options,
+                              "-l", str(self.log), "-w", "-t", "30", "start")
+                    break
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
+            self.create_database(self.dbname)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``) and delete its directory. Idempotent."""
+        if self.dir is None:
+            return
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            except RuntimeError:
+                pass
+        self._cleanup()
+
+    def __enter__(self) -> "PostgresCluster":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- databases ----------------------------------------------------------------
+
+    @property
+    def dsn(self) -> str:
+        """psycopg conninfo string for the database created at start-up."""
+        return self.conninfo(self.dbname)
+
+    def conninfo(self, dbname: str) -> str:
+        """psycopg conninfo string for ``dbname`` on this server (TCP, user ``postgres``)."""
+        if self.port is None:
+            raise RuntimeError("the cluster is not running")
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create a database (a fresh ``t<n>`` name when none is given); return its conninfo."""
+        import psycopg
+
+        name = name or f"t{next(self._names)}"
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.conninfo(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, disconnecting whoever is still connected to it."""
+        import psycopg
+
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    # -- internals ----------------------------------------------------------------
+
+    @property
+    def data(self) -> Path:
+        assert self.dir is not None
+        return self.dir / "data"
+
+    @property
+    def log(self) -> Path:
+        assert self.dir is not None
+        return self.dir / "server.log"
+
+    def _run(self, tool: str, *args: str) -> None:
+        """Run a server binary (as ``postgres`` when we are root); RuntimeError on failure."""
+        cmd = [str(self.bin / tool), *args]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        done = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=60)
+        if done.returncode != 0:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr.strip()}\n{log}")
+
+    def _cleanup(self) -> None:
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+        self.port = None
