@@ -45,11 +45,14 @@ def _settle(data_dir: Path) -> None:
     time.sleep(0.05)
 
 
+DATA_DIR = Path()
+
+
 def measure(event: str, payload: bytes, env: dict, runs: int) -> list[float]:
     """Wall times in ms of ``runs`` hook processes (after 2 warm-ups)."""
     times = []
     for i in range(runs + 2):
-        _settle(Path(env["LAKELOOP_DATA_DIR"]))
+        _settle(DATA_DIR)
         t0 = time.perf_counter()
         subprocess.run([str(ROOT / "hooks" / "run"), event], input=payload, env=env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -81,16 +84,20 @@ def main() -> int:
 def run(args, standin) -> int:
     """Measure; returns 1 when an event was lost."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "LAKELOOP_DATA_DIR": f"{tmp}/data", "LAKELOOP_LOG_DIR": f"{tmp}/log",
-               "LAKELOOP_SKILLS_DIR": f"{tmp}/skills", "LAKELOOP_PYTHON": args.python,
-               "LAKELOOP_CLAUDE_BIN": "/nonexistent"}
-        env.pop("LAKELOOP_WORKER", None)
+        # As inside Claude Code: HOME (here a temporary one) decides where platformdirs puts
+        # the data and log dirs, and CLAUDE_PLUGIN_DATA is set (it caches those answers).
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKELOOP_", "XDG_"))}
+        env.update(HOME=f"{tmp}/home", CLAUDE_PLUGIN_DATA=f"{tmp}/plugin-data", LAKELOOP_PYTHON=args.python,
+                   LAKELOOP_CLAUDE_BIN="/nonexistent")
+        data_dir = f"{tmp}/home/.local/share/lakeloop"  # platformdirs' user data dir for that HOME
         if standin is not None:
             env.update(LAKELOOP_DEEPLAKE_TOKEN=standin.token, LAKELOOP_DEEPLAKE_ORG_ID=standin.org_id,
                        LAKELOOP_DEEPLAKE_WORKSPACE=standin.workspace, LAKELOOP_DEEPLAKE_API_URL=standin.base_url,
                        LAKELOOP_STORE="deeplake")
         print(f"store: {args.store}")
-        manifest = Path(tmp, "data", "pulled-skills.json")
+        global DATA_DIR
+        DATA_DIR = Path(data_dir)
+        manifest = Path(data_dir, "pulled-skills.json")
         manifest.parent.mkdir(parents=True)
         manifest.write_text(json.dumps({"skills": {"db-migrate--alice": {"version": 1}}}))
         cases = [
@@ -117,11 +124,11 @@ def run(args, standin) -> int:
         import sqlite3
 
         deadline = time.monotonic() + 60
-        outbox = Path(tmp, "data", "outbox")
+        outbox = Path(data_dir, "outbox")
         while time.monotonic() < deadline and (any(outbox.glob("*.json")) or any(outbox.glob("*.work"))):
             time.sleep(0.05)
         if standin is None:
-            db = sqlite3.connect(Path(tmp, "data", "store.sqlite3"))
+            db = sqlite3.connect(Path(data_dir, "store.sqlite3"))
             rows = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
             db.close()
         else:

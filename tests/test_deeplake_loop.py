@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, recorded_payloads
+from conftest import REPO, recorded_payloads, wait_until
 from lakeloop import outbox, paths
 from lakeloop.cli.skills import push
 from lakeloop.deeplake.client import DeeplakeClient
@@ -27,16 +27,6 @@ from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401
 
 RUN = REPO / "hooks" / "run"
 SID = "e8f2d602-bc51-4170-b4d4-df65e830a9f4"
-
-
-def _wait(condition, timeout: float, what: str, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture
@@ -76,7 +66,7 @@ def _share_skill(tmp_path: Path, deeplake) -> None:
     d.mkdir(parents=True)
     (d / "SKILL.md").write_text("---\nname: db-migrate\n---\n1. Run `alembic upgrade head`.\n")
     push(d, name="db-migrate", author="alice")
-    _wait(lambda: _store(deeplake).current_skill("db-migrate", "alice"), 30, "skill v1 to be visible")
+    wait_until(lambda: _store(deeplake).current_skill("db-migrate", "alice"), 30, "skill v1 to be visible")
 
 
 def _skill_versions(deeplake) -> list[int] | None:
@@ -105,19 +95,19 @@ def test_whole_loop_with_3s_lag_and_20pct_503s_publishes_exactly_one_v2(deeplake
     started = time.monotonic()
     for payload in recorded_payloads():
         _hook(payload["hook_event_name"], payload, env)
-    _wait(lambda: _skill_versions(deeplake) == [1, 2], 150, "exactly one version 2")
+    wait_until(lambda: _skill_versions(deeplake) == [1, 2], 150, "exactly one version 2")
     print(f"\nloop on the lagging, failing stand-in: v2 visible after {time.monotonic() - started:.1f} s")
     assert "worker outcome=published" in _worker_log_outcome()
     injected = sum(1 for r in deeplake.requests if r.status == 503)
     assert injected > 0  # the 503s really happened and were retried through
-    _wait(lambda: not outbox.pending(), 60, "the outbox to drain")
+    wait_until(lambda: not outbox.pending(), 60, "the outbox to drain")
     deeplake.configure(fail_rate=0.0)
     store = _store(deeplake)
     path = f"/sessions/dev/dev_acme_{deeplake.workspace}_{SID}.jsonl"
-    _wait(lambda: len(store.session_rows(path)) == 8, 30, "all 8 captured rows")  # 503s are off now
+    wait_until(lambda: len(store.session_rows(path)) == 8, 30, "all 8 captured rows")  # 503s are off now
     _hook("SessionStart", {"session_id": "next", "hook_event_name": "SessionStart", "source": "startup"}, env)
     pulled = paths.skills_root() / "db-migrate--alice" / "SKILL.md"
-    _wait(lambda: pulled.exists() and "Before running a migration" in pulled.read_text(), 30, "v2 pulled")
+    wait_until(lambda: pulled.exists() and "Before running a migration" in pulled.read_text(), 30, "v2 pulled")
     time.sleep(3.5)  # past the lag: a second v2 would be visible by now
     assert _skill_versions(deeplake) == [1, 2]
 
@@ -149,7 +139,7 @@ def test_row_that_never_becomes_visible_ends_the_worker_within_its_bound(deeplak
     deeplake.configure(visibility_lag_s=600.0)
     for payload in recorded_payloads()[:4]:  # ... up to the Skill's PostToolUse
         _hook(payload["hook_event_name"], payload, env)
-    _wait(lambda: not outbox.pending(), 60, "the captures to be sent")
+    wait_until(lambda: not outbox.pending(), 60, "the captures to be sent")
     deeplake.reset_counters()
     proc, took = _worker(env, LAKELOOP_INVOCATION_BACKOFF_S="0.1")
     assert proc.returncode == 0
@@ -165,7 +155,7 @@ def test_402_ends_the_worker_after_one_query_and_tells_the_user_once(deeplake, e
     _share_skill(tmp_path, deeplake)
     for payload in recorded_payloads()[:4]:
         _hook(payload["hook_event_name"], payload, env)
-    _wait(lambda: not outbox.pending(), 60, "the captures to be sent")
+    wait_until(lambda: not outbox.pending(), 60, "the captures to be sent")
     deeplake.configure(payment_required=True)
     deeplake.reset_counters()
     proc, _took = _worker(env)
@@ -197,7 +187,7 @@ def test_50_concurrent_capture_hooks_lose_nothing_and_respect_the_machine_bound(
         procs[-1].stdin.write(json.dumps(payload).encode())
         procs[-1].stdin.close()
     assert [p.wait(timeout=60) for p in procs] == [0] * 50
-    _wait(lambda: not outbox.pending(), 120, "the outbox to drain")
+    wait_until(lambda: not outbox.pending(), 120, "the outbox to drain")
     rows = _store(deeplake).client.query("SELECT message->>'tool_use_id' AS t FROM sessions")
     assert sorted(r["t"] for r in rows) == [f"toolu_burst_{i:02d}" for i in range(50)]
     print(f"\npeak requests in flight at the stand-in: {deeplake.max_in_flight} (bound {bound})")

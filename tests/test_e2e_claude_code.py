@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, wait_until
 from lakeloop import paths
 from lakeloop.cli.skills import push
 from lakeloop.rows import Identity
@@ -86,16 +86,6 @@ class Model:
         return Reply.text("hello")
 
 
-def _wait(condition, timeout: float, what: str, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolated_env):
     """A negative reaction to a pulled org skill yields v2, and the next session pulls it."""
     started = time.monotonic()
@@ -142,7 +132,7 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
         def rows_of(kind):
             return [r for r in store.session_rows(path) if r.type == kind]
 
-        _wait(lambda: rows_of("tool_call") and rows_of("assistant_message"), 30, "session B's rows")
+        wait_until(lambda: rows_of("tool_call") and rows_of("assistant_message"), 30, "session B's rows")
         [invocation] = rows_of("tool_call")
         assert invocation.message["tool_name"] == "Skill"
         assert json.loads(invocation.message["tool_input"]) == {"skill": "db-migrate--alice"}
@@ -153,7 +143,7 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
         # The resumed turn's prompt is a negative reaction: the detached worker publishes v2.
         second = claude(REACTION, "--resume", sid)
         assert second["session_id"] == sid
-        v2 = _wait(lambda: (s := store.current_skill("db-migrate", "alice")) and s.version == 2 and s, 90,
+        v2 = wait_until(lambda: (s := store.current_skill("db-migrate", "alice")) and s.version == 2 and s, 90,
                    "version 2 of db-migrate--alice")
         assert NEW_STEP in v2.body
         assert v2.body.index(NEW_STEP) < v2.body.index("<!-- SLOW_UPDATE_START -->")
@@ -168,7 +158,7 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
         assert json.loads(paths.manifest_file().read_text())["skills"]["db-migrate--alice"]["version"] == 2
 
         # Every event of session B was captured; the judge's and proposer's sessions never were.
-        _wait(lambda: len(rows_of("assistant_message")) == 2, 30, "the resumed turn's Stop row")
+        wait_until(lambda: len(rows_of("assistant_message")) == 2, 30, "the resumed turn's Stop row")
         assert [r.message["content"] for r in rows_of("user_message")] == ["migrate the db", REACTION]
         assert [r.message["content"] for r in rows_of("assistant_message")] == [
             "I ran the migration with alembic upgrade head.", "Sorry about that, let me fix it."]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, first_payload
+from conftest import REPO, first_payload, wait_until
 from lakeloop import paths
 from lakeloop.store.embedded import EmbeddedStore
 
@@ -23,15 +23,6 @@ RUN = REPO / "hooks" / "run"
 def _run(event: str, payload: dict | bytes, env: dict) -> subprocess.CompletedProcess:
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return subprocess.run([str(RUN), event], input=data, env=env, capture_output=True, timeout=60)
-
-
-def _wait(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _rows() -> int:
@@ -55,19 +46,19 @@ def test_fresh_install_builds_its_virtualenv_in_the_background(tmp_path):
     first = _run("PostToolUse", payload, env)
     assert first.returncode == 0 and first.stdout == b""
     log = paths.log_file()
-    _wait(lambda: log.exists() and "building the plugin's virtualenv" in log.read_text(), 10, "bootstrap log line")
+    wait_until(lambda: log.exists() and "building the plugin's virtualenv" in log.read_text(), 10, "bootstrap log line")
     second = _run("PostToolUse", payload, env)
     assert second.returncode == 0
     assert _rows() == 0  # spooled, not stored, until the venv is ready
     assert len(list((paths.data_dir() / "outbox").glob("*.json"))) == 2
     marker = plugin_data / "venv" / ".lakeloop-ready"
-    _wait(marker.exists, 600, "the virtualenv to be ready")
+    wait_until(marker.exists, 600, "the virtualenv to be ready")
     assert marker.read_bytes() == (REPO / "hooks" / "requirements.txt").read_bytes()
     assert "still being built" in log.read_text() or "virtualenv ready" in log.read_text()
 
     third = _run("PostToolUse", payload, env)
     assert third.returncode == 0
-    _wait(lambda: _rows() == 3, 30, "the spooled rows and the new one stored from the new virtualenv")
+    wait_until(lambda: _rows() == 3, 30, "the spooled rows and the new one stored from the new virtualenv")
     venv_python = plugin_data / "venv" / "bin" / "python"
     out = subprocess.run([str(venv_python), "-c", "import httpx, platformdirs, filelock; print('ok')"],
                          capture_output=True, text=True)
@@ -93,7 +84,7 @@ def test_lakeloop_python_overrides_the_interpreter(tmp_path):
     env = {**os.environ, "LAKELOOP_PYTHON": sys.executable, "CLAUDE_PLUGIN_DATA": str(tmp_path / "pd")}
     proc = _run("PostToolUse", first_payload("PostToolUse", "Bash"), env)
     assert proc.returncode == 0 and proc.stdout == b""
-    _wait(lambda: _rows() == 1, 30, "the captured row")
+    wait_until(lambda: _rows() == 1, 30, "the captured row")
     assert not (tmp_path / "pd" / "venv").exists()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, recorded_payloads
+from conftest import REPO, recorded_payloads, wait_until
 from lakeloop import paths
 from lakeloop.cli.skills import push
 from lakeloop.hooks.user_prompt_submit import react
@@ -24,16 +24,6 @@ from lakeloop.store.embedded import EmbeddedStore
 
 SID = "e8f2d602-bc51-4170-b4d4-df65e830a9f4"
 REF = "db-migrate--alice"
-
-
-def _wait(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture
@@ -143,9 +133,9 @@ def test_reaction_starts_the_worker_detached(world, monkeypatch, test_log):
                 except OSError:
                     continue
         return None
-    pid = _wait(find_pid, 10, "the worker process")
+    pid = wait_until(find_pid, 10, "the worker process")
     try:
-        _wait(lambda: "invocation of" in paths.log_file().read_text(), 20, "the worker's first poll")
+        wait_until(lambda: "invocation of" in paths.log_file().read_text(), 20, "the worker's first poll")
         session, _state = _proc_status(pid)
         assert session == pid != os.getsid(0)
         assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"

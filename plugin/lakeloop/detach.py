@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Callable
 
 
 def fork_detached(fn: Callable[[], object], component: str = "detached") -> int | None:
@@ -42,6 +45,17 @@ def fork_detached(fn: Callable[[], object], component: str = "detached") -> int 
             pass
     finally:
         os._exit(code)
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process ``pid`` exists on this machine (signal 0 probe)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def wait_briefly(pid: int, wait_s: float) -> bool:

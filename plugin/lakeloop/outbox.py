@@ -86,6 +86,8 @@ def _claim(directory: str, name: str) -> str | None:
 
 def _release_stale_claims(directory: str, log) -> None:
     """Put back entries claimed by drainers that died (pid gone) or stalled (> STALE_CLAIM_S)."""
+    from .detach import pid_alive
+
     now = time.time()
     for name in os.listdir(directory):
         if not name.endswith(".work"):
@@ -94,23 +96,13 @@ def _release_stale_claims(directory: str, log) -> None:
         pid_text = rest[: -len(".work")]
         path = os.path.join(directory, name)
         try:
-            alive = pid_text.isdigit() and _alive(int(pid_text))
+            alive = pid_text.isdigit() and pid_alive(int(pid_text))
             if alive and now - os.path.getmtime(path) < STALE_CLAIM_S:
                 continue
             os.rename(path, os.path.join(directory, base + ".json"))
             log.warning("outbox: released entry %s.json from drainer %s (gone or stalled)", base, pid_text)
         except OSError:
             continue
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def drain(log) -> int:

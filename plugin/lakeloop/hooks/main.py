@@ -4,7 +4,9 @@ Reads the payload from stdin (at most ``MAX_STDIN_BYTES``), dispatches to the
 handler of the event (imported lazily, so each hook imports only what it
 uses) and always returns 0: a malformed payload, a store failure or a crash
 is written to the log file, never to the agent. Handlers print nothing to
-stdout, so nothing reaches the model's context.
+stdout, so nothing reaches the model's context; the one exception is
+SessionStart's ``{"systemMessage": ...}`` JSON, which Claude Code shows to the
+user only (``lakeloop.notices``).
 """
 
 from __future__ import annotations

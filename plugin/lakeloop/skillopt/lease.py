@@ -17,20 +17,11 @@ from pathlib import Path
 from typing import Callable
 
 from .. import paths
+from ..detach import pid_alive
 from ..fsutil import atomic_write, read_json, safe_key
 
 STALE_AFTER_S = 600.0
 GUARD_TIMEOUT_S = 5.0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SkillLease:
@@ -65,7 +56,7 @@ class SkillLease:
         if age > self._stale_after:
             return True
         pid = lease.get("pid")
-        return lease.get("host") == socket.gethostname() and isinstance(pid, int) and not _alive(pid)
+        return lease.get("host") == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid)
 
     def acquire(self) -> bool:
         """Take the lease unless a live, fresh one exists. Returns ``self.acquired``."""
