@@ -27,10 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PAYLOADS = ROOT / "plugin" / "lakeloop" / "data" / "claude-code-2.1.330-hook-payloads.jsonl"
 
 
-def _payload(event: str, tool: str | None = None) -> bytes:
+def _payload(event: str, tool: str | None = None, session_id: str | None = None) -> bytes:
     for line in PAYLOADS.read_text().splitlines():
         p = json.loads(line)
         if p["hook_event_name"] == event and (tool is None or p.get("tool_name") == tool):
+            if session_id:
+                p["session_id"] = session_id
             return json.dumps(p).encode()
     raise SystemExit(f"no {event} {tool} payload")
 
@@ -103,7 +105,7 @@ def run(args, standin) -> int:
         cases = [
             ("capture hook (PostToolUse, Bash)", "PostToolUse", _payload("PostToolUse", "Bash")),
             ("PreToolUse, non-memory tool (Bash)", "PreToolUse", _payload("PreToolUse", "Bash")),
-            ("PreToolUse, org skill (arming)", "PreToolUse", _payload("PreToolUse", "Skill")),
+            ("PreToolUse, org skill (arming)", "PreToolUse", _payload("PreToolUse", "Skill", "bench-arming")),
             ("UserPromptSubmit (capture, no window)", "UserPromptSubmit", _payload("UserPromptSubmit")),
         ]
         t = []

@@ -194,3 +194,41 @@ def test_notice_reaches_the_user_not_the_model(claude_bin, tmp_path, isolated_en
         assert all("lakeloop-notice-7f3a" not in json.dumps(r) for r in api.message_requests)
     assert notices.take() == []  # shown (claimed) by the first session start
     assert "showed 1 notice(s) to the user" in paths.log_file().read_text()
+
+
+def test_installed_from_marketplace_with_only_python3(claude_bin, tmp_path, isolated_env):
+    """Installed with `claude plugin marketplace add` + `claude plugin install` (no LAKELOOP_PYTHON):
+    the first session's hooks build the plugin's virtualenv under CLAUDE_PLUGIN_DATA in the background
+    and spool its events; the next session's hooks run from that virtualenv and store both sessions."""
+    import shutil
+
+    if shutil.which("python3") is None:
+        pytest.skip("no python3 on PATH")
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    with FakeAnthropic(Model()) as api:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_PYTHON", "VIRTUAL_ENV", "PYTHONPATH"))}
+        env.update(HOME=str(home), ANTHROPIC_BASE_URL=api.base_url, ANTHROPIC_API_KEY="test-key",
+                   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
+
+        def run(*argv: str) -> subprocess.CompletedProcess:
+            proc = subprocess.run([claude_bin, *argv], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                  timeout=300)
+            assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
+            return proc
+
+        run("plugin", "marketplace", "add", str(REPO))
+        run("plugin", "install", "lakeloop@lakeloop")
+        first = json.loads(run("-p", "hello", "--output-format", "json").stdout)["session_id"]
+        ready = wait_until(lambda: list(home.glob(".claude/plugins/data/*/venv/.lakeloop-ready")), 600,
+                           "the plugin's virtualenv")
+        assert ready[0].read_bytes() == (REPO / "hooks" / "requirements.txt").read_bytes()
+        second = json.loads(run("-p", "hello again", "--output-format", "json").stdout)["session_id"]
+        store = EmbeddedStore(paths.store_file())
+        for sid in (first, second):
+            path = Identity("tester").session_path(sid)
+            wait_until(lambda: {r.type for r in store.session_rows(path)} >= {"user_message", "assistant_message"},
+                       30, f"the rows of session {sid}")
+    log = paths.log_file().read_text()
+    assert "building the plugin's virtualenv" in log and "spooled to the outbox" in log
