@@ -126,6 +126,11 @@ def test_demo_replays_recorded_session_and_publishes_v2(tmp_path):
     """The main job: replaying the recorded session publishes and pulls version 2 (scripted agent)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKELOOP_")}
     env["PYTHONPATH"] = str(REPO / "plugin")
+    # The user's Deeplake credentials must not pull the demo off the embedded store.
+    creds = tmp_path / "home" / ".deeplake" / "credentials.json"
+    creds.parent.mkdir(parents=True)
+    creds.write_text(json.dumps({"token": "t", "orgId": "o", "apiUrl": "http://127.0.0.1:9"}))
+    env["HOME"] = str(tmp_path / "home")
     proc = subprocess.run([sys.executable, "-m", "lakeloop.cli.main", "demo", "--scripted", "--dir",
                            str(tmp_path / "demo")], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -77,7 +77,8 @@ def run(args) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKELOOP_")}
     env.update(LAKELOOP_DATA_DIR=str(base / "data"), LAKELOOP_LOG_DIR=str(base / "log"),
                LAKELOOP_SKILLS_DIR=str(base / "skills"), LAKELOOP_USER="dev",
-               LAKELOOP_PYTHON=sys.executable, LAKELOOP_INVOCATION_BACKOFF_S="0.5")
+               LAKELOOP_PYTHON=sys.executable, LAKELOOP_INVOCATION_BACKOFF_S="0.5",
+               LAKELOOP_STORE="embedded")  # the demo never touches a team's Deeplake, even with credentials
     os.environ.update({k: v for k, v in env.items() if k.startswith("LAKELOOP_")})
 
     from ..skillopt.agent import find_claude
