@@ -50,7 +50,7 @@ def _spool(event, data):
     try:
         from lakeloop import outbox
 
-        outbox.put(event, payload)
+        outbox.put_raw(event, data)
     except Exception as exc:  # noqa: BLE001
         return f"could not spool ({exc})"
     return "spooled to the outbox, stored once the virtualenv is ready"

@@ -130,12 +130,19 @@ def test_recorded_session_every_hook_exits_0_silently_and_rows_land():
     (b"   \n", "empty stdin"),
     (b"\xff\xfe garbage", "malformed JSON on stdin"),
 ])
-def test_bad_stdin_exits_0_with_a_clear_log_line(raw, line):
-    """Malformed JSON, a JSON array or empty stdin: exit 0, nothing stored, an ERROR line saying why."""
-    run_hook("PostToolUse", raw=raw)
-    errors = [l for l in log_text().splitlines() if " ERROR " in l]
+@pytest.mark.parametrize("event", ["PostToolUse", "PreToolUse"])
+def test_bad_stdin_exits_0_with_a_clear_log_line(raw, line, event):
+    """Malformed JSON, a JSON array or empty stdin: exit 0, nothing stored, one ERROR line saying why.
+    A capture hook spools raw bytes and its drainer checks them: a bad payload is kept in
+    outbox/failed/ (nothing lost), never stored."""
+    run_hook(event, raw=raw)
+    wait_drained()
+    errors = wait_for(lambda: [l for l in log_text().splitlines() if " ERROR " in l], what="the error line")
     assert len(errors) == 1 and line in errors[0], log_text()
     assert stored_rows() == []
+    failed = paths.data_dir() / "outbox" / "failed"
+    kept = [p.read_bytes() for p in failed.glob("*.json")] if failed.is_dir() else []
+    assert kept == ([raw] if event == "PostToolUse" and raw.strip() else [])
 
 
 def test_unknown_event_exits_0_with_a_clear_log_line():
@@ -368,10 +375,10 @@ def test_main_in_process_returns_0_whatever_the_handler_raises(monkeypatch, fres
     logs it and returns 0."""
     from lakeloop.hooks import capture, main as hook_main
 
-    def explode(payload, log):
+    def explode(*args):
         raise exc
 
-    monkeypatch.setattr(capture, "handle", explode)
+    monkeypatch.setattr(capture, "spool", explode)
     monkeypatch.setattr(sys, "stdin", _Stdin(json.dumps(first_payload("Stop")).encode()))
     assert hook_main.main(["Stop"]) == 0
     text = fresh_log()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -50,7 +49,7 @@ def test_answers_cached_under_claude_plugin_data(tmp_path):
     first = _run(env)
     second = _run(env)
     assert first[:2] == second[:2] and first[2] == "True" and second[2] == "False"
-    cache = json.loads((tmp_path / "pd" / "lakeloop-dirs.json").read_text())
-    assert cache["data"] == first[0]
+    cache = (tmp_path / "pd" / "lakeloop-dirs.txt").read_text().splitlines()
+    assert cache[1:] == first[:2]
     moved = _run({**env, "XDG_DATA_HOME": str(tmp_path / "xdg")})
     assert moved[0] == str(tmp_path / "xdg" / "lakeloop") and moved[2] == "True"

@@ -9,7 +9,7 @@
 
 platformdirs is imported lazily and only when no override is set. Importing it
 costs ~16 ms, a third of a hook, so inside Claude Code (``CLAUDE_PLUGIN_DATA``
-set) its answers are cached in ``$CLAUDE_PLUGIN_DATA/lakeloop-dirs.json``,
+set) its answers are cached in ``$CLAUDE_PLUGIN_DATA/lakeloop-dirs.txt``,
 keyed by the variables they depend on (HOME and the XDG variables), and
 recomputed whenever one of those changes. The launcher may run before the
 plugin's virtualenv exists (system python3, no platformdirs): then the same
@@ -21,68 +21,78 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP = "lakeloop"
-
-
 _CACHE_KEYS = ("HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
 
 
-def _platform_dir(kind: str) -> Path:
+def _path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
+
+
+def _platform_dir(kind: str) -> str:
     cache_dir = os.environ.get("CLAUDE_PLUGIN_DATA", "").strip()
     if not cache_dir:
         return _compute(kind)
-    import json
-
-    cache = os.path.join(cache_dir, "lakeloop-dirs.json")
-    key = {k: os.environ.get(k, "") for k in _CACHE_KEYS}
+    cache = os.path.join(cache_dir, "lakeloop-dirs.txt")
+    key = "\x1f".join(os.environ.get(k, "") for k in _CACHE_KEYS)
     try:
         with open(cache, encoding="utf-8") as fh:
-            cached = json.load(fh)
-        if cached.get("key") == key and isinstance(cached.get(kind), str):
-            return Path(cached[kind])
-    except (OSError, ValueError, AttributeError):
+            cached_key, data, log = fh.read().split("\n")[:3]
+        if cached_key == key and data and log:
+            return data if kind == "data" else log
+    except (OSError, ValueError):
         pass
-    value = {"key": key, "data": str(_compute("data")), "log": str(_compute("log"))}
+    data, log = _compute("data"), _compute("log")
     try:
         os.makedirs(cache_dir, exist_ok=True)
         tmp = f"{cache}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(value, fh)
+            fh.write(f"{key}\n{data}\n{log}\n")
         os.replace(tmp, cache)
     except OSError:
         pass
-    return Path(value[kind])
+    return data if kind == "data" else log
 
 
-def _compute(kind: str) -> Path:
+def _compute(kind: str) -> str:
     try:
         import platformdirs
 
         if kind == "data":
-            return Path(platformdirs.user_data_dir(APP, appauthor=False))
-        return Path(platformdirs.user_log_dir(APP, appauthor=False))
+            return platformdirs.user_data_dir(APP, appauthor=False)
+        return platformdirs.user_log_dir(APP, appauthor=False)
     except ImportError:
-        home = Path.home()
+        home = os.path.expanduser("~")
         if sys.platform == "darwin":
-            base = home / "Library"
-            return base / "Application Support" / APP if kind == "data" else base / "Logs" / APP
+            base = os.path.join(home, "Library")
+            return os.path.join(base, "Application Support", APP) if kind == "data" else os.path.join(base, "Logs", APP)
         if kind == "data":
-            return Path(os.environ.get("XDG_DATA_HOME") or home / ".local/share") / APP
-        return Path(os.environ.get("XDG_STATE_HOME") or home / ".local/state") / APP / "log"
+            return os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share"), APP)
+        return os.path.join(os.environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state"), APP, "log")
+
+
+def data_dir_str() -> str:
+    """``data_dir()`` as a string, without importing pathlib (the capture hooks' fast path)."""
+    override = os.environ.get("LAKELOOP_DATA_DIR", "").strip()
+    return os.path.expanduser(override) if override else _platform_dir("data")
 
 
 def data_dir() -> Path:
     """Root of all local state (``LAKELOOP_DATA_DIR`` overrides)."""
-    override = os.environ.get("LAKELOOP_DATA_DIR", "").strip()
-    return Path(override).expanduser() if override else _platform_dir("data")
+    return _path(data_dir_str())
 
 
 def log_dir() -> Path:
     """Directory of ``lakeloop.log`` (``LAKELOOP_LOG_DIR`` overrides)."""
     override = os.environ.get("LAKELOOP_LOG_DIR", "").strip()
-    return Path(override).expanduser() if override else _platform_dir("log")
+    return _path(os.path.expanduser(override) if override else _platform_dir("log"))
 
 
 def log_file() -> Path:
@@ -93,7 +103,8 @@ def log_file() -> Path:
 def skills_root() -> Path:
     """Where pulled org skills are written (``LAKELOOP_SKILLS_DIR`` overrides)."""
     override = os.environ.get("LAKELOOP_SKILLS_DIR", "").strip()
-    return Path(override).expanduser() if override else Path.home() / ".claude" / "skills"
+    return _path(os.path.expanduser(override) if override else os.path.join(os.path.expanduser("~"), ".claude",
+                                                                              "skills"))
 
 
 def store_file() -> Path:

@@ -1,7 +1,9 @@
 """Capture (UserPromptSubmit, PostToolUse, Stop, SubagentStop).
 
-In the hook process, ``handle`` only spools the event to the outbox and forks
-the detached drainer (``lakeloop.outbox``); the drainer calls ``store_event``,
+In the hook process, ``spool`` only writes the raw payload to the outbox (no
+JSON parsing: json and its regular expressions are a fifth of a hook's
+start-up) and forks the detached drainer (``lakeloop.outbox``); the drainer
+validates the payload and calls ``store_event``,
 which writes one sessions row per event (``lakeloop.rows``). Skipped when
 ``LAKELOOP_CAPTURE=0`` or inside the skill optimizer's own processes (the
 judge and proposer calls are never captured).
@@ -20,19 +22,26 @@ if TYPE_CHECKING:
     from ..store.base import Store
 
 
-def handle(payload: dict[str, Any], log: logging.Logger) -> None:
-    """Hook handler: spool the event and start the drainer. UserPromptSubmit is
-    spooled even with capture off (its reaction still counts)."""
+def spool(event: str, data: bytes, log: logging.Logger) -> None:
+    """Hook fast path: spool the raw payload bytes and start the drainer (which parses,
+    validates and stores them). UserPromptSubmit is spooled even with capture off
+    (its reaction still counts)."""
     if config.in_worker():
         return
-    event = payload.get("hook_event_name")
     if event != "UserPromptSubmit" and not config.capture_enabled():
         return
     from .. import outbox
 
-    outbox.put(str(event), payload)
+    outbox.put_raw(event, data)
     if not outbox.spawn_drainer():
         outbox.drain(log)
+
+
+def handle(payload: dict[str, Any], log: logging.Logger) -> None:
+    """Handler form of ``spool`` for an already-parsed payload."""
+    import json
+
+    spool(str(payload.get("hook_event_name")), json.dumps(payload).encode("utf-8", "surrogatepass"), log)
 
 
 def store_event(payload: dict[str, Any], received_at_ns: int, store: Store, log: logging.Logger) -> bool:

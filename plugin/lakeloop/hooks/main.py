@@ -2,7 +2,8 @@
 
 Reads the payload from stdin (at most ``MAX_STDIN_BYTES``), dispatches to the
 handler of the event (imported lazily, so each hook imports only what it
-uses) and always returns 0: a malformed payload, a store failure or a crash
+uses; capture events are spooled unparsed, and a PreToolUse payload naming no
+skill is dropped before JSON is even imported) and always returns 0: a malformed payload, a store failure or a crash
 is written to the log file, never to the agent. Handlers print nothing to
 stdout, so nothing reaches the model's context; the one exception is
 SessionStart's ``{"systemMessage": ...}`` JSON, which Claude Code shows to the
@@ -11,7 +12,6 @@ user only (``lakeloop.notices``).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -21,7 +21,7 @@ MAX_STDIN_BYTES = 32 * 1024 * 1024
 #: event name (as Claude Code spells it) -> "module:function" in lakeloop.hooks
 HANDLERS = {
     "SessionStart": "session_start:handle",
-    "UserPromptSubmit": "user_prompt_submit:handle",
+    "UserPromptSubmit": "capture:handle",
     "PreToolUse": "pre_tool_use:handle",
     "PostToolUse": "capture:handle",
     "Stop": "capture:handle",
@@ -30,9 +30,16 @@ HANDLERS = {
 }
 
 
-def read_payload(stream, log) -> dict | None:
-    """Parse one JSON object from ``stream`` (bytes). None (and a log line) when the
-    input is too large, not JSON, or not an object."""
+#: Byte strings one of which a payload must contain for the event's handler to have work; any
+#: other payload is done with before JSON parsing (a PreToolUse that cannot load a skill).
+PREFILTERS = {"PreToolUse": (b'"Skill"', b"SKILL.md")}
+
+#: Events whose hook only spools the raw payload (``lakeloop.outbox``): no JSON parsing in the hook.
+CAPTURE_EVENTS = frozenset({"UserPromptSubmit", "PostToolUse", "Stop", "SubagentStop"})
+
+
+def read_bytes(stream, log) -> bytes | None:
+    """The payload bytes from ``stream``, or None (and a log line) when empty or too large."""
     data = stream.read(MAX_STDIN_BYTES + 1)
     if len(data) > MAX_STDIN_BYTES:
         log.error("payload over %d bytes: event dropped", MAX_STDIN_BYTES)
@@ -40,15 +47,20 @@ def read_payload(stream, log) -> dict | None:
     if not data.strip():
         log.error("empty stdin: no hook payload, event ignored")
         return None
+    return data
+
+
+def parse_payload(data: bytes) -> tuple[dict | None, str]:
+    """``(payload, "")`` for a JSON object, else ``(None, why)``: the one check of hook input."""
+    import json
+
     try:
         payload = json.loads(data.decode("utf-8", "replace"))
     except ValueError as exc:
-        log.error("malformed JSON on stdin (%d bytes): %s", len(data), exc)
-        return None
+        return None, f"malformed JSON on stdin ({len(data)} bytes): {exc}"
     if not isinstance(payload, dict):
-        log.error("payload is %s, not a JSON object: ignored", type(payload).__name__)
-        return None
-    return payload
+        return None, f"payload is {type(payload).__name__}, not a JSON object: ignored"
+    return payload, ""
 
 
 class LazyLog:
@@ -91,8 +103,23 @@ def main(argv: list[str] | None = None) -> int:
         if target is None:
             log.error("unknown hook event %r: nothing done", _short(event))
             return 0
-        payload = read_payload(sys.stdin.buffer, log)
+        if event in CAPTURE_EVENTS:  # fast path: spool the raw bytes, parse in the drainer
+            from .capture import spool
+
+            data = read_bytes(sys.stdin.buffer, log)
+            if data is not None:
+                spool(event, data, log)
+            return 0
+        data = read_bytes(sys.stdin.buffer, log)
+        if data is None:
+            return 0
+        needles = PREFILTERS.get(event)
+        shaped = data.lstrip()[:1] == b"{" and data.rstrip()[-1:] == b"}"
+        if needles and shaped and not any(n in data for n in needles):
+            return 0  # an object that cannot concern us; anything else is parsed (and logged if bad)
+        payload, why = parse_payload(data)
         if payload is None:
+            log.error("%s", why)
             return 0
         named = payload.get("hook_event_name")
         if named != event:

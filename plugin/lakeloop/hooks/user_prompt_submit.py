@@ -1,6 +1,6 @@
 """UserPromptSubmit: capture the prompt, then treat it as a reaction.
 
-The hook spools the event like every capture hook (``capture.handle``); the
+The hook spools the event like every capture hook (``capture.spool``); the
 detached drainer stores the row and then calls ``react``: when the session has
 an open judgment window, a non-empty prompt spends one unit of its budget and
 starts the skill optimizer's worker, detached (skillopt-loop.md, "Reaction").
@@ -17,13 +17,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     import logging
-
-
-def handle(payload: dict[str, Any], log: logging.Logger) -> None:
-    """Spool the prompt; the drainer captures it and calls ``react``."""
-    from .capture import handle as spool
-
-    spool(payload, log)
 
 
 def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | None = None) -> str | None:
