@@ -37,13 +37,6 @@ def spool(event: str, data: bytes, log: logging.Logger) -> None:
         outbox.drain(log)
 
 
-def handle(payload: dict[str, Any], log: logging.Logger) -> None:
-    """Handler form of ``spool`` for an already-parsed payload."""
-    import json
-
-    spool(str(payload.get("hook_event_name")), json.dumps(payload).encode("utf-8", "surrogatepass"), log)
-
-
 def store_event(payload: dict[str, Any], received_at_ns: int, store: Store, log: logging.Logger) -> bool:
     """Write the payload's row to ``store``. Returns True when a row was written.
 

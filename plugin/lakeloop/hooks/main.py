@@ -18,14 +18,11 @@ import time
 #: Payloads larger than this (bytes) are not parsed; the event is logged as dropped.
 MAX_STDIN_BYTES = 32 * 1024 * 1024
 
-#: event name (as Claude Code spells it) -> "module:function" in lakeloop.hooks
+#: event name (as Claude Code spells it) -> "module:function" in lakeloop.hooks, for the events
+#: whose handler takes the parsed payload (capture events take the raw bytes: CAPTURE_EVENTS)
 HANDLERS = {
     "SessionStart": "session_start:handle",
-    "UserPromptSubmit": "capture:handle",
     "PreToolUse": "pre_tool_use:handle",
-    "PostToolUse": "capture:handle",
-    "Stop": "capture:handle",
-    "SubagentStop": "capture:handle",
     "SessionEnd": "session_end:handle",
 }
 
@@ -100,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     log = LazyLog(f"hook.{_short(event, 40) or 'unknown'}")
     try:
         target = HANDLERS.get(event)
-        if target is None:
+        if target is None and event not in CAPTURE_EVENTS:
             log.error("unknown hook event %r: nothing done", _short(event))
             return 0
         if event in CAPTURE_EVENTS:  # fast path: spool the raw bytes, parse in the drainer
@@ -127,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 log.warning("payload says hook_event_name=%r, launched as %s: handled as %s",
                             _short(named), event, event)
             payload["hook_event_name"] = event
-        module_name, func = target.split(":")
+        module_name, func = str(target).split(":")
         module = __import__(f"lakeloop.hooks.{module_name}", fromlist=[func])
         getattr(module, func)(payload, log)
         if log.used:
