@@ -170,9 +170,10 @@ def test_402_ends_the_worker_after_one_query_and_tells_the_user_once(deeplake, e
     assert deeplake.token not in paths.log_file().read_text()
 
 
-def test_50_concurrent_capture_hooks_lose_nothing_and_respect_the_machine_bound(deeplake, env):
-    """A burst of 50 capture hook processes: every event is stored, and the stand-in never sees more
-    requests in flight than the machine-wide bound."""
+@pytest.mark.parametrize("burst", [50, 100])
+def test_concurrent_capture_hooks_lose_nothing_and_respect_the_machine_bound(deeplake, env, burst):
+    """A burst of 50 (and 100) capture hook processes: every event is stored, and the stand-in never
+    sees more requests in flight than the machine-wide bound."""
     bound = 4
     env = {**env, "LAKELOOP_DEEPLAKE_MACHINE_MAX_IN_FLIGHT": str(bound), "LAKELOOP_DEEPLAKE_SLOT_WAIT_S": "30"}
     _store(deeplake).ensure_tables()
@@ -180,15 +181,15 @@ def test_50_concurrent_capture_hooks_lose_nothing_and_respect_the_machine_bound(
     deeplake.reset_counters()
     base = next(p for p in recorded_payloads() if p["hook_event_name"] == "PostToolUse")
     procs = []
-    for i in range(50):
-        payload = {**base, "tool_use_id": f"toolu_burst_{i:02d}"}
+    for i in range(burst):
+        payload = {**base, "tool_use_id": f"toolu_burst_{i:03d}"}
         procs.append(subprocess.Popen([str(RUN), "PostToolUse"], stdin=subprocess.PIPE, env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         procs[-1].stdin.write(json.dumps(payload).encode())
         procs[-1].stdin.close()
-    assert [p.wait(timeout=60) for p in procs] == [0] * 50
+    assert [p.wait(timeout=60) for p in procs] == [0] * burst
     wait_until(lambda: not outbox.pending(), 120, "the outbox to drain")
     rows = _store(deeplake).client.query("SELECT message->>'tool_use_id' AS t FROM sessions")
-    assert sorted(r["t"] for r in rows) == [f"toolu_burst_{i:02d}" for i in range(50)]
-    print(f"\npeak requests in flight at the stand-in: {deeplake.max_in_flight} (bound {bound})")
+    assert sorted(r["t"] for r in rows) == [f"toolu_burst_{i:03d}" for i in range(burst)]
+    print(f"\n{burst} hooks: peak requests in flight at the stand-in: {deeplake.max_in_flight} (bound {bound})")
     assert 1 <= deeplake.max_in_flight <= bound
