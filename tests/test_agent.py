@@ -101,3 +101,18 @@ def test_models_are_configurable(monkeypatch):
     monkeypatch.setenv("LAKELOOP_JUDGE_MODEL", "claude-haiku-9")
     monkeypatch.setenv("LAKELOOP_PROPOSER_MODEL", "opus")
     assert (config.judge_model(), config.proposer_model()) == ("claude-haiku-9", "opus")
+
+
+def test_judge_min_confidence_is_configurable(monkeypatch):
+    """LAKELOOP_JUDGE_MIN_CONFIDENCE (default 0.5, clamped to 1) sets how sure a failure verdict must be."""
+    from lakeloop import config
+    from lakeloop.skillopt.parse import parse_verdict
+
+    assert config.judge_min_confidence() == 0.5
+    monkeypatch.setenv("LAKELOOP_JUDGE_MIN_CONFIDENCE", "0.95")
+    verdict = '{"success": 0, "confidence": 0.9, "reason": "broken"}'
+    assert parse_verdict(verdict, config.judge_min_confidence()).success is True
+    monkeypatch.setenv("LAKELOOP_JUDGE_MIN_CONFIDENCE", "0.8")
+    assert parse_verdict(verdict, config.judge_min_confidence()).success is False
+    monkeypatch.setenv("LAKELOOP_JUDGE_MIN_CONFIDENCE", "7")
+    assert config.judge_min_confidence() == 1.0

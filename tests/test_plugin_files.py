@@ -96,3 +96,13 @@ def test_claude_plugin_validate_strict_reports_nothing(claude_bin, target):
     assert report["manifest"]["notes"] == []
     assert report.get("advice", []) == []
     assert report.get("directory", {}).get("findings", []) == []
+
+
+def test_readme_documents_every_environment_variable():
+    """Every LAKELOOP_* variable the code reads is named in the README."""
+    used = set()
+    for path in list((ROOT / "plugin").rglob("*.py")) + list((ROOT / "hooks").iterdir()):
+        if path.is_file():
+            used |= set(re.findall(r"LAKELOOP_[A-Z_]+[A-Z]", path.read_text(errors="replace")))
+    documented = set(re.findall(r"LAKELOOP_[A-Z_]+[A-Z]", (ROOT / "README.md").read_text()))
+    assert used and used <= documented, sorted(used - documented)

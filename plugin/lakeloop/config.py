@@ -75,6 +75,12 @@ def proposer_model() -> str:
     return os.environ.get("LAKELOOP_PROPOSER_MODEL", "").strip() or "sonnet"
 
 
+def judge_min_confidence() -> float:
+    """``LAKELOOP_JUDGE_MIN_CONFIDENCE``: a failure verdict below this confidence (0..1) counts as
+    success (default 0.5): a hesitant judge never changes a skill."""
+    return min(1.0, _float("LAKELOOP_JUDGE_MIN_CONFIDENCE", 0.5))
+
+
 def agent_timeout_s() -> float:
     """``LAKELOOP_AGENT_TIMEOUT_S``: wall-clock bound on one judge/proposer call (default 180 s)."""
     return _float("LAKELOOP_AGENT_TIMEOUT_S", 180.0, minimum=1.0)

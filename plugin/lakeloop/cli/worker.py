@@ -45,6 +45,7 @@ def run(args) -> int:
                     judge=lambda prompt, system: claude_call(prompt, system, config.judge_model()),
                     propose=lambda prompt, system: claude_call(prompt, system, config.proposer_model()),
                     sleep=time.sleep, log=log, backoff_s=config.invocation_backoff_s(),
+                    min_confidence=config.judge_min_confidence(),
                 )
                 improve(job, deps)
     except Exception:
