@@ -94,3 +94,19 @@ def test_claim_of_a_dead_drainer_is_released():
     os.rename(path, f"{path}.{dead}.work")
     assert outbox.drain(LOG) == 1
     assert outbox.pending() == [] and _rows() == 1
+
+
+def test_failed_reaction_does_not_cost_the_capture(flaky, monkeypatch):
+    """If starting the worker fails (say, the jobs dir is unwritable) the prompt is still stored."""
+    from lakeloop.skillopt import pending
+
+    flaky(None, fail=0)
+    pending.arm("e8f2d602-bc51-4170-b4d4-df65e830a9f4", "db-migrate--alice", "toolu_1", 3, 1)
+
+    def broken(job, log):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("lakeloop.skillopt.launch.start_worker", broken)
+    outbox.put_raw("UserPromptSubmit", json.dumps(first_payload("UserPromptSubmit")).encode())
+    assert outbox.drain(LOG) == 1
+    assert _rows() == 1 and outbox.pending() == []

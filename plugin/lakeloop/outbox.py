@@ -198,7 +198,10 @@ def process(entry: dict, store, log, path: str | None = None) -> None:
     if entry.get("event") == "UserPromptSubmit" and not already_reacted:
         from .hooks.user_prompt_submit import react
 
-        react(payload, log, received)
+        try:
+            react(payload, log, received)
+        except Exception:  # a failed reaction never costs the capture
+            log.exception("reaction failed; the prompt is still captured")
         reacted_now = True
     from .hooks.capture import store_event
 
