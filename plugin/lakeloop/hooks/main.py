@@ -3,8 +3,9 @@
 Reads the payload from stdin (at most ``MAX_STDIN_BYTES``), dispatches to the
 handler of the event (imported lazily, so each hook imports only what it
 uses; capture events are spooled unparsed, and a PreToolUse payload naming no
-skill is dropped before JSON is even imported) and always returns 0: a malformed payload, a store failure or a crash
-is written to the log file, never to the agent. Handlers print nothing to
+skill is dropped before JSON is even imported) and always returns 0: a
+malformed payload, a store failure or a crash is written to the log file,
+never to the agent. Handlers print nothing to
 stdout, so nothing reaches the model's context; the one exception is
 SessionStart's ``{"systemMessage": ...}`` JSON, which Claude Code shows to the
 user only (``lakeloop.notices``).
@@ -96,16 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     log = LazyLog(f"hook.{_short(event, 40) or 'unknown'}")
     try:
-        target = HANDLERS.get(event)
-        if target is None and event not in CAPTURE_EVENTS:
-            log.error("unknown hook event %r: nothing done", _short(event))
-            return 0
         if event in CAPTURE_EVENTS:  # fast path: spool the raw bytes, parse in the drainer
             from .capture import spool
 
             data = read_bytes(sys.stdin.buffer, log)
             if data is not None:
                 spool(event, data, log)
+            return 0
+        target = HANDLERS.get(event)
+        if target is None:
+            log.error("unknown hook event %r: nothing done", _short(event))
             return 0
         data = read_bytes(sys.stdin.buffer, log)
         if data is None:
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                 log.warning("payload says hook_event_name=%r, launched as %s: handled as %s",
                             _short(named), event, event)
             payload["hook_event_name"] = event
-        module_name, func = str(target).split(":")
+        module_name, func = target.split(":")
         module = __import__(f"lakeloop.hooks.{module_name}", fromlist=[func])
         getattr(module, func)(payload, log)
         if log.used:
