@@ -122,7 +122,7 @@ def drain(log, sleep=time.sleep) -> int:
 
     directory = outbox_dir()
     stored = 0
-    store = None
+    store = identity = None
     pauses = list(DRAIN_BACKOFF_S)
     try:
         _release_stale_claims(directory, log)
@@ -150,10 +150,10 @@ def drain(log, sleep=time.sleep) -> int:
                 entry = {"event": event, "received_at_ns": received, "payload": payload}
                 try:
                     if store is None:
-                        from .store import open_store
+                        from .store import current_identity, open_store
 
-                        store = open_store()
-                    process(entry, store, log, claimed)
+                        store, identity = open_store(), current_identity()
+                    process(entry, store, identity, log, claimed)
                 except StoreError as exc:
                     os.rename(claimed, os.path.join(directory, name))
                     if isinstance(exc, TransientError) and pauses:
@@ -177,7 +177,7 @@ def drain(log, sleep=time.sleep) -> int:
     return stored
 
 
-def process(entry: dict, store, log, path: str | None = None) -> None:
+def process(entry: dict, store, identity, log, path: str | None = None) -> None:
     """Handle one spooled entry: for UserPromptSubmit, react first (once: the entry is
     marked ``reacted`` if the store write then fails), then store its row.
 
@@ -206,7 +206,7 @@ def process(entry: dict, store, log, path: str | None = None) -> None:
     from .hooks.capture import store_event
 
     try:
-        store_event(payload, received, store, log)
+        store_event(payload, received, store, identity, log)
     except StoreError:
         if reacted_now and path:
             import json

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     import logging
 
+    from ..rows import Identity
     from ..store.base import Store
 
 
@@ -37,8 +38,10 @@ def spool(event: str, data: bytes, log: logging.Logger) -> None:
         outbox.drain(log)
 
 
-def store_event(payload: dict[str, Any], received_at_ns: int, store: Store, log: logging.Logger) -> bool:
-    """Write the payload's row to ``store``. Returns True when a row was written.
+def store_event(payload: dict[str, Any], received_at_ns: int, store: Store, identity: Identity,
+                log: logging.Logger) -> bool:
+    """Write the payload's row to ``store`` for ``identity`` (``store.current_identity()``,
+    resolved once per drain). Returns True when a row was written.
 
     Raises StoreError when the store write fails.
     """
@@ -46,7 +49,6 @@ def store_event(payload: dict[str, Any], received_at_ns: int, store: Store, log:
         log.debug("capture skipped: LAKELOOP_CAPTURE=0")
         return False
     from ..rows import build_message, session_row
-    from ..store import current_identity
 
     if not payload.get("session_id"):
         log.error("%s payload has no session_id: not captured", payload.get("hook_event_name"))
@@ -57,7 +59,7 @@ def store_event(payload: dict[str, Any], received_at_ns: int, store: Store, log:
         return False
     if truncated:
         log.warning("oversized fields cut to fit: %s", ", ".join(truncated))
-    row = session_row(message, current_identity())
+    row = session_row(message, identity)
     store.append_session_row(row)
     log.info("captured %s session=%s bytes=%d", message["type"], message["session_id"][:64], row.size_bytes)
     return True
