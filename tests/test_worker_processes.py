@@ -82,14 +82,20 @@ def test_two_workers_on_one_skill_publish_once(world):
     assert ("worker outcome=locked" in log) or ("outcome=already_improved" in log)
 
 
-def test_stale_lease_is_taken_over(world):
-    """A lease older than 10 minutes is stale: the worker takes it over and publishes."""
+def _plant_lease(age_s: float):
+    """A lease on REF held by this (live) test process, acquired ``age_s`` seconds ago."""
     from lakeloop.skillopt.lease import SkillLease
 
     lease = SkillLease(REF)
     lease.path.parent.mkdir(parents=True, exist_ok=True)
     lease.path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                      "acquired_at": time.time() - 601}))
+                                      "acquired_at": time.time() - age_s}))
+    return lease
+
+
+def test_stale_lease_is_taken_over(world):
+    """A lease older than 10 minutes is stale: the worker takes it over and publishes."""
+    lease = _plant_lease(age_s=601)
     assert _worker(_job(1)).wait(timeout=120) == 0
     assert _versions(world) == [1, 2]
     assert "took over a stale lease" in paths.log_file().read_text()
@@ -98,12 +104,7 @@ def test_stale_lease_is_taken_over(world):
 
 def test_fresh_lease_of_a_live_worker_makes_the_next_one_exit_quietly(world):
     """A fresh lease held by a live process: the worker exits 0 with outcome=locked, publishing nothing."""
-    from lakeloop.skillopt.lease import SkillLease
-
-    lease = SkillLease(REF)
-    lease.path.parent.mkdir(parents=True, exist_ok=True)
-    lease.path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                      "acquired_at": time.time() - 60}))
+    _plant_lease(age_s=60)
     assert _worker(_job(1)).wait(timeout=60) == 0
     assert _versions(world) == [1]
     assert "worker outcome=locked" in paths.log_file().read_text()
