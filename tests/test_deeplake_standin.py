@@ -198,3 +198,93 @@ def test_deeplake_fixture(deeplake):  # noqa: F811
         query(http, SESSIONS)
         assert http.get(f"/workspaces/{deeplake.workspace}/tables").json()["tables"] == [
             {"table_name": "sessions"}]
+
+
+def _ids(server: DeeplakeStandIn) -> list[str]:
+    """The ids in the sessions table, read past the stand-in (no injected faults)."""
+    import psycopg
+
+    with psycopg.connect(server.dsn) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM sessions ORDER BY id")]
+
+
+def test_commit_then_500_keeps_the_row(standin):
+    with client(standin) as http:
+        query(http, SESSIONS)
+        standin.configure(after_commit_fail_sequence=[True, None])
+        first = query(http, "INSERT INTO sessions (id) VALUES ('a')")
+        assert first.status_code == 500 and first.json() == {"error": "injected after commit"}
+        assert query(http, "SELECT 1").status_code == 200  # not an INSERT: consumes nothing
+        assert query(http, "INSERT INTO sessions (id) VALUES ('b')").status_code == 200
+        assert query(http, "INSERT INTO sessions (id) VALUES ('c')").status_code == 200
+        assert query(http, "SELECT id FROM sessions ORDER BY id").json()["rows"] == [["a"], ["b"], ["c"]]
+    assert standin.inserts_committed == 3 and standin.after_commit_failed == 1
+    assert [r.status for r in standin.requests] == [200, 500, 200, 200, 200, 200]
+
+
+def test_commit_then_drop_keeps_the_row(standin):
+    with client(standin) as http:
+        query(http, SESSIONS)
+        standin.configure(after_commit_drop_sequence=[True])
+        with pytest.raises(httpx.TransportError):
+            query(http, "INSERT INTO sessions (id) VALUES ('a')")
+        assert query(http, "INSERT INTO sessions (id) VALUES ('b')").status_code == 200
+    assert _ids(standin) == ["a", "b"]
+    assert standin.inserts_committed == 2 and standin.after_commit_dropped == 1
+    assert standin.requests[1].status is None
+
+
+def test_failed_insert_consumes_no_after_commit_entry(standin):
+    with client(standin) as http:
+        query(http, SESSIONS)
+        standin.configure(after_commit_fail_sequence=[True])
+        assert query(http, "INSERT INTO nowhere (id) VALUES ('x')").status_code == 500  # SQL error
+        standin.configure(fail_sequence=[503])
+        assert query(http, "INSERT INTO sessions (id) VALUES ('x')").status_code == 503  # never ran
+        assert standin.inserts_committed == 0
+        answer = query(http, "INSERT INTO sessions (id) VALUES ('y')")
+        assert answer.json() == {"error": "injected after commit"}
+    assert _ids(standin) == ["y"]
+    assert standin.inserts_committed == 1
+
+
+def test_commit_then_500_respects_the_visibility_lag(standin):
+    standin.configure(visibility_lag_s=1.0, after_commit_fail_rate=1.0)
+    with client(standin) as http:
+        query(http, SESSIONS)
+        started = time.monotonic()
+        assert query(http, "INSERT INTO sessions (id) VALUES ('late')").status_code == 500
+        assert standin.pending_commits == 1
+        assert query(http, "SELECT id FROM sessions").json()["rows"] == []
+        deadline = started + 10
+        while query(http, "SELECT id FROM sessions").json()["rows"] != [["late"]]:
+            assert time.monotonic() < deadline, "the row never became visible"
+            time.sleep(0.05)
+        assert time.monotonic() - started >= 1.0
+    assert standin.pending_commits == 0 and standin.inserts_committed == 1
+
+
+def test_after_commit_rates_are_seeded(standin):
+    with client(standin) as http:
+        query(http, SESSIONS)
+
+        def outcomes(seed: int) -> list[int | None]:
+            standin.configure(seed=seed, after_commit_fail_rate=0.3, after_commit_drop_rate=0.3)
+            got: list[int | None] = []
+            for i in range(30):
+                try:
+                    with client(standin) as one:  # a dropped connection ends its client
+                        got.append(query(one, f"INSERT INTO sessions (id) VALUES ('{seed}-{i}')").status_code)
+                except httpx.TransportError:
+                    got.append(None)
+            return got
+
+        first = outcomes(3)
+        assert set(first) == {200, 500, None}
+        assert outcomes(3) == first
+    assert len(_ids(standin)) == 60  # every INSERT committed, whatever the answer
+    assert standin.inserts_committed == 60
+    assert standin.after_commit_dropped == 2 * first.count(None)
+    assert standin.after_commit_failed == 2 * first.count(500)
+    standin.reset_counters()
+    assert (standin.inserts_committed, standin.after_commit_failed, standin.after_commit_dropped) == (0, 0, 0)

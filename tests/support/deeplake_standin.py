@@ -25,6 +25,16 @@ authentication; ``payment_required`` (402); then the real answer. Each request c
 one entry of each sequence that is set (a falsy entry means "answer normally"), and
 random draws come from ``random.Random(seed)``.
 
+Failures after the commit, for INSERT statements that succeeded only: the statement is
+executed and committed (or, with ``visibility_lag_s``, committed after the lag as usual),
+and then the answer is replaced. ``after_commit_drop_sequence``/``after_commit_drop_rate``
+close the connection with a TCP reset and no response ("commit then drop");
+``after_commit_fail_sequence``/``after_commit_fail_rate`` answer 500 ``{"error":
+"injected after commit"}`` ("commit then 500"). Each successful INSERT consumes one entry
+of each of these sequences that is set (drop checked first, it wins over fail); the rates
+draw from the same seeded generator. A client that retries such an INSERT writes its row
+twice.
+
 ``visibility_lag_s`` makes each INSERT run on its own connection in an open transaction
 that is committed ``visibility_lag_s`` seconds after the 200 answer, so no reader sees the
 row before then (and later statements that need the rows' locks wait for the commit).
@@ -32,7 +42,12 @@ row before then (and later statements that need the rows' locks wait for the com
 
 Counters: :attr:`requests` (``Request(method, path, sql, status)`` tuples; status
 ``None`` for a dropped connection), :attr:`in_flight`, :attr:`max_in_flight`,
-:attr:`connections` (TCP connections accepted), :meth:`queries`.
+:attr:`connections` (TCP connections accepted), :attr:`inserts_committed` (INSERT
+statements that succeeded, whatever answer then went out), :attr:`after_commit_failed`
+and :attr:`after_commit_dropped` (answers replaced after a commit), :attr:`pending_commits`
+(INSERTs still waiting out the visibility lag), :meth:`queries`. A client that goes away
+before its answer is sent (it timed out) is counted like any other request, and no traceback
+is printed for it.
 """
 
 from __future__ import annotations
@@ -44,6 +59,7 @@ import random
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,7 +84,12 @@ SETTINGS: dict[str, Any] = {
     "payment_required": False,
     "drop_rate": 0.0,
     "drop_sequence": None,
+    "after_commit_fail_rate": 0.0,
+    "after_commit_fail_sequence": None,
+    "after_commit_drop_rate": 0.0,
+    "after_commit_drop_sequence": None,
 }
+AFTER_COMMIT_ERROR = {"error": "injected after commit"}
 PAYMENT_REQUIRED = {"error": "Insufficient balance", "balance_cents": 0}
 
 
@@ -165,6 +186,9 @@ class DeeplakeStandIn:
         self.in_flight = 0
         self.max_in_flight = 0
         self.connections = 0
+        self.inserts_committed = 0
+        self.after_commit_failed = 0
+        self.after_commit_dropped = 0
         for name, value in SETTINGS.items():
             setattr(self, name, value)
 
@@ -191,10 +215,17 @@ class DeeplakeStandIn:
             return [r.sql for r in self.requests if r.sql is not None]
 
     def reset_counters(self) -> None:
-        """Forget the recorded requests and the in-flight maximum."""
+        """Forget the recorded requests and the in-flight maximum; zero the INSERT counters."""
         with self._lock:
             self.requests = []
             self.max_in_flight = self.in_flight
+            self.inserts_committed = self.after_commit_failed = self.after_commit_dropped = 0
+
+    @property
+    def pending_commits(self) -> int:
+        """INSERTs executed but not committed yet (waiting out ``visibility_lag_s``)."""
+        with self._lock:
+            return len(self._pending)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -265,13 +296,35 @@ class DeeplakeStandIn:
                 status = status or self.fail_status
             return bool(drop), status or None
 
+    def _after_commit(self) -> str | None:
+        """For an INSERT that succeeded: ``"drop"``, ``"fail"`` or None (answer normally),
+        consuming the after-commit sequences and counting the outcome."""
+        with self._lock:
+            drop = self.after_commit_drop_sequence.pop(0) if self.after_commit_drop_sequence else None
+            if self.after_commit_drop_rate and self._rng.random() < self.after_commit_drop_rate:
+                drop = True
+            fail = self.after_commit_fail_sequence.pop(0) if self.after_commit_fail_sequence else None
+            if self.after_commit_fail_rate and self._rng.random() < self.after_commit_fail_rate:
+                fail = True
+            if drop:
+                self.after_commit_dropped += 1
+                return "drop"
+            if fail:
+                self.after_commit_failed += 1
+                return "fail"
+            return None
+
     # -- SQL --------------------------------------------------------------------------
 
     def execute(self, sql: str) -> dict[str, Any]:
-        """Run one request's SQL; the response body. Raises SQLError for PostgreSQL errors."""
+        """Run one request's SQL; the response body. Raises SQLError for PostgreSQL errors.
+
+        A successful INSERT counts in :attr:`inserts_committed` (committed now, or scheduled
+        to commit after ``visibility_lag_s``)."""
         if _CREATE_TABLE.match(sql):
             sql = _USING_DEEPLAKE.sub("", sql)
-        lag = self.visibility_lag_s if _INSERT.match(sql) else 0
+        insert = bool(_INSERT.match(sql))
+        lag = self.visibility_lag_s if insert else 0
         conn = self._pool.get()
         try:
             cur = conn.execute(sql)
@@ -292,9 +345,13 @@ class DeeplakeStandIn:
             timer.daemon = True
             with self._lock:
                 self._pending[conn] = timer
+                self.inserts_committed += 1
             timer.start()
         else:
             self._pool.put(conn, commit=True)
+            if insert:
+                with self._lock:
+                    self.inserts_committed += 1
         return body
 
     def _commit(self, conn: psycopg.Connection) -> None:
@@ -318,6 +375,13 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when the client went away (it timed out, or gave up) before the answer
+        went out; print anything else as usual."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -381,6 +445,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop()
                 return
             status, body, headers = self._answer(path, sql, injected)
+            if status is None:  # committed, then the connection is dropped
+                leave(None)
+                self._drop()
+                return
             leave(status)
             self._send(status, body, headers)
         finally:
@@ -388,8 +456,9 @@ class _Handler(BaseHTTPRequestHandler):
                 leave(None)
 
     def _answer(self, path: str, sql: str | None,
-                injected: int | None) -> tuple[int, Any, dict[str, str]]:
-        """(status, body, extra headers) for a request that is not dropped."""
+                injected: int | None) -> tuple[int | None, Any, dict[str, str]]:
+        """(status, body, extra headers) for a request that is not dropped before it runs;
+        status None: the statement ran and committed, drop the connection now."""
         owner = self.owner
         if injected is not None:
             headers = {}
@@ -412,7 +481,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, owner.tables(), {}
             if sql is None:
                 return 400, {"error": 'body must be JSON {"query": "<SQL>"}'}, {}
-            return 200, owner.execute(sql), {}
+            body = owner.execute(sql)
+            after = owner._after_commit() if _INSERT.match(sql) else None
+            if after == "drop":
+                return None, None, {}
+            if after == "fail":
+                return 500, AFTER_COMMIT_ERROR, {}
+            return 200, body, {}
         except SQLError as exc:
             return 500, {"error": str(exc)}, {}
         except Exception as exc:  # e.g. PostgreSQL unreachable
