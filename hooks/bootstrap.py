@@ -42,7 +42,7 @@ def _spool(event, data):
     if not data.strip():
         return "empty stdin, nothing to spool"
     # Spooled unparsed, like a capture hook: the drainer checks the payload
-    # (lakeloop.hooks.main.parse_payload) and keeps a bad one in outbox/failed/.
+    # (lakeloop.hooks.capture.parse, bounded) and keeps a bad one in outbox/failed/.
     sys.path.insert(0, os.path.join(ROOT, "plugin"))
     try:
         from lakeloop import outbox

@@ -124,11 +124,11 @@ def test_recorded_session_every_hook_exits_0_silently_and_rows_land():
 
 
 @pytest.mark.parametrize("raw, line", [
-    (b'{"session_id": "s", "prompt": ', "malformed JSON on stdin"),
+    (b'{"session_id": "s", "prompt": ', "malformed JSON"),
     (b"[1, 2, 3]", "payload is list, not a JSON object"),
     (b"", "empty stdin"),
     (b"   \n", "empty stdin"),
-    (b"\xff\xfe garbage", "malformed JSON on stdin"),
+    (b"\xff\xfe garbage", "malformed JSON"),
 ])
 @pytest.mark.parametrize("event", ["PostToolUse", "PreToolUse"])
 def test_bad_stdin_exits_0_with_a_clear_log_line(raw, line, event):
@@ -180,13 +180,17 @@ def test_crash_while_spooling_logs_a_traceback_and_exits_0():
 
 
 def test_store_failure_keeps_the_event_for_the_next_drain():
-    """When the store cannot be opened the spooled event stays in the outbox (nothing lost) and is
-    stored by a later drain once the store works again."""
+    """When the store cannot be opened the spooled event stays in the outbox (nothing lost); capture
+    hooks start no drainer while the give-up pause lasts, and once it is over a later hook's drainer
+    stores both events."""
     paths.store_file().mkdir(parents=True)
     run_hook("PostToolUse", first_payload("PostToolUse", "Skill"))
     wait_for(lambda: "outbox: store failed" in log_text(), what="the drainer to report the store failure")
     assert len(outbox_pending()) == 1
     paths.store_file().rmdir()
+    retry_after = paths.data_dir() / "outbox" / ".retry-after"
+    assert retry_after.stat().st_mtime > time.time() + 10  # the pause (30 s)
+    os.utime(retry_after, (0, 0))  # ... has passed
     run_hook("Stop", first_payload("Stop"))
     wait_drained()
     assert [r.description for r in stored_rows()] == ["PostToolUse", "Stop"]
@@ -267,13 +271,14 @@ def _reaction_payload():
     return payload
 
 
-def test_negative_reaction_spends_the_window_and_the_worker_consumes_its_job():
+def test_negative_reaction_spends_the_window_and_the_worker_consumes_its_job(monkeypatch):
     """The user's next prompt spends one unit and writes a job the detached worker picks up
     (no agent CLI here, so the judge fails and counts as success: nothing published)."""
+    monkeypatch.setenv("LAKELOOP_CLAUDE_BIN", str(Path("/nonexistent") / "claude"))
+    monkeypatch.setenv("LAKELOOP_INVOCATION_BACKOFF_S", "0")
     _arm_and_invoke()
-    run_hook("UserPromptSubmit", _reaction_payload(),
-             LAKELOOP_CLAUDE_BIN=str(Path("/nonexistent") / "claude"), LAKELOOP_INVOCATION_BACKOFF_S="0")
-    pattern = re.compile(r"reaction session=\S+ skill=db-migrate--alice budget_left=2 worker_job=(\S+)")
+    run_hook("UserPromptSubmit", _reaction_payload())
+    pattern = re.compile(r"reaction session=\S+ skill=db-migrate--alice budget_left=2 reaction_chars=\d+ worker_job=(\S+)")
     match = wait_for(lambda: pattern.search(log_text()), what="the reaction")
     assert pending.peek(SID)["budget"] == 2
     job_file = Path(match.group(1))
@@ -303,9 +308,11 @@ print(json.dumps({{"type": "result", "is_error": False, "result": result}}))
 """
 
 
-def test_full_loop_with_a_fake_agent_cli_publishes_version_2(tmp_path):
+def test_full_loop_with_a_fake_agent_cli_publishes_version_2(tmp_path, monkeypatch):
     """Arm, invoke, react negatively: the detached worker asks the (fake) judge and proposer through
-    a tool-less, unpersisted ``claude -p`` marked LAKELOOP_WORKER=1, and publishes v2."""
+    a tool-less, unpersisted ``claude -p`` marked LAKELOOP_WORKER=1, and publishes v2. (Every hook of
+    the session has the same environment, as in Claude Code: the lingering drainer that runs the
+    reaction may have been started by an earlier hook.)"""
     fake = tmp_path / "fake-claude"
     fake.write_text(FAKE_CLAUDE.format(python=sys.executable))
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
@@ -313,9 +320,11 @@ def test_full_loop_with_a_fake_agent_cli_publishes_version_2(tmp_path):
     with EmbeddedStore(paths.store_file()) as store:
         store.insert_skill(SkillRow(id="v1", name="db-migrate", author="alice", body="# DB migrate\n",
                                     version=1, scope="team", contributors=["alice"]))
+    monkeypatch.setenv("LAKELOOP_CLAUDE_BIN", str(fake))
+    monkeypatch.setenv("FAKE_CLAUDE_LOG", str(calls))
+    monkeypatch.setenv("LAKELOOP_INVOCATION_BACKOFF_S", "0")
     _arm_and_invoke()
-    run_hook("UserPromptSubmit", _reaction_payload(), LAKELOOP_CLAUDE_BIN=str(fake),
-             FAKE_CLAUDE_LOG=str(calls), LAKELOOP_INVOCATION_BACKOFF_S="0")
+    run_hook("UserPromptSubmit", _reaction_payload())
     wait_for(lambda: "worker outcome=" in log_text(), what="the worker's outcome")
     assert "worker outcome=published" in log_text(), log_text()
 

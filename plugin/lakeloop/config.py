@@ -44,6 +44,18 @@ def capture_enabled() -> bool:
     return _flag("LAKELOOP_CAPTURE", True)
 
 
+def outbox_max_mb() -> int:
+    """``LAKELOOP_OUTBOX_MAX_MB``: size cap of the local outbox (waiting plus failed entries), MiB
+    (default 256). Past it, new capture events are dropped, counted and logged."""
+    return _int("LAKELOOP_OUTBOX_MAX_MB", 256, minimum=1)
+
+
+def drain_linger_s() -> float:
+    """``LAKELOOP_DRAIN_LINGER_S``: how long an idle drainer waits for new events before it exits,
+    seconds (default 3). It watches only the local outbox while it waits."""
+    return _float("LAKELOOP_DRAIN_LINGER_S", 3.0)
+
+
 def debug() -> bool:
     """``LAKELOOP_DEBUG=1`` logs at DEBUG level instead of INFO."""
     return _flag("LAKELOOP_DEBUG", False)
@@ -143,6 +155,13 @@ def deeplake_slot_wait_s() -> float:
 def deeplake_retry_after_cap_s() -> float:
     """``LAKELOOP_DEEPLAKE_RETRY_AFTER_CAP_S``: longest ``Retry-After`` honoured, seconds (default 5)."""
     return _float("LAKELOOP_DEEPLAKE_RETRY_AFTER_CAP_S", 5.0)
+
+
+def deeplake_visibility_wait_s() -> float:
+    """``LAKELOOP_DEEPLAKE_VISIBILITY_WAIT_S``: how long to wait, after an INSERT whose outcome is
+    unknown, before looking its ids up, seconds (default 5): a row committed moments ago may not be
+    visible yet (deeplake-api.md, visibility lag), and a lookup too early would send it twice."""
+    return _float("LAKELOOP_DEEPLAKE_VISIBILITY_WAIT_S", 5.0)
 
 
 def sessions_table() -> str:

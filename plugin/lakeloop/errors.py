@@ -8,7 +8,9 @@
     │   └── DeeplakeError          the Deeplake tables API failed (.status, .body)
     │       ├── TransientError     worth retrying: 429, 500, 502, 503, 504
     │       │   ├── NetworkError   connect/read/protocol failure or timeout (no response)
-    │       │   └── SlotTimeout    no free request slot within the wait budget (not retried)
+    │       │   ├── SlotTimeout    no free request slot within the wait budget (not retried)
+    │       │   └── OutcomeUnknown a non-idempotent request (an INSERT) may or may not have
+    │       │                      been applied: 5xx, or the connection failed after sending
     │       └── PermanentError     retrying cannot help
     │           ├── PaymentRequired  402: the organisation is out of credits
     │           ├── AuthError        401 / 403
@@ -59,6 +61,12 @@ class NetworkError(TransientError):
 
 class SlotTimeout(TransientError):
     """No request slot (per process or machine-wide) freed up within the wait budget."""
+
+
+class OutcomeUnknown(TransientError):
+    """A non-idempotent request (an INSERT) was sent but its outcome is unknown: the service
+    answered 5xx, or the connection failed after the request went out. The caller must look
+    up what was applied before sending it again (never retried blindly)."""
 
 
 class PermanentError(DeeplakeError):

@@ -74,7 +74,19 @@ class Identity:
         return f"/sessions/{user}/{name}.jsonl"
 
 
-def _cut(text: str, truncated: list[str], field: str) -> str:
+def _cut(value: Any, truncated: list[str], field: str, as_json: bool = False) -> str:
+    """``value`` as text (JSON text when ``as_json``), cut to ``MAX_FIELD_CHARS`` with a marker.
+
+    A value ``lakeloop.boundedjson`` already cut (``Cut`` / ``RawJSON``, which carry
+    ``original_bytes``) is marked with its original size.
+    """
+    original = getattr(value, "original_bytes", 0)
+    if original:
+        raw = type(value).__name__ == "RawJSON"
+        text = str.__str__(value) if raw or not as_json else _as_json_text(str.__str__(value))
+        truncated.append(f"{field}={original}B")
+        return text[:MAX_FIELD_CHARS] + f"...[lakeloop: truncated, {original} bytes in all]"
+    text = _as_json_text(value) if as_json else (value if isinstance(value, str) else str(value))
     if len(text) <= MAX_FIELD_CHARS:
         return text
     truncated.append(f"{field}={len(text)}")
@@ -88,12 +100,14 @@ def _as_json_text(value: Any) -> str:
 
 
 def build_message(payload: dict[str, Any], truncated: list[str] | None = None,
-                  received_at_ns: int | None = None) -> dict[str, Any] | None:
+                  received_at_ns: int | None = None, event_id: str | None = None) -> dict[str, Any] | None:
     """The row message for a hook payload, or None for events that are not captured.
 
     ``truncated`` (when given) receives ``field=length`` for each field cut to
     ``MAX_FIELD_CHARS``. ``received_at_ns`` (nanoseconds since the epoch, when the
-    hook received the event) sets ``timestamp``; default now.
+    hook received the event) sets ``timestamp``; default now. ``event_id`` (fixed when
+    the hook spooled the event, ``lakeloop.outbox.entries.event_id``) is the message's
+    ``id``, and so the row's: a new random UUID when not given.
     """
     cut = truncated if truncated is not None else []
     event = str(payload.get("hook_event_name", ""))
@@ -101,7 +115,7 @@ def build_message(payload: dict[str, Any], truncated: list[str] | None = None,
     if kind is None:
         return None
     msg: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
+        "id": event_id or str(uuid.uuid4()),
         "session_id": str(payload.get("session_id", "")),
         "transcript_path": str(payload.get("transcript_path", "")),
         "cwd": str(payload.get("cwd", "")),
@@ -114,28 +128,29 @@ def build_message(payload: dict[str, Any], truncated: list[str] | None = None,
         if payload.get(optional):
             msg[optional] = str(payload[optional])
     if kind == "user_message":
-        msg["content"] = _cut(str(payload.get("prompt", "")), cut, "content")
+        msg["content"] = _cut(payload.get("prompt", ""), cut, "content")
     elif kind == "tool_call":
         msg["tool_name"] = str(payload.get("tool_name", ""))
         msg["tool_use_id"] = str(payload.get("tool_use_id", ""))
-        msg["tool_input"] = _cut(_as_json_text(payload.get("tool_input", {})), cut, "tool_input")
-        msg["tool_response"] = _cut(_as_json_text(payload.get("tool_response", {})), cut, "tool_response")
+        msg["tool_input"] = _cut(payload.get("tool_input", {}), cut, "tool_input", as_json=True)
+        msg["tool_response"] = _cut(payload.get("tool_response", {}), cut, "tool_response", as_json=True)
     else:
-        msg["content"] = _cut(str(payload.get("last_assistant_message", "") or ""), cut, "content")
+        msg["content"] = _cut(payload.get("last_assistant_message", "") or "", cut, "content")
         if payload.get("agent_transcript_path"):
             msg["agent_transcript_path"] = str(payload["agent_transcript_path"])
     return msg
 
 
 def session_row(message: dict[str, Any], identity: Identity) -> SessionRow:
-    """Wrap a message into a sessions row for ``identity``."""
+    """Wrap a message into a sessions row for ``identity``; the row's ``id`` is the
+    message's ``id`` (the event id), so a re-sent event is recognised as the same row."""
     path = identity.session_path(message["session_id"])
     text = json.dumps(message, ensure_ascii=False)
     cwd = message.get("cwd") or ""
     project = cwd.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] if cwd else ""
     now = message.get("timestamp") or utc_now()
     return SessionRow(
-        id=str(uuid.uuid4()),
+        id=str(message.get("id") or uuid.uuid4()),
         path=path,
         filename=path.rsplit("/", 1)[-1],
         message=message,

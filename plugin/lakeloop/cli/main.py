@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", help="one round trip to the store, and what failed in plain words")
 
+    flush = sub.add_parser("flush", help="store the events waiting in the local outbox now, and say what was stored")
+    flush.add_argument("--wait", type=float, default=30.0,
+                       help="seconds to wait for a running drainer to finish first (default 30)")
+    flush.add_argument("--json", action="store_true")
+
     worker = sub.add_parser("worker", help=argparse.SUPPRESS)
     worker.add_argument("job_file")
 
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         from .login import run
     elif args.command == "doctor":
         from .doctor import run
+    elif args.command == "flush":
+        from .flush import run
     else:
         from .demo import run
     return run(args)

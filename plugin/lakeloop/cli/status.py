@@ -1,4 +1,5 @@
-"""``lakeloop status [--json]``: which store, where files live, open windows, pulled skills."""
+"""``lakeloop status [--json]``: which store, where files live, open windows, pulled skills,
+and the outbox (``outbox``: ``pending``, ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def collect() -> dict:
         "pulled_skills": {ref: e.get("version") for ref, e in load_manifest().items()},
         "pending_windows": len(list(paths.pending_dir().glob("*.json"))) if paths.pending_dir().exists() else 0,
     }
+    from ..outbox.usage import status as outbox_status
+
+    info["outbox"] = outbox_status()
     try:
         with open_store() as store:
             info["store"] = {"kind": store.name, "location": str(getattr(store, "path", "")), "ok": True,
@@ -52,6 +56,11 @@ def run(args) -> int:
         print(f"agent CLI:    {info['agent_cli'] or 'not found (judge/proposer cannot run)'}")
         print(f"models:       judge={info['judge_model']} proposer={info['proposer_model']}")
         print(f"open windows: {info['pending_windows']}")
+        box = info["outbox"]
+        age = "" if box["oldest_age_s"] is None else f", oldest {box['oldest_age_s']:.0f} s old"
+        print(f"outbox:       {box['pending']} waiting{age}, {box['failed']} failed, {box['bytes']} bytes"
+              + (f", {box['dropped']} dropped (outbox full)" if box["dropped"] else "")
+              + ("  FULL: new events are dropped" if box["full"] else ""))
         pulled = ", ".join(f"{r} v{v}" for r, v in sorted(info["pulled_skills"].items())) or "none"
         print(f"pulled:       {pulled}")
     return 0 if info["store"]["ok"] else 1

@@ -16,6 +16,12 @@ Behaviour, with its sources:
   ``PaymentRequired`` and leaves one notice for the user. A 401, or a 403 with an
   empty or HTML body, is retried when the call is a session insert
   (``retry_auth=True``): transient in practice (CDN, token refresh).
+* A non-idempotent request (``idempotent=False``: a sessions INSERT) is never
+  retried once it may have been applied: a 5xx, or a connection that fails after
+  the request went out (a read timeout, a reset, a closed connection), raises
+  ``OutcomeUnknown`` at once so the caller can look up what was applied
+  (issue 6: exactly once). 429, 401/403 on session inserts, and failures to
+  connect (nothing was sent) are retried as usual.
 * ``on_retry(attempt, error)`` runs, and finishes, before the next attempt starts.
 * Concurrency (seed 003): at most 5 requests in flight per process and a
   machine-wide bound across processes (``Slots``).
@@ -40,8 +46,8 @@ from typing import Any, Callable
 import httpx
 
 from .. import __version__
-from ..errors import (AlreadyExists, AuthError, DeeplakeError, NetworkError, PaymentRequired, PermanentError,
-                      TransientError)
+from ..errors import (AlreadyExists, AuthError, DeeplakeError, NetworkError, OutcomeUnknown, PaymentRequired,
+                      PermanentError, TransientError)
 from .credentials import Credentials
 from .slots import Slots
 
@@ -139,13 +145,17 @@ class DeeplakeClient:
         )
 
     # public -----------------------------------------------------------------
-    def query(self, sql: str, *, retry_auth: bool = False, on_retry: OnRetry | None = None) -> list[dict[str, Any]]:
+    def query(self, sql: str, *, retry_auth: bool = False, on_retry: OnRetry | None = None,
+              idempotent: bool = True) -> list[dict[str, Any]]:
         """Run one SQL statement; returns the rows as dicts (``[]`` for a statement with no
         result set). ``retry_auth`` marks a session insert (401 / empty-or-HTML 403 retried).
+        ``idempotent=False`` (an INSERT) raises ``OutcomeUnknown`` instead of retrying once
+        the statement may have been applied.
 
-        Raises TransientError (after the retries), PermanentError and their subclasses.
+        Raises TransientError (after the retries), OutcomeUnknown, PermanentError and their
+        subclasses.
         """
-        data = self._json(self._send("POST", "/tables/query", {"query": sql}, retry_auth, on_retry))
+        data = self._json(self._send("POST", "/tables/query", {"query": sql}, retry_auth, on_retry, idempotent))
         if not isinstance(data, dict):
             return []
         columns, rows = data.get("columns") or [], data.get("rows") or []
@@ -156,6 +166,15 @@ class DeeplakeClient:
         data = self._json(self._send("GET", "/tables", None, False, None))
         tables = data.get("tables", []) if isinstance(data, dict) else []
         return [t["table_name"] for t in tables if isinstance(t, dict) and "table_name" in t]
+
+    def pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` through the injected ``sleep`` (tests run it in no time)."""
+        self._sleep(seconds)
+
+    def backoff(self, attempt: int) -> None:
+        """Sleep the retry backoff of ``attempt`` (1-based): 0.5 s x 2^(attempt-1) plus up to
+        0.2 s jitter (seed 003), through the injected ``sleep``."""
+        self._sleep(self.backoff_base_s * self.backoff_factor ** (attempt - 1) + self._rand() * self.jitter_s)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -181,19 +200,27 @@ class DeeplakeClient:
                 return min(hinted, self.retry_after_cap_s)
         return self.backoff_base_s * self.backoff_factor ** (attempt - 1) + self._rand() * self.jitter_s
 
-    def _send(self, method: str, path: str, body: Any, retry_auth: bool, on_retry: OnRetry | None) -> httpx.Response:
+    def _send(self, method: str, path: str, body: Any, retry_auth: bool, on_retry: OnRetry | None,
+              idempotent: bool = True) -> httpx.Response:
         attempt = 0
         while True:
             response: httpx.Response | None = None
+            maybe_applied = False
             try:
                 response = self._attempt(method, path, body)
                 error = classify(response.status_code, self._scrub(response.text),
                                  response.headers.get("content-type", ""), retry_auth)
+                maybe_applied = response.status_code >= 500 and not isinstance(error, AlreadyExists)
             except httpx.TransportError as exc:  # connect, read, write, pool, protocol, timeouts
                 error = NetworkError(f"Deeplake unreachable: {type(exc).__name__}")
+                maybe_applied = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
                 self._rebuild_pool()
             if error is None:
                 return response  # type: ignore[return-value]
+            if not idempotent and maybe_applied:
+                log.info("deeplake %s: %s after the request was sent: outcome unknown, not retried blindly",
+                         path, error)
+                raise OutcomeUnknown(f"outcome unknown ({error})", error.status)
             if isinstance(error, PaymentRequired):
                 self._on_payment_required()
             if not isinstance(error, TransientError) or attempt >= self.max_retries:

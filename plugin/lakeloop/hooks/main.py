@@ -49,16 +49,14 @@ def read_bytes(stream, log) -> bytes | None:
 
 
 def parse_payload(data: bytes) -> tuple[dict | None, str]:
-    """``(payload, "")`` for a JSON object, else ``(None, why)``: the one check of hook input."""
-    import json
+    """``(payload, "")`` for a JSON object within ``lakeloop.boundedjson``'s depth and size
+    bounds, else ``(None, why)``: the one check of hook input."""
+    from ..boundedjson import PayloadError, loads_object
 
     try:
-        payload = json.loads(data.decode("utf-8", "replace"))
-    except ValueError as exc:
-        return None, f"malformed JSON on stdin ({len(data)} bytes): {exc}"
-    if not isinstance(payload, dict):
-        return None, f"payload is {type(payload).__name__}, not a JSON object: ignored"
-    return payload, ""
+        return loads_object(data), ""
+    except PayloadError as exc:
+        return None, f"{exc}: ignored"
 
 
 class LazyLog:

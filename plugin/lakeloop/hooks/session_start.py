@@ -1,4 +1,5 @@
-"""SessionStart: show waiting notices to the user, and pull the latest team skills.
+"""SessionStart: show waiting notices to the user, start a drainer for events an earlier
+session left in the outbox, and pull the latest team skills.
 
 The pull runs in a detached child; the hook waits for it at most
 ``PULL_WAIT_S`` seconds (the embedded store answers in milliseconds; a slow or
@@ -46,6 +47,17 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
         sys.stdout.write(json.dumps({"systemMessage": "\n".join(texts)}) + "\n")
         sys.stdout.flush()
         log.info("showed %d notice(s) to the user", len(texts))
+    from .. import outbox
+
+    if outbox.pending():  # events left by an earlier session (store down, machine off): store them now
+        from .capture import drainer_child
+        from ..outbox.spool import start_drainer
+
+        try:
+            if start_drainer(drainer_child) == "started":
+                log.info("session start: started a drainer for %d waiting event(s)", len(outbox.pending()))
+        except OSError as exc:
+            log.warning("session start: could not start a drainer: %s", exc)
     session = str(payload.get("session_id", ""))[:64]
     source = str(payload.get("source", ""))[:20]
     from ..detach import fork_detached, wait_briefly

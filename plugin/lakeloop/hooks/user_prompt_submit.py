@@ -19,8 +19,13 @@ if TYPE_CHECKING:
     import logging
 
 
-def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | None = None) -> str | None:
+def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | None = None,
+          event_id: str | None = None) -> str | None:
     """Spend the window and start the worker. Returns the job file path, or None.
+
+    ``event_id`` (the prompt's event id, fixed when the hook spooled it) makes the
+    reaction idempotent: a prompt whose reaction already spent the window, or whose
+    worker was already started, does neither again (the drainer may replay an entry).
 
     ``received_at_ns`` is when the hook received the prompt (the drainer may run
     later): a window armed after that is not reacted to by this prompt (the
@@ -43,7 +48,7 @@ def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | No
     if not isinstance(prompt, str) or not prompt.strip():
         log.info("empty prompt is not a reaction session=%s", session_id[:64])
         return None
-    window = pending.spend(session_id)
+    window = pending.spend(session_id, event_id)
     if window is None:
         return None
     from ..skillopt.launch import start_worker
@@ -55,8 +60,9 @@ def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | No
         "armed_version": window.get("version"),
         "reaction": prompt[:MAX_REACTION_CHARS],
         "cwd": str(payload.get("cwd") or ""),
+        "event_id": event_id or "",
     }
     job_file = start_worker(job, log)
-    log.info("reaction session=%s skill=%s budget_left=%d worker_job=%s", session_id[:64], window["skill"],
-             int(window.get("budget", 1)) - 1, job_file)
+    log.info("reaction session=%s skill=%s budget_left=%d reaction_chars=%d worker_job=%s", session_id[:64],
+             window["skill"], int(window.get("budget", 1)) - 1, len(job["reaction"]), job_file)
     return job_file

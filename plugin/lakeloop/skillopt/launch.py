@@ -38,11 +38,28 @@ def worker_env() -> dict[str, str]:
 def start_worker(job: dict[str, Any], log: logging.Logger) -> str:
     """Write the job file and spawn the detached worker. Returns the job file path.
 
+    A job with an ``event_id`` (the reacting prompt's) gets the job file
+    ``reaction-<event id>.json`` created exclusively, so a replayed reaction never
+    starts a second worker: when that file exists the worker was already started
+    and nothing is done.
+
     Raises OSError when the job file cannot be written or the process not started.
     """
     job = {**job, "created_at": time.time(), "user": config.user_name()}
-    job_file = paths.jobs_dir() / f"{int(time.time())}-{uuid.uuid4().hex[:12]}.json"
-    atomic_write(job_file, json.dumps(job, ensure_ascii=False), mode=0o600)
+    event_id = str(job.get("event_id") or "")
+    if event_id and all(c in "0123456789abcdef-" for c in event_id) and len(event_id) <= 64:
+        job_file = paths.jobs_dir() / f"reaction-{event_id}.json"
+        try:
+            paths.jobs_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            log.info("worker for reaction %s already started: not started again", event_id)
+            return str(job_file)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps(job, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    else:
+        job_file = paths.jobs_dir() / f"{int(time.time())}-{uuid.uuid4().hex[:12]}.json"
+        atomic_write(job_file, json.dumps(job, ensure_ascii=False), mode=0o600)
     paths.log_dir().mkdir(parents=True, exist_ok=True)
     with open(paths.log_file(), "ab") as out:
         proc = subprocess.Popen(

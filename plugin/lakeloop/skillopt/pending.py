@@ -51,11 +51,12 @@ def peek(session_id: str) -> dict[str, Any] | None:
     return window if isinstance(window, dict) else None
 
 
-def spend(session_id: str) -> dict[str, Any] | None:
-    """Spend one unit of the session's window budget.
+def spend(session_id: str, event_id: str | None = None) -> dict[str, Any] | None:
+    """Spend one unit of the session's window budget for the prompt ``event_id``.
 
     Returns the window as it was before spending (None when no window is
-    open); the file is removed when the budget reaches 0. Raises OSError or
+    open, or when ``event_id`` already spent this window: a replayed prompt never
+    spends twice); the file is removed when the budget reaches 0. Raises OSError or
     filelock.Timeout.
     """
     data_file, lock_file = _files(session_id)
@@ -67,9 +68,13 @@ def spend(session_id: str) -> dict[str, Any] | None:
             if data_file.exists():
                 data_file.unlink()
             return None
+        spent_by = [str(e) for e in window.get("spent_by") or []]
+        if event_id and event_id in spent_by:
+            return None
         remaining = int(window.get("budget", 0)) - 1
         if remaining <= 0:
             data_file.unlink()
         else:
-            atomic_write_json(data_file, {**window, "budget": remaining})
+            atomic_write_json(data_file, {**window, "budget": remaining,
+                                          "spent_by": (spent_by + [event_id] if event_id else spent_by)[-16:]})
         return window

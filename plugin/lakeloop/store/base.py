@@ -101,13 +101,25 @@ class Store(abc.ABC):
     name: str = "store"
 
     @abc.abstractmethod
+    def append_session_rows(self, rows: Sequence[SessionRow], unsure: bool = False) -> None:
+        """Insert sessions rows in one batched write (append-only), idempotent by ``id``:
+        a row whose id is already stored is not stored again (exactly once, by event id).
+
+        ``unsure``: some rows may already have been sent with an unknown outcome; the
+        Deeplake store then looks their ids up before inserting (the normal path is one
+        INSERT with no lookup, seed 002). Raises StoreError (``OutcomeUnknown`` when the
+        insert may or may not have been applied).
+        """
+
     def append_session_row(self, row: SessionRow) -> None:
-        """Insert one sessions row (append-only)."""
+        """Insert one sessions row (``append_session_rows([row])``)."""
+        self.append_session_rows([row])
 
     @abc.abstractmethod
     def session_rows(self, path: str, types: Sequence[str] | None = None) -> list[SessionRow]:
         """All rows of the session stored at ``path``, oldest first (creation_date,
-        then insertion order); only message types in ``types`` when given. One query."""
+        then insertion order); only message types in ``types`` when given. One query.
+        A repeated ``id`` is returned once (the first copy)."""
 
     @abc.abstractmethod
     def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -135,6 +147,19 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def unique_rows(rows: Iterable[SessionRow]) -> list[SessionRow]:
+    """``rows`` without repeated ids (the first copy kept, order kept). Every reader applies
+    it: on Deeplake the visibility lag can let a re-sent event's second copy through."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        if row.id and row.id in seen:
+            continue
+        seen.add(row.id)
+        out.append(row)
+    return out
 
 
 def count_types(rows: Iterable[SessionRow]) -> dict[str, int]:

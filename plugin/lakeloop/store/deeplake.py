@@ -10,6 +10,15 @@ Rows are interchangeable with other clients of the same tables: the session
 path convention and message JSON are ``lakeloop.rows``'; the current skill
 version is the highest ``version``, then the latest ``created_at``. Data is
 written append-only (in-place UPDATE is unreliable on this backend).
+
+Exactly once: a batch of session rows is one multi-row INSERT, sent as a
+non-idempotent request. Only when its outcome is unknown (``OutcomeUnknown``: a
+5xx, or the connection failed after sending), or the caller says an earlier
+send's outcome is unknown (``unsure``), does one SELECT look the batch's ids up
+within their session paths, after waiting out the visibility lag
+(``visibility_wait_s``, 5 s: a row committed moments ago is not visible yet),
+and only the missing rows are sent again. Every reader drops repeated ids,
+because a lag longer than that wait can still let a second copy through.
 """
 
 from __future__ import annotations
@@ -21,8 +30,8 @@ from typing import Any, Sequence
 from .. import paths
 from ..deeplake import sql
 from ..deeplake.client import DeeplakeClient
-from ..errors import AlreadyExists, DeeplakeError
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store
+from ..errors import AlreadyExists, DeeplakeError, OutcomeUnknown
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store, unique_rows
 
 _T = "TEXT NOT NULL DEFAULT ''"
 #: Column definitions, exactly deeplake-api.md's tables.
@@ -69,8 +78,14 @@ class DeeplakeStore(Store):
 
     name = "deeplake"
 
-    def __init__(self, client: DeeplakeClient, tables: dict[str, str] | None = None) -> None:
+    def __init__(self, client: DeeplakeClient, tables: dict[str, str] | None = None,
+                 visibility_wait_s: float | None = None) -> None:
         self.client = client
+        if visibility_wait_s is None:
+            from .. import config
+
+            visibility_wait_s = config.deeplake_visibility_wait_s()
+        self.visibility_wait_s = visibility_wait_s
         self.tables = {**{k: k for k in SCHEMAS}, **(tables or {})}
         self._t = {k: sql.ident(v) for k, v in self.tables.items()}
         self._healed = False
@@ -118,19 +133,19 @@ class DeeplakeStore(Store):
             pass
         return statements
 
-    def _q(self, text: str, *, retry_auth: bool = False) -> list[dict[str, Any]]:
+    def _q(self, text: str, *, retry_auth: bool = False, idempotent: bool = True) -> list[dict[str, Any]]:
         self.ensure_tables()
         try:
-            return self.client.query(text, retry_auth=retry_auth)
+            return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent)
         except DeeplakeError as exc:
             if not _missing_relation(exc):
                 raise
             self.ensure_tables(force=True)
-            return self.client.query(text, retry_auth=retry_auth)
+            return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent)
 
     # sessions ---------------------------------------------------------------
-    def append_session_row(self, row: SessionRow) -> None:
-        """INSERT one sessions row (a session insert: 401 / HTML 403 are retried)."""
+    @staticmethod
+    def _session_values(row: SessionRow) -> str:
         values = []
         for column in SESSION_COLUMNS:
             value = getattr(row, column)
@@ -141,8 +156,47 @@ class DeeplakeStore(Store):
                               f"ARRAY[{', '.join(sql.literal(float(v)) for v in value)}]::FLOAT4[]")
             else:
                 values.append(sql.literal(value))
+        return f"({', '.join(values)})"
+
+    def stored_ids(self, rows: Sequence[SessionRow]) -> set[str]:
+        """Which of ``rows``' ids are visible in the sessions table (one SELECT, narrowed by
+        their session paths). Raises DeeplakeError."""
+        if not rows:
+            return set()
+        found = self._q(f"SELECT id FROM {self._t['sessions']} WHERE path IN {sql.in_list({r.path for r in rows})} "
+                        f"AND id IN {sql.in_list([r.id for r in rows])}")
+        return {str(r.get("id")) for r in found}
+
+    def append_session_rows(self, rows: Sequence[SessionRow], unsure: bool = False) -> None:
+        """One multi-row INSERT (a session insert: 401 / HTML 403 retried). With ``unsure``, or
+        after an insert whose outcome is unknown, the rows' ids are looked up first (after
+        ``visibility_wait_s`` seconds plus the retry backoff) and only the missing rows are
+        sent; at most ``client.max_retries`` such rounds.
+
+        Raises OutcomeUnknown when the last round's outcome is still unknown, and the other
+        DeeplakeError kinds.
+        """
+        pending = unique_rows(rows)
+        if pending and unsure:
+            self.client.pause(self.visibility_wait_s)
+            present = self.stored_ids(pending)
+            pending = [r for r in pending if r.id not in present]
+        rounds = 0
         cols = ", ".join(sql.ident(c) for c in SESSION_COLUMNS)
-        self._q(f"INSERT INTO {self._t['sessions']} ({cols}) VALUES ({', '.join(values)})", retry_auth=True)
+        while pending:
+            statement = (f"INSERT INTO {self._t['sessions']} ({cols}) VALUES "
+                         + ", ".join(self._session_values(r) for r in pending))
+            try:
+                self._q(statement, retry_auth=True, idempotent=False)
+                return
+            except OutcomeUnknown:
+                rounds += 1
+                if rounds > self.client.max_retries:
+                    raise
+                self.client.pause(self.visibility_wait_s)
+                self.client.backoff(rounds)
+                present = self.stored_ids(pending)
+                pending = [r for r in pending if r.id not in present]
 
     def session_rows(self, path: str, types: Sequence[str] | None = None,
                      mentions: str | None = None) -> list[SessionRow]:
@@ -157,7 +211,7 @@ class DeeplakeStore(Store):
             where += (f" AND (message->>'type' <> 'tool_call' OR CAST(message AS TEXT) LIKE "
                       f"{sql.like_contains(mentions)})")
         rows = self._q(f"SELECT {cols} FROM {self._t['sessions']} WHERE {where} ORDER BY creation_date, id")
-        return [self._session_row(r) for r in rows]
+        return unique_rows(self._session_row(r) for r in rows)
 
     @staticmethod
     def _session_row(r: dict[str, Any]) -> SessionRow:
@@ -179,7 +233,7 @@ class DeeplakeStore(Store):
     def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent sessions newest first with their rows' event types (one GROUP BY query)."""
         rows = self._q(
-            f"SELECT path, message->>'session_id' AS session_id, message->>'type' AS type, COUNT(*) AS n, "
+            f"SELECT path, message->>'session_id' AS session_id, message->>'type' AS type, COUNT(DISTINCT id) AS n, "
             f"MIN(creation_date) AS first, MAX(creation_date) AS last FROM {self._t['sessions']} "
             "GROUP BY path, message->>'session_id', message->>'type'")
         sessions: dict[str, dict[str, Any]] = {}

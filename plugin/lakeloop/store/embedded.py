@@ -4,7 +4,9 @@ WAL journal (readers never block the writer), ``busy_timeout`` 5000 ms so
 concurrent hook processes wait for each other instead of failing, and
 ``synchronous=NORMAL`` (durable across process crashes, the case hooks face).
 Columns are those of the Deeplake tables (deeplake-api.md); JSON columns are
-stored as text.
+stored as text. Session rows are unique by ``id`` (the event id): a UNIQUE index
+and ``INSERT OR IGNORE`` make every re-sent event a no-op. A store file from
+before that index gets it on open, after repeated ids are deleted (first copy kept).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Sequence
 
 from .. import paths
 from ..errors import StoreError, StoreUnavailable
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store, unique_rows
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -38,6 +40,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_update_date TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS sessions_path ON sessions (path, creation_date);
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_id ON sessions (id);
 CREATE TABLE IF NOT EXISTS skills (
     id TEXT NOT NULL DEFAULT '',
     name TEXT NOT NULL DEFAULT '',
@@ -85,11 +88,31 @@ class EmbeddedStore(Store):
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._db.execute("PRAGMA synchronous = NORMAL")
-            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'skills'").fetchone():
-                self._db.executescript(_SCHEMA)
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions_id'").fetchone():
+                self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open embedded store {self.path}: {exc}") from exc
         self.journal_mode = str(mode)
+
+    def _migrate(self) -> None:
+        """Create the schema; give an older file the unique id index (dropping repeated ids)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").fetchone():
+                gone = self._db.execute("DELETE FROM sessions WHERE rowid NOT IN "
+                                        "(SELECT MIN(rowid) FROM sessions GROUP BY id)").rowcount
+                if gone:
+                    import logging
+
+                    logging.getLogger("lakeloop.store").warning(
+                        "embedded store: removed %d repeated session rows before indexing ids", gone)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     @classmethod
     def open_default(cls) -> "EmbeddedStore":
@@ -111,8 +134,8 @@ class EmbeddedStore(Store):
             raise StoreError(f"embedded store query failed: {exc}") from exc
 
     # sessions -------------------------------------------------------------
-    def append_session_row(self, row: SessionRow) -> None:
-        """Insert one sessions row. Raises StoreError."""
+    @staticmethod
+    def _session_values(row: SessionRow) -> list[Any]:
         message = json.dumps(row.message, ensure_ascii=False)
         try:
             message.encode("utf-8")
@@ -123,9 +146,22 @@ class EmbeddedStore(Store):
             "message": message,
             "message_embedding": None if row.message_embedding is None else json.dumps(row.message_embedding),
         }
+        return [values[c] for c in SESSION_COLUMNS]
+
+    def append_session_rows(self, rows: Sequence[SessionRow], unsure: bool = False) -> None:
+        """Insert rows in one transaction; an id already stored is ignored (``unsure`` needs
+        no lookup here: the unique index decides). Raises StoreError."""
+        if not rows:
+            return
         cols = ", ".join(SESSION_COLUMNS)
         marks = ", ".join("?" for _ in SESSION_COLUMNS)
-        self._run(f"INSERT INTO sessions ({cols}) VALUES ({marks})", [values[c] for c in SESSION_COLUMNS])
+        values = [self._session_values(row) for row in rows]
+        try:
+            with self._db:  # one transaction: all rows or none
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(f"INSERT OR IGNORE INTO sessions ({cols}) VALUES ({marks})", values)
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            raise StoreError(f"embedded store insert failed: {exc}") from exc
 
     def session_rows(self, path: str, types: Sequence[str] | None = None,
                      mentions: str | None = None) -> list[SessionRow]:
@@ -140,7 +176,7 @@ class EmbeddedStore(Store):
             sql += " AND (json_extract(message, '$.type') <> 'tool_call' OR instr(message, ?) > 0)"
             params.append(mentions)
         sql += " ORDER BY creation_date, rowid"
-        return [self._session_row(r) for r in self._run(sql, params)]
+        return unique_rows(self._session_row(r) for r in self._run(sql, params))
 
     @staticmethod
     def _session_row(r: Sequence[Any]) -> SessionRow:

@@ -1,0 +1,186 @@
+"""Parsing untrusted JSON objects with bounded depth and bounded memory.
+
+Hook payloads are hostile input: ``json.loads`` on 1,500 nested arrays raises
+RecursionError, and on a 31 MB array of tiny values builds Python objects
+twenty times the size of the text. ``loads_object`` bounds both:
+
+* Depth: one regular-expression pass over the bytes (strings skipped, brackets
+  counted) refuses any document nested deeper than ``MAX_DEPTH`` (100) before
+  ``json`` sees it.
+* Memory: a document of at most ``WHOLE_BYTES`` (1 MiB) is parsed whole. A
+  larger one is split into its top-level members without building them: a
+  member of at most ``MEMBER_BYTES`` (256 KiB) is parsed; a larger string
+  member is kept as its first ``CUT_BYTES`` bytes (``Cut``), and a larger
+  object or array member as its raw JSON text cut the same way (``RawJSON``).
+  So the objects built from one document stay within a few MiB whatever its
+  size, while the small fields that identify an event (session id, event name,
+  tool name) are always read in full.
+
+Errors: ``PayloadError`` (a ``ValueError``) with a short reason; the text of
+the payload never goes into the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+#: Deepest nesting accepted (arrays and objects), counting the top-level object as 1.
+MAX_DEPTH = 100
+#: Documents up to this size (bytes) are parsed whole.
+WHOLE_BYTES = 1024 * 1024
+#: In a larger document, members up to this size (bytes of JSON text) are parsed.
+MEMBER_BYTES = 256 * 1024
+#: A larger member keeps this many bytes of its text.
+CUT_BYTES = 512 * 1024
+
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SCALAR = re.compile(rb'[^,}\]\s]+')
+_WS = re.compile(rb"[ \t\n\r]*")
+_OPEN = (ord("["), ord("{"))
+_CLOSE = (ord("]"), ord("}"))
+
+
+class PayloadError(ValueError):
+    """The bytes are not a JSON object within the bounds; ``str(error)`` says why."""
+
+
+class Cut(str):
+    """A string member longer than the bounds, cut to its first ``CUT_BYTES`` bytes.
+    ``original_bytes`` is the length of the member's JSON text."""
+
+    original_bytes: int = 0
+
+
+class RawJSON(str):
+    """An object or array member larger than the bounds: the first ``CUT_BYTES`` bytes
+    of its JSON text, unparsed. ``original_bytes`` is the full text's length."""
+
+    original_bytes: int = 0
+
+
+def depth(data: bytes) -> int:
+    """Deepest nesting of arrays and objects in ``data`` (strings skipped). Linear time,
+    constant memory; stops counting once past ``MAX_DEPTH``."""
+    level = deepest = 0
+    for match in _TOKEN.finditer(data):
+        ch = data[match.start()]  # never match.group(): it would copy a whole (huge) string
+        if ch in _OPEN:
+            level += 1
+            if level > deepest:
+                deepest = level
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif ch in _CLOSE:
+            level -= 1
+    return deepest
+
+
+def loads_object(data: bytes) -> dict:
+    """The JSON object in ``data`` (UTF-8), within the module's bounds.
+
+    Raises PayloadError when ``data`` is not a JSON object, is nested deeper than
+    ``MAX_DEPTH``, or cannot be parsed (RecursionError and MemoryError included).
+    """
+    if depth(data) > MAX_DEPTH:
+        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels ({len(data)} bytes): refused")
+    try:
+        if len(data) <= WHOLE_BYTES:
+            value = _loads(data)
+        else:
+            value = _members(data)
+    except PayloadError:
+        raise
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise PayloadError(f"malformed JSON ({len(data)} bytes): {type(exc).__name__}: {str(exc)[:120]}") from None
+    if not isinstance(value, dict):
+        raise PayloadError(f"payload is {type(value).__name__}, not a JSON object")
+    return value
+
+
+def _loads(data: bytes):
+    # Invalid UTF-8 becomes U+FFFD rather than refusing the whole event.
+    return json.loads(data.decode("utf-8", "replace"))
+
+
+def _skip_ws(data: bytes, pos: int) -> int:
+    return _WS.match(data, pos).end()
+
+
+def _value_end(data: bytes, pos: int) -> int:
+    """End offset of the JSON value starting at ``pos`` (not validated: ``json`` does that)."""
+    first = data[pos:pos + 1]
+    if first == b'"':
+        match = _STRING.match(data, pos)
+        if match is None:
+            raise PayloadError("unterminated string")
+        return match.end()
+    if first in (b"{", b"["):
+        level = 0
+        for match in _TOKEN.finditer(data, pos):
+            ch = data[match.start()]
+            if ch in _OPEN:
+                level += 1
+            elif ch in _CLOSE:
+                level -= 1
+                if level == 0:
+                    return match.end()
+        raise PayloadError("unterminated array or object")
+    match = _SCALAR.match(data, pos)
+    if match is None:
+        raise PayloadError(f"unexpected byte at offset {pos}")
+    return match.end()
+
+
+def _members(data: bytes) -> dict:
+    """A large top-level object member by member (see the module docstring)."""
+    pos = _skip_ws(data, 0)
+    if data[pos:pos + 1] != b"{":
+        raise PayloadError("payload is not a JSON object")
+    pos = _skip_ws(data, pos + 1)
+    out: dict = {}
+    if data[pos:pos + 1] == b"}":
+        return out
+    while True:
+        match = _STRING.match(data, pos)
+        if match is None:
+            raise PayloadError(f"expected a member name at offset {pos}")
+        key = _loads(match.group())
+        pos = _skip_ws(data, match.end())
+        if data[pos:pos + 1] != b":":
+            raise PayloadError(f"expected ':' at offset {pos}")
+        start = _skip_ws(data, pos + 1)
+        end = _value_end(data, start)
+        if end - start <= MEMBER_BYTES:
+            out[key] = _loads(data[start:end])
+        else:
+            out[key] = _large(data, start, end)
+        pos = _skip_ws(data, end)
+        sep = data[pos:pos + 1]
+        if sep == b"}":
+            if data[_skip_ws(data, pos + 1):]:
+                raise PayloadError("extra data after the object")
+            return out
+        if sep != b",":
+            raise PayloadError(f"expected ',' or '}}' at offset {pos}")
+        pos = _skip_ws(data, pos + 1)
+
+
+def _large(data: bytes, start: int, end: int) -> str:
+    """A member too large to parse: a ``Cut`` string or ``RawJSON`` text of its first bytes."""
+    if data[start:start + 1] == b'"':
+        prefix = data[start + 1:min(end - 1, start + 1 + CUT_BYTES)]
+        for _ in range(8):  # drop an escape sequence split by the cut
+            try:
+                text = _loads(b'"' + prefix + b'"')
+                break
+            except ValueError:
+                prefix = prefix[:-1]
+        else:
+            text = ""
+        value: str = Cut(text)
+    else:
+        value = RawJSON(data[start:min(end, start + CUT_BYTES)].decode("utf-8", "replace"))
+    value.original_bytes = end - start
+    return value

@@ -1,0 +1,386 @@
+"""The drainer: reactions first, then batched, idempotent stores, then a short linger.
+
+One drainer per data dir holds the drain lock (``lock``). Each pass:
+
+1. Lists the outbox (oldest first). Names that are not entries go to ``failed/``.
+2. Runs the reaction of every UserPromptSubmit entry not yet marked ``r``, before
+   any older capture is stored, and whether or not the store is up (a reaction
+   needs only local state); marks the entry ``r``. A reaction is idempotent by
+   event id (``Handlers.react``), so a crash between the two steps cannot run it
+   twice.
+3. Unless the store is pausing after a failure, takes a batch (at most
+   ``BATCH_EVENTS`` entries and ``BATCH_BYTES`` bytes of entry files, at least one),
+   builds its rows (row id = event id), marks the entries ``u`` (in flight), sends
+   one batched insert, and deletes the entries. Entries already marked ``u`` make
+   the store look their ids up first (Deeplake), so a re-sent event is never
+   stored twice; the embedded store ignores a repeated id by itself.
+4. With nothing to do, waits for the outbox directory to change (a stat every
+   ``POLL_S``), up to ``linger_s`` (``LAKELOOP_DRAIN_LINGER_S``, default 3 s)
+   before exiting. It never polls the remote store while idle.
+
+Failures: anything raised while reading, parsing or building one entry's row
+(RecursionError, MemoryError, a bug) moves that entry to ``failed/`` with one log
+line, and the drain goes on. A batch the store rejects for a reason that is not
+the store's own state (a ``PermanentError`` other than 402/401/403, or a bug) is
+split and retried entry by entry, so one bad row cannot hold the others back.
+A transient store failure pauses storing for 2, 5, 10, then 20 s (reactions go
+on meanwhile); then, and on a store-level permanent failure (402, auth, store
+unavailable), the drainer gives up on the store, leaves the entries for a later
+drainer, and writes ``.retry-after`` so capture hooks do not start a drainer
+just to fail again for ``GIVE_UP_PAUSE_S``. A drainer lives at most
+``MAX_LIFETIME_S``; a hard ``SIGALRM`` backstop (set by the caller) ends one
+stuck in a system call, releasing the lock.
+
+Memory: the drainer holds one batch at a time: at most ``BATCH_BYTES`` (4 MiB) of
+entry files, or one entry of up to 32 MiB (the hook's stdin cap), parsed within
+``lakeloop.boundedjson``'s bounds.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from . import FAILED, outbox_dir
+from .entries import REACTED, UNSURE, Entry, scan
+from .spool import RETRY_AFTER
+
+#: Most entries in one batched insert.
+BATCH_EVENTS = 100
+#: Most bytes of entry files in one batch (a larger single entry is a batch of its own).
+BATCH_BYTES = 4 * 1024 * 1024
+#: Pauses (seconds) before storing again after a transient store failure; then give up.
+STORE_PAUSES_S = (2.0, 5.0, 10.0, 20.0)
+#: After giving up on the store, capture hooks start no drainer for this long (seconds).
+GIVE_UP_PAUSE_S = 30.0
+#: How often an idle drainer looks at the outbox directory (seconds).
+POLL_S = 0.05
+#: A drainer stops taking new batches after this long (seconds).
+MAX_LIFETIME_S = 600.0
+#: How often the outbox's size is measured against its cap (seconds).
+USAGE_EVERY_S = 2.0
+
+
+@dataclass
+class Handlers:
+    """What the drainer calls, supplied by the layer above (``lakeloop.hooks.capture``).
+
+    * ``parse(data, event) -> payload dict``: raises any exception for a bad payload.
+    * ``react(payload, received_ns, event_id) -> None``: a UserPromptSubmit's reaction;
+      must be idempotent by ``event_id``.
+    * ``rows(payload, received_ns, event_id) -> list of rows``: the rows to store (empty:
+      nothing to store, e.g. capture off); raises for a payload it cannot turn into rows.
+    * ``open_store() -> Store``: opened on first need; raises StoreError.
+    """
+
+    parse: Callable[[bytes, str], dict]
+    react: Callable[[dict, int, str], Any]
+    rows: Callable[[dict, int, str], Sequence[Any]]
+    open_store: Callable[[], Any]
+
+
+@dataclass
+class Result:
+    """What one drain did: events ``stored``, entries moved to ``failed``, ``reacted``
+    prompts, and ``left`` entries still waiting when it stopped (``gave_up`` says why)."""
+
+    stored: int = 0
+    failed: int = 0
+    reacted: int = 0
+    skipped: int = 0
+    batches: int = 0
+    left: int = 0
+    gave_up: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def move_aside(entry_path: str, name: str, log, reason: str) -> None:
+    """Move an entry to ``failed/`` (its mtime set to now, for pruning) with one log line."""
+    failed = os.path.join(os.path.dirname(entry_path), FAILED)
+    try:
+        os.makedirs(failed, mode=0o700, exist_ok=True)
+        target = os.path.join(failed, name)
+        os.replace(entry_path, target)
+        os.utime(target)
+    except OSError as exc:
+        log.error("outbox: could not move %s to %s: %s", name, failed, exc)
+        return
+    log.error("outbox: moved %s to %s (%s)", name, failed, reason)
+
+
+def _store_level(exc: BaseException) -> bool:
+    """True for failures of the store itself (every row would fail), False for ones that
+    may be caused by the rows sent."""
+    from ..errors import AuthError, PaymentRequired, PermanentError, StoreError, StoreUnavailable, TransientError
+
+    if isinstance(exc, (TransientError, PaymentRequired, AuthError, StoreUnavailable)):
+        return True
+    if isinstance(exc, PermanentError):
+        return False  # e.g. HTTP 400 for one row's SQL: split the batch
+    return isinstance(exc, StoreError)  # embedded: locked, disk full, ...
+
+
+class Drainer:
+    """One drain of the outbox (the caller holds the drain lock). See the module docstring.
+
+    ``clock`` (monotonic seconds) and ``sleep`` are injectable; ``linger_s`` is how long an
+    idle drainer waits for new entries; ``max_bytes`` is the outbox cap.
+    """
+
+    def __init__(self, handlers: Handlers, log, *, linger_s: float = 3.0, max_bytes: int = 256 << 20,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 pauses: Sequence[float] = STORE_PAUSES_S, max_lifetime_s: float = MAX_LIFETIME_S) -> None:
+        self.h = handlers
+        self.log = log
+        self.linger_s = linger_s
+        self.max_bytes = max_bytes
+        self.clock = clock
+        self.sleep = sleep
+        self.all_pauses = tuple(pauses)
+        self.pauses = list(pauses)
+        self.max_lifetime_s = max_lifetime_s
+        self.directory = outbox_dir()
+        self.result = Result()
+        self.store = None
+        self.store_ready_at = 0.0  # monotonic time before which no batch is sent
+        self.store_dead = False    # gave up on the store for this drain
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self) -> Result:
+        """Drain until the outbox stays empty for ``linger_s`` (or the store is given up
+        and every reaction has run). Returns the ``Result``."""
+        from . import usage
+
+        started = self.clock()
+        usage.prune_failed(self.log)
+        usage_at = -USAGE_EVERY_S
+        idle_since = self.clock()
+        stalled = 0
+        try:
+            while True:
+                now = self.clock()
+                if now - usage_at >= USAGE_EVERY_S:
+                    usage.refresh(self.max_bytes)
+                    usage_at = now
+                entries, bad = scan(self.directory)
+                for name in bad:
+                    move_aside(os.path.join(self.directory, name), name, self.log, "not an outbox entry name")
+                self._react(entries)
+                if entries and not self.store_dead and now - started < self.max_lifetime_s:
+                    if now >= self.store_ready_at:
+                        before = (self.result.stored, self.result.failed, self.result.skipped, len(self.result.errors))
+                        self._store_batch(self._batch(entries))
+                        after = (self.result.stored, self.result.failed, self.result.skipped, len(self.result.errors))
+                        stalled = 0 if after != before else stalled + 1
+                        if stalled >= 3:  # entries that can be neither stored nor failed: leave them
+                            self.log.error("outbox: no progress on %d entries; leaving them for a later drain",
+                                           len(entries))
+                            self.result.left = len(entries)
+                            self.result.gave_up = "no progress"
+                            break
+                        idle_since = self.clock()
+                        continue
+                    self._wait_change(self.store_ready_at - now)
+                    continue
+                if entries or self.clock() - idle_since >= self.linger_s:
+                    self.result.left = len(entries)
+                    break
+                self._wait_change(self.linger_s - (self.clock() - idle_since))
+        finally:
+            if self.store is not None:
+                try:
+                    self.store.close()
+                except Exception:  # noqa: BLE001 - closing must not lose the result
+                    pass
+            usage.refresh(self.max_bytes)
+        return self.result
+
+    def _wait_change(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for the outbox directory to change (a new entry)."""
+        deadline = self.clock() + max(0.0, timeout_s)
+        try:
+            before = os.stat(self.directory).st_mtime_ns
+        except OSError:
+            before = None
+        while self.clock() < deadline:
+            self.sleep(min(POLL_S, max(0.0, deadline - self.clock())))
+            try:
+                if os.stat(self.directory).st_mtime_ns != before:
+                    return
+            except OSError:
+                return
+
+    # -- reactions --------------------------------------------------------------------
+    def _read(self, entry: Entry) -> dict | None:
+        """The entry's payload, or None (entry gone, or moved to failed/ with the reason)."""
+        try:
+            with open(entry.path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - an unreadable entry must not stop the queue
+            self._fail(entry, f"unreadable: {type(exc).__name__}: {exc}")
+            return None
+        try:
+            return self.h.parse(data, entry.event)
+        except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, ValueError, bugs
+            self._fail(entry, f"{entry.event} hook payload refused: {type(exc).__name__}: {str(exc)[:200]}")
+            return None
+
+    def _fail(self, entry: Entry, reason: str) -> None:
+        move_aside(entry.path, entry.name, self.log, reason)
+        self.result.failed += 1
+
+    def _react(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            if entry.event != "UserPromptSubmit" or entry.has(REACTED):
+                continue
+            payload = self._read(entry)
+            if payload is None:
+                continue
+            try:
+                self.h.react(payload, entry.received_ns, entry.event_id)
+                self.result.reacted += 1
+            except Exception:  # noqa: BLE001 - a failed reaction never costs the capture
+                self.log.exception("reaction failed for event %s; the prompt is still captured", entry.event_id)
+            try:
+                entry.set_flags(add=REACTED)
+            except OSError as exc:
+                self.log.warning("outbox: could not mark %s reacted: %s", entry.name, exc)
+
+    # -- storing ----------------------------------------------------------------------
+    def _batch(self, entries: list[Entry]) -> list[Entry]:
+        batch, size = [], 0
+        for entry in entries:
+            try:
+                entry_size = os.path.getsize(entry.path)
+            except OSError:
+                continue
+            if batch and (len(batch) >= BATCH_EVENTS or size + entry_size > BATCH_BYTES):
+                break
+            batch.append(entry)
+            size += entry_size
+        return batch
+
+    def _store_batch(self, batch: list[Entry]) -> None:
+        items: list[tuple[Entry, list]] = []
+        for entry in batch:
+            payload = self._read(entry)
+            if payload is None:
+                continue
+            try:
+                rows = list(self.h.rows(payload, entry.received_ns, entry.event_id))
+            except Exception as exc:  # noqa: BLE001
+                self._fail(entry, f"could not build its row: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            if not rows:
+                self._done(entry)
+                self.result.skipped += 1
+                continue
+            items.append((entry, rows))
+        if items:
+            self._send(items)
+
+    def _done(self, entry: Entry) -> None:
+        try:
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            pass
+
+    def _send(self, items: list[tuple[Entry, list]]) -> None:
+        from ..errors import OutcomeUnknown, StoreError
+
+        unsure = any(entry.has(UNSURE) for entry, _ in items)
+        marked = []
+        for entry, rows in items:
+            if not entry.has(UNSURE):
+                if not entry.set_flags(add=UNSURE):
+                    continue
+                marked.append(entry)
+        items = [(e, r) for e, r in items if e.has(UNSURE)]
+        rows = [row for _, rs in items for row in rs]
+        try:
+            if self.store is None:
+                self.store = self.h.open_store()
+            self.store.append_session_rows(rows, unsure=unsure)
+        except OutcomeUnknown as exc:  # entries stay marked u: looked up before the next send
+            self._store_failed(exc)
+            return
+        except Exception as exc:  # noqa: BLE001
+            for entry in marked:  # known not applied: no lookup needed next time
+                try:
+                    entry.set_flags(remove=UNSURE)
+                except OSError:
+                    pass
+            if _store_level(exc):
+                self._store_failed(exc)
+                return
+            if len(items) > 1:
+                self.log.warning("outbox: a batch of %d was refused (%s: %s); storing its entries one by one",
+                                 len(items), type(exc).__name__, str(exc)[:200])
+                for item in items:
+                    self._send([item])
+                return
+            entry = items[0][0]
+            self._fail(entry, f"the store refused its row: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        for entry, _ in items:
+            self._done(entry)
+        self.result.stored += len(items)
+        self.result.batches += 1
+        self.pauses = list(self.all_pauses)  # a success resets the pause schedule
+        for entry, rs in items:
+            row = rs[0]
+            self.log.info("captured %s session=%s bytes=%d", getattr(row, "type", "?"),
+                          str(getattr(row, "message", {}).get("session_id", ""))[:64], getattr(row, "size_bytes", 0))
+
+    def _store_failed(self, exc: BaseException) -> None:
+        from ..errors import TransientError
+
+        self.result.errors.append(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, TransientError) and self.pauses:
+            pause = self.pauses.pop(0)
+            self.log.warning("outbox: store failed (%s); storing again in %.0f s (reactions go on)", exc, pause)
+            self.store_ready_at = self.clock() + pause
+            return
+        self.store_dead = True
+        self.result.gave_up = str(exc)
+        self.log.error("outbox: store failed, entries wait for a later drainer: %s", exc)
+        try:
+            path = os.path.join(self.directory, RETRY_AFTER)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            when = time.time() + GIVE_UP_PAUSE_S
+            os.utime(path, (when, when))
+        except OSError:
+            pass
+
+
+def run_locked(make: Callable[[], Drainer], lock_fd: int, log) -> Result:
+    """Run drains while holding the drain lock; after releasing it, look once more and
+    drain again if an entry arrived meanwhile and the lock is free (so an entry spooled
+    by a hook that saw the lock held is never left behind). Returns the last ``Result``."""
+    from .lock import try_lock, unlock
+
+    fd: int | None = lock_fd
+    total = Result()
+    started = time.monotonic()
+    while fd is not None:
+        try:
+            drainer = make()
+            result = drainer.run()
+        finally:
+            unlock(fd)
+        for name in ("stored", "failed", "reacted", "skipped", "batches"):
+            setattr(total, name, getattr(total, name) + getattr(result, name))
+        total.left, total.gave_up, total.errors = result.left, result.gave_up, total.errors + result.errors
+        if result.gave_up:
+            break
+        entries, _ = scan(outbox_dir())
+        if not entries or time.monotonic() - started >= MAX_LIFETIME_S:
+            break
+        fd = try_lock(outbox_dir())
+    log.debug("drain done: stored=%d failed=%d reacted=%d left=%d", total.stored, total.failed, total.reacted,
+              total.left)
+    return total
