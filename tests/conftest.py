@@ -1,8 +1,13 @@
 """Shared test setup.
 
 * ``plugin/`` goes on ``sys.path`` so the sources import as ``lakeloop``.
-* Every test runs isolated: data, log and skills directories under ``tmp_path``,
-  ``LAKELOOP_USER=tester`` and none of the switches that change behaviour.
+* Every test runs isolated (``isolated_env``): its own ``HOME``, credentials path and data,
+  log and skills directories under ``tmp_path``, ``LAKELOOP_USER=tester``, and every
+  ``LAKELOOP_*``, ``DEEPLAKE_*``, ``HIVEMIND_*``, ``XDG_*``, ``CLAUDE_*`` and ``ANTHROPIC_*``
+  variable of the user's environment removed.
+* An audit hook (``sys.addaudithook``) watches the real home's ``.deeplake/`` (the HOME this
+  process started with, and the passwd entry's): any open or listing of it during a test is
+  refused and fails the test (``tests/test_isolation.py`` proves it).
 * ``fresh_log`` resets the once-per-process log configuration so a test can read
   what ``lakeloop.log.setup`` writes to the (isolated) log file.
 """
@@ -10,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -20,18 +26,70 @@ PLUGIN_SRC = REPO / "plugin"
 if str(PLUGIN_SRC) not in sys.path:
     sys.path.insert(0, str(PLUGIN_SRC))
 
-_CLEARED = (
-    "LAKELOOP_WORKER",
-    "LAKELOOP_CAPTURE",
-    "LAKELOOP_JUDGE_WINDOW",
-    "LAKELOOP_INVOCATION_BACKOFF_S",
-    "LAKELOOP_CLAUDE_BIN",
-)
+#: Prefixes of the user's variables no test may see: lakeloop's settings and credentials,
+#: other Deeplake/Hivemind clients', the XDG base directories, and a surrounding Claude Code's.
+_CLEARED_PREFIXES = ("LAKELOOP_", "DEEPLAKE_", "HIVEMIND_", "XDG_", "CLAUDE_", "ANTHROPIC_")
+_CLEARED_NAMES = ("CLAUDECODE",)
+#: Test-harness knobs (read by tests/support, never by the plugin) that survive the clearing.
+_HARNESS = ("LAKELOOP_TEST_CLAUDE_BIN",)
+
+
+def _real_homes() -> tuple[str, ...]:
+    """The home directories of the user running the tests: ``HOME`` as this process started,
+    and the passwd entry's (what ``Path.home()`` falls back to)."""
+    homes = {os.path.expanduser("~")}
+    try:
+        import pwd
+
+        homes.add(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError):
+        pass
+    return tuple(sorted(h for h in homes if h))
+
+
+#: The real home's Deeplake directory (``~/.deeplake``), as this process found it before any test.
+REAL_DEEPLAKE_DIRS = tuple(os.path.join(home, ".deeplake") for home in _real_homes())
+_WATCHED = tuple({p for d in REAL_DEEPLAKE_DIRS for p in (os.path.normpath(d), os.path.realpath(d))})
+_AUDITED = frozenset({"open", "os.listdir", "os.scandir"})
+#: Paths under ``REAL_DEEPLAKE_DIRS`` a test tried to open or list (the audit hook appends).
+real_home_reads: list[str] = []
+
+
+class RealHomeAccess(PermissionError):
+    """Raised into code that tries to open the real home's ``.deeplake/`` during the tests."""
+
+
+def _watch_real_deeplake_dir(event: str, args: tuple) -> None:
+    if event not in _AUDITED or not args:
+        return
+    target = args[0]
+    if target is None or isinstance(target, int):
+        return
+    try:
+        text = os.fsdecode(target)
+    except TypeError:
+        return
+    full = os.path.normpath(os.path.join(os.getcwd(), text)) if not os.path.isabs(text) else os.path.normpath(text)
+    for watched in _WATCHED:
+        if full == watched or full.startswith(watched + os.sep):
+            real_home_reads.append(full)
+            raise RealHomeAccess(f"a test opened the real home's Deeplake file {full}")
+
+
+sys.addaudithook(_watch_real_deeplake_dir)
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    """Point every lakeloop location at ``tmp_path`` and clear behaviour switches."""
+    """Give the test its own HOME, credentials path and lakeloop directories under ``tmp_path``,
+    with the user's lakeloop, Deeplake, Hivemind, XDG and Claude Code variables removed.
+    Fails the test if it opened anything under the real home's ``.deeplake/``."""
+    for name in list(os.environ):
+        if (name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES) and name not in _HARNESS:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
     dirs = {
         "LAKELOOP_DATA_DIR": tmp_path / "data",
         "LAKELOOP_LOG_DIR": tmp_path / "log",
@@ -40,9 +98,13 @@ def isolated_env(tmp_path, monkeypatch):
     for name, path in dirs.items():
         monkeypatch.setenv(name, str(path))
     monkeypatch.setenv("LAKELOOP_USER", "tester")
-    for name in _CLEARED:
-        monkeypatch.delenv(name, raising=False)
-    return dirs
+    # Nothing is there: a test that wants Deeplake credentials writes this file or sets its own.
+    monkeypatch.setenv("LAKELOOP_DEEPLAKE_CREDENTIALS", str(tmp_path / "no-deeplake" / "credentials.json"))
+    del real_home_reads[:]
+    yield dirs
+    if real_home_reads:
+        seen, real_home_reads[:] = list(real_home_reads), []
+        pytest.fail(f"the test opened the real home's Deeplake credentials: {seen}", pytrace=False)
 
 
 def _reset_lakeloop_logger() -> None:

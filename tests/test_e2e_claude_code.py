@@ -1,11 +1,14 @@
 """End to end on the real Claude Code (npm, pinned), offline against a scripted model on loopback.
 
-The plugin is loaded with ``--plugin-dir`` at this checkout. Session A pulls the
-team skill v1; session B invokes it through the ``Skill`` tool and answers; the
-resumed turn's prompt is a negative reaction; the detached worker's judge and
-proposer go through the same real ``claude -p`` against the same stand-in and
-publish v2; session C's SessionStart writes v2 into the skills dir. Assertions
-are on store rows and files.
+In the loop test the plugin is installed into the test's HOME from this checkout
+(``claude plugin marketplace add`` + ``install``), as a user has it, so every
+``claude`` started there loads it, the judge's and proposer's plain ``claude -p``
+included. Session A pulls the team skill v1; session B invokes it through the
+``Skill`` tool and answers; the resumed turn's prompt is a negative reaction; the
+detached worker's judge and proposer go through the same real ``claude -p``
+against the same stand-in and publish v2; session C's SessionStart writes v2 into
+the skills dir. Assertions are on store rows and files, and on the model requests
+(which session each came from). The notice test loads the plugin with ``--plugin-dir``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from lakeloop.rows import Identity
 from lakeloop.skillopt import pending
 from lakeloop.store.embedded import EmbeddedStore
 from tests.support.fake_anthropic import (FakeAnthropic, Reply, has_tool_result, is_main_agent, is_tool_less,
-                                          last_user_text, system_text)
+                                          last_user_text, session_id, system_text)
 
 SKILL_V1 = """---
 name: db-migrate--alice
@@ -86,8 +89,22 @@ class Model:
         return Reply.text("hello")
 
 
+def install_plugin(claude_bin: str, env: dict, cwd: Path) -> None:
+    """Install this checkout into ``env``'s HOME the way a user does (marketplace add + install):
+    from then on every ``claude`` run in that HOME loads lakeloop without ``--plugin-dir``."""
+    for argv in (("plugin", "marketplace", "add", str(REPO)), ("plugin", "install", "lakeloop@lakeloop")):
+        proc = subprocess.run([claude_bin, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
+
+
+def agent_call_sessions(api: FakeAnthropic, marker: str) -> set[str]:
+    """Session ids of the tool-less ``claude -p`` calls whose system prompt holds ``marker``."""
+    return {session_id(r) or "" for r in api.message_requests if is_tool_less(r) and marker in system_text(r)}
+
+
 def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolated_env):
-    """A negative reaction to a pulled org skill yields v2, and the next session pulls it."""
+    """A negative reaction to a pulled org skill yields v2, and the next session pulls it; the
+    judge's and proposer's own sessions, which load the installed plugin too, are never captured."""
     started = time.monotonic()
     home = tmp_path / "home"
     project = tmp_path / "project"
@@ -105,9 +122,10 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
         env.update(HOME=str(home), ANTHROPIC_BASE_URL=api.base_url, ANTHROPIC_API_KEY="test-key",
                    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", LAKELOOP_PYTHON=sys.executable,
                    LAKELOOP_CLAUDE_BIN=claude_bin, LAKELOOP_USER="bob", LAKELOOP_INVOCATION_BACKOFF_S="0.5")
+        install_plugin(claude_bin, env, project)
 
         def claude(prompt: str, *extra: str) -> dict:
-            proc = subprocess.run([claude_bin, "-p", prompt, "--plugin-dir", str(REPO), "--output-format", "json",
+            proc = subprocess.run([claude_bin, "-p", prompt, "--output-format", "json",
                                    "--allowedTools", "Bash,Read,Grep,Skill", *extra],
                                   cwd=project, env=env, capture_output=True, text=True, timeout=120)
             assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -115,8 +133,8 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
             assert out["is_error"] is False, out
             return out
 
-        # Session A: SessionStart pulls the team skill v1 into ~/.claude/skills.
-        claude("hello")
+        # Session A: SessionStart (of the installed plugin) pulls the team skill v1 into ~/.claude/skills.
+        first_sid = claude("hello")["session_id"]
         skill_file = home / ".claude" / "skills" / "db-migrate--alice" / "SKILL.md"
         assert skill_file.read_text() == SKILL_V1
         manifest = json.loads(paths.manifest_file().read_text())
@@ -153,7 +171,7 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
         assert pending.peek(sid)["budget"] == 2
 
         # Session C: its SessionStart writes v2 into the skills dir.
-        claude("hello again")
+        third_sid = claude("hello again")["session_id"]
         assert skill_file.read_text() == v2.body
         assert json.loads(paths.manifest_file().read_text())["skills"]["db-migrate--alice"]["version"] == 2
 
@@ -162,9 +180,16 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
         assert [r.message["content"] for r in rows_of("user_message")] == ["migrate the db", REACTION]
         assert [r.message["content"] for r in rows_of("assistant_message")] == [
             "I ran the migration with alembic upgrade head.", "Sorry about that, let me fix it."]
-        sessions = store.list_sessions()
-        assert len(sessions) == 3, [s["session_id"] for s in sessions]
-        assert all("lakeloop's judge" not in json.dumps(r.message) for s in sessions
+        wait_until(lambda: {s["session_id"] for s in store.list_sessions()} >= {first_sid, sid, third_sid}, 30,
+                   "rows of sessions A, B and C")
+        judge_sids = agent_call_sessions(api, "lakeloop's judge")
+        proposer_sids = agent_call_sessions(api, "lakeloop's skill editor")
+        assert len(judge_sids) == 1 and len(proposer_sids) == 1 and "" not in judge_sids | proposer_sids
+        assert not (judge_sids | proposer_sids) & {first_sid, sid, third_sid}
+        captured = {s["session_id"] for s in store.list_sessions()}
+        assert not captured & (judge_sids | proposer_sids), "the judge's or proposer's session was captured"
+        assert captured == {first_sid, sid, third_sid}
+        assert all("lakeloop's judge" not in json.dumps(r.message) for s in store.list_sessions()
                    for r in store.session_rows(s["path"]))
     log = paths.log_file().read_text()
     assert "worker outcome=published" in log and "Traceback" not in log

@@ -342,6 +342,37 @@ def test_reaction_copy_followed_by_the_reply_to_it_is_not_repeated(store):
     assert "Sorry about that" not in window
 
 
+def _epoch(stamp: str) -> float:
+    import datetime
+
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.parametrize("time_key", ["created_at", "reacted_at"])
+def test_session_going_on_after_the_reaction_copy_stays_out_of_the_window(store, time_key):
+    """The session went on while the worker waited for the invocation row: after the captured copy
+    of the reaction the assistant answered it and the user sent another prompt. The judge's window
+    ends with the reaction, once, as the last USER turn; nothing captured after it comes before it.
+    The reaction's time is the job file's ``reacted_at``, else its ``created_at``."""
+    seed_skill(store)
+    session = standard_session(store)
+    [copy] = [r for r in store.session_rows(ME.session_path(SID)) if r.message.get("content") == REACTION]
+    reacted_at = _epoch(copy.message["timestamp"]) + 0.0004  # the job is written just after the capture
+    session.assistant("Sorry, restoring the table now.").user("and run it on staging too")  # 1 ms apart each
+    judge = Agent('{"success": 1}')
+    deps, _ = make(store, judge)
+    job_file = {"session_id": SID, "skill": REF, "reaction": REACTION, "tool_use_id": "toolu_arm",
+                "armed_version": 1, "cwd": "/home/dev/project", "user": "bob", time_key: reacted_at}
+    if time_key == "reacted_at":
+        job_file["created_at"] = reacted_at + 60  # drained late: the job was written a minute after
+    improve(Job.from_dict(job_file), deps)  # as the job file start_worker writes
+    text = excerpt(judge)
+    assert text.splitlines() == ["USER: migrate the db", "ASSISTANT: I ran the migration with alembic upgrade head.",
+                                 f"USER: {REACTION}"]
+    assert text.count(REACTION) == 1
+    assert "staging" not in text and "restoring" not in text
+
+
 def test_earlier_prompt_equal_to_the_reaction_is_kept(store):
     """Only the newest user turn can be the reaction's copy: an earlier identical prompt stays."""
     Session(store).user("go").skill().user("no").assistant("retrying").user("again")

@@ -11,6 +11,7 @@ branch is tested in milliseconds. The per-skill lease is taken by the caller
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import uuid
@@ -40,7 +41,9 @@ _TURN_TYPES = ("user_message", "assistant_message")
 
 @dataclass
 class Job:
-    """A reaction handed from UserPromptSubmit to the worker."""
+    """A reaction handed from UserPromptSubmit to the worker. ``reacted_at`` (seconds since
+    the epoch) is when the reaction was received: the job file's ``reacted_at`` when it
+    has one, else its ``created_at`` (written just after the reaction was stored)."""
 
     session_id: str
     skill: str
@@ -49,6 +52,7 @@ class Job:
     user: str = ""
     armed_version: int | None = None
     cwd: str = ""
+    reacted_at: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Job":
@@ -57,8 +61,10 @@ class Job:
         if not (isinstance(sid, str) and sid and isinstance(skill, str) and isinstance(reaction, str)):
             raise ValueError("job needs session_id, skill and reaction strings")
         version = data.get("armed_version")
+        when = next((float(v) for v in (data.get("reacted_at"), data.get("created_at"))
+                     if isinstance(v, (int, float)) and not isinstance(v, bool)), None)
         return cls(sid, skill, reaction, str(data.get("tool_use_id") or ""), str(data.get("user") or ""),
-                   version if isinstance(version, int) else None, str(data.get("cwd") or ""))
+                   version if isinstance(version, int) else None, str(data.get("cwd") or ""), when)
 
 
 @dataclass
@@ -137,12 +143,30 @@ def _is_copy(content: str, reaction: str) -> bool:
     return len(reaction) == MAX_REACTION_CHARS and content.startswith(reaction)
 
 
-def build_window(rows: list[SessionRow], at: int, reaction: str) -> str:
+def _captured_after(row: SessionRow, when: float) -> bool:
+    """True when ``row``'s timestamp (message ``timestamp``, else ``creation_date``; UTC when it
+    names no zone) is later than ``when`` (seconds since the epoch). Unreadable: False."""
+    stamp = str(row.message.get("timestamp") or row.creation_date or "").strip()
+    try:
+        moment = _dt.datetime.fromisoformat(stamp[:-1] + "+00:00" if stamp.endswith("Z") else stamp)
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.timestamp() > when
+
+
+def build_window(rows: list[SessionRow], at: int, reaction: str, reacted_at: float | None = None) -> str:
     """3 turns before and 6 after the invocation at ``rows[at]``, elided to 4000
     characters, then the reaction as the last USER turn (it lags the store; a
-    captured copy of it is not repeated)."""
+    captured copy of it is not repeated). ``reacted_at`` (seconds since the epoch,
+    the job's) drops turns captured after the reaction: the session
+    went on while the worker waited for the invocation row, and those turns would
+    otherwise stand before the reaction, with its copy among them."""
     before = [r for r in rows[:at] if r.type in _TURN_TYPES][-TURNS_BEFORE:]
     after = [r for r in rows[at + 1:] if r.type in _TURN_TYPES]
+    if reacted_at is not None:
+        after = [r for r in after if not _captured_after(r, reacted_at)]
     # The reaction is the session's newest prompt: if the last user turn is its captured copy,
     # drop it and whatever follows (the assistant may already be answering it).
     users = [i for i, r in enumerate(after) if r.type == "user_message"]
@@ -182,7 +206,7 @@ def improve(job: Job, deps: Deps) -> Outcome:
     if at is None:
         return _done(log, Outcome("invocation_not_found",
                                   f"no invocation of {job.skill} after {queries} queries", queries=queries))
-    window = build_window(rows, at, job.reaction)
+    window = build_window(rows, at, job.reaction, job.reacted_at)
 
     try:
         verdict = parse_verdict(deps.judge(prompts.judge_prompt(job.skill, window), prompts.JUDGE_SYSTEM),
