@@ -61,6 +61,9 @@ def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | No
         "reaction": prompt[:MAX_REACTION_CHARS],
         "cwd": str(payload.get("cwd") or ""),
         "event_id": event_id or "",
+        # when the user sent the prompt (the drainer may react much later): the worker's window
+        # keeps only turns captured before it
+        "reacted_at": (received_at_ns / 1e9) if received_at_ns else None,
     }
     job_file = start_worker(job, log)
     log.info("reaction session=%s skill=%s budget_left=%d reaction_chars=%d worker_job=%s", session_id[:64],
