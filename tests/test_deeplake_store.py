@@ -102,16 +102,17 @@ def test_mentions_filter_uses_like_with_escape(deeplake):
     assert any("ESCAPE '\\'" in q for q in deeplake.queries())
 
 
-def test_current_skill_version_desc_then_created_at_desc(deeplake):
-    """The current version is the highest version; a tie goes to the latest created_at."""
+def test_current_skill_version_desc_then_first_created(deeplake):
+    """The current version is the highest version; a tie (a publish race) goes to the row created
+    first, whose loser re-publishes on top (issue 7)."""
     store = make_store(deeplake)
     for version, created, body in ((1, "2026-01-01T00:00:00Z", "v1"), (2, "2026-01-02T00:00:00Z", "v2-old"),
                                    (2, "2026-01-03T00:00:00Z", "v2-new"), (1, "2026-01-09T00:00:00Z", "v1-late")):
         store.insert_skill(SkillRow(id=body, name="db", author="alice", body=body, version=version,
                                     created_at=created, updated_at=created, contributors=["alice"]))
     current = store.current_skill("db", "alice")
-    assert (current.version, current.body, current.contributors) == (2, "v2-new", ["alice"])
-    assert [(s.name, s.version, s.body) for s in store.latest_skills()] == [("db", 2, "v2-new")]
+    assert (current.version, current.body, current.contributors) == (2, "v2-old", ["alice"])
+    assert [(s.name, s.version, s.body) for s in store.latest_skills()] == [("db", 2, "v2-old")]
     assert store.current_skill("db", "nobody") is None
 
 

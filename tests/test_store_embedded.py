@@ -179,12 +179,14 @@ def test_current_skill_highest_version_wins_over_newer_creation(store):
     assert store.current_skill("db-migrate", "alice").body == "v3"
 
 
-def test_current_skill_tie_broken_by_latest_created_at(store):
-    """Two rows with the same version: the one created last is current (whatever the insert order)."""
+def test_current_skill_tie_goes_to_the_first_created(store):
+    """Two rows with the same version (a publish race): the one created first is current, whatever
+    the insert order; the later one is the loser that re-publishes on top (issue 7)."""
     store.insert_skill(skill(version=2, created="2026-03-01T00:00:00.000000Z", body="later"))
     store.insert_skill(skill(version=2, created="2026-02-01T00:00:00.000000Z", body="earlier"))
     store.insert_skill(skill(version=1, created="2026-04-01T00:00:00.000000Z", body="v1"))
-    assert store.current_skill("db-migrate", "alice").body == "later"
+    assert store.current_skill("db-migrate", "alice").body == "earlier"
+    assert [s.body for s in store.latest_skills(scope=None)] == ["earlier"]
 
 
 def test_current_skill_is_per_name_and_author(store):

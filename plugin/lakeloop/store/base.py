@@ -91,6 +91,32 @@ class SkillRow:
         return f"{self.name}--{self.author}"
 
 
+@dataclass(frozen=True)
+class SessionFilter:
+    """Which captured rows ``lakeloop forget`` means; every given field must match (AND).
+
+    ``session_id``: rows of that session; ``before``: rows whose ``creation_date`` (ISO-8601
+    UTC text) sorts before this text; ``match``: rows whose message JSON contains this text
+    (case-sensitive substring). At least one field must be set (``empty`` is True otherwise).
+    """
+
+    session_id: str | None = None
+    before: str | None = None
+    match: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when no field is set (a filter that would match every row)."""
+        return not (self.session_id or self.before or self.match)
+
+
+def winner_key(row: "SkillRow") -> tuple:
+    """Sort key of the current version among a skill's rows: highest ``version``; between rows
+    of the same version (two publishers raced), the one created first, then the smaller id
+    (issue 7: the later one is the deterministic loser and re-publishes on top)."""
+    return (-int(row.version), row.created_at, row.id)
+
+
 class Store(abc.ABC):
     """What hooks, the worker and the CLI need from a store.
 
@@ -128,8 +154,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def current_skill(self, name: str, author: str) -> SkillRow | None:
-        """The current version of ``(name, author)``: highest ``version``, ties broken
-        by the latest ``created_at`` (deeplake-api.md). None when absent."""
+        """The current version of ``(name, author)`` (proposals excluded): highest ``version``; on a tie
+        the earliest ``created_at``, then the smaller id (``winner_key``; deeplake-api.md
+        says latest, but a tie is a publish race whose loser re-publishes as the next
+        version, issue 7). None when absent."""
 
     @abc.abstractmethod
     def latest_skills(self, scope: str | None = "team") -> list[SkillRow]:
@@ -138,6 +166,26 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def insert_skill(self, row: SkillRow) -> None:
         """Insert one skills row (append-only: a new version is a new row)."""
+
+    @abc.abstractmethod
+    def skill_rows(self, name: str | None = None, author: str | None = None,
+                   scope: str | None = None) -> list[SkillRow]:
+        """Every skills row matching the given fields (all versions), ordered by name,
+        author, version, created_at, id. One query."""
+
+    @abc.abstractmethod
+    def delete_skill_rows(self, ids: Sequence[str]) -> None:
+        """Delete skills rows by id (a rejected or accepted proposal). Raises StoreError."""
+
+    @abc.abstractmethod
+    def count_session_rows(self, where: SessionFilter) -> int:
+        """How many sessions rows (distinct ids) ``where`` matches. Raises ValueError for an
+        empty filter, StoreError on failure."""
+
+    @abc.abstractmethod
+    def delete_session_rows(self, where: SessionFilter) -> None:
+        """Delete the sessions rows ``where`` matches (``lakeloop forget``). Raises ValueError
+        for an empty filter, StoreError on failure."""
 
     def close(self) -> None:  # pragma: no cover - trivial default
         """Release connections."""

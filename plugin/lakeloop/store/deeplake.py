@@ -31,7 +31,7 @@ from .. import paths
 from ..deeplake import sql
 from ..deeplake.client import DeeplakeClient
 from ..errors import AlreadyExists, DeeplakeError, OutcomeUnknown
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store, unique_rows
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
 
 _T = "TEXT NOT NULL DEFAULT ''"
 #: Column definitions, exactly deeplake-api.md's tables.
@@ -259,10 +259,12 @@ class DeeplakeStore(Store):
         return SkillRow(**data)
 
     def current_skill(self, name: str, author: str) -> SkillRow | None:
-        """Highest version of ``(name, author)``: ``ORDER BY version DESC, created_at DESC``."""
+        """The current team version of ``(name, author)``: ``ORDER BY version DESC, created_at,
+        id`` (``base.winner_key``)."""
         cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
         rows = self._q(f"SELECT {cols} FROM {self._t['skills']} WHERE name = {sql.literal(name)} "
-                       f"AND author = {sql.literal(author)} ORDER BY version DESC, created_at DESC LIMIT 1")
+                       f"AND author = {sql.literal(author)} AND scope <> 'proposal' "
+                       "ORDER BY version DESC, created_at ASC, id ASC LIMIT 1")
         return self._skill_row(rows[0]) if rows else None
 
     def latest_skills(self, scope: str | None = "team") -> list[SkillRow]:
@@ -270,12 +272,48 @@ class DeeplakeStore(Store):
         cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
         where = f" WHERE scope = {sql.literal(scope)}" if scope else ""
         rows = self._q(f"SELECT {cols} FROM {self._t['skills']}{where} "
-                       "ORDER BY name, author, version DESC, created_at DESC")
+                       "ORDER BY name, author, version DESC, created_at ASC, id ASC")
         latest: dict[tuple[str, str], SkillRow] = {}
         for r in rows:
             row = self._skill_row(r)
             latest.setdefault((row.name, row.author), row)
         return list(latest.values())
+
+    def skill_rows(self, name: str | None = None, author: str | None = None,
+                   scope: str | None = None) -> list[SkillRow]:
+        """Every matching skills row, by name, author, version, created_at, id (one SELECT)."""
+        cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
+        where = [f"{sql.ident(c)} = {sql.literal(v)}" for c, v in (("name", name), ("author", author),
+                                                                    ("scope", scope)) if v is not None]
+        rows = self._q(f"SELECT {cols} FROM {self._t['skills']}" + (" WHERE " + " AND ".join(where) if where else "")
+                       + " ORDER BY name, author, version, created_at, id")
+        return [self._skill_row(r) for r in rows]
+
+    def delete_skill_rows(self, ids: Sequence[str]) -> None:
+        """``DELETE FROM skills WHERE id IN (...)``."""
+        if ids:
+            self._q(f"DELETE FROM {self._t['skills']} WHERE id IN {sql.in_list(ids)}")
+
+    def _session_where(self, where: SessionFilter) -> str:
+        if where.empty:
+            raise ValueError("refusing a filter that matches every captured row")
+        clauses = []
+        if where.session_id:
+            clauses.append(f"message->>'session_id' = {sql.literal(where.session_id)}")
+        if where.before:
+            clauses.append(f"creation_date < {sql.literal(where.before)}")
+        if where.match:
+            clauses.append(f"CAST(message AS TEXT) LIKE {sql.like_contains(where.match)}")
+        return " AND ".join(clauses)
+
+    def count_session_rows(self, where: SessionFilter) -> int:
+        """``SELECT COUNT(DISTINCT id)`` of the rows ``where`` matches."""
+        rows = self._q(f"SELECT COUNT(DISTINCT id) AS n FROM {self._t['sessions']} WHERE {self._session_where(where)}")
+        return int(rows[0]["n"]) if rows else 0
+
+    def delete_session_rows(self, where: SessionFilter) -> None:
+        """``DELETE FROM sessions WHERE ...`` (the API's DELETE statement)."""
+        self._q(f"DELETE FROM {self._t['sessions']} WHERE {self._session_where(where)}")
 
     def insert_skill(self, row: SkillRow) -> None:
         """INSERT one skill version row (append-only)."""

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from .. import paths
 from ..errors import StoreError, StoreUnavailable
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionRow, SkillRow, Store, unique_rows
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -217,10 +217,10 @@ class EmbeddedStore(Store):
         return SkillRow(**data)
 
     def current_skill(self, name: str, author: str) -> SkillRow | None:
-        """Highest version of ``(name, author)``, latest created_at on ties. Raises StoreError."""
+        """The current team version of ``(name, author)`` (``winner_key``). Raises StoreError."""
         rows = self._run(
-            f"SELECT {', '.join(SKILL_COLUMNS)} FROM skills WHERE name = ? AND author = ?"
-            " ORDER BY version DESC, created_at DESC, rowid DESC LIMIT 1",
+            f"SELECT {', '.join(SKILL_COLUMNS)} FROM skills WHERE name = ? AND author = ? AND scope <> 'proposal'"
+            " ORDER BY version DESC, created_at ASC, id ASC LIMIT 1",
             (name, author),
         )
         return self._skill_row(rows[0]) if rows else None
@@ -232,12 +232,57 @@ class EmbeddedStore(Store):
         if scope:
             sql += " WHERE scope = ?"
             params.append(scope)
-        sql += " ORDER BY name, author, version DESC, created_at DESC, rowid DESC"
+        sql += " ORDER BY name, author, version DESC, created_at ASC, id ASC"
         latest: dict[tuple[str, str], SkillRow] = {}
         for r in self._run(sql, params):
             row = self._skill_row(r)
             latest.setdefault((row.name, row.author), row)
         return list(latest.values())
+
+    def skill_rows(self, name: str | None = None, author: str | None = None,
+                   scope: str | None = None) -> list[SkillRow]:
+        """Every matching skills row, by name, author, version, created_at, id. Raises StoreError."""
+        where, params = [], []
+        for column, value in (("name", name), ("author", author), ("scope", scope)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = f"SELECT {', '.join(SKILL_COLUMNS)} FROM skills"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY name, author, version, created_at, id"
+        return [self._skill_row(r) for r in self._run(sql, params)]
+
+    def delete_skill_rows(self, ids: Sequence[str]) -> None:
+        """Delete skills rows by id. Raises StoreError."""
+        if ids:
+            self._run(f"DELETE FROM skills WHERE id IN ({', '.join('?' for _ in ids)})", list(ids))
+
+    @staticmethod
+    def _session_where(where: SessionFilter) -> tuple[str, list[Any]]:
+        if where.empty:
+            raise ValueError("refusing a filter that matches every captured row")
+        clauses, params = [], []
+        if where.session_id:
+            clauses.append("json_extract(message, '$.session_id') = ?")
+            params.append(where.session_id)
+        if where.before:
+            clauses.append("creation_date < ?")
+            params.append(where.before)
+        if where.match:
+            clauses.append("instr(message, ?) > 0")
+            params.append(where.match)
+        return " AND ".join(clauses), params
+
+    def count_session_rows(self, where: SessionFilter) -> int:
+        """Rows ``where`` matches. Raises ValueError (empty filter), StoreError."""
+        clause, params = self._session_where(where)
+        return int(self._run(f"SELECT COUNT(DISTINCT id) FROM sessions WHERE {clause}", params)[0][0])
+
+    def delete_session_rows(self, where: SessionFilter) -> None:
+        """Delete the rows ``where`` matches. Raises ValueError (empty filter), StoreError."""
+        clause, params = self._session_where(where)
+        self._run(f"DELETE FROM sessions WHERE {clause}", params)
 
     def insert_skill(self, row: SkillRow) -> None:
         """Insert one skill version row. Raises StoreError."""
