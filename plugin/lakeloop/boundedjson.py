@@ -9,12 +9,16 @@ twenty times the size of the text. ``loads_object`` bounds both:
   ``json`` sees it.
 * Memory: a document of at most ``WHOLE_BYTES`` (1 MiB) is parsed whole. A
   larger one is split into its top-level members without building them: a
-  member of at most ``MEMBER_BYTES`` (256 KiB) is parsed; a larger string
-  member is kept as its first ``CUT_BYTES`` bytes (``Cut``), and a larger
-  object or array member as its raw JSON text cut the same way (``RawJSON``).
-  So the objects built from one document stay within a few MiB whatever its
-  size, while the small fields that identify an event (session id, event name,
-  tool name) are always read in full.
+  member of at most ``MEMBER_BYTES`` (256 KiB) is parsed while the members
+  parsed so far total at most ``PARSED_BYTES`` (1 MiB); any other string member
+  is kept as its first ``CUT_BYTES`` bytes (``Cut``), any other object or array
+  member as its raw JSON text cut the same way (``RawJSON``). Member names over
+  ``KEY_BYTES`` (1 KiB) and documents of over ``MAX_MEMBERS`` (10,000) members
+  are refused. So the objects built from one document stay within a few tens of
+  MiB whatever its size and shape, while the small fields that identify an event
+  (session id, event name, tool name) are always read in full.
+* Time: the scan is linear: an unterminated string ends it at once (a string is
+  never re-scanned from a later quote).
 
 Errors: ``PayloadError`` (a ``ValueError``) with a short reason; the text of
 the payload never goes into the reason.
@@ -33,8 +37,14 @@ WHOLE_BYTES = 1024 * 1024
 MEMBER_BYTES = 256 * 1024
 #: A larger member keeps this many bytes of its text.
 CUT_BYTES = 512 * 1024
+#: In a larger document, members are parsed only while those parsed total at most this (bytes).
+PARSED_BYTES = 1024 * 1024
+#: Longest member name accepted in a larger document (bytes of JSON text).
+KEY_BYTES = 1024
+#: Most top-level members accepted in a larger document.
+MAX_MEMBERS = 10_000
 
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+_NEXT = re.compile(rb'["\[\]{}]')
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _SCALAR = re.compile(rb'[^,}\]\s]+')
 _WS = re.compile(rb"[ \t\n\r]*")
@@ -60,12 +70,34 @@ class RawJSON(str):
     original_bytes: int = 0
 
 
+def _tokens(data: bytes, pos: int = 0):
+    """``(offset, byte)`` of each bracket outside strings from ``pos``, and of each string's
+    opening quote. Linear: each string is matched once from its opening quote; an
+    unterminated string raises PayloadError instead of being retried from later quotes."""
+    find, string = _NEXT.search, _STRING.match
+    while True:
+        match = find(data, pos)
+        if match is None:
+            return
+        at = match.start()
+        ch = data[at]
+        if ch == 0x22:  # '"'
+            end = string(data, at)
+            if end is None:
+                raise PayloadError(f"unterminated string at offset {at}")
+            yield at, ch
+            pos = end.end()
+        else:
+            yield at, ch
+            pos = at + 1
+
+
 def depth(data: bytes) -> int:
     """Deepest nesting of arrays and objects in ``data`` (strings skipped). Linear time,
-    constant memory; stops counting once past ``MAX_DEPTH``."""
+    constant memory; stops counting once past ``MAX_DEPTH``. Raises PayloadError for an
+    unterminated string."""
     level = deepest = 0
-    for match in _TOKEN.finditer(data):
-        ch = data[match.start()]  # never match.group(): it would copy a whole (huge) string
+    for _at, ch in _tokens(data):
         if ch in _OPEN:
             level += 1
             if level > deepest:
@@ -118,14 +150,13 @@ def _value_end(data: bytes, pos: int) -> int:
         return match.end()
     if first in (b"{", b"["):
         level = 0
-        for match in _TOKEN.finditer(data, pos):
-            ch = data[match.start()]
+        for at, ch in _tokens(data, pos):
             if ch in _OPEN:
                 level += 1
             elif ch in _CLOSE:
                 level -= 1
                 if level == 0:
-                    return match.end()
+                    return at + 1
         raise PayloadError("unterminated array or object")
     match = _SCALAR.match(data, pos)
     if match is None:
@@ -140,22 +171,31 @@ def _members(data: bytes) -> dict:
         raise PayloadError("payload is not a JSON object")
     pos = _skip_ws(data, pos + 1)
     out: dict = {}
+    parsed = 0
     if data[pos:pos + 1] == b"}":
         return out
     while True:
         match = _STRING.match(data, pos)
         if match is None:
             raise PayloadError(f"expected a member name at offset {pos}")
+        if match.end() - match.start() > KEY_BYTES:
+            raise PayloadError(f"member name over {KEY_BYTES} bytes")
+        if len(out) >= MAX_MEMBERS:
+            raise PayloadError(f"over {MAX_MEMBERS} members")
         key = _loads(match.group())
         pos = _skip_ws(data, match.end())
         if data[pos:pos + 1] != b":":
             raise PayloadError(f"expected ':' at offset {pos}")
         start = _skip_ws(data, pos + 1)
         end = _value_end(data, start)
-        if end - start <= MEMBER_BYTES:
+        size = end - start
+        if size <= MEMBER_BYTES and parsed + size <= PARSED_BYTES:
             out[key] = _loads(data[start:end])
-        else:
+            parsed += size
+        elif data[start:start + 1] in (b'"', b"{", b"["):
             out[key] = _large(data, start, end)
+        else:
+            raise PayloadError(f"member {key[:40]!r} is a {size}-byte scalar")
         pos = _skip_ws(data, end)
         sep = data[pos:pos + 1]
         if sep == b"}":

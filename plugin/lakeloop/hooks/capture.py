@@ -48,6 +48,9 @@ def spool(event: str, data: bytes, log: logging.Logger) -> None:
         record_drop(event, log, config.outbox_max_mb())
         return
     if event != "UserPromptSubmit" and outbox_spool.store_paused():
+        from ..outbox.usage import maybe_refresh
+
+        maybe_refresh(config.outbox_max_mb() << 20, len(data))  # no drainer runs: keep the cap enforced
         return
     if outbox_spool.start_drainer(drainer_child) == "inline":
         drain(log, linger_s=0.0)
@@ -134,7 +137,7 @@ def event_rows(payload: dict[str, Any], received_at_ns: int, event_id: str, iden
         log.debug("capture skipped: LAKELOOP_CAPTURE=0")
         return []
     launched = payload.pop("_launched_as", None)
-    if launched and launched[0]:
+    if isinstance(launched, tuple) and launched[0]:  # set by parse (a JSON payload cannot hold a tuple)
         log.warning("payload says hook_event_name=%r, launched as %s: handled as %s", launched[0], launched[1],
                     launched[1])
     from ..rows import build_message, session_row

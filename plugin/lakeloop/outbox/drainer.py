@@ -96,18 +96,60 @@ class Result:
     errors: list[str] = field(default_factory=list)
 
 
-def move_aside(entry_path: str, name: str, log, reason: str) -> None:
-    """Move an entry to ``failed/`` (its mtime set to now, for pruning) with one log line."""
+def move_aside(entry_path: str, name: str, log, reason: str) -> bool:
+    """Move an entry to ``failed/`` (its mtime set to now, for pruning) with one log line.
+    Returns False when it could not be moved (it then stays where it is)."""
     failed = os.path.join(os.path.dirname(entry_path), FAILED)
     try:
         os.makedirs(failed, mode=0o700, exist_ok=True)
         target = os.path.join(failed, name)
         os.replace(entry_path, target)
-        os.utime(target)
+        try:
+            os.utime(target, follow_symlinks=False)
+        except (OSError, NotImplementedError):
+            pass
     except OSError as exc:
-        log.error("outbox: could not move %s to %s: %s", name, failed, exc)
-        return
+        log.error("outbox: could not move %s to %s (%s): %s", name, failed, reason, exc)
+        return False
     log.error("outbox: moved %s to %s (%s)", name, failed, reason)
+    return True
+
+
+#: Largest entry file read (bytes): the hooks' stdin cap (32 MiB).
+MAX_ENTRY_BYTES = 32 * 1024 * 1024
+
+
+def read_entry(path: str) -> bytes:
+    """The bytes of a regular entry file: never follows a symlink, never blocks on a FIFO or
+    device, reads at most ``MAX_ENTRY_BYTES``. Raises OSError (ValueError when too large
+    or not a regular file)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        if st.st_size > MAX_ENTRY_BYTES:
+            raise ValueError(f"{st.st_size} bytes, over {MAX_ENTRY_BYTES}")
+        chunks, left = [], MAX_ENTRY_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_ENTRY_BYTES:
+        raise ValueError(f"over {MAX_ENTRY_BYTES} bytes")
+    return data
+
+
+#: HTTP statuses that can be caused by the rows sent (bad SQL for a value, too large); any other
+#: refusal is the store's or the configuration's and never sets a row aside.
+ROW_LEVEL_STATUS = frozenset({400, 413, 422})
 
 
 def _store_level(exc: BaseException) -> bool:
@@ -118,7 +160,7 @@ def _store_level(exc: BaseException) -> bool:
     if isinstance(exc, (TransientError, PaymentRequired, AuthError, StoreUnavailable)):
         return True
     if isinstance(exc, PermanentError):
-        return False  # e.g. HTTP 400 for one row's SQL: split the batch
+        return getattr(exc, "status", None) not in ROW_LEVEL_STATUS  # 404 workspace, ... : store-level
     return isinstance(exc, StoreError)  # embedded: locked, disk full, ...
 
 
@@ -146,6 +188,7 @@ class Drainer:
         self.store = None
         self.store_ready_at = 0.0  # monotonic time before which no batch is sent
         self.store_dead = False    # gave up on the store for this drain
+        self.accepted_any = False  # the store accepted a batch in this drain
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> Result:
@@ -216,8 +259,7 @@ class Drainer:
     def _read(self, entry: Entry) -> dict | None:
         """The entry's payload, or None (entry gone, or moved to failed/ with the reason)."""
         try:
-            with open(entry.path, "rb") as fh:
-                data = fh.read()
+            data = read_entry(entry.path)
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - an unreadable entry must not stop the queue
@@ -230,8 +272,8 @@ class Drainer:
             return None
 
     def _fail(self, entry: Entry, reason: str) -> None:
-        move_aside(entry.path, entry.name, self.log, reason)
-        self.result.failed += 1
+        if move_aside(entry.path, entry.name, self.log, reason):
+            self.result.failed += 1
 
     def _react(self, entries: list[Entry]) -> None:
         for entry in entries:
@@ -255,7 +297,7 @@ class Drainer:
         batch, size = [], 0
         for entry in entries:
             try:
-                entry_size = os.path.getsize(entry.path)
+                entry_size = os.lstat(entry.path).st_size
             except OSError:
                 continue
             if batch and (len(batch) >= BATCH_EVENTS or size + entry_size > BATCH_BYTES):
@@ -273,6 +315,11 @@ class Drainer:
             try:
                 rows = list(self.h.rows(payload, entry.received_ns, entry.event_id))
             except Exception as exc:  # noqa: BLE001
+                from ..errors import StoreError
+
+                if isinstance(exc, StoreError):  # e.g. no credentials for the identity: not this entry's fault
+                    self._store_failed(exc)
+                    return
                 self._fail(entry, f"could not build its row: {type(exc).__name__}: {str(exc)[:200]}")
                 continue
             if not rows:
@@ -289,8 +336,11 @@ class Drainer:
         except FileNotFoundError:
             pass
 
-    def _send(self, items: list[tuple[Entry, list]]) -> None:
-        from ..errors import OutcomeUnknown, StoreError
+    def _send(self, items: list[tuple[Entry, list]], splitting: bool = False) -> bool:
+        """Send one batch. Returns True when it was stored. A row-level refusal of a batch
+        splits it; a single entry is set aside only once the store has accepted another row
+        in this drain (proof that the store itself works), else the failure is the store's."""
+        from ..errors import OutcomeUnknown
 
         unsure = any(entry.has(UNSURE) for entry, _ in items)
         marked = []
@@ -301,13 +351,20 @@ class Drainer:
                 marked.append(entry)
         items = [(e, r) for e, r in items if e.has(UNSURE)]
         rows = [row for _, rs in items for row in rs]
+        if not items:
+            return False
         try:
             if self.store is None:
-                self.store = self.h.open_store()
+                try:
+                    self.store = self.h.open_store()
+                except Exception as exc:  # noqa: BLE001 - configuration (bad table name), credentials
+                    from ..errors import StoreUnavailable
+
+                    raise StoreUnavailable(f"cannot open the store: {type(exc).__name__}: {exc}") from exc
             self.store.append_session_rows(rows, unsure=unsure)
         except OutcomeUnknown as exc:  # entries stay marked u: looked up before the next send
             self._store_failed(exc)
-            return
+            return False
         except Exception as exc:  # noqa: BLE001
             for entry in marked:  # known not applied: no lookup needed next time
                 try:
@@ -316,29 +373,46 @@ class Drainer:
                     pass
             if _store_level(exc):
                 self._store_failed(exc)
-                return
+                return False
             if len(items) > 1:
                 self.log.warning("outbox: a batch of %d was refused (%s: %s); storing its entries one by one",
                                  len(items), type(exc).__name__, str(exc)[:200])
+                refused = []
                 for item in items:
-                    self._send([item])
-                return
-            entry = items[0][0]
-            self._fail(entry, f"the store refused its row: {type(exc).__name__}: {str(exc)[:200]}")
-            return
+                    if self.store_dead:
+                        break
+                    if not self._send([item], splitting=True):
+                        refused.append(item[0])
+                if refused and not self.accepted_any:
+                    self._store_failed(exc)  # nothing was accepted: the store, not the rows
+                    return False
+                for entry in refused:
+                    self._fail(entry, f"the store refused its row: {type(exc).__name__}: {str(exc)[:200]}")
+                return False
+            if splitting:
+                return False  # the caller decides once the split is done
+            if self.accepted_any:
+                self._fail(items[0][0], f"the store refused its row: {type(exc).__name__}: {str(exc)[:200]}")
+            else:
+                self._store_failed(exc)
+            return False
         for entry, _ in items:
             self._done(entry)
         self.result.stored += len(items)
         self.result.batches += 1
+        self.accepted_any = True
         self.pauses = list(self.all_pauses)  # a success resets the pause schedule
         for entry, rs in items:
             row = rs[0]
             self.log.info("captured %s session=%s bytes=%d", getattr(row, "type", "?"),
                           str(getattr(row, "message", {}).get("session_id", ""))[:64], getattr(row, "size_bytes", 0))
+        return True
 
     def _store_failed(self, exc: BaseException) -> None:
         from ..errors import TransientError
 
+        if self.store_dead:
+            return
         self.result.errors.append(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, TransientError) and self.pauses:
             pause = self.pauses.pop(0)
@@ -357,6 +431,15 @@ class Drainer:
             pass
 
 
+def _react_only(make: Callable[[], Drainer]) -> Callable[[], Drainer]:
+    def build() -> Drainer:
+        drainer = make()
+        drainer.store_dead = True
+        drainer.result.gave_up = "reactions only"
+        return drainer
+    return build
+
+
 def run_locked(make: Callable[[], Drainer], lock_fd: int, log) -> Result:
     """Run drains while holding the drain lock; after releasing it, look once more and
     drain again if an entry arrived meanwhile and the lock is free (so an entry spooled
@@ -366,7 +449,9 @@ def run_locked(make: Callable[[], Drainer], lock_fd: int, log) -> Result:
     fd: int | None = lock_fd
     total = Result()
     started = time.monotonic()
+    rounds = 0
     while fd is not None:
+        rounds += 1
         try:
             drainer = make()
             result = drainer.run()
@@ -375,10 +460,13 @@ def run_locked(make: Callable[[], Drainer], lock_fd: int, log) -> Result:
         for name in ("stored", "failed", "reacted", "skipped", "batches"):
             setattr(total, name, getattr(total, name) + getattr(result, name))
         total.left, total.gave_up, total.errors = result.left, result.gave_up, total.errors + result.errors
-        if result.gave_up:
-            break
         entries, _ = scan(outbox_dir())
-        if not entries or time.monotonic() - started >= MAX_LIFETIME_S:
+        if result.gave_up:
+            # The store is given up, but a prompt spooled meanwhile must still get its reaction.
+            if not any(e.event == "UserPromptSubmit" and not e.has(REACTED) for e in entries):
+                break
+            make = _react_only(make)
+        if not entries or time.monotonic() - started >= MAX_LIFETIME_S or (result.gave_up and rounds > 3):
             break
         fd = try_lock(outbox_dir())
     log.debug("drain done: stored=%d failed=%d reacted=%d left=%d", total.stored, total.failed, total.reacted,

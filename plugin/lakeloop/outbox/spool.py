@@ -38,7 +38,10 @@ def put_raw(event: str, data: bytes, received_at_ns: int | None = None) -> str:
     directory = outbox_dir()
     if event not in ALWAYS_SPOOLED and os.path.exists(os.path.join(directory, FULL_FLAG)):
         raise OutboxFull(f"outbox over its size cap: {event} event not spooled")
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    from .. import paths
+
+    paths.private_dir(os.path.dirname(directory))  # the data dir: 0700 (issue 7)
+    paths.private_dir(directory)
     now = received_at_ns or time.time_ns()
     name = f"{now:020d}-{os.getpid()}-{os.urandom(4).hex()}-{event}"
     tmp = os.path.join(directory, f".{name}.tmp")
@@ -47,8 +50,14 @@ def put_raw(event: str, data: bytes, received_at_ns: int | None = None) -> str:
         view = memoryview(data)
         while view:  # no fsync: durable across process crashes and kills, the case hooks face
             view = view[os.write(fd, view):]
-    finally:
+    except BaseException:
         os.close(fd)
+        try:
+            os.unlink(tmp)  # e.g. disk full: leave no partial file behind
+        except OSError:
+            pass
+        raise
+    os.close(fd)
     final = os.path.join(directory, f"{name}.json")
     os.replace(tmp, final)
     return final

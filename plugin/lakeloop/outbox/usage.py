@@ -111,17 +111,66 @@ def record_drop(event: str, log, max_mb: int) -> int:
     return dropped
 
 
+#: A hook's temp file (``.<stem>.tmp``) older than this (seconds) was left by a killed hook.
+STALE_TMP_S = 3600
+#: Hooks re-measure the outbox at most this often (seconds) while no drainer runs.
+HOOK_REFRESH_EVERY_S = 5.0
+REFRESHED = ".refreshed"
+
+
+#: A spooled entry at least this large (bytes) makes the hook re-measure at once.
+BIG_ENTRY_BYTES = 64 * 1024
+
+
+def maybe_refresh(max_bytes: int, spooled_bytes: int = 0, every_s: float = HOOK_REFRESH_EVERY_S) -> None:
+    """``refresh`` from a capture hook while no drainer runs (the store is pausing), so the cap
+    holds even when nothing drains: after a large entry (``BIG_ENTRY_BYTES``), else at most once
+    per ``every_s`` seconds across all hooks (a stamp file's mtime). The overshoot is bounded by
+    the small events of ``every_s`` seconds."""
+    stamp = os.path.join(outbox_dir(), REFRESHED)
+    now = time.time()
+    try:
+        if spooled_bytes < BIG_ENTRY_BYTES and now - os.stat(stamp).st_mtime < every_s:
+            return
+    except OSError:
+        pass
+    try:
+        os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.utime(stamp, (now, now))
+    except OSError:
+        return
+    refresh(max_bytes)
+
+
 def prune_failed(log, now: float | None = None, max_age_s: float = FAILED_MAX_AGE_S) -> int:
-    """Delete entries in failed/ whose failure is older than ``max_age_s``. Returns how many."""
+    """Delete entries in failed/ whose failure is older than ``max_age_s`` (a stray directory
+    there too), and hooks' temp files older than ``STALE_TMP_S`` in the outbox. Returns how
+    many failed entries were deleted."""
+    import shutil
+
     directory = os.path.join(outbox_dir(), FAILED)
     now = time.time() if now is None else now
     pruned = 0
     try:
+        with os.scandir(outbox_dir()) as it:
+            for item in it:
+                if item.name.startswith(".") and item.name.endswith(".tmp"):
+                    try:
+                        if now - item.stat(follow_symlinks=False).st_mtime > STALE_TMP_S:
+                            os.unlink(item.path)
+                    except OSError:
+                        continue
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    try:
         with os.scandir(directory) as it:
             for item in it:
                 try:
-                    if now - item.stat().st_mtime > max_age_s:
-                        os.unlink(item.path)
+                    if now - item.stat(follow_symlinks=False).st_mtime > max_age_s:
+                        if item.is_dir(follow_symlinks=False):
+                            shutil.rmtree(item.path, ignore_errors=True)
+                        else:
+                            os.unlink(item.path)
                         pruned += 1
                 except OSError:
                     continue

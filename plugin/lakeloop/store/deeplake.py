@@ -177,26 +177,35 @@ class DeeplakeStore(Store):
         DeeplakeError kinds.
         """
         pending = unique_rows(rows)
-        if pending and unsure:
-            self.client.pause(self.visibility_wait_s)
-            present = self.stored_ids(pending)
-            pending = [r for r in pending if r.id not in present]
+        uncertain = unsure  # some rows may be stored already: any failure from here on is "unknown"
         rounds = 0
         cols = ", ".join(sql.ident(c) for c in SESSION_COLUMNS)
-        while pending:
-            statement = (f"INSERT INTO {self._t['sessions']} ({cols}) VALUES "
-                         + ", ".join(self._session_values(r) for r in pending))
-            try:
-                self._q(statement, retry_auth=True, idempotent=False)
-                return
-            except OutcomeUnknown:
-                rounds += 1
-                if rounds > self.client.max_retries:
-                    raise
+        try:
+            if pending and unsure:
                 self.client.pause(self.visibility_wait_s)
-                self.client.backoff(rounds)
                 present = self.stored_ids(pending)
                 pending = [r for r in pending if r.id not in present]
+            while pending:
+                statement = (f"INSERT INTO {self._t['sessions']} ({cols}) VALUES "
+                             + ", ".join(self._session_values(r) for r in pending))
+                try:
+                    self._q(statement, retry_auth=True, idempotent=False)
+                    return
+                except OutcomeUnknown:
+                    uncertain = True
+                    rounds += 1
+                    if rounds > self.client.max_retries:
+                        raise
+                    self.client.pause(self.visibility_wait_s)
+                    self.client.backoff(rounds)
+                    present = self.stored_ids(pending)
+                    pending = [r for r in pending if r.id not in present]
+        except OutcomeUnknown:
+            raise
+        except DeeplakeError as exc:
+            if uncertain:  # e.g. the lookup failed after an unknown outcome: never "known not applied"
+                raise OutcomeUnknown(f"outcome unknown ({exc})", exc.status) from exc
+            raise
 
     def session_rows(self, path: str, types: Sequence[str] | None = None,
                      mentions: str | None = None) -> list[SessionRow]:
