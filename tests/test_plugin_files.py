@@ -60,7 +60,7 @@ def test_venv_requirements_match_pyproject():
             if line.strip() and not line.startswith("#")]
     assert sorted(reqs) == sorted(project["dependencies"])
     names = {re.split(r"[<>=]", r)[0] for r in reqs}
-    assert names == {"httpx", "platformdirs", "filelock"}
+    assert names == {"httpx", "platformdirs", "filelock", "detect-secrets"}
     assert project["requires-python"] == ">=3.10"
     assert project["scripts"]["lakeloop"] == "lakeloop.cli.main:main"
     assert set(project["optional-dependencies"]["test"]) >= {"pytest>=8", "respx>=0.21", "hypothesis>=6",

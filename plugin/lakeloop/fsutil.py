@@ -16,7 +16,7 @@ def atomic_write(path: Path, data: bytes | str, mode: int = 0o600) -> None:
 
     Raises OSError when the directory cannot be created or written.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if isinstance(data, str):
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -2,7 +2,8 @@
 
 ``setup(component)`` is idempotent and never raises: when the log directory is
 not writable, records go nowhere rather than into the agent's terminal. The
-file is ``paths.log_file()``; it rotates at 5 MiB keeping 3 old files.
+file is ``paths.log_file()``; it rotates at 5 MiB keeping 3 old files. The log directory
+is 0700 and every log file 0600 (issue 7).
 ``LAKELOOP_DEBUG=1`` lowers the level to DEBUG.
 """
 
@@ -34,6 +35,15 @@ def redact(text: str) -> str:
     return text
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A ``RotatingFileHandler`` whose files (the log and, after rotation, each new one) are
+    created 0600 whatever the umask (issue 7); rotated files keep that mode (a rename)."""
+
+    def _open(self):
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, paths.PRIVATE_FILE_MODE)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 class _RedactingFormatter(logging.Formatter):
     converter = time.gmtime
 
@@ -51,9 +61,9 @@ def setup(component: str) -> logging.Logger:
         logger.setLevel(logging.DEBUG if config.debug() else logging.INFO)
         logger.propagate = False
         try:
-            directory = paths.log_dir()
-            directory.mkdir(parents=True, exist_ok=True)
-            handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            paths.private_dir(paths.log_dir())
+            paths.private_file(paths.log_file())  # a log from before issue 7 may be 0644
+            handler: logging.Handler = _PrivateRotatingFileHandler(
                 paths.log_file(), maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )
         except OSError:

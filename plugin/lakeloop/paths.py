@@ -7,6 +7,11 @@
   (``~/.local/state/lakeloop/log`` on Linux).
 * skills root: ``LAKELOOP_SKILLS_DIR``, else ``~/.claude/skills``.
 
+The data and log directories are private (issue 7): ``private_dir`` creates them 0700
+(and narrows an older, wider one), and every file lakeloop creates in them is 0600
+(explicit modes, and ``os.umask(0o077)`` in every lakeloop process). Pulled skills under
+the skills root are the agent's files, not lakeloop's private data: SKILL.md is 0644.
+
 platformdirs is imported lazily and only when no override is set. Importing it
 costs ~16 ms, a third of a hook, so inside Claude Code (``CLAUDE_PLUGIN_DATA``
 set) its answers are cached in ``$CLAUDE_PLUGIN_DATA/lakeloop-dirs.txt``,
@@ -76,6 +81,56 @@ def _compute(kind: str) -> str:
         if kind == "data":
             return os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share"), APP)
         return os.path.join(os.environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state"), APP, "log")
+
+
+#: Modes of what lakeloop creates in its data and log directories (issue 7): private to the user.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+_private_checked: set[str] = set()
+
+
+def private_dir(path: str | os.PathLike) -> None:
+    """Make sure directory ``path`` exists with mode 0700: missing directories (and missing
+    parents) are created 0700; an existing ``path`` that grants group or others any access is
+    narrowed to 0700, unless it is shared by nature (sticky bit, like /tmp), the home
+    directory or ``/``, or not ours. Checked once per path per process. Raises OSError when
+    it cannot be created (a failed chmod is ignored)."""
+    key = os.path.abspath(os.fspath(path))
+    if key in _private_checked:
+        return
+    missing = []
+    probe = key
+    while not os.path.isdir(probe):
+        missing.append(probe)
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise
+    if not missing:
+        try:
+            st = os.stat(key)
+            shared = st.st_mode & 0o1000 or key in ("/", os.path.expanduser("~")) or st.st_uid != os.geteuid()
+            if st.st_mode & 0o077 and not shared:
+                os.chmod(key, PRIVATE_DIR_MODE)
+        except OSError:
+            pass
+    _private_checked.add(key)
+
+
+def private_file(path: str | os.PathLike) -> None:
+    """Narrow an existing file lakeloop made (store, log) to 0600 when group or others have
+    any access (a file from before issue 7). Missing files and failures are ignored."""
+    try:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, PRIVATE_FILE_MODE)
+    except OSError:
+        pass
 
 
 def data_dir_str() -> str:

@@ -132,7 +132,12 @@ def _react(log: logging.Logger):
 def event_rows(payload: dict[str, Any], received_at_ns: int, event_id: str, identity: Identity,
                log: logging.Logger) -> list:
     """The sessions rows for one payload (0 or 1): empty when capture is off, the payload
-    has no session_id, or the event is not captured. The row's id is ``event_id``."""
+    has no session_id, the event is not captured, or its project is excluded (a
+    ``.lakeloop-ignore`` at or above its ``cwd``, ``LAKELOOP_EXCLUDE``). The row's id is
+    ``event_id``. Before the row is built, ``<private>`` spans of a prompt become
+    ``[PRIVATE]`` and secrets in every field ``[REDACTED:<kind>]`` (``lakeloop.redact``,
+    issue 7; ``LAKELOOP_REDACT=0`` turns the latter off): this runs in the drainer, so the
+    row is redacted before it reaches either store."""
     if not config.capture_enabled():
         log.debug("capture skipped: LAKELOOP_CAPTURE=0")
         return []
@@ -145,10 +150,29 @@ def event_rows(payload: dict[str, Any], received_at_ns: int, event_id: str, iden
     if not payload.get("session_id"):
         log.error("%s payload has no session_id: not captured", payload.get("hook_event_name"))
         return []
+    from ..redact import exclude
+
+    cwd = payload.get("cwd")
+    why = exclude.excluded(cwd if isinstance(cwd, str) else "", config.capture_exclude())
+    if why:
+        (log.info if exclude.first_note(why) else log.debug)("not captured (project excluded: %s)", why)
+        return []
     truncated: list[str] = []
     message = build_message(payload, truncated, received_at_ns, event_id=event_id)
     if message is None:
         return []
     if truncated:
         log.warning("oversized fields cut to fit: %s", ", ".join(truncated))
+    if message.get("type") == "user_message" and isinstance(message.get("content"), str):
+        from ..redact.private import hide_private
+
+        message["content"], spans = hide_private(message["content"])
+        if spans:
+            log.info("event %s: %d <private> span(s) not stored", event_id, spans)
+    from ..redact import redact_message
+
+    kinds: dict[str, int] = {}
+    message = redact_message(message, kinds)  # the message itself when LAKELOOP_REDACT=0
+    if kinds:  # kinds and counts only: never the secret
+        log.info("event %s: redacted %s", event_id, ", ".join(f"{k}={n}" for k, n in sorted(kinds.items())))
     return [session_row(message, identity)]

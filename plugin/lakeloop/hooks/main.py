@@ -93,6 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     event = argv[0] if argv else ""
     started = time.monotonic()
+    import os
+
+    umask = os.umask(0o077)  # files and dirs created here and by detached children: private (issue 7)
+    try:
+        return _main(event, started)
+    finally:
+        os.umask(umask)
+
+
+def _main(event: str, started: float) -> int:
     log = LazyLog(f"hook.{_short(event, 40) or 'unknown'}")
     try:
         if event in CAPTURE_EVENTS:  # fast path: spool the raw bytes, parse in the drainer

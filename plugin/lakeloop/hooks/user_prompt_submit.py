@@ -19,6 +19,19 @@ if TYPE_CHECKING:
     import logging
 
 
+def _clean_reaction(prompt: str) -> str:
+    """The reaction as the judge and proposer may see it: ``<private>`` spans hidden and secrets
+    redacted, as in the stored row (their output can reach a published team skill)."""
+    from ..redact.private import hide_private
+
+    text, _spans = hide_private(prompt)
+    if config.redact_enabled():
+        from ..redact import redact_text
+
+        text, _kinds = redact_text(text)
+    return text
+
+
 def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | None = None,
           event_id: str | None = None) -> str | None:
     """Spend the window and start the worker. Returns the job file path, or None.
@@ -58,7 +71,7 @@ def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | No
         "skill": window["skill"],
         "tool_use_id": window.get("tool_use_id") or "",
         "armed_version": window.get("version"),
-        "reaction": prompt[:MAX_REACTION_CHARS],
+        "reaction": _clean_reaction(prompt)[:MAX_REACTION_CHARS],
         "cwd": str(payload.get("cwd") or ""),
         "event_id": event_id or "",
         # when the user sent the prompt (the drainer may react much later): the worker's window

@@ -60,8 +60,8 @@ def start_worker(job: dict[str, Any], log: logging.Logger) -> str:
     else:
         job_file = paths.jobs_dir() / f"{int(time.time())}-{uuid.uuid4().hex[:12]}.json"
         atomic_write(job_file, json.dumps(job, ensure_ascii=False), mode=0o600)
-    paths.log_dir().mkdir(parents=True, exist_ok=True)
-    with open(paths.log_file(), "ab") as out:
+    paths.private_dir(paths.log_dir())
+    with open(os.open(paths.log_file(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "lakeloop.cli.main", "worker", str(job_file)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True,

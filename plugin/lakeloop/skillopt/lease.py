@@ -45,8 +45,8 @@ class SkillLease:
     def _guarded(self):
         from filelock import FileLock
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self._guard), timeout=GUARD_TIMEOUT_S)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return FileLock(str(self._guard), timeout=GUARD_TIMEOUT_S, mode=0o600)
 
     def _stale(self, lease: dict) -> bool:
         try:

@@ -28,8 +28,8 @@ def _files(session_id: str) -> tuple[Path, Path]:
 def _lock(lock_path: Path):
     from filelock import FileLock
 
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S)
+    lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S, mode=0o600)
 
 
 def arm(session_id: str, skill: str, tool_use_id: str, budget: int, version: int | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ before that index gets it on open, after repeated ids are deleted (first copy ke
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Sequence
@@ -83,7 +84,12 @@ class EmbeddedStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_dir(self.path.parent)
+            # Created 0600 (SQLite gives the -wal and -shm files the database's mode); an older,
+            # wider file is narrowed (issue 7: nothing lakeloop keeps is readable by others).
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, paths.PRIVATE_FILE_MODE))
+            for suffix in ("", "-wal", "-shm"):
+                paths.private_file(f"{self.path}{suffix}")
             self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -1,0 +1,125 @@
+"""``lakeloop forget [--session ID] [--before DATE] [--match TEXT] [--yes]``: delete captured rows.
+
+Deletes the sessions rows of the store in use (embedded: SQLite ``DELETE``; Deeplake: the
+API's ``DELETE`` statement, ``Store.delete_session_rows``) that match every filter given
+(AND; at least one is required, issue 7):
+
+* ``--session ID``: rows of that session;
+* ``--before DATE``: rows created before DATE, UTC (``YYYY-MM-DD`` means its midnight UTC;
+  an ISO-8601 time without an offset is UTC);
+* ``--match TEXT``: rows whose message JSON text contains TEXT (case-sensitive).
+
+It first prints how many rows match and asks for confirmation on the terminal; ``--yes``
+skips the question. Without a terminal and without ``--yes`` it refuses (exit 2): nothing is
+deleted unasked. Exit codes: 0 deleted (or nothing matched), 1 store failure or answered no,
+2 bad usage or refused. Events still waiting in the local outbox are not in the store yet:
+the command says so (``lakeloop flush`` stores them first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+
+from ..errors import StoreError
+
+
+def add_parser(sub) -> None:
+    """Register ``forget`` on the ``lakeloop`` sub-command parsers ``sub``."""
+    forget = sub.add_parser("forget", help="delete captured rows (by session, date or text), after asking")
+    forget.add_argument("--session", metavar="ID", help="rows of this session id")
+    forget.add_argument("--before", metavar="DATE", type=before_arg,
+                        help="rows created before DATE, UTC (YYYY-MM-DD or ISO-8601)")
+    forget.add_argument("--match", metavar="TEXT", help="rows whose message contains TEXT (case-sensitive)")
+    forget.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+
+def parse_before(text: str) -> str:
+    """``--before``'s value as the stores' ``creation_date`` text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``,
+    UTC, fixed width, so text order is time order). ``YYYY-MM-DD`` is that day's 00:00 UTC;
+    an ISO-8601 time with an offset is converted to UTC, one without is UTC.
+    Raises ValueError for anything else."""
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    if len(raw) == 10:
+        stamp = _dt.datetime.strptime(raw, "%Y-%m-%d")
+    else:
+        stamp = _dt.datetime.fromisoformat(raw)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=_dt.timezone.utc)
+    return stamp.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def before_arg(text: str) -> str:
+    """argparse type of ``--before`` (``parse_before``; a bad date is a usage error, exit 2)."""
+    try:
+        return parse_before(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD or ISO-8601, e.g. "
+                                         "2025-06-30 or 2025-06-30T12:00:00Z)") from None
+
+
+def _describe(args) -> str:
+    parts = []
+    if args.session:
+        parts.append(f"session {args.session}")
+    if args.before:
+        parts.append(f"created before {args.before}")
+    if args.match:
+        parts.append(f"containing {args.match!r}")
+    return " and ".join(parts)
+
+
+def _confirm(count: int) -> bool | None:
+    """True/False: the user's answer; None: no terminal to ask on."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return None
+    print(f"Delete these {count} row(s)? This cannot be undone. [y/N] ", end="", flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def run(args) -> int:
+    """Count, confirm, delete. See the module docstring for the exit codes."""
+    from ..log import setup
+    from ..outbox.usage import status as outbox_status
+    from ..store import open_store
+    from ..store.base import SessionFilter
+
+    where = SessionFilter(session_id=args.session or None, before=args.before or None, match=args.match or None)
+    if where.empty:
+        print("lakeloop forget: give at least one of --session, --before, --match", file=sys.stderr)
+        return 2
+    log = setup("forget")
+    try:
+        with open_store() as store:
+            count = store.count_session_rows(where)
+            where_text = f"the {store.name} store ({getattr(store, 'path', '')})"
+            print(f"{count} captured row(s) {_describe(args)} in {where_text}")
+            waiting = outbox_status().get("pending", 0)
+            if waiting:
+                print(f"note: {waiting} event(s) still wait in the local outbox and are not in the store yet; "
+                      "`lakeloop flush` stores them, then run forget again to include them")
+            if count == 0:
+                print("nothing to forget")
+                return 0
+            if not args.yes:
+                answer = _confirm(count)
+                if answer is None:
+                    print("lakeloop forget: refusing to delete without confirmation: there is no terminal to ask "
+                          "on; run it again with --yes", file=sys.stderr)
+                    return 2
+                if not answer:
+                    print("nothing deleted")
+                    return 1
+            store.delete_session_rows(where)
+    except StoreError as exc:
+        print(f"lakeloop forget: the store failed, nothing (more) deleted: {exc}", file=sys.stderr)
+        return 1
+    # The match text may be a secret the user wants gone: never logged.
+    log.info("forget: deleted %d row(s) (filters: %s)", count,
+             ",".join(n for n, v in (("session", args.session), ("before", args.before), ("match", args.match)) if v))
+    print(f"deleted {count} row(s)")
+    return 0
