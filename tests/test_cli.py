@@ -29,11 +29,13 @@ def _json_out(capsys, argv: list[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_skills_push_creates_version_1_then_next(tmp_path, capsys):
+def test_skills_push_creates_version_1_then_next(tmp_path, capsys, monkeypatch):
     """push shares SKILL.md as <name>--<author> v1, and a second push appends v2 (append-only)."""
+    monkeypatch.setenv("LAKELOOP_USER", "alice")
     d = _skill_dir(tmp_path)
     out = _json_out(capsys, ["skills", "push", str(d), "--author", "alice", "--json"])
-    assert out == {"name": "db-migrate", "author": "alice", "ref": "db-migrate--alice", "version": 1}
+    assert out == {"name": "db-migrate", "author": "alice", "ref": "db-migrate--alice", "version": 1,
+                   "published_by": "alice"}
     (d / "SKILL.md").write_text("---\nname: db-migrate\n---\nRun alembic, carefully.\n")
     assert _json_out(capsys, ["skills", "push", str(d), "--author", "alice", "--json"])["version"] == 2
     store = EmbeddedStore(paths.store_file())
@@ -51,8 +53,9 @@ def test_skills_push_uses_user_as_default_author_and_refuses_unsafe_names(tmp_pa
     assert main(["skills", "push", str(tmp_path / "missing")]) == 2
 
 
-def test_skills_json_lists_name_author_version(tmp_path, capsys):
+def test_skills_json_lists_name_author_version(tmp_path, capsys, monkeypatch):
     """`skills --json` gives each skill's name, author and current version."""
+    monkeypatch.setenv("LAKELOOP_USER", "alice")
     d = _skill_dir(tmp_path)
     main(["skills", "push", str(d), "--author", "alice"])
     main(["skills", "push", str(d), "--author", "alice"])

@@ -8,7 +8,8 @@ Rules under test (skillopt-loop.md "Worker", seed 000):
 * an unparseable, empty or failed judgment is success; success publishes nothing;
 * on failure the proposer's edits are applied and version + 1 is published append-only
   (scope team, same name/author, contributors += reacting user and the optimizer marker,
-  source_sessions += session); the same edit set is never published twice, and earlier
+  source_sessions += session, the judge's reason as the description's note); the same edit set
+  is never published twice, and earlier
   attempts are shown to the proposer; a skill already newer than the armed version is left alone.
 
 Everything runs in-process against a real EmbeddedStore, with fake judge/proposer callables and
@@ -152,8 +153,7 @@ def versions(store):
 
 
 def excerpt(judge: Agent) -> str:
-    prompt = judge.calls[-1][0]
-    return re.search(r"<session_excerpt>\n(.*)\n</session_excerpt>", prompt, re.S).group(1)
+    return prompts.prompt_data(judge.calls[-1][0])["session_excerpt"]
 
 
 # -- seed 000: polling through the insert->read lag --------------------------------------------
@@ -437,7 +437,8 @@ def test_failure_publishes_version_plus_one_append_only(store):
     assert (new.name, new.author, new.scope) == ("db-migrate", "alice", "team")
     assert new.contributors == ["alice", "bob", "lakeloop-skillopt"]
     assert new.source_sessions == ["origin-session", SID]
-    assert (new.description, new.trigger_text, new.project) == (v1.description, v1.trigger_text, "proj")
+    assert (new.trigger_text, new.project) == (v1.trigger_text, "proj")
+    assert new.description == v1.description + "\n[lakeloop-skillopt] the migration dropped a table"
     assert new.id != v1.id
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", new.created_at)
 
@@ -471,10 +472,11 @@ def test_proposer_gets_body_window_reason_and_its_system_prompt(store):
     improve(job(), deps)
     prompt, system = propose.calls[0]
     assert system == prompts.PROPOSER_SYSTEM
-    assert BODY_V1 in prompt
-    assert "the migration dropped a table" in prompt
-    assert f"USER: {REACTION}" in prompt
-    assert "Edit sets already tried (do not repeat): []" in prompt
+    data = prompts.prompt_data(prompt)
+    assert data["skill_md"] == BODY_V1
+    assert data["judge_reason"] == "the migration dropped a table"
+    assert data["session_excerpt"].endswith(f"\nUSER: {REACTION}")
+    assert data["edit_sets_already_tried"] == []
 
 
 def test_same_edit_set_is_never_published_twice_and_history_reaches_the_proposer(store):
@@ -493,7 +495,8 @@ def test_same_edit_set_is_never_published_twice_and_history_reaches_the_proposer
     outcome = improve(job(armed_version=2), second)
     assert outcome.status == "duplicate"
     assert versions(store) == [1, 2]
-    assert "Always take a backup first." in propose.calls[0][0].split("Edit sets already tried")[1]
+    tried = prompts.prompt_data(propose.calls[0][0])["edit_sets_already_tried"]
+    assert tried == [[{"op": "append", "target": "", "text": "Always take a backup first."}]]
     assert len(attempts.previous(REF)) == 1
 
     different = Agent(json.dumps({"edits": [{"op": "append", "text": "Check the DB URL."}]}))

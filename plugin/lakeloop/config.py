@@ -44,6 +44,29 @@ def capture_enabled() -> bool:
     return _flag("LAKELOOP_CAPTURE", True)
 
 
+def redact_enabled() -> bool:
+    """``LAKELOOP_REDACT`` (default on): secrets in captured events are replaced by
+    ``[REDACTED:<kind>]`` before a row is stored (``lakeloop.redact``, issue 7); ``0`` stores
+    them verbatim."""
+    return _flag("LAKELOOP_REDACT", True)
+
+
+def redact_patterns() -> list[str]:
+    """``LAKELOOP_REDACT_PATTERNS``: extra regular expressions (Python ``re`` syntax), one per
+    line, whose matches are redacted as kind ``custom``. Blank lines are ignored; a regex that
+    does not compile is logged (never its text) and ignored (``lakeloop.redact.patterns``)."""
+    raw = os.environ.get("LAKELOOP_REDACT_PATTERNS", "")
+    return [line for line in raw.splitlines() if line.strip()]
+
+
+def capture_exclude() -> list[str]:
+    """``LAKELOOP_EXCLUDE``: ``:``-separated path globs (``~`` expanded, ``fnmatch`` rules, so
+    ``*`` also matches ``/``); a session whose working directory, or a directory above it,
+    matches one is not captured (``lakeloop.redact.exclude``, issue 7). Empty by default."""
+    raw = os.environ.get("LAKELOOP_EXCLUDE", "")
+    return [os.path.expanduser(part.strip()) for part in raw.split(":") if part.strip()]
+
+
 def outbox_max_mb() -> int:
     """``LAKELOOP_OUTBOX_MAX_MB``: size cap of the local outbox (waiting plus failed entries), MiB
     (default 256). Past it, new capture events are dropped, counted and logged."""
@@ -91,6 +114,14 @@ def judge_min_confidence() -> float:
     """``LAKELOOP_JUDGE_MIN_CONFIDENCE``: a failure verdict below this confidence (0..1) counts as
     success (default 0.5): a hesitant judge never changes a skill."""
     return min(1.0, _float("LAKELOOP_JUDGE_MIN_CONFIDENCE", 0.5))
+
+
+def skill_review() -> str:
+    """``LAKELOOP_SKILL_REVIEW``: ``auto`` (default: plain optimizer changes are published, risky
+    ones held as proposals) or ``all`` (every optimizer change is held for a person to accept).
+    Any other value reads as ``all``: a mistyped setting fails closed (issue 7, point 5)."""
+    raw = os.environ.get("LAKELOOP_SKILL_REVIEW", "").strip().lower()
+    return "auto" if raw in ("", "auto") else "all"
 
 
 def agent_timeout_s() -> float:

@@ -4,7 +4,7 @@ Used by ``lakeloop demo`` when no agent CLI is installed, and labelled as such
 in its output. It reads the prompt on stdin and answers like Claude Code's
 JSON output (``{"type": "result", "result": ..., "is_error": false}``):
 
-* judge (system prompt mentions "judge"): failure when the last ``USER:`` line
+* judge (system prompt starts "You are lakeloop's judge"): failure when the last ``USER:`` line
   of the excerpt complains (wrong, failed, broke, dropped, error, ...), else success;
 * proposer: one ``append`` edit adding a safety step to the skill.
 
@@ -35,8 +35,14 @@ def _arg(argv: list[str], flag: str) -> str:
 
 def answer(prompt: str, system: str) -> str:
     """The scripted reply text for one call."""
-    if "judge" in system.lower():
-        users = [line for line in prompt.splitlines() if line.startswith("USER:")]
+    if "you are lakeloop's judge" in system.lower():
+        from .skillopt.prompts import prompt_data
+
+        try:  # the excerpt is a JSON-quoted value of the prompt's data line (skillopt.prompts)
+            text = str(prompt_data(prompt).get("session_excerpt", ""))
+        except ValueError:
+            text = prompt
+        users = [line for line in text.splitlines() if line.startswith("USER:")]
         last = users[-1] if users else ""
         if _NEGATIVE.search(last):
             return json.dumps({"success": 0, "confidence": 0.9,

@@ -5,6 +5,10 @@ kind is already waiting or was shown in the last ``REPEAT_AFTER_S``.
 ``take()`` returns the waiting texts and marks them shown; SessionStart prints
 them as the hook output's ``systemMessage``, which Claude Code shows to the
 user and does not add to the model's context.
+
+``post_event(text)`` leaves a one-off notice (``<data dir>/notices/event-<time>-<id>.json``)
+that is never merged or held back: e.g. the skill changes a session start's pull found after
+the hook stopped waiting for it. ``take()`` shows it once and deletes it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from . import paths
 
 #: A notice of the same kind is not posted again within this many seconds of being shown.
 REPEAT_AFTER_S = 24 * 3600
+#: File-name prefix of one-off notices (``post_event``).
+EVENT_PREFIX = "event-"
 
 
 def _dir() -> Path:
@@ -34,7 +40,7 @@ def post(kind: str, text: str) -> bool:
             return False
         if shown.exists() and time.time() - shown.stat().st_mtime < REPEAT_AFTER_S:
             return False
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(waiting, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
@@ -42,6 +48,21 @@ def post(kind: str, text: str) -> bool:
         return False
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({"kind": kind, "text": text, "at": time.time()}, fh)
+    return True
+
+
+def post_event(text: str) -> bool:
+    """Leave a one-off notice holding ``text`` (shown once, oldest first, then deleted).
+    Returns True when written; False when the notices directory cannot be written."""
+    import uuid
+
+    from .fsutil import atomic_write
+
+    name = f"{EVENT_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex}.json"
+    try:  # written whole, then renamed in: take() never sees a part of it
+        atomic_write(_dir() / name, json.dumps({"kind": "event", "text": text, "at": time.time()}), mode=0o600)
+    except OSError:
+        return False
     return True
 
 
@@ -59,6 +80,11 @@ def take() -> list[str]:
             os.utime(shown)
         except (OSError, ValueError):
             continue
+        if waiting.name.startswith(EVENT_PREFIX):
+            try:
+                shown.unlink()
+            except OSError:
+                pass
         if isinstance(data, dict) and isinstance(data.get("text"), str):
             texts.append(data["text"])
     return texts

@@ -1,5 +1,5 @@
 """``lakeloop status [--json]``: which store, where files live, open windows, pulled skills,
-and the outbox (``outbox``: ``pending``, ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
+pinned skills (``pins``: ``{ref: version}``, issue 7) and the outbox (``outbox``: ``pending``, ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ def collect() -> dict:
     """The status as a JSON-ready dict (store errors are reported, not raised)."""
     from ..errors import StoreError
     from ..skillopt.agent import find_claude
+    from ..skillopt import pins
     from ..skillopt.refs import load_manifest
     from ..store import open_store
 
@@ -25,6 +26,7 @@ def collect() -> dict:
         "judge_model": config.judge_model(),
         "proposer_model": config.proposer_model(),
         "pulled_skills": {ref: e.get("version") for ref, e in load_manifest().items()},
+        "pins": pins.load(),
         "pending_windows": len(list(paths.pending_dir().glob("*.json"))) if paths.pending_dir().exists() else 0,
     }
     from ..outbox.usage import status as outbox_status
@@ -63,4 +65,6 @@ def run(args) -> int:
               + ("  FULL: new events are dropped" if box["full"] else ""))
         pulled = ", ".join(f"{r} v{v}" for r, v in sorted(info["pulled_skills"].items())) or "none"
         print(f"pulled:       {pulled}")
+        pinned = ", ".join(f"{r} v{v}" for r, v in sorted(info["pins"].items()))
+        print(f"pinned:       {pinned + '  (lakeloop skills unpin REF)' if pinned else 'none'}")
     return 0 if info["store"]["ok"] else 1

@@ -1,7 +1,11 @@
 """The dedup record: edit sets already proposed for a skill (append-only JSONL).
 
 One file per skill ref in ``paths.attempts_dir()``; a line is ``{key, edits,
-outcome, version, at}`` where ``key`` is the SHA-256 of the canonical edit set.
+outcome, version, at}`` where ``key`` is the SHA-256 of the canonical edit set and
+``outcome`` one of published, republished (after a lost publish race), held (kept as a
+proposal; ``version`` is its base), race_lost (lost a publish race, the edits no longer
+apply to the winner), duplicate (the race winner already had the change),
+publish_failed, hold_failed (issue 7).
 The worker never publishes an edit set whose key is recorded, and shows the
 previous attempts to the proposer. Written under the per-skill lease.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -55,9 +60,9 @@ def record(ref: str, edits: list[Edit], outcome: str, version: int | None) -> st
     """Append one record; returns its key."""
     key = edit_set_key(edits)
     path = _file(ref)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     line = json.dumps({"ref": ref, "key": key, "edits": [e.as_dict() for e in edits], "outcome": outcome,
                        "version": version, "at": time.time()}, ensure_ascii=False)
-    with open(path, "a", encoding="utf-8") as fh:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
     return key

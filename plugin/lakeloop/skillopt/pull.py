@@ -3,15 +3,23 @@
 Each current team skill ``(name, author)`` is written to
 ``<skills root>/<name>--<author>/SKILL.md`` and recorded in the pull manifest
 (``paths.manifest_file()``): ``{"skills": {ref: {name, author, version, path,
-sha256, pulled_at}}}``. Files and the manifest are written atomically, under
-one file lock so concurrent SessionStarts do not interleave. A name or author
-that is not one safe path component, or a path that would leave the skills
-root, is refused and logged. A skill whose version and file are unchanged is
-not rewritten.
+sha256, pulled_at}}}``. A ref pinned on this machine (``skillopt.pins``) is
+written at its pinned version instead (and the manifest records that version).
+Files and the manifest are written atomically, under one file lock
+so concurrent SessionStarts do not interleave. A name or author that is not
+one safe path component, or a path that would leave the skills root, is
+refused and logged. A skill whose version and file are unchanged is not
+rewritten.
+
+Every skill written with a version or body other than the one pulled before
+is reported as a ``Change`` (issue 7, transparency): who published it and how
+many lines were added and removed against the previously pulled body (the old
+SKILL.md when it still holds that body, else that version's row in the store).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import time
@@ -27,16 +35,58 @@ LOCK_TIMEOUT_S = 2.0
 
 
 @dataclass
+class Change:
+    """One skill a pull wrote with a new version or body: ``ref``, ``version`` written,
+    ``previous`` version pulled before (None for a skill new to this machine), ``publisher``
+    (``versions.Publisher.label()``), ``added``/``removed`` lines against the previous body,
+    ``lines`` of the new body, ``pinned`` when written at a pinned version."""
+
+    ref: str
+    version: int
+    previous: int | None
+    publisher: str
+    added: int = 0
+    removed: int = 0
+    lines: int = 0
+    pinned: bool = False
+
+    def line(self) -> str:
+        """One line for the user, e.g. ``db-migrate--alice v3 (lakeloop-skillopt, from bob's
+        session): +2 -0 lines; lakeloop skills diff db-migrate--alice``."""
+        head = f"{self.ref} v{self.version} ({self.publisher})"
+        if self.previous is None:
+            return f"{head}: new team skill, {self.lines} lines; lakeloop skills history {self.ref}"
+        pin = f", pinned (was v{self.previous})" if self.pinned else ""
+        hint = (f"lakeloop skills diff {self.ref}" if self.previous == self.version - 1 and not self.pinned
+                else f"lakeloop skills diff {self.ref} {self.previous} {self.version}")
+        return f"{head}{pin}: +{self.added} -{self.removed} lines; {hint}"
+
+
+@dataclass
 class PullResult:
-    """What a pull did: refs written, refs unchanged, refs refused (with reasons)."""
+    """What a pull did: refs written, refs unchanged, refs refused (with reasons), and the
+    ``changes`` to tell the user about."""
 
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def line_counts(old: str, new: str) -> tuple[int, int]:
+    """``(added, removed)`` lines from ``old`` to ``new`` (difflib, as a unified diff counts them)."""
+    a, b = old.splitlines(), new.splitlines()
+    added = removed = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            removed += i2 - i1
+        if tag in ("replace", "insert"):
+            added += j2 - j1
+    return added, removed
 
 
 def skill_file(root: Path, row: SkillRow) -> Path | None:
@@ -51,8 +101,73 @@ def skill_file(root: Path, row: SkillRow) -> Path | None:
     return target
 
 
+def _pinned_rows(store: Store, rows: list[SkillRow], log: logging.Logger) -> tuple[list[SkillRow], set[str]]:
+    """``rows`` with each pinned ref's row replaced by its pinned version's (one query per
+    pinned ref), and the refs actually written at a pin. A pin whose version is not in the
+    store is logged and the current version is pulled."""
+    from . import pins
+    from .versions import team_rows, version_row
+
+    pinned = pins.load()
+    if not pinned:
+        return rows, set()
+    out, used = [], set()
+    for row in rows:
+        want = pinned.get(row.ref)
+        if want is not None and want != row.version:
+            chosen = version_row(team_rows(store, row.name, row.author), want)
+            if chosen is None:
+                log.warning("pull: %s is pinned at v%d, which the store does not hold; pulling v%d",
+                            row.ref, want, row.version)
+            else:
+                row = chosen
+        if want is not None and want == row.version:
+            used.add(row.ref)
+        out.append(row)
+    return out, used
+
+
+def _previous_body(store: Store, row: SkillRow, entry: dict, target: Path, log: logging.Logger) -> str | None:
+    """The body pulled before ``row``: the old SKILL.md when its sha still matches the
+    manifest entry, else that version's row in the store (one query); None when unknown."""
+    try:
+        text = target.read_text(encoding="utf-8")
+        if _sha(text) == entry.get("sha256"):
+            return text
+    except (OSError, UnicodeDecodeError):
+        pass
+    version = entry.get("version")
+    if not isinstance(version, int):
+        return None
+    from ..errors import StoreError
+    from .versions import team_rows
+
+    try:
+        for old in team_rows(store, row.name, row.author):
+            if old.version == version and _sha(old.body) == entry.get("sha256"):
+                return old.body
+    except StoreError as exc:
+        log.info("pull: cannot read %s v%d to count its changes: %s", row.ref, version, exc)
+    return None
+
+
+def _change(store: Store, row: SkillRow, entry: object, target: Path, pinned: bool,
+            log: logging.Logger) -> Change:
+    from .versions import publisher
+
+    label = publisher(row).label()
+    lines = len(row.body.splitlines())
+    if not isinstance(entry, dict):
+        return Change(row.ref, row.version, None, label, lines=lines, pinned=pinned)
+    previous = entry.get("version") if isinstance(entry.get("version"), int) else None
+    old = _previous_body(store, row, entry, target, log)
+    added, removed = line_counts(old, row.body) if old is not None else (lines, 0)
+    return Change(row.ref, row.version, previous, label, added, removed, lines, pinned)
+
+
 def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullResult:
-    """Write every current team skill newer than what the manifest records.
+    """Write every current team skill (a pinned ref: its pinned version) that differs from
+    what the manifest records, and report each ``Change``.
 
     Raises StoreError when the store cannot be read; filesystem errors on one
     skill are logged and that skill is skipped.
@@ -61,10 +176,10 @@ def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullRes
 
     root = root or paths.skills_root()
     result = PullResult()
-    rows = store.latest_skills(scope="team")
+    rows, pinned = _pinned_rows(store, store.latest_skills(scope="team"), log)
     lock = paths.data_dir() / "pull.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock), timeout=LOCK_TIMEOUT_S):
+    lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with FileLock(str(lock), timeout=LOCK_TIMEOUT_S, mode=0o600):
         manifest = load_manifest()
         for row in rows:
             target = skill_file(root, row)
@@ -75,10 +190,11 @@ def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullRes
                 continue
             sha = _sha(row.body)
             entry = manifest.get(row.ref)
-            if (isinstance(entry, dict) and entry.get("version") == row.version
-                    and entry.get("sha256") == sha and target.is_file()):
+            same = isinstance(entry, dict) and entry.get("version") == row.version and entry.get("sha256") == sha
+            if same and target.is_file():
                 result.unchanged.append(row.ref)
                 continue
+            change = None if same else _change(store, row, entry, target, row.ref in pinned, log)
             try:
                 atomic_write(target, row.body, mode=0o644)
             except OSError as exc:
@@ -87,7 +203,10 @@ def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullRes
             manifest[row.ref] = {"name": row.name, "author": row.author, "version": row.version,
                                  "path": str(target), "sha256": sha, "pulled_at": time.time()}
             result.written.append(row.ref)
-            log.info("pull: wrote %s v%d to %s", row.ref, row.version, target)
+            if change is not None:
+                result.changes.append(change)
+            log.info("pull: wrote %s v%d to %s%s", row.ref, row.version, target,
+                     " (pinned)" if row.ref in pinned else "")
         if result.written:
             atomic_write_json(paths.manifest_file(), {"skills": manifest})
     return result

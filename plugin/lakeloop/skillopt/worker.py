@@ -2,11 +2,15 @@
 
 ``improve(job, deps)`` finds the invocation (polling through the store's
 insert->read visibility lag), builds the transcript window, asks the judge,
-and on a clear failure asks the proposer for edits, applies them, dedups and
-publishes version + 1. It never touches the network itself: the store, the
+and on a clear failure asks the proposer for edits, applies them, dedups, and
+then (issue 7) either holds the change as a proposal, when the guard
+(``skillopt.guard``) objects or ``LAKELOOP_SKILL_REVIEW=all``, or publishes
+version + 1 and checks for a publish race with another machine: the loser
+re-applies its edits on the winner and publishes the next version, or records
+that they no longer apply. It never touches the network itself: the store, the
 judge and proposer calls, the clock and the sleep come in ``deps``, so every
-branch is tested in milliseconds. The per-skill lease is taken by the caller
-(``lakeloop.cli.worker``).
+branch is tested in milliseconds. The per-skill lease (one worker per skill on
+a machine) is taken by the caller (``lakeloop.cli.worker``).
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .. import config
 from ..errors import AgentError, StoreError
 from ..rows import Identity, utc_now
-from ..store.base import SessionRow, SkillRow, Store
-from . import MAX_REACTION_CHARS, attempts, prompts
+from ..store.base import SessionRow, SkillRow, Store, winner_key
+from . import MAX_REACTION_CHARS, attempts, guard, prompts, review
 from .edits import apply_edits
-from .parse import parse_edits, parse_verdict
+from .parse import Edit, parse_edits, parse_verdict
 from .refs import ref_from_tool, split_ref
+from .versions import with_reason
 
 #: Retries after the first invocation lookup (seed 000: 1 try + 5 retries).
 INVOCATION_RETRIES = 5
@@ -35,7 +41,11 @@ TURNS_AFTER = 6
 #: The window is elided (head + tail kept) to this many characters.
 WINDOW_CHARS = 4000
 #: Marker added to contributors of versions the optimizer publishes.
-OPTIMIZER_MARKER = "lakeloop-skillopt"
+OPTIMIZER_MARKER = review.OPTIMIZER_MARKER
+#: Re-publishes after lost publish races before a run gives up (issue 7, point 8).
+MAX_REPUBLISH = 3
+#: Reads of the skill's rows after a publish, spread over the store's visibility wait (point 8).
+RACE_READS = 3
 _TURN_TYPES = ("user_message", "assistant_message")
 
 
@@ -70,7 +80,14 @@ class Job:
 @dataclass
 class Deps:
     """The worker's I/O. ``judge`` and ``propose`` take ``(prompt, system)`` and return
-    the reply text (raising AgentError); ``sleep`` takes seconds."""
+    the reply text (raising AgentError); ``sleep`` takes seconds.
+
+    ``review``: ``auto`` or ``all`` (``LAKELOOP_SKILL_REVIEW``, issue 7 point 5); ``now``: the
+    clock for created_at (``rows.utc_now``'s format); ``before_publish``: called with each
+    version row just before it is inserted (tests line racing workers up there);
+    ``race_reads`` and ``race_wait_s``: the publish-race check's reads of the skill's rows and
+    the time they are spread over, seconds (default: the store's ``visibility_wait_s``, 0 for
+    a store without a visibility lag)."""
 
     store: Store
     identity: Identity
@@ -81,13 +98,21 @@ class Deps:
     retries: int = INVOCATION_RETRIES
     backoff_s: float = INVOCATION_BACKOFF_S
     min_confidence: float = 0.5
+    review: str = field(default_factory=config.skill_review)
+    now: Callable[[], str] = utc_now
+    before_publish: Callable[[SkillRow], None] | None = None
+    race_reads: int = RACE_READS
+    race_wait_s: float | None = None
 
 
 @dataclass
 class Outcome:
     """How a run ended. ``status`` is one of: published, judged_success,
     invocation_not_found, store_error, bad_job, skill_missing, already_improved,
-    proposer_failed, no_edits, duplicate."""
+    proposer_failed, no_edits, duplicate; and (issue 7) held (kept as a proposal:
+    ``details["proposal_id"]``, ``details["held_by"]``), republished (lost a publish race,
+    re-applied the edits on the winner and published the next version), race_lost (lost a
+    publish race and the edits no longer apply to the winner, or too many races lost)."""
 
     status: str
     reason: str
@@ -247,33 +272,142 @@ def improve(job: Job, deps: Deps) -> Outcome:
     if attempts.seen(job.skill, key):
         return _done(log, Outcome("duplicate", f"edit set {key[:12]} was already proposed", queries=queries))
 
-    now = utc_now()
-    contributors = list(current.contributors)
-    for who in (job.user or deps.identity.user, OPTIMIZER_MARKER):
-        if who and who not in contributors:
-            contributors.append(who)
-    sources = list(current.source_sessions)
-    if job.session_id not in sources:
-        sources.append(job.session_id)
-    new = SkillRow(
-        id=str(uuid.uuid4()), name=current.name, author=current.author, body=result.body,
-        version=current.version + 1, project=current.project, project_key=current.project_key,
-        local_path=current.local_path, install=current.install, source_sessions=sources,
-        source_agent="claude_code", scope="team", contributors=contributors,
-        description=current.description, trigger_text=current.trigger_text, created_at=now, updated_at=now,
+    return _release(job, deps, current, result.body, result.applied, verdict.reason, queries)
+
+
+def _version_row(job: Job, deps: Deps, base: SkillRow, body: str, reason: str) -> SkillRow:
+    """The next team version on top of ``base``: contributors end with [reacting user, optimizer
+    marker], source_sessions += the session, the judge's reason as the description's note."""
+    now = deps.now()
+    return SkillRow(
+        id=str(uuid.uuid4()), name=base.name, author=base.author, body=body, version=base.version + 1,
+        project=base.project, project_key=base.project_key, local_path=base.local_path, install=base.install,
+        source_sessions=review.with_session(base.source_sessions, job.session_id), source_agent="claude_code",
+        scope="team", contributors=review.ending_with(base.contributors, [_user(job, deps), OPTIMIZER_MARKER]),
+        description=with_reason(base.description, reason or "the judge reported a failure"),
+        trigger_text=base.trigger_text, created_at=now, updated_at=now,
     )
+
+
+def _user(job: Job, deps: Deps) -> str:
+    return job.user or deps.identity.user
+
+
+def _release(job: Job, deps: Deps, base: SkillRow, body: str, edits: list[Edit], reason: str, queries: int,
+             lost: list[SkillRow] | None = None) -> Outcome:
+    """Publish ``body`` (``edits`` applied on ``base``) as ``base.version + 1``, or hold it as a
+    proposal when the guard objects or review is ``all``; after a publish, settle a publish
+    race (point 8). ``lost``: our earlier rows that lost a race (this is a re-publish); they stay
+    in the store (append-only) as the losers of their version and are listed in
+    ``details["lost_rows"]``."""
+    log = deps.log
+    held_by = guard.check(base.body, body, edits)
+    if deps.review == "all":
+        held_by.append("LAKELOOP_SKILL_REVIEW=all")
+    details: dict[str, Any] = {"edits": [e.as_dict() for e in edits]}
+    if lost:
+        details["lost_rows"] = [r.id for r in lost]
+    if held_by:
+        proposal = review.proposal_row(base, body, edits, reason, held_by, _user(job, deps), job.session_id,
+                                       deps.now())
+        try:
+            deps.store.insert_skill(proposal)
+        except StoreError as exc:
+            attempts.record(job.skill, edits, "hold_failed", base.version)
+            return _done(log, Outcome("store_error", f"storing the held proposal failed: {exc}", queries=queries))
+        attempts.record(job.skill, edits, "held", base.version)
+        return _done(log, Outcome("held", f"{job.skill} change to v{base.version} held for review as proposal "
+                                  f"{proposal.id} ({len(edits)} edit(s)); held by: {'; '.join(held_by)}",
+                                  base.version, queries, {**details, "proposal_id": proposal.id,
+                                                          "held_by": held_by}))
+    new = _version_row(job, deps, base, body, reason)
+    if deps.before_publish is not None:
+        deps.before_publish(new)
     try:
         deps.store.insert_skill(new)
     except StoreError as exc:
-        attempts.record(job.skill, result.applied, "publish_failed", new.version)
+        attempts.record(job.skill, edits, "publish_failed", new.version)
         return _done(log, Outcome("store_error", f"publish failed: {exc}", queries=queries))
-    attempts.record(job.skill, result.applied, "published", new.version)
-    return _done(log, Outcome("published", f"{job.skill} v{new.version} published with "
-                              f"{len(result.applied)} edit(s)", new.version, queries,
-                              {"edits": [e.as_dict() for e in result.applied]}))
+    winner = _race_winner(deps, new)
+    if winner is None:
+        status = "republished" if lost else "published"
+        attempts.record(job.skill, edits, status, new.version)
+        note = f" (re-applied on v{base.version} after losing a publish race)" if lost else ""
+        return _done(log, Outcome(status, f"{job.skill} v{new.version} published with {len(edits)} edit(s){note}",
+                                  new.version, queries, details))
+    lost = (lost or []) + [new]
+    log.warning("publish race: %s v%d (%s) lost to row %s; now at v%d", job.skill, new.version, new.id,
+                winner.id, winner.version)
+    if (winner.version > new.version and job.session_id in winner.source_sessions
+            and job.session_id not in base.source_sessions):  # built on our row: our edits are in it already
+        attempts.record(job.skill, edits, "published", winner.version)
+        return _done(log, Outcome("published", f"{job.skill} v{winner.version} already carries this session's "
+                                  "edits (published on top of our row)", winner.version, queries, details))
+    if winner.body == new.body:
+        attempts.record(job.skill, edits, "duplicate", winner.version)
+        return _done(log, Outcome("duplicate", f"{job.skill} v{winner.version} already has this change",
+                                  winner.version, queries, details))
+    if len(lost) > MAX_REPUBLISH:
+        attempts.record(job.skill, edits, "race_lost", winner.version)
+        return _done(log, Outcome("race_lost", f"{job.skill}: lost {len(lost)} publish races in a row; "
+                                  "giving up", winner.version, queries, details))
+    rebased = apply_edits(winner.body, edits)
+    if rebased.skipped:
+        why = "; ".join(f"{e.op}: {r}" for e, r in rebased.skipped)
+        attempts.record(job.skill, edits, "race_lost", winner.version)
+        return _done(log, Outcome("race_lost", f"{job.skill}: lost a publish race to v{winner.version} and the "
+                                  f"edits no longer apply to it ({why})", winner.version, queries, details))
+    return _release(job, deps, winner, rebased.body, edits, reason, queries, lost)
+
+
+def _race_wait(deps: Deps) -> float:
+    if deps.race_wait_s is not None:
+        return max(0.0, deps.race_wait_s)
+    wait = getattr(deps.store, "visibility_wait_s", 0.0)
+    return max(0.0, float(wait)) if isinstance(wait, (int, float)) else 0.0
+
+
+def _race_winner(deps: Deps, new: SkillRow) -> SkillRow | None:
+    """After inserting ``new``: the skill's current version when another row of the same version
+    beats ``new`` (``winner_key``: earlier created_at, then smaller id), else None.
+
+    The rows are read ``race_reads`` times spread over the store's visibility wait (reads at 0,
+    wait/(n-1), ..., wait seconds after the insert; once when the wait is 0, as for SQLite):
+    a rival's insert may not be visible yet. Sound when every rival row is visible within the
+    wait after it was inserted and the rivals' clocks agree: the loser (later created_at)
+    inserted after the winner, give or take the difference of their insert latencies and
+    clock skew, so its last read, a full wait after its own insert, sees the winner.
+    Residual risk: a lag longer than the wait, or skew plus latency difference beyond it,
+    can leave the loser unaware (it logs "published"); readers show the winner, the loser's
+    edits stay only in its superseded row (``lakeloop skills history`` marks it as the loser)
+    and the winner's log names the rows it won over. A failed read ends the check (logged)."""
+    wait = _race_wait(deps)
+    reads = max(1, deps.race_reads) if wait > 0 else 1
+    seen_own = False
+    rivals: list[SkillRow] = []
+    for i in range(reads):
+        if i:
+            deps.sleep(wait / (reads - 1))
+        try:
+            rows = [r for r in deps.store.skill_rows(new.name, new.author) if r.scope != review.PROPOSAL_SCOPE]
+        except StoreError as exc:
+            deps.log.warning("publish race check of %s v%d failed: %s", new.ref, new.version, exc)
+            return None
+        seen_own = seen_own or any(r.id == new.id for r in rows)
+        rivals = [r for r in rows if r.version == new.version and r.id != new.id]
+        if any(winner_key(r) < winner_key(new) for r in rivals):
+            return min(rows, key=winner_key)
+    if rivals:  # we won; each loser's worker re-publishes on top of us (if it sees us in time)
+        deps.log.info("publish race: %s v%d (%s) won over row(s) %s", new.ref, new.version, new.id,
+                      ", ".join(r.id for r in rivals))
+    if not seen_own:
+        deps.log.warning("publish race check: %s v%d (%s) not visible after %d reads over %.1f s",
+                         new.ref, new.version, new.id, reads, wait)
+    return None
 
 
 def _done(log: logging.Logger, outcome: Outcome) -> Outcome:
-    level = logging.WARNING if outcome.status in ("store_error", "bad_job", "proposer_failed") else logging.INFO
+    level = (logging.WARNING if outcome.status in ("store_error", "bad_job", "proposer_failed", "race_lost")
+             else logging.INFO)
     log.log(level, "worker outcome=%s queries=%d: %s", outcome.status, outcome.queries, outcome.reason)
     return outcome

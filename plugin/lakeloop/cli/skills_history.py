@@ -1,0 +1,245 @@
+"""History and control of one team skill (issue 7): ``lakeloop skills history|diff|rollback|pin|unpin``.
+
+* ``history REF [--json]``: every version, oldest first: number, when, who published it
+  (a user, or the optimizer and from whose session) and the judge's reason for optimizer
+  versions (``skillopt.versions``). A version number held by two rows (a publish race)
+  shows both; the loser (``store.base.winner_key``) is marked.
+* ``diff REF [A [B]]``: unified diff (difflib) of version A against B; default the version
+  before the current one against the current one; A alone: A against the current one.
+* ``rollback REF --to N``: publishes version N's body as a new version (append-only), a user
+  publication: contributors gain the user, the description is version N's without an
+  optimizer note, source sessions stay.
+* ``pin REF N`` / ``unpin REF``: this machine stays on version N at every pull
+  (``skillopt.pins``); both pull at once so SKILL.md follows.
+
+Exit codes: 0 done, 1 the store failed, 2 bad input (malformed ref, unknown skill or version).
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+
+from ..errors import StoreError
+from ._output import emit_json, table
+
+
+class _Bad(Exception):
+    """Bad input: printed, exit 2."""
+
+
+def _rows(store, ref: str):
+    """``(name, author, team rows)`` of ``ref``; raises _Bad for a malformed or unknown ref."""
+    from ..skillopt.refs import split_ref
+    from ..skillopt.versions import team_rows
+
+    parts = split_ref(ref)
+    if parts is None:
+        raise _Bad(f"not a team skill ref (<name>--<author>): {ref[:80]!r}")
+    rows = team_rows(store, *parts)
+    if not rows:
+        raise _Bad(f"no team skill {ref} in the store (see: lakeloop skills)")
+    return parts[0], parts[1], rows
+
+
+def _with_store(fn):
+    """Run ``fn(store)`` on the configured store, mapping errors to exit codes."""
+    from ..store import open_store
+
+    try:
+        with open_store() as store:
+            return fn(store)
+    except _Bad as exc:
+        print(f"lakeloop: {exc}")
+        return 2
+    except StoreError as exc:
+        print(f"lakeloop: the store failed: {exc}")
+        return 1
+
+
+def history_items(rows) -> list[dict]:
+    """One JSON-ready dict per row: ``version, id, created_at, published_by, by_optimizer,
+    session, reason, current, lost_race, lines, same_as`` (the earliest earlier version with
+    the same body, e.g. after a rollback; else None)."""
+    from ..skillopt.versions import current_row, losers, publisher, reason
+
+    lost = losers(rows)
+    current = current_row(rows)
+    items = []
+    first_with: dict[str, int] = {}
+    for row in rows:
+        who = publisher(row)
+        same_as = first_with.get(row.body)
+        first_with.setdefault(row.body, row.version)
+        items.append({"version": row.version, "id": row.id, "created_at": row.created_at,
+                      "published_by": who.user, "by_optimizer": who.by_optimizer, "session": who.session,
+                      "reason": reason(row.description) if who.by_optimizer else "",
+                      "current": current is not None and row.id == current.id,
+                      "lost_race": row.id in lost, "lines": len(row.body.splitlines()),
+                      "same_as": same_as if same_as != row.version else None})
+    return items
+
+
+def history(args) -> int:
+    """``lakeloop skills history REF [--json]``."""
+    from ..skillopt import pins
+
+    def show(store) -> int:
+        _name, _author, rows = _rows(store, args.ref)
+        items = history_items(rows)
+        pinned = pins.load().get(args.ref)
+        if args.json:
+            emit_json({"ref": args.ref, "pinned": pinned, "versions": items})
+            return 0
+        cells = []
+        for i in items:
+            who = (f"lakeloop-skillopt, from {i['published_by'] or '?'}'s session {i['session']}"
+                   if i["by_optimizer"] else i["published_by"])
+            mark = " (current)" if i["current"] else " (lost a publish race)" if i["lost_race"] else ""
+            why = i["reason"] or (f"same body as v{i['same_as']}" if i["same_as"] else "")
+            cells.append([f"v{i['version']}{mark}", i["created_at"], who, why])
+        table(["VERSION", "WHEN", "PUBLISHED BY", "WHY"], cells)
+        if pinned is not None:
+            print(f"this machine is pinned at v{pinned} (lakeloop skills unpin {args.ref})")
+        return 0
+
+    return _with_store(show)
+
+
+def diff(args) -> int:
+    """``lakeloop skills diff REF [A [B]]``: prints the unified diff (nothing when equal)."""
+    from ..skillopt.versions import current_row, version_row
+
+    def show(store) -> int:
+        _name, _author, rows = _rows(store, args.ref)
+        current = current_row(rows)
+        if args.a is None:
+            earlier = sorted({r.version for r in rows if r.version < current.version})
+            if not earlier:
+                print(f"{args.ref} has only version {current.version}")
+                return 0
+            old, new = version_row(rows, earlier[-1]), current
+        else:
+            old = version_row(rows, args.a)
+            new = current if args.b is None else version_row(rows, args.b)
+            missing = [v for v, r in ((args.a, old), (args.b, new)) if r is None]
+            if missing:
+                raise _Bad(f"{args.ref} has no version {missing[0]} (see: lakeloop skills history {args.ref})")
+        for line in difflib.unified_diff(old.body.splitlines(), new.body.splitlines(),
+                                         f"{args.ref} v{old.version}", f"{args.ref} v{new.version}", lineterm=""):
+            print(line)
+        return 0
+
+    return _with_store(show)
+
+
+def rollback(args) -> int:
+    """``lakeloop skills rollback REF --to N [--json]``: publish version N's body as a new version."""
+    from ..rows import utc_now
+    from ..skillopt.versions import current_row, version_row, with_publisher, without_reason
+    from ..store.base import SkillRow
+    from .skills import current_user
+
+    def run(store) -> int:
+        name, author, rows = _rows(store, args.ref)
+        target, current = version_row(rows, args.to), current_row(rows)
+        if target is None:
+            raise _Bad(f"{args.ref} has no version {args.to} (see: lakeloop skills history {args.ref})")
+        if target.body == current.body:
+            print(f"{args.ref} v{current.version} already has v{args.to}'s body; nothing published")
+            return 0
+        user = current_user()
+        now = utc_now()
+        row = SkillRow(
+            id=str(uuid.uuid4()), name=name, author=author, body=target.body, version=current.version + 1,
+            project=current.project, project_key=current.project_key, local_path=current.local_path,
+            install=current.install, source_sessions=list(current.source_sessions),
+            source_agent=current.source_agent, scope="team",
+            contributors=with_publisher(current.contributors, user),
+            description=without_reason(target.description), trigger_text=target.trigger_text,
+            created_at=now, updated_at=now)
+        store.insert_skill(row)
+        if args.json:
+            emit_json({"ref": args.ref, "version": row.version, "restored": args.to, "published_by": user})
+        else:
+            print(f"{args.ref} v{row.version} published with v{args.to}'s body (by {user}); "
+                  f"teammates get it at their next session start")
+        return 0
+
+    return _with_store(run)
+
+
+def _pull_now(store) -> list[str]:
+    """Pull at once (so SKILL.md follows a pin) and return the change lines. Raises StoreError."""
+    from filelock import Timeout
+
+    from ..log import setup
+    from ..skillopt.announce import change_lines
+    from ..skillopt.pull import pull
+
+    try:
+        return change_lines(pull(store, setup("skills")))
+    except Timeout:
+        return ["another pull is running; SKILL.md follows at the next session start"]
+
+
+def pin(args) -> int:
+    """``lakeloop skills pin REF N``: check version N exists, pin it, pull."""
+    from ..skillopt import pins
+    from ..skillopt.versions import version_row
+
+    def run(store) -> int:
+        _name, _author, rows = _rows(store, args.ref)
+        if version_row(rows, args.version) is None:
+            raise _Bad(f"{args.ref} has no version {args.version} (see: lakeloop skills history {args.ref})")
+        try:
+            pins.pin(args.ref, args.version)
+        except OSError as exc:
+            print(f"lakeloop: cannot write {pins.pins_file()}: {exc.strerror}")
+            return 1
+        lines = _pull_now(store)
+        if args.json:
+            emit_json({"ref": args.ref, "pinned": args.version, "pulled": lines})
+        else:
+            print(f"pinned {args.ref} at v{args.version} on this machine (until: lakeloop skills unpin {args.ref})")
+            for line in lines:
+                print(f"  {line}")
+        return 0
+
+    return _with_store(run)
+
+
+def unpin(args) -> int:
+    """``lakeloop skills unpin REF``: remove the pin and pull the current version."""
+    from ..skillopt import pins
+    from ..skillopt.refs import split_ref
+
+    if split_ref(args.ref) is None:
+        print(f"lakeloop: not a team skill ref (<name>--<author>): {args.ref[:80]!r}")
+        return 2
+    try:
+        was = pins.unpin(args.ref)
+    except OSError as exc:
+        print(f"lakeloop: cannot write {pins.pins_file()}: {exc.strerror}")
+        return 1
+    if was is None:
+        if args.json:
+            emit_json({"ref": args.ref, "unpinned": None, "pulled": []})
+        else:
+            print(f"{args.ref} was not pinned")
+        return 0
+
+    def run(store) -> int:
+        lines = _pull_now(store)
+        if args.json:
+            emit_json({"ref": args.ref, "unpinned": was, "pulled": lines})
+        else:
+            print(f"unpinned {args.ref} (was v{was}); this machine follows its current version again")
+            for line in lines:
+                print(f"  {line}")
+        return 0
+
+    code = _with_store(run)
+    if code == 1:
+        print("the pin is removed; the next session start pulls the current version")
+    return code
