@@ -369,3 +369,15 @@ def test_detect_secrets_patterns_are_cached_for_later_processes(redact, tmp_path
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO / "plugin")}).stdout
     assert out.strip() == "x [REDACTED:github_token] False"
+
+
+def test_ini_style_credentials_at_a_line_start_are_redacted():
+    """~/.aws/credentials (``name = value`` with spaces, unquoted) was left verbatim (review finding);
+    code assigning a call or a reference is still left alone."""
+    from lakeloop.redact import redact_text
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    text, kinds = redact_text(f"[default]\naws_secret_access_key = {secret}\n")
+    assert secret not in text and "[REDACTED:" in text
+    for code in ("    token = compute()\n", "password = self.password\n"):
+        assert redact_text(code)[0] == code

@@ -187,6 +187,11 @@ def _env_value(text: str, start: int, end: int, name: str) -> tuple[Span, bool] 
         quote = text[at:at + slashes + 1]
         value_end = _closing(text, at + len(quote), quote)
         return None if value_end < 0 else ((at + len(quote), value_end), False)
+    if spaced and not slashes and _line_start(text, start):
+        # INI style at a line's start (~/.aws/credentials, .pypirc: "name = value"), to the line's end
+        # (review finding); code such as "token = compute()" has no bare value to the line's end
+        match = _COLON_VALUE.match(text, at)
+        return None if match is None else (match.span(), True)
     if spaced or slashes:
         return None
     match = _BARE.match(text, at)

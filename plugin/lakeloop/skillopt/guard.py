@@ -210,6 +210,17 @@ def _not_negated(text: str, match: re.Match) -> bool:
     return not _NEGATED.search(text[max(0, match.start() - 80): match.start()])
 
 
+_VERB_NEGATED = re.compile(r"\b(?:never|not|don'?t|dont|do\s+not|cannot|can'?t|mustn'?t|shouldn'?t)\s+(?:\S+\s+)?$",
+                           re.I)
+
+
+def _verb_not_negated(text: str, match: re.Match) -> bool:
+    """False only when the negation stands right before the action verb ("never drop ... without
+    confirmation"); a negation elsewhere in the sentence ("No shortcuts: deploy without ...") does
+    not excuse it (review finding)."""
+    return not _VERB_NEGATED.search(text[max(0, match.start() - 30): match.start()])
+
+
 def _opaque(text: str, match: re.Match) -> bool:
     """True for a run that looks encoded: letters and digits, few path/word separators."""
     run = match.group(0)
@@ -249,6 +260,9 @@ RULES: tuple[Rule, ...] = (
     )),
     Rule("pipes into an interpreter", _rx(
         _INTO,
+        # review finding: $SHELL, busybox, process substitution into a shell, find -exec sh, sh < file
+        r"\|\s*(?:sudo\s+)?(?:\$\{?SHELL\}?|busybox\s+\w+)", r">\s*\(\s*(?:ba|z|k|da)?sh\b",
+        r"-exec\s+(?:ba|z|k|da)?sh\b", r"(?<![\w.-])(?:ba|z|k|da)?sh\s+<(?!<)",
         rf"(?<![\w.-]){_INTERP}(?:\.exe)?\s+(?:-\S+\s+)*<\s*\(",
         r"(?:^|[\s;&|(])\.\s+<\s*\(",
     )),
@@ -261,6 +275,9 @@ RULES: tuple[Rule, ...] = (
         rf"(?<![\w.-])(?:pwsh|powershell)(?:\.exe)?{_OPTS}-(?:c|e|ec|enc|command|encodedcommand)(?![\w-])",
         r"(?<![\w.-])(?:python[\d.]*|perl|ruby|node|(?:ba|z)?sh)\s+(?:-\s+)?<<",
         r"\bdeno\s+eval\b",
+        # review finding: option values before -c/-e ("python3 -W ignore -c"), -pe, lua/osascript
+        r"(?<![\w.-])(?:python[\d.]*|pypy[\d.]*|node(?:js)?|perl|ruby|lua[\d.]*|osascript|php[\d.]*)\b[^|;&\n]{0,80}?"
+        r"\s-(?:[a-z]*c|[a-z]*e|pe|r|-eval|-print)(?![\w-])",
     )),
     Rule("uses eval/exec", _rx(r"(?<![\w.-])eval(?![\w-])", r"\bexec\s*\(", r"__import__\s*\(",
                                r"\bnew\s+function\s*\(", r"\binvoke-expression\b")),
@@ -296,10 +313,20 @@ RULES: tuple[Rule, ...] = (
         r"|restrictions?)\b",
         r"\byou\s+are\s+now\b", r"\bnew\s+(?:system\s+)?instructions?\s*:", r"</?\s*(?:system|instructions?)\s*>",
         r"\bjailbreak", r"\bdeveloper\s+mode\b",
+        # review finding: the qualifier after the noun ("disregard the rules above")
+        r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}?\b(?:above|previous|preceding|earlier|prior"
+        r"|everything\s+else|all\s+of\s+the\s+above)\b",
+        r"\b(?:rules|instructions|steps|guidelines)\s+above\s+no\s+longer\s+apply",
     )),
     Rule("tells the agent to skip confirmation", _rx(
         r"\b(?:without|no\s+need\s+(?:to|for))\s+(?:\S+\s+){0,2}?(?:ask(?:ing)?|confirm\w*|prompting|permission"
         r"|approval|consent|review\w*|checking\s+with)\b"), views=("flat",), keep=_not_negated),
+    # review finding: an unrelated negation earlier in the sentence ("No shortcuts: deploy without
+    # confirmation") must not excuse an action verb followed by "without asking/confirmation"
+    Rule("tells the agent to skip confirmation", _rx(
+        r"\b(?:deploy|push|run|execute|delete|drop|remove|publish|release|merge|commit|install|overwrite|force)\w*"
+        r"\s+(?:\S+\s+){0,3}?without\s+(?:\S+\s+){0,2}?(?:ask(?:ing)?|confirm\w*|prompting|permission|approval"
+        r"|consent|checking\s+with)\b"), views=("flat",), keep=_verb_not_negated),
     Rule("tells the agent to skip confirmation", _rx(
         r"\b(?:don'?t|dont|do\s+not|never|no\s+need\s+to|stop)\s+(?:\S+\s+){0,2}?(?:ask(?:ing)?|wait(?:ing)?\s+for"
         r"|prompt(?:ing)?|check(?:ing)?\s+with|confirm(?:ing)?\s+with)\s+(?:\S+\s+){0,2}?(?:user|human|confirmation"
@@ -315,6 +342,10 @@ RULES: tuple[Rule, ...] = (
         rf"\b(?:to|at|into)\s+{_HOSTY}",
         rf"\b(?:send|upload|post|transmit|exfiltrat\w*|leak|e-?mail)\w*\b[^.\n]{{0,60}}?{_SECRETS}",
         r"\b(?:nc|ncat|netcat|socat|telnet)\s+(?:-\S+\s+)*[\w.-]+\s+\d{2,5}\b", r"/dev/(?:tcp|udp)/",
+        # review finding: any raw socket tool, and openssl as a client, can carry data out
+        r"(?<![\w.-])(?:nc|ncat|netcat|socat|telnet)(?![\w.-])", r"\bopenssl\s+s_client\b",
+        # review finding: copying to another machine (host:path) with no URL to catch
+        r"(?<![\w.-])(?:scp|rsync|sftp)(?![\w.-])",
         rf"\b{_DL}\b[^|;&]{{0,200}}?\s(?-i:-d|-F|-T|--data[\w-]*|--form|--upload-file|--post-data|--post-file"
         r"|-X\s*POST|-X\s*PUT)(?![\w-])",
     )),
