@@ -84,6 +84,23 @@ class Exit(NamedTuple):
     killed: bool = False
 
 
+def _proc_table() -> list[tuple[int, bytes, int]]:
+    """``(pid, state, parent pid)`` of every process, from /proc (one pass)."""
+    table = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1:
+            table.append((int(entry), fields[0], int(fields[1])))
+    return table
+
+
 class Processes:
     """Starts the hook processes of a run and reaps every process of it, detached ones included.
 
@@ -245,34 +262,11 @@ class Processes:
     def children(self) -> list[int]:
         """Pids whose parent is this process (from /proc)."""
         me = os.getpid()
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(b")") + 2:].split()
-            if len(fields) > 1 and int(fields[1]) == me:
-                found.append(int(entry))
-        return found
+        return [pid for pid, _state, ppid in _proc_table() if ppid == me]
 
     def descendants_alive(self) -> int:
         """How many processes below this one exist right now (from /proc; for sampling)."""
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(b")") + 2:].split()
-            if len(fields) > 1 and fields[0] != b"Z":
-                parents[int(entry)] = int(fields[1])
+        parents = {pid: ppid for pid, state, ppid in _proc_table() if state != b"Z"}
         me, count = os.getpid(), 0
         for pid in parents:
             seen = 0
