@@ -139,7 +139,6 @@ def test_an_entry_that_cannot_be_moved_aside_does_not_spin():
         def log(self, level, msg, *args, **kwargs):
             calls.append(msg)
 
-    result = drainer(Recorder(), sleep=lambda s: None).run() if False else None
     from lakeloop.outbox.drainer import Drainer
 
     result = Drainer(Recorder().handlers(), CountingLog(LOG, {}), linger_s=0.0, sleep=lambda s: None).run()

@@ -172,9 +172,13 @@ class DeeplakeClient:
         self._sleep(seconds)
 
     def backoff(self, attempt: int) -> None:
-        """Sleep the retry backoff of ``attempt`` (1-based): 0.5 s x 2^(attempt-1) plus up to
-        0.2 s jitter (seed 003), through the injected ``sleep``."""
-        self._sleep(self.backoff_base_s * self.backoff_factor ** (attempt - 1) + self._rand() * self.jitter_s)
+        """Sleep the retry backoff of ``attempt`` (``_backoff_s``) through the injected ``sleep``."""
+        self._sleep(self._backoff_s(attempt))
+
+    def _backoff_s(self, attempt: int) -> float:
+        """Backoff before retry ``attempt`` (1-based), seconds: 0.5 s x 2^(attempt-1) plus up to
+        0.2 s jitter (seed 003)."""
+        return self.backoff_base_s * self.backoff_factor ** (attempt - 1) + self._rand() * self.jitter_s
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -198,7 +202,7 @@ class DeeplakeClient:
             hinted = retry_after_s(response.headers.get("retry-after"))
             if hinted is not None:
                 return min(hinted, self.retry_after_cap_s)
-        return self.backoff_base_s * self.backoff_factor ** (attempt - 1) + self._rand() * self.jitter_s
+        return self._backoff_s(attempt)
 
     def _send(self, method: str, path: str, body: Any, retry_auth: bool, on_retry: OnRetry | None,
               idempotent: bool = True) -> httpx.Response:

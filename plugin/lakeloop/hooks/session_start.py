@@ -163,13 +163,14 @@ def _start(payload: dict[str, Any], log: logging.Logger, texts: list[str]) -> No
     lines the pull hands back to ``texts`` (printed by ``handle`` even when this raises)."""
     from .. import outbox
 
-    if outbox.pending():  # events left by an earlier session (store down, machine off): store them now
+    waiting = len(outbox.pending())
+    if waiting:  # events left by an earlier session (store down, machine off): store them now
         from .capture import drainer_child
         from ..outbox.spool import start_drainer
 
         try:
             if start_drainer(drainer_child) == "started":
-                log.info("session start: started a drainer for %d waiting event(s)", len(outbox.pending()))
+                log.info("session start: started a drainer for %d waiting event(s)", waiting)
         except OSError as exc:
             log.warning("session start: could not start a drainer: %s", exc)
     session = str(payload.get("session_id", ""))[:64]

@@ -189,6 +189,7 @@ class Drainer:
         self.store_ready_at = 0.0  # monotonic time before which no batch is sent
         self.store_dead = False    # gave up on the store for this drain
         self.accepted_any = False  # the store accepted a batch in this drain
+        self._parsed: dict[str, dict] = {}  # stem -> payload parsed by this pass's reactions
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> Result:
@@ -207,6 +208,7 @@ class Drainer:
                 if now - usage_at >= USAGE_EVERY_S:
                     usage.refresh(self.max_bytes)
                     usage_at = now
+                self._parsed = {}  # payloads parsed by this pass's reactions (bounded to one pass)
                 entries, bad = scan(self.directory)
                 for name in bad:
                     move_aside(os.path.join(self.directory, name), name, self.log, "not an outbox entry name")
@@ -282,6 +284,7 @@ class Drainer:
             payload = self._read(entry)
             if payload is None:
                 continue
+            self._parsed[entry.stem] = payload  # stored in this pass's batch without a second parse
             try:
                 self.h.react(payload, entry.received_ns, entry.event_id)
                 self.result.reacted += 1
@@ -309,7 +312,7 @@ class Drainer:
     def _store_batch(self, batch: list[Entry]) -> None:
         items: list[tuple[Entry, list]] = []
         for entry in batch:
-            payload = self._read(entry)
+            payload = self._parsed.pop(entry.stem, None) or self._read(entry)
             if payload is None:
                 continue
             try:
