@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_forget_parser(sub)
 
+    from .search import add_parser as add_search_parser
+
+    add_search_parser(sub)
+
     demo = sub.add_parser("demo", help="replay a recorded session through the real hooks")
     demo.add_argument("--dir", help="working directory for the demo's state (default: a new temp dir)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's directory")
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         from .flush import run
     elif args.command == "forget":
         from .forget import run
+    elif args.command == "search":
+        from .search import run
     else:
         from .demo import run
     import os

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 SESSION_COLUMNS = (
     "id", "path", "filename", "message", "message_embedding", "author", "mime_type",
@@ -186,6 +189,26 @@ class Store(abc.ABC):
     def delete_session_rows(self, where: SessionFilter) -> None:
         """Delete the sessions rows ``where`` matches (``lakeloop forget``). Raises ValueError
         for an empty filter, StoreError on failure."""
+
+    # memory path (issue 8) ------------------------------------------------------
+    def memory_query(self, query: "MemoryQuery") -> "list[MemoryRecord]":
+        """Answer one memory-path tool call with ONE SQL statement (one request on Deeplake):
+        the records ``query`` asks for (``lakeloop.store.memory_types``). Raises StoreError."""
+        raise NotImplementedError
+
+    def insert_note(self, row: "NoteRow") -> None:
+        """Append one memory-table row for a note written through the memory path
+        (append-only; the newest row of a path is its content). Raises StoreError."""
+        raise NotImplementedError
+
+    def search(self, query: str, limit: int = 10, user: str | None = None,
+               project: str | None = None) -> "list[SearchHit]":
+        """The best matches for the words of ``query`` among session lines, notes and skills,
+        best first (BM25 where the store has it), at most ``limit``; ``user``/``project``
+        keep only rows (session lines, notes, skills) of that author/project. One query (on
+        Deeplake, the first search on a machine may also try the BM25 index and operator).
+        Raises StoreError."""
+        raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover - trivial default
         """Release connections."""

@@ -19,6 +19,14 @@ within their session paths, after waiting out the visibility lag
 (``visibility_wait_s``, 5 s: a row committed moments ago is not visible yet),
 and only the missing rows are sent again. Every reader drops repeated ids,
 because a lag longer than that wait can still let a second copy through.
+
+The memory path (issue 8): ``memory_query`` is one SELECT (one request) built by
+``lakeloop.store.memory_sql``; line numbers are ``dense_rank()`` over (creation_date, id), so
+repeated ids share one. ``search`` tries the service's BM25 (``<#>``, after a one-time
+``CREATE INDEX ... USING deeplake_index (...) WITH (index_type = 'bm25')`` on ``memory.summary``
+and ``skills.body``); when the service reports the operator or index unsupported it falls back to
+``ILIKE`` ranked in Python (``memory_sql.bm25``) and remembers that in a marker file in the data
+dir, so later searches send one request.
 """
 
 from __future__ import annotations
@@ -27,11 +35,13 @@ import hashlib
 import json
 from typing import Any, Sequence
 
-from .. import paths
+from .. import __version__, paths
 from ..deeplake import sql
 from ..deeplake.client import DeeplakeClient
-from ..errors import AlreadyExists, DeeplakeError, OutcomeUnknown
+from ..errors import AlreadyExists, AuthError, DeeplakeError, OutcomeUnknown, PaymentRequired, PermanentError
+from . import memory_sql as msql
 from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
+from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 _T = "TEXT NOT NULL DEFAULT ''"
 #: Column definitions, exactly deeplake-api.md's tables.
@@ -63,6 +73,30 @@ def _missing_relation(error: DeeplakeError) -> bool:
     return "does not exist" in text and ("relation" in text or "column" in text or "table" in text)
 
 
+#: Words of an error that says the statement itself cannot run here (an operator, index type or
+#: function the service lacks): retrying cannot help, even when it came as a 500.
+_REFUSAL_WORDS = ("does not exist", "not supported", "unsupported", "syntax error", "not implemented")
+
+
+class Refused(PermanentError):
+    """The service refused a statement it cannot run (``_REFUSAL_WORDS``), e.g. the BM25 ``<#>``
+    operator on a service without it; raised at the first such answer, without retrying."""
+
+
+def _refused(error: DeeplakeError) -> bool:
+    if isinstance(error, (AuthError, PaymentRequired)):
+        return False
+    text = str(error).lower()
+    return isinstance(error, Refused) or (error.status is not None and error.status < 502
+                                          and any(w in text for w in _REFUSAL_WORDS))
+
+
+def _stop_on_refusal(attempt: int, error: DeeplakeError) -> None:
+    """``on_retry`` hook: a refusal is final, stop retrying it."""
+    if _refused(error):
+        raise Refused("Deeplake cannot run the statement", error.status, error.body)
+
+
 def _json_list(value: Any) -> list[str]:
     if isinstance(value, str):
         try:
@@ -92,10 +126,13 @@ class DeeplakeStore(Store):
         self.path = f"{client.creds.api_url}/workspaces/{client.creds.workspace}"
 
     # schema -----------------------------------------------------------------
-    def _marker(self):
+    def _key(self) -> str:
         key = json.dumps([self.client.creds.api_url, self.client.creds.org_id, self.client.creds.workspace,
                           sorted(self.tables.items()), SCHEMAS], sort_keys=True)
-        return paths.data_dir() / f"deeplake-schema-{hashlib.sha256(key.encode()).hexdigest()[:16]}.ok"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def _marker(self):
+        return paths.data_dir() / f"deeplake-schema-{self._key()}.ok"
 
     def ensure_tables(self, force: bool = False) -> list[str]:
         """Create missing tables and add missing columns. Returns the statements run
@@ -133,15 +170,16 @@ class DeeplakeStore(Store):
             pass
         return statements
 
-    def _q(self, text: str, *, retry_auth: bool = False, idempotent: bool = True) -> list[dict[str, Any]]:
+    def _q(self, text: str, *, retry_auth: bool = False, idempotent: bool = True,
+           on_retry=None) -> list[dict[str, Any]]:
         self.ensure_tables()
         try:
-            return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent)
+            return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent, on_retry=on_retry)
         except DeeplakeError as exc:
             if not _missing_relation(exc):
                 raise
             self.ensure_tables(force=True)
-            return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent)
+            return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent, on_retry=on_retry)
 
     # sessions ---------------------------------------------------------------
     @staticmethod
@@ -334,6 +372,105 @@ class DeeplakeStore(Store):
             values.append(sql.literal(value))
         cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
         self._q(f"INSERT INTO {self._t['skills']} ({cols}) VALUES ({', '.join(values)})")
+
+    # memory path (issue 8) ----------------------------------------------------
+    def memory_query(self, query: MemoryQuery) -> list[MemoryRecord]:
+        """Answer ``query`` (``memory_types``) with ONE SELECT, i.e. one request ([] and no
+        request when ``query.empty``). Session line text = ``CAST(message AS TEXT)``; narrowing
+        = ``ILIKE`` of any literal (a superset of ASCII case folding). With ``rank``, candidate
+        lines are scored here with ``memory_sql.bm25`` over the returned candidates (literal
+        occurrences, ASCII case-insensitive, saturated and normalised by the line's length
+        against the candidates' mean: BM25 with k1=1.2, b=0.75). Raises DeeplakeError."""
+        if query.empty:
+            return []
+        d = msql.PgDialect(self._t)
+        ctes: list[str] = []
+        parts: list[str] = []
+        if query.content:
+            msql.lines_scan(query, d, ctes, parts)
+            msql.limit_lines(query, parts, len(parts))  # scores are 0 in SQL here: first by path
+        msql.shared_parts(query, d, ctes, parts)
+        text = msql.statement(ctes, parts)
+        if not text:
+            return []
+        rows = self._q(text)
+        return msql.records(([r.get(c) for c in msql.COLS] for r in rows), query.literals if query.rank else None)
+
+    def insert_note(self, row: NoteRow) -> None:
+        """INSERT one memory-table row (``memory_sql.note_values``: author, project, both dates
+        = ``row.date``, filename, UTF-8 size, mime type, description, agent). Retried like a
+        read on a transient failure: a second copy of the same id holds the same path, text and
+        date, and readers keep one row per path. Raises DeeplakeError."""
+        values = msql.note_values(row, __version__)
+        cols = ", ".join(sql.ident(c) for c in msql.MEMORY_COLUMNS)
+        vals = ", ".join(sql.literal(values[c]) for c in msql.MEMORY_COLUMNS)
+        self._q(f"INSERT INTO {self._t['memory']} ({cols}) VALUES ({vals})")
+
+    def _search_marker(self):
+        return paths.data_dir() / f"deeplake-search-{self._key()}"
+
+    def _search_mode(self) -> str:
+        """``bm25`` or ``ilike`` as remembered on this machine, ``""`` when not tried yet."""
+        try:
+            return self._search_marker().read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def _remember_search_mode(self, mode: str) -> None:
+        try:
+            marker = self._search_marker()
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(mode + "\n", encoding="utf-8")
+        except OSError:
+            pass
+
+    @staticmethod
+    def _unsupported(exc: DeeplakeError) -> bool:
+        """The service cannot run the BM25 statement: a refusal, or any permanent error but
+        credentials and credits."""
+        return _refused(exc) or (isinstance(exc, PermanentError) and not isinstance(exc, (AuthError, PaymentRequired)))
+
+    def _create_bm25_indexes(self) -> None:
+        """``CREATE INDEX IF NOT EXISTS`` the BM25 indexes of ``memory.summary`` and
+        ``skills.body`` (TEXT columns); a refusal is ignored (the search then says)."""
+        for logical, column in (("memory", "summary"), ("skills", "body")):
+            name = sql.ident(f"{self.tables[logical]}_{column}_bm25"[:63])
+            try:
+                self._q(f"CREATE INDEX IF NOT EXISTS {name} ON {self._t[logical]} USING deeplake_index "
+                        f"({sql.ident(column)}) WITH (index_type = 'bm25')", on_retry=_stop_on_refusal)
+            except DeeplakeError as exc:
+                if not self._unsupported(exc) and not isinstance(exc, AlreadyExists):
+                    raise
+
+    def search(self, query: str, limit: int = 10, user: str | None = None,
+               project: str | None = None) -> list[SearchHit]:
+        """The ``limit`` best matches for the words of ``query``, best first; ``user``/``project``
+        keep only rows of that author/project (sessions, notes, skills). BM25 with the service's
+        ``<#>`` (higher = better, as Deeplake's SQL reference says) on the session message text,
+        note summaries and skill bodies; when the service refuses the operator or index (a
+        permanent error, e.g. PostgreSQL's "operator does not exist"), ``ILIKE`` per word OR-ed,
+        ranked here with ``memory_sql.bm25`` over the returned rows, and that choice is kept in
+        a marker file (one request per search from then on). Raises DeeplakeError."""
+        words = msql.search_words(query)
+        if not words or limit <= 0:
+            return []
+        mode = self._search_mode()
+        if mode != "ilike":
+            if not mode:
+                self._create_bm25_indexes()
+            try:
+                rows = self._q(msql.pg_search(msql.PgDialect(self._t), words, limit, user, project, True),
+                               on_retry=_stop_on_refusal)
+            except DeeplakeError as exc:
+                if not self._unsupported(exc):
+                    raise
+                self._remember_search_mode("ilike")
+            else:
+                if not mode:
+                    self._remember_search_mode("bm25")
+                return msql.hits(([r.get(c) for c in msql.COLS] for r in rows), words, limit, rank_here="none")
+        rows = self._q(msql.pg_search(msql.PgDialect(self._t), words, limit, user, project, False))
+        return msql.hits(([r.get(c) for c in msql.COLS] for r in rows), words, limit, rank_here="all")
 
     def close(self) -> None:
         """The shared client stays open for the rest of the process."""

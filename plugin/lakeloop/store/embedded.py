@@ -7,6 +7,18 @@ Columns are those of the Deeplake tables (deeplake-api.md); JSON columns are
 stored as text. Session rows are unique by ``id`` (the event id): a UNIQUE index
 and ``INSERT OR IGNORE`` make every re-sent event a no-op. A store file from
 before that index gets it on open, after repeated ids are deleted (first copy kept).
+
+The memory path (issue 8): a ``memory`` table (deeplake-api.md's columns; notes written through
+the memory path, unique by ``id``) and ``sessions_fts``, an FTS5 ``trigram`` index over
+``sessions.message`` with ``sessions`` as its external content, kept in step by AFTER INSERT /
+DELETE / UPDATE triggers. ``memory_query`` narrows session lines with it (each literal of 3+
+characters as a quoted FTS5 string, OR-ed; a shorter literal falls back to an ``instr`` scan) and
+ranks them with ``bm25``. Schema version 2 (``PRAGMA user_version``): a file made by older code
+gets these on open, the index rebuilt from the rows, in one ``BEGIN IMMEDIATE`` transaction that
+re-checks the version first (a concurrent open waits, then finds it done). An already migrated
+file costs one cheap check. The FTS index is keyed by the sessions rowid: the store never runs
+``VACUUM`` (which may renumber rowids of a table without an INTEGER PRIMARY KEY); after a manual
+one, ``INSERT INTO sessions_fts(sessions_fts) VALUES('rebuild')`` realigns it.
 """
 
 from __future__ import annotations
@@ -17,11 +29,20 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import paths
+from .. import __version__, paths
 from ..errors import StoreError, StoreUnavailable
+from . import memory_sql as msql
 from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
+from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 BUSY_TIMEOUT_MS = 5000
+#: How long an open waits for a concurrent one's migration (rebuilding the FTS index of a big
+#: store takes seconds).
+MIGRATE_TIMEOUT_MS = 120_000
+SCHEMA_VERSION = 2
+#: FTS5's trigram tokenizer needs SQLite 3.34; ``AS MATERIALIZED`` 3.35.
+_TRIGRAM = sqlite3.sqlite_version_info >= (3, 34, 0)
+_MATERIALIZED = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35, 0) else ""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -62,7 +83,45 @@ CREATE TABLE IF NOT EXISTS skills (
     updated_at TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS skills_name_author ON skills (name, author, version);
+CREATE TABLE IF NOT EXISTS memory (
+    id TEXT NOT NULL DEFAULT '',
+    path TEXT NOT NULL DEFAULT '',
+    filename TEXT NOT NULL DEFAULT '',
+    summary TEXT NOT NULL DEFAULT '',
+    summary_embedding TEXT,
+    author TEXT NOT NULL DEFAULT '',
+    mime_type TEXT NOT NULL DEFAULT 'text/plain',
+    size_bytes INTEGER NOT NULL DEFAULT 0,
+    project TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    agent TEXT NOT NULL DEFAULT '',
+    plugin_version TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL DEFAULT '',
+    last_update_date TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS memory_id ON memory (id);
+CREATE INDEX IF NOT EXISTS memory_path ON memory (path, last_update_date);
+CREATE INDEX IF NOT EXISTS sessions_path_order ON sessions (path, creation_date, id);
+DROP INDEX IF EXISTS sessions_path
 """
+#: The FTS5 index over session messages and the triggers keeping it in step (one statement each).
+_FTS = (
+    "CREATE VIRTUAL TABLE sessions_fts USING fts5(message, content='sessions', content_rowid='rowid', "
+    "tokenize='trigram')",
+    "CREATE TRIGGER IF NOT EXISTS sessions_fts_ai AFTER INSERT ON sessions BEGIN "
+    "INSERT INTO sessions_fts(rowid, message) VALUES (new.rowid, new.message); END",
+    "CREATE TRIGGER IF NOT EXISTS sessions_fts_ad AFTER DELETE ON sessions BEGIN "
+    "INSERT INTO sessions_fts(sessions_fts, rowid, message) VALUES ('delete', old.rowid, old.message); END",
+    "CREATE TRIGGER IF NOT EXISTS sessions_fts_au AFTER UPDATE ON sessions BEGIN "
+    "INSERT INTO sessions_fts(sessions_fts, rowid, message) VALUES ('delete', old.rowid, old.message); "
+    "INSERT INTO sessions_fts(rowid, message) VALUES (new.rowid, new.message); END",
+    "INSERT INTO sessions_fts(sessions_fts) VALUES ('rebuild')",
+)
+
+
+#: (schema version, 1 when the FTS index exists): the one check an open of a migrated file costs.
+_STATE = ("SELECT (SELECT user_version FROM pragma_user_version), "
+          "(SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions_fts')")
 
 
 def _json_list(text: Any) -> list[str]:
@@ -94,27 +153,52 @@ class EmbeddedStore(Store):
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._db.execute("PRAGMA synchronous = NORMAL")
-            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions_id'").fetchone():
+            version, fts = self._db.execute(_STATE).fetchone()
+            if version < SCHEMA_VERSION:
                 self._migrate()
+                version, fts = self._db.execute(_STATE).fetchone()
+            self.fts = bool(fts)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open embedded store {self.path}: {exc}") from exc
         self.journal_mode = str(mode)
 
     def _migrate(self) -> None:
-        """Create the schema; give an older file the unique id index (dropping repeated ids)."""
-        self._db.execute("BEGIN IMMEDIATE")
+        """Bring the file to ``SCHEMA_VERSION`` in one transaction: create the schema; give an
+        older file the unique id index (dropping repeated ids), the memory table and the FTS
+        index (rebuilt from the rows). Re-checks the version under the write lock, so of two
+        concurrent opens only the first does the work."""
+        import logging
+
+        log = logging.getLogger("lakeloop.store")
+        self._db.execute(f"PRAGMA busy_timeout = {MIGRATE_TIMEOUT_MS}")
         try:
-            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").fetchone():
+            self._db.execute("BEGIN IMMEDIATE")
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            if self._db.execute(_STATE).fetchone()[0] >= SCHEMA_VERSION:  # a concurrent open did it
+                self._db.execute("COMMIT")
+                return
+            names = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+            if "sessions" in names and "sessions_id" not in names:
                 gone = self._db.execute("DELETE FROM sessions WHERE rowid NOT IN "
                                         "(SELECT MIN(rowid) FROM sessions GROUP BY id)").rowcount
                 if gone:
-                    import logging
-
-                    logging.getLogger("lakeloop.store").warning(
-                        "embedded store: removed %d repeated session rows before indexing ids", gone)
+                    log.warning("embedded store: removed %d repeated session rows before indexing ids", gone)
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            if "sessions_fts" not in names and _TRIGRAM:
+                try:
+                    self._db.execute("SAVEPOINT fts")
+                    for statement in _FTS:
+                        self._db.execute(statement)
+                    self._db.execute("RELEASE fts")
+                except sqlite3.OperationalError as exc:  # SQLite built without FTS5: lines are scanned
+                    self._db.execute("ROLLBACK TO fts")
+                    self._db.execute("RELEASE fts")
+                    log.warning("embedded store: no full-text index (%s); memory searches scan", exc)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -297,3 +381,120 @@ class EmbeddedStore(Store):
         cols = ", ".join(SKILL_COLUMNS)
         marks = ", ".join("?" for _ in SKILL_COLUMNS)
         self._run(f"INSERT INTO skills ({cols}) VALUES ({marks})", [values[c] for c in SKILL_COLUMNS])
+
+    # memory path (issue 8) ------------------------------------------------------
+    def memory_query(self, query: MemoryQuery) -> list[MemoryRecord]:
+        """Answer ``query`` (``memory_types``) with one SQL statement; [] without a query when
+        ``query.empty``. Narrowed session lines come from the FTS5 trigram index (``bm25``
+        scores, negated so higher is better, on candidate lines when ``rank``), or from an
+        ``instr`` scan when a literal is shorter than 3 characters or there is no index (then
+        ranked with ``memory_sql.bm25`` over the candidates). Raises StoreError."""
+        if query.empty:
+            return []
+        d = msql.SqliteDialect()
+        ctes: list[str] = []
+        parts: list[str] = []
+        rank_here = None
+        if query.matcher is not None and query.literals is None:
+            matcher = query.matcher
+
+            def mq_match(text: Any) -> int:
+                return 1 if isinstance(text, str) and matcher(msql.one_line(text)) else 0
+
+            self._db.create_function("mq_match", 1, mq_match, deterministic=True)
+            d.matcher_sql = "mq_match"
+        if query.content:
+            if self._fts_usable(query.literals):
+                self._fts_lines(query, d, ctes, parts)
+            else:
+                msql.lines_scan(query, d, ctes, parts)
+                rank_here = query.literals if query.rank else None
+            msql.limit_lines(query, parts, len(parts))
+        msql.shared_parts(query, d, ctes, parts)
+        text = msql.statement(ctes, parts, d.recursive)
+        return msql.records(self._run(text, d.params), rank_here) if text else []
+
+    def _fts_usable(self, literals: tuple[str, ...] | None) -> bool:
+        return bool(self.fts and literals and all(len(lit) >= 3 for lit in literals))
+
+    @staticmethod
+    def _fts_match(words) -> str:
+        return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+    def _fts_lines(self, q: MemoryQuery, d: msql.SqliteDialect, ctes: list[str], parts: list[str]) -> None:
+        """Narrowed session lines through ``sessions_fts``: the candidates (MATCH), each one's line
+        number counted on the ``(path, creation_date, id)`` index (ids are unique here, so the
+        row count is the dense rank), and its context lines walked from it one index seek per
+        line (a recursive CTE), so the cost follows the candidates, not the files' sizes."""
+        sess = msql.scoped(q.prefixes, "/sessions/")
+        if not sess:
+            return
+        score = "-bm25(sessions_fts)" if q.rank else "0.0"
+        ctes.append(f"fl_m AS {_MATERIALIZED}(SELECT rowid AS rid, {score} AS score FROM sessions_fts "
+                    f"WHERE sessions_fts MATCH {d.lit(self._fts_match(q.literals))})")
+        ctes.append("fl_c AS (SELECT s.rowid AS rid, s.path, s.creation_date AS cd, s.id, m.score, "
+                    "1 + (SELECT COUNT(*) FROM sessions x WHERE x.path = s.path "
+                    "AND (x.creation_date, x.id) < (s.creation_date, s.id)) AS ln "
+                    f"FROM fl_m m JOIN sessions s ON s.rowid = m.rid WHERE {msql.any_prefix(d, 's.path', sess)})")
+        rows = ["SELECT rid, 1 AS hit, score, ln FROM fl_c"]
+        for name, depth, cmp, order, step in (("fl_b", q.context[0], "<", "DESC", "-"),
+                                              ("fl_a", q.context[1], ">", "ASC", "+")):
+            if depth <= 0:
+                continue
+            d.recursive = True
+            ctes.append(f"{name}(rid, path, cd, id, ln, k) AS (SELECT rid, path, cd, id, ln, 0 FROM fl_c UNION ALL "
+                        f"SELECT n.rowid, n.path, n.creation_date, n.id, w.ln {step} 1, w.k + 1 FROM {name} w "
+                        f"JOIN sessions n ON n.rowid = (SELECT x.rowid FROM sessions x WHERE x.path = w.path AND "
+                        f"(x.creation_date, x.id) {cmp} (w.cd, w.id) ORDER BY x.creation_date {order}, x.id {order} "
+                        f"LIMIT 1) WHERE w.k < {int(depth)})")
+            rows.append(f"SELECT rid, 0, 0.0, ln FROM {name} WHERE k > 0")
+        ctes.append(f"fl_k AS (SELECT rid, MAX(hit) AS hit, MAX(score) AS score, MIN(ln) AS ln FROM "
+                    f"({' UNION ALL '.join(rows)}) GROUP BY rid)")
+        parts.append("SELECT 'line' AS kind, s.path AS path, s.message AS text, k.ln AS line, s.author AS author, "
+                     "s.project AS project, s.creation_date AS date, k.score AS score, k.hit AS hit "
+                     "FROM fl_k k JOIN sessions s ON s.rowid = k.rid")
+
+    def insert_note(self, row: NoteRow) -> None:
+        """Append ``row`` to the memory table; a second insert of the same ``id`` is a no-op
+        (unique index, ``INSERT OR IGNORE``). Raises StoreError."""
+        values = msql.note_values(row, __version__)
+        cols = ", ".join(msql.MEMORY_COLUMNS)
+        marks = ", ".join("?" for _ in msql.MEMORY_COLUMNS)
+        self._run(f"INSERT OR IGNORE INTO memory ({cols}) VALUES ({marks})", [values[c] for c in msql.MEMORY_COLUMNS])
+
+    def search(self, query: str, limit: int = 10, user: str | None = None,
+               project: str | None = None) -> list[SearchHit]:
+        """The ``limit`` best matches for the words of ``query`` (``memory_sql.search_words``),
+        best first, in one statement: session lines by FTS5 ``bm25`` (negated: higher is better;
+        an ``instr`` scan of the newest ``SEARCH_CANDIDATES`` matching rows, ranked with
+        ``memory_sql.bm25``, when every word is shorter than 3 characters), plus current notes
+        and team skills containing a word (``instr``), scored with ``memory_sql.bm25`` over the
+        returned texts. ``user``/``project`` keep only rows of that author/project (sessions,
+        notes and skills). Hit text: ~200 characters around the first matching word.
+        Raises StoreError."""
+        words = msql.search_words(query)
+        if not words or limit <= 0:
+            return []
+        d = msql.SqliteDialect()
+        ctes: list[str] = []
+        parts: list[str] = []
+        filt = msql.author_project(d, user, project, "s.")
+        fts = self._fts_usable(tuple(words))
+        if fts:
+            ctes.append(f"sq_m AS {_MATERIALIZED}(SELECT rowid AS rid, -bm25(sessions_fts) AS score FROM sessions_fts "
+                        f"WHERE sessions_fts MATCH {d.lit(self._fts_match(words))})")
+            ctes.append("sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, m.score "
+                        f"FROM sq_m m JOIN sessions s ON s.rowid = m.rid WHERE 1 = 1{filt} "
+                        f"ORDER BY m.score DESC LIMIT {int(limit)})")
+        else:
+            match = " OR ".join(d.contains("s.message", w) for w in words)
+            ctes.append("sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, 0.0 AS score "
+                        f"FROM sessions s WHERE ({match}){filt} ORDER BY s.creation_date DESC "
+                        f"LIMIT {msql.SEARCH_CANDIDATES})")
+        parts.append("SELECT 'line' AS kind, t.path AS path, t.message AS text, 1 + (SELECT COUNT(*) FROM sessions x "
+                     "WHERE x.path = t.path AND (x.creation_date, x.id) < (t.creation_date, t.id)) AS line, "
+                     "t.author AS author, t.project AS project, t.creation_date AS date, "
+                     "t.score AS score, 'session' AS hit FROM sq_t t")
+        msql.doc_search_parts(d, words, user, project, ctes, parts)
+        rows = self._run(msql.statement(ctes, parts), d.params)
+        return msql.hits(rows, words, limit, rank_here="docs" if fts else "all")

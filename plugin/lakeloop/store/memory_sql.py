@@ -1,0 +1,557 @@
+"""SQL of the memory path (``Store.memory_query``, ``Store.search``) for both stores, and the
+shared handling of their answers.
+
+One builder writes both dialects; a dialect object says how a value, a path prefix, a JSON
+field and a case-insensitive "contains" are written:
+
+* ``SqliteDialect``: bound parameters (collected in ``params``), prefixes as byte-order ranges
+  (``path >= p AND path < p'``, exact and index-friendly: no LIKE, so ``_``/``%`` are plain),
+  ``instr(lower(x), lower(?))`` (ASCII case folding, as SQLite's ``lower``).
+* ``PgDialect`` (Deeplake): every value through ``lakeloop.deeplake.sql`` (``literal``,
+  ``like_contains``, ``ident``); prefixes as ``left(path, n) = '<prefix>'`` (exact whatever the
+  collation, nothing to escape), ``ILIKE`` (a superset of ASCII case folding).
+
+Every statement answers rows of ``COLS``: ``kind, path, text, line, author, project, date, score,
+hit`` (``hit`` = 1 for a candidate line of a narrowed query). Built here: the skills,
+memory-table, listing and index parts (``shared_parts``) and session lines by scanning
+(``lines_scan``: Deeplake, and the embedded store without a usable FTS index); the embedded
+store's FTS5 route lives with it.
+
+Post-processing (``records``): a session line's text with a raw newline is re-serialised on one
+line (``json.dumps(obj, ensure_ascii=False)``, lakeloop's own format); repeated ``(path, line)``
+are dropped (repeated ids share a line number); records whose path is not a clean absolute path
+(empty, ``.`` or ``..`` components, control characters) are dropped; scores missing from the
+store are computed with ``bm25`` over the returned candidate lines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Iterable, Sequence
+
+from .memory_types import DOC, ENTRY, LINE, SESSION, SKILL, MemoryQuery, MemoryRecord, NoteRow, SearchHit
+
+#: Column order of every memory statement's rows.
+COLS = ("kind", "path", "text", "line", "author", "project", "date", "score", "hit")
+#: Columns of the memory table (deeplake-api.md), in order.
+MEMORY_COLUMNS = ("id", "path", "filename", "summary", "summary_embedding", "author", "mime_type",
+                  "size_bytes", "project", "description", "agent", "plugin_version", "creation_date",
+                  "last_update_date")
+#: Sessions shown in /index.md; characters kept of a session's first prompt.
+INDEX_SESSIONS = 50
+FIRST_PROMPT_CHARS = 300
+#: Memory-table paths that would shadow generated files are ignored (dirs end in ``/``).
+HIDDEN_NOTE_PATHS = ("/sessions/", "/skills/", "/index.md", "/sessions", "/skills", "/")
+#: ``search``: most candidate rows ranked in Python (newest first) when the store has no BM25.
+SEARCH_CANDIDATES = 2000
+SEARCH_WORDS = 16
+SNIPPET_CHARS = 200
+BM25_K1, BM25_B = 1.2, 0.75
+
+_BAD_PATH_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# dialects ---------------------------------------------------------------------------------------
+class SqliteDialect:
+    """SQLite: bound parameters; ``params`` collects them (numbered placeholders)."""
+
+    name = "sqlite"
+    zero = "0.0"
+
+    def __init__(self, tables: dict[str, str] | None = None) -> None:
+        self.params: list[Any] = []
+        self.recursive = False  # set when a CTE is recursive: the statement says WITH RECURSIVE
+        self.t = {"sessions": "sessions", "skills": "skills", "memory": "memory", **(tables or {})}
+        self.matcher_sql: str | None = None  # name of a registered MemoryQuery.matcher function
+
+    def lit(self, value: Any) -> str:
+        """A numbered placeholder for ``value`` (``?N``: parts may be assembled in any order)."""
+        self.params.append(value)
+        return f"?{len(self.params)}"
+
+    def prefix(self, col: str, prefix: str) -> str:
+        """``col`` is ``prefix`` (a file) or lies under it (``prefix`` ends in ``/``)."""
+        if not prefix.endswith("/"):
+            return f"{col} = {self.lit(prefix)}"
+        if prefix == "/":
+            return "1 = 1"
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # BINARY collation: UTF-8 byte = code point order
+        return f"({col} >= {self.lit(prefix)} AND {col} < {self.lit(upper)})"
+
+    def json_text(self, col: str, key: str) -> str:
+        """``col``'s top-level ``key`` as text (NULL when absent or ``col`` is not JSON)."""
+        return f"(CASE WHEN json_valid({col}) THEN json_extract({col}, '$.{key}') END)"
+
+    def message(self, col: str) -> str:
+        """The message JSON text of sessions column ``col``."""
+        return col
+
+    def contains(self, col: str, text: str) -> str:
+        """``col`` contains ``text``, ASCII case-insensitively."""
+        return f"instr(lower({col}), lower({self.lit(text)})) > 0"
+
+
+class PgDialect(SqliteDialect):
+    """PostgreSQL (Deeplake): literals and LIKE patterns from ``lakeloop.deeplake.sql``;
+    ``tables`` maps the logical names to quoted identifiers."""
+
+    name = "pg"
+    zero = "CAST(0 AS DOUBLE PRECISION)"
+
+    def __init__(self, tables: dict[str, str]) -> None:
+        super().__init__(tables)
+
+    def lit(self, value: Any) -> str:
+        from ..deeplake import sql
+
+        return sql.literal(value)
+
+    def prefix(self, col: str, prefix: str) -> str:
+        from ..deeplake import sql
+
+        if not prefix.endswith("/"):
+            return f"{col} = {sql.literal(prefix)}"
+        if prefix == "/":
+            return "TRUE"
+        return f"left({col}, {len(sql.clean(prefix))}) = {sql.literal(prefix)}"
+
+    def json_text(self, col: str, key: str) -> str:
+        from ..deeplake import sql
+
+        return f"({col}->>{sql.literal(key)})"
+
+    def message(self, col: str) -> str:
+        return f"CAST({col} AS TEXT)"
+
+    def contains(self, col: str, text: str) -> str:
+        from ..deeplake import sql
+
+        return f"{col} ILIKE {sql.like_contains(text)}"
+
+
+# prefixes ---------------------------------------------------------------------------------------
+def scoped(prefixes: Iterable[str], root: str) -> list[str]:
+    """The parts of ``prefixes`` inside directory ``root`` (ends in ``/``): a prefix that
+    contains ``root`` becomes ``root``; one inside it stays; others go. Sorted, unique."""
+    out = set()
+    for p in prefixes:
+        if p.endswith("/") and root.startswith(p):
+            out.add(root)
+        elif p.startswith(root):
+            out.add(p)
+    return sorted(out)
+
+
+def any_prefix(d: SqliteDialect, col: str, prefixes: Sequence[str]) -> str:
+    """``col`` matches one of ``prefixes`` (``TRUE``-like when one is ``/``)."""
+    if "/" in prefixes:
+        return d.prefix(col, "/")
+    return "(" + " OR ".join(d.prefix(col, p) for p in prefixes) + ")"
+
+
+def not_hidden(d: SqliteDialect, col: str) -> str:
+    """``col`` is not a path that would shadow a generated file (``HIDDEN_NOTE_PATHS``)."""
+    return " AND ".join(f"NOT {d.prefix(col, p)}" if p != "/" else f"{col} <> {d.lit('/')}"
+                        for p in HIDDEN_NOTE_PATHS)
+
+
+def skill_path_sql(name: str = "name", author: str = "author") -> str:
+    """SQL of a skill's virtual path ``/skills/<name>--<author>/SKILL.md``."""
+    return f"('/skills/' || {name} || '--' || {author} || '/SKILL.md')"
+
+
+def _select(d: SqliteDialect, kind: str, path: str, text: str = "''", line: str = "0", author: str = "''",
+            project: str = "''", date: str = "''", score: str | None = None, hit: str = "0") -> str:
+    """``SELECT`` of one part's columns (``COLS``), each given as SQL."""
+    return (f"SELECT '{kind}' AS kind, {path} AS path, {text} AS text, {line} AS line, {author} AS author, "
+            f"{project} AS project, {date} AS date, {score or d.zero} AS score, {hit} AS hit")
+
+
+# memory_query: the parts both stores share --------------------------------------------------------
+def shared_parts(q: MemoryQuery, d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
+    """Append the CTEs and SELECTs of ``q``'s non-line parts: session listing, skills (DOC,
+    ENTRY, SKILL), memory-table rows (DOC, ENTRY) and the /index.md sessions (SESSION)."""
+    t = d.t
+    sess = scoped(q.prefixes, "/sessions/")
+    if q.listing and sess:
+        ctes.extend(session_paths(d, "mq_sp", sess))
+        parts.append(_select(d, ENTRY, "path") + " FROM mq_sp")
+    skills = scoped(q.prefixes, "/skills/") if (q.listing or q.content) else []
+    if skills or q.index:
+        ctes.append(
+            f"mq_sk AS (SELECT name, author, project, body, description, version, created_at, "
+            f"row_number() OVER (PARTITION BY name, author ORDER BY version DESC, created_at ASC, id ASC) AS rn "
+            f"FROM {t['skills']} WHERE scope = 'team')")
+        where = "FROM mq_sk WHERE rn = 1"
+        if skills:
+            in_scope = f"{where} AND {any_prefix(d, skill_path_sql(), skills)}"
+            if q.content:
+                parts.append(_select(d, DOC, skill_path_sql(), "body", author="author", project="project",
+                                     date="created_at") + " " + in_scope)
+            if q.listing:
+                parts.append(_select(d, ENTRY, skill_path_sql()) + " " + in_scope)
+        if q.index:
+            parts.append(_select(d, SKILL, skill_path_sql(), "description", line="version", author="author",
+                                 project="project", date="created_at") + " " + where)
+    notes = sorted({p for p in q.prefixes if not p.startswith(("/sessions/", "/skills/"))
+                    and p not in ("/index.md", "/sessions", "/skills")}) if (q.listing or q.content) else []
+    if notes:
+        ctes.append(
+            f"mq_mem AS (SELECT path, summary, author, project, "
+            f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
+            f"row_number() OVER (PARTITION BY path ORDER BY last_update_date DESC, creation_date DESC, id DESC) AS rn "
+            f"FROM {t['memory']} WHERE {any_prefix(d, 'path', notes)} AND {not_hidden(d, 'path')})")
+        if q.content:
+            parts.append(_select(d, DOC, "path", "summary", author="author", project="project", date="date")
+                         + " FROM mq_mem WHERE rn = 1")
+        if q.listing:
+            parts.append(_select(d, ENTRY, "path") + " FROM mq_mem WHERE rn = 1")
+    if q.index:
+        index_sessions(d, ctes, parts)
+
+
+def session_paths(d: SqliteDialect, name: str, prefixes: Sequence[str]) -> list[str]:
+    """CTEs ending in ``name(path)``: the distinct session paths matching ``prefixes``. SQLite:
+    a skip scan of the ``(path, ...)`` index per directory prefix (one seek per path instead of
+    reading every row's entry); PostgreSQL: ``SELECT DISTINCT``."""
+    t = d.t["sessions"]
+    if d.name != "sqlite":
+        return [f"{name} AS (SELECT DISTINCT path FROM {t} WHERE {any_prefix(d, 'path', prefixes)})"]
+    ctes, unions = [], []
+    exact = [p for p in prefixes if not p.endswith("/")]
+    if exact:
+        unions.append(f"SELECT DISTINCT path FROM {t} WHERE path IN ({', '.join(d.lit(p) for p in exact)})")
+    for i, p in enumerate(x for x in prefixes if x.endswith("/")):
+        lo, hi = d.lit(p), d.lit(p[:-1] + chr(ord(p[-1]) + 1))
+        step = f"{name}_{i}"
+        ctes.append(f"{step}(path) AS (SELECT MIN(path) FROM {t} WHERE path >= {lo} AND path < {hi} UNION ALL "
+                    f"SELECT (SELECT MIN(x.path) FROM {t} x WHERE x.path > {step}.path AND x.path < {hi}) "
+                    f"FROM {step} WHERE {step}.path IS NOT NULL)")
+        unions.append(f"SELECT path FROM {step} WHERE path IS NOT NULL")
+    d.recursive = d.recursive or bool(ctes)
+    return ctes + [f"{name}(path) AS ({' UNION '.join(unions)})"]
+
+
+def index_sessions(d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
+    """The SESSION part: the ``INDEX_SESSIONS`` latest sessions (latest creation_date, newest
+    first), each with the author and project of its first user message (else of its first row)
+    and that message's content cut to ``FIRST_PROMPT_CHARS``. SQLite picks that row per path
+    with index seeks (only the chosen rows' JSON is parsed); PostgreSQL with ``row_number()``."""
+    t = d.t["sessions"]
+    kind = d.json_text("s.message", "type")
+    first = (f"CASE WHEN {kind} = 'user_message' THEN substr({d.json_text('s.message', 'content')}, 1, "
+             f"{FIRST_PROMPT_CHARS}) ELSE '' END")
+    if d.name == "sqlite":
+        ctes.extend(session_paths(d, "mq_ixp", ["/sessions/"]))
+        ctes.append(f"mq_ix AS (SELECT path, (SELECT MAX(x.creation_date) FROM {t} x WHERE x.path = p.path) AS last "
+                    f"FROM mq_ixp p ORDER BY last DESC, path LIMIT {INDEX_SESSIONS})")
+        ctes.append(f"mq_ixr AS (SELECT i.path, i.last, COALESCE((SELECT s.rowid FROM {t} s WHERE s.path = i.path "
+                    f"AND {kind} = 'user_message' ORDER BY s.creation_date, s.id LIMIT 1), (SELECT s.rowid FROM {t} s "
+                    f"WHERE s.path = i.path ORDER BY s.creation_date, s.id LIMIT 1)) AS rid FROM mq_ix i)")
+        parts.append(_select(d, SESSION, "r.path", first, author="s.author", project="s.project", date="r.last")
+                     + f" FROM mq_ixr r JOIN {t} s ON s.rowid = r.rid")
+        return
+    ctes.append(f"mq_ix AS (SELECT path, MAX(creation_date) AS last FROM {t} "
+                f"WHERE {d.prefix('path', '/sessions/')} GROUP BY path ORDER BY last DESC, path "
+                f"LIMIT {INDEX_SESSIONS})")
+    ctes.append(
+        f"mq_ixf AS (SELECT s.path, s.author, s.project, {first} AS first, "
+        f"row_number() OVER (PARTITION BY s.path ORDER BY CASE WHEN {kind} = 'user_message' THEN 0 ELSE 1 END, "
+        f"s.creation_date, s.id) AS rn FROM {t} s WHERE s.path IN (SELECT path FROM mq_ix))")
+    parts.append(_select(d, SESSION, "f.path", "f.first", author="f.author", project="f.project", date="i.last")
+                 + " FROM mq_ixf f JOIN mq_ix i ON i.path = f.path WHERE f.rn = 1")
+
+
+def lines_scan(q: MemoryQuery, d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
+    """Session lines under ``q``'s prefixes with no full-text index: all of them, or (narrowed)
+    the candidates (``d.contains`` of any literal) and their context lines. Line numbers are
+    ``dense_rank()`` over (creation_date, id) within the path; context is a window too (``MAX(hit)``
+    over a RANGE of line numbers), so the plan has no join whose cost hangs on row estimates:
+    one pass finds the candidate files, a second numbers their rows."""
+    sess = scoped(q.prefixes, "/sessions/")
+    if not sess or (q.literals is not None and not q.literals):
+        return
+    matcher = getattr(d, "matcher_sql", None) if q.literals is None and q.matcher is not None else None
+    t = d.t["sessions"]
+    rank = "dense_rank() OVER (PARTITION BY s.path ORDER BY s.creation_date, s.id)"
+    text = d.message("s.message")
+    where = any_prefix(d, "s.path", sess)
+    if q.literals is None and matcher is None:
+        parts.append(_select(d, LINE, "s.path", text, rank, "s.author", "s.project", "s.creation_date")
+                     + f" FROM {t} s WHERE {where}")
+        return
+    if matcher is not None:  # a user function the store registered: GNU grep's selection
+        cand = f"({matcher}({text}) = 1)"
+    else:
+        cand = "(" + " OR ".join(d.contains(text, lit) for lit in q.literals) + ")"
+    ctes.append(f"mq_lc AS (SELECT DISTINCT s.path FROM {t} s WHERE {where} AND {cand})")
+    ctes.append(f"mq_ln AS (SELECT s.path, s.creation_date, s.author, s.project, {text} AS text, "
+                f"CASE WHEN {cand} THEN 1 ELSE 0 END AS hit, {rank} AS ln "
+                f"FROM {t} s WHERE s.path IN (SELECT path FROM mq_lc))")
+    before, after = q.context
+    source, keep = "mq_ln", "hit = 1"
+    if before or after:  # near: a candidate lies within (ln - after .. ln + before); no join to misplan
+        ctes.append(f"mq_lw AS (SELECT n.*, MAX(n.hit) OVER (PARTITION BY n.path ORDER BY n.ln RANGE BETWEEN "
+                    f"{int(after)} PRECEDING AND {int(before)} FOLLOWING) AS near FROM mq_ln n)")
+        source, keep = "mq_lw", "near = 1"
+    parts.append(_select(d, LINE, "path", "text", "ln", "author", "project", "creation_date", hit="hit")
+                 + f" FROM {source} WHERE {keep}")
+
+
+def limit_lines(q: MemoryQuery, parts: list[str], count: int) -> None:
+    """Wrap the first ``count`` parts (the LINE parts) so each returns at most ``q.limit`` rows:
+    the first by (path, line), or the best by score when ``q.rank`` (``MemoryQuery.limit``)."""
+    if not q.limit:
+        return
+    order = "score DESC, path, line" if q.rank else "path, line"
+    for i in range(count):
+        parts[i] = f"SELECT * FROM ({parts[i]} ORDER BY {order} LIMIT {int(q.limit)}) AS mq_lim{i}"
+
+
+def statement(ctes: Sequence[str], parts: Sequence[str], recursive: bool = False) -> str:
+    """``WITH [RECURSIVE] <ctes> <part> UNION ALL <part> ...`` ('' when there is no part)."""
+    if not parts:
+        return ""
+    head = (f"WITH {'RECURSIVE ' if recursive else ''}" + ", ".join(ctes) + " ") if ctes else ""
+    return head + " UNION ALL ".join(parts)
+
+
+# answers ------------------------------------------------------------------------------------------
+def one_line(text: Any) -> str:
+    """A session line's text: the stored JSON text, re-serialised on one line when it holds a
+    raw newline (another client's pretty-printed JSON); non-JSON text gets spaces instead."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        return json.dumps(text, ensure_ascii=False)
+    if "\n" not in text:
+        return text
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False)
+    except ValueError:
+        return text.replace("\n", " ")
+
+
+def clean_path(path: str) -> bool:
+    """True for a clean absolute virtual path: ``/`` then non-empty components other than
+    ``.``/``..``, no control characters."""
+    if not isinstance(path, str) or not path.startswith("/") or _BAD_PATH_CHARS.search(path):
+        return False
+    return all(part not in ("", ".", "..") for part in path[1:].split("/"))
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def records(rows: Iterable[Sequence[Any]], rank_literals: Sequence[str] | None = None) -> list[MemoryRecord]:
+    """``MemoryRecord``s from rows of ``COLS``: LINE texts on one line, one record per
+    ``(kind, path, line)``, unclean paths dropped, ``score`` kept on candidate lines only; with
+    ``rank_literals`` (a store without BM25 for lines), candidate lines are scored here with
+    ``bm25`` over the returned candidates. Order: SESSION newest first, then the rest by kind,
+    path, line."""
+    out: list[MemoryRecord] = []
+    cand: list[int] = []
+    seen: set[tuple[str, str, int]] = set()
+    for row in rows:
+        kind, path, text, line, author, project, date, score, hit = row
+        path, line = _str(path), int(line or 0)
+        if not clean_path(path) or (kind, path, line) in seen:
+            continue
+        seen.add((kind, path, line))
+        text = one_line(text) if kind == LINE else _str(text)
+        if int(hit or 0):
+            cand.append(len(out))
+        else:
+            score = 0.0
+        out.append(MemoryRecord(kind, path, text, line, _str(author), _str(project), _str(date),
+                                float(score or 0.0)))
+    if rank_literals and cand:
+        for i, s in zip(cand, bm25([out[i].text for i in cand], rank_literals)):
+            out[i] = _with_score(out[i], s)
+    order = {SESSION: 0, SKILL: 1, DOC: 2, ENTRY: 3, LINE: 4}
+    sessions = sorted((r for r in out if r.kind == SESSION), key=lambda r: (r.date, r.path), reverse=True)
+    rest = sorted((r for r in out if r.kind != SESSION), key=lambda r: (order.get(r.kind, 9), r.path, r.line))
+    return sessions + rest
+
+
+def _with_score(rec: MemoryRecord, score: float) -> MemoryRecord:
+    return MemoryRecord(rec.kind, rec.path, rec.text, rec.line, rec.author, rec.project, rec.date, score)
+
+
+# ranking ------------------------------------------------------------------------------------------
+def _count(haystack: str, needle: str) -> int:
+    return haystack.count(needle) if needle else 0
+
+
+def bm25(texts: Sequence[str], terms: Sequence[str], k1: float = BM25_K1, b: float = BM25_B) -> list[float]:
+    """BM25 of each of ``texts`` for ``terms``, computed over ``texts`` alone (the returned rows):
+    term frequency = non-overlapping ASCII-case-insensitive occurrences of the term, document
+    length = characters (normalised by the mean), idf = ``ln(1 + (N - n + 0.5) / (n + 0.5))``.
+    Higher is better; a text with no term scores 0."""
+    if not texts:
+        return []
+    low = [t.lower() if t.isascii() else _ascii_lower(t) for t in texts]
+    keys = [t.lower() if t.isascii() else _ascii_lower(t) for t in dict.fromkeys(terms) if t]
+    n = len(texts)
+    avg = (sum(len(t) for t in low) / n) or 1.0
+    tf = [[_count(t, k) for k in keys] for t in low]
+    dfs = [sum(1 for row in tf if row[j]) for j in range(len(keys))]
+    idf = [math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs]
+    out = []
+    for t, row in zip(low, tf):
+        norm = k1 * (1 - b + b * len(t) / avg)
+        out.append(sum(w * f * (k1 + 1) / (f + norm) for w, f in zip(idf, row) if f))
+    return out
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+# search -------------------------------------------------------------------------------------------
+def search_words(query: str) -> list[str]:
+    """The words ``search`` looks for: whitespace-separated, repeated ones once, at most
+    ``SEARCH_WORDS``; only those of 3+ characters when there is one."""
+    words = list(dict.fromkeys(w for w in query.split() if w))
+    longer = [w for w in words if len(w) >= 3]
+    return (longer or words)[:SEARCH_WORDS]
+
+
+def snippet(text: str, words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
+    """About ``width`` characters of ``text`` around the first occurrence of any of ``words``
+    (ASCII case-insensitive), whitespace runs as one space, ``…`` where it was cut."""
+    low = _ascii_lower(text)
+    found = [p for p in (low.find(_ascii_lower(w)) for w in words if w) if p >= 0]
+    pos = min(found) if found else 0
+    start = max(0, pos - width // 3)
+    end = start + width
+    piece = " ".join(text[start:end].split())
+    return ("…" if start > 0 else "") + piece + ("…" if end < len(text) else "")
+
+
+def hits(rows: Iterable[Sequence[Any]], words: Sequence[str], limit: int, rank_here: str = "docs") -> list[SearchHit]:
+    """``SearchHit``s from search rows (``COLS``, whose ``hit`` column says ``session``, ``note``
+    or ``skill``: ``SearchHit.extra["kind"]``), best first (score, then path, line), at most
+    ``limit``; repeated ``(path, line)`` are dropped. ``rank_here``: which
+    rows get their score here, from ``bm25`` over the returned texts: ``"docs"`` (the store
+    scored session lines), ``"all"`` (the store scored nothing) or ``"none"`` (the store scored
+    every row, and rows scoring 0 are dropped: not a match)."""
+    got: list[tuple[str, str, str, int, str, str, str, float]] = []
+    seen: set[tuple[str, int]] = set()
+    for kind, path, text, line, author, project, date, score, what in rows:
+        path, line = _str(path), int(line or 0)
+        if not clean_path(path) or (path, line) in seen:
+            continue
+        seen.add((path, line))
+        text = one_line(text) if kind == LINE else _str(text)
+        got.append((_str(what), path, text, line, _str(author), _str(project), _str(date), float(score or 0.0)))
+    redo = [i for i, g in enumerate(got) if rank_here == "all" or (rank_here == "docs" and g[0] != "session")]
+    for i, s in zip(redo, bm25([got[i][2] for i in redo], words)):
+        got[i] = got[i][:7] + (s,)
+    if rank_here == "none":  # the service scored every row it returned: 0 is no match
+        got = [g for g in got if g[7] > 0]
+    got.sort(key=lambda g: (-g[7], g[1], g[3]))
+    return [SearchHit(path, line, snippet(text, words), author, project, date, score, {"kind": what})
+            for what, path, text, line, author, project, date, score in got[:max(0, limit)]]
+
+
+def author_project(d: SqliteDialect, user: str | None, project: str | None, alias: str = "") -> str:
+    """`` AND <alias>author = .. AND <alias>project = ..`` for the given ones ('' for none)."""
+    return "".join(f" AND {alias}{col} = {d.lit(val)}" for col, val in (("author", user), ("project", project)) if val)
+
+
+def doc_search_parts(d: SqliteDialect, words: Sequence[str], user: str | None, project: str | None,
+                     ctes: list[str], parts: list[str]) -> None:
+    """The notes and skills parts of ``search``: current rows whose text contains any word
+    (``d.contains``), with author/project filters; ``hit`` column carries ``note``/``skill``."""
+    t = d.t
+    filt = author_project(d, user, project)
+    ctes.append(
+        f"sq_mem AS (SELECT path, summary, author, project, "
+        f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
+        f"row_number() OVER (PARTITION BY path ORDER BY last_update_date DESC, creation_date DESC, id DESC) AS rn "
+        f"FROM {t['memory']} WHERE {not_hidden(d, 'path')})")
+    match = " OR ".join(d.contains("summary", w) for w in words)
+    parts.append(_select(d, DOC, "path", "summary", author="author", project="project", date="date",
+                         hit="'note'") + f" FROM sq_mem WHERE rn = 1 AND ({match}){filt}")
+    ctes.append(
+        f"sq_sk AS (SELECT name, author, project, body, created_at, row_number() OVER (PARTITION BY name, author "
+        f"ORDER BY version DESC, created_at ASC, id ASC) AS rn FROM {t['skills']} WHERE scope = 'team')")
+    match = " OR ".join(d.contains("body", w) for w in words)
+    parts.append(_select(d, DOC, skill_path_sql(), "body", author="author", project="project", date="created_at",
+                         hit="'skill'") + f" FROM sq_sk WHERE rn = 1 AND ({match}){filt}")
+
+
+def note_values(row: NoteRow, plugin_version: str) -> dict[str, Any]:
+    """The memory-table columns of a note: filename = basename, size_bytes = UTF-8 length,
+    mime_type ``text/markdown`` for ``.md`` else ``text/plain``, both dates = ``row.date``."""
+    return {
+        "id": row.id, "path": row.path, "filename": row.path.rsplit("/", 1)[-1], "summary": row.text,
+        "summary_embedding": None, "author": row.author,
+        "mime_type": "text/markdown" if row.path.lower().endswith(".md") else "text/plain",
+        "size_bytes": len(row.text.encode("utf-8", "surrogatepass")), "project": row.project,
+        "description": row.description, "agent": row.agent, "plugin_version": plugin_version,
+        "creation_date": row.date, "last_update_date": row.date,
+    }
+
+
+def pg_search(d: "PgDialect", words: Sequence[str], limit: int, user: str | None, project: str | None,
+              bm25_operator: bool) -> str:
+    """Deeplake's ``search`` statement. ``bm25_operator``: rank with the service's ``<#>``
+    (BM25; higher is better) on ``CAST(message AS TEXT)``, ``memory.summary`` and ``skills.body``,
+    the ``limit`` best of each; else the newest ``SEARCH_CANDIDATES`` session rows and the current
+    notes and skills that contain a word (``ILIKE``), to be ranked in Python. Session lines carry
+    their line number (``dense_rank`` within their file)."""
+    t = d.t
+    filt = author_project(d, user, project, "s.")
+    text = d.message("s.message")
+    ctes: list[str] = []
+    parts: list[str] = []
+    if bm25_operator:
+        q = d.lit(" ".join(words))
+        ctes.append(f"sq_t AS (SELECT s.path, s.id, s.creation_date, {text} AS text, s.author, s.project, "
+                    f"{text} <#> {q} AS score FROM {t['sessions']} s WHERE TRUE{filt} "
+                    f"ORDER BY score DESC LIMIT {int(limit)})")
+        ctes.append(f"sq_n AS (SELECT s.path, s.id, s.creation_date, dense_rank() OVER (PARTITION BY s.path "
+                    f"ORDER BY s.creation_date, s.id) AS ln FROM {t['sessions']} s "
+                    f"WHERE s.path IN (SELECT path FROM sq_t))")
+        parts.append(_select(d, LINE, "t.path", "t.text", "n.ln", "t.author", "t.project", "t.creation_date",
+                             "t.score", "'session'") + " FROM sq_t t JOIN sq_n n ON n.path = t.path AND n.id = t.id "
+                     "AND n.creation_date = t.creation_date")
+    else:  # candidate files, their rows numbered, the newest candidates kept (as lines_scan: no join)
+        match = "(" + " OR ".join(d.contains(text, w) for w in words) + ")"
+        ctes.append(f"sq_c AS (SELECT DISTINCT s.path FROM {t['sessions']} s WHERE {match}{filt})")
+        ctes.append(f"sq_n AS (SELECT s.path, s.creation_date, {text} AS text, s.author, s.project, "
+                    f"CASE WHEN {match}{filt} THEN 1 ELSE 0 END AS hit, dense_rank() OVER (PARTITION BY s.path "
+                    f"ORDER BY s.creation_date, s.id) AS ln FROM {t['sessions']} s "
+                    f"WHERE s.path IN (SELECT path FROM sq_c))")
+        ctes.append(f"sq_t AS (SELECT * FROM sq_n WHERE hit = 1 ORDER BY creation_date DESC "
+                    f"LIMIT {SEARCH_CANDIDATES})")
+        parts.append(_select(d, LINE, "path", "text", "ln", "author", "project", "creation_date", d.zero,
+                             "'session'") + " FROM sq_t")
+    if not bm25_operator:
+        doc_search_parts(d, words, user, project, ctes, parts)
+        return statement(ctes, parts)
+    dfilt = author_project(d, user, project)
+    ctes.append(
+        f"sq_mem AS (SELECT path, summary, author, project, "
+        f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
+        f"summary <#> {q} AS score, row_number() OVER (PARTITION BY path ORDER BY last_update_date DESC, "
+        f"creation_date DESC, id DESC) AS rn FROM {t['memory']} WHERE {not_hidden(d, 'path')})")
+    parts.append("(" + _select(d, DOC, "path", "summary", author="author", project="project", date="date",
+                               score="score", hit="'note'")
+                 + f" FROM sq_mem WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})")
+    ctes.append(
+        f"sq_sk AS (SELECT name, author, project, body, created_at, body <#> {q} AS score, row_number() OVER "
+        f"(PARTITION BY name, author ORDER BY version DESC, created_at ASC, id ASC) AS rn FROM {t['skills']} "
+        f"WHERE scope = 'team')")
+    parts.append("(" + _select(d, DOC, skill_path_sql(), "body", author="author", project="project",
+                               date="created_at", score="score", hit="'skill'")
+                 + f" FROM sq_sk WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})")
+    return statement(ctes, parts)
