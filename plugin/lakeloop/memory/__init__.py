@@ -1,0 +1,18 @@
+"""The memory path: the team's memory as a virtual, read-only file tree (issue 8).
+
+``~/.deeplake/memory`` (``LAKELOOP_MEMORY_PATH``) does not exist on disk: the
+PreToolUse hook answers the agent's Read, Grep, Glob and Bash calls on it from the
+store in use, with one store query per tool call. Layout (shared with other
+Deeplake clients of the same tables)::
+
+    /index.md                                              generated: latest sessions, team skills
+    /sessions/<user>/<user>_<org>_<workspace>_<sid>.jsonl  one captured event (message JSON) per line
+    /skills/<name>--<author>/SKILL.md                      current version of every team skill
+    /<any other path>                                      memory table rows (notes, summaries)
+
+Modules: ``paths``
+(memory root, virtual path normalisation), ``grep`` (GNU grep semantics), ``command``
+(the Bash command parser), ``shell`` (runs a parsed pipeline on a tree), ``tree`` (the
+virtual tree built from one query's records), ``notes`` (writes to the memory table and
+read-your-writes), ``answer`` (the PreToolUse decisions).
+"""

@@ -1,0 +1,92 @@
+"""Notes written through the memory path, and read-your-writes.
+
+``save(store, vpath, text, identity, project)`` appends one memory-table row
+(``NoteRow``: author, project, time) and remembers it in a small overlay file in the
+data dir (``memory-notes.json``: ``{vpath: {"text", "date", "at"}}``, 0600). A read in
+the next ``OVERLAY_TTL_S`` seconds sees the note even when the store does not show it
+yet (Deeplake's insert-to-read visibility lag): ``overlay(prefixes)`` returns the
+remembered notes under those prefixes, merged over the store's answer by the tree.
+The overlay holds only what this machine wrote and expires, so it can never hide a
+newer note for long.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+
+from .. import paths
+from ..fsutil import atomic_write_json, read_json
+
+#: Seconds a note written here shadows the store's answer (longer than the visibility lag).
+OVERLAY_TTL_S = 120.0
+#: Largest note (UTF-8 bytes) the memory path accepts.
+MAX_NOTE_BYTES = 256 * 1024
+#: Paths of the tree that are generated from the store and cannot be written.
+READ_ONLY = ("/index.md", "/sessions", "/skills")
+
+
+def _file():
+    return paths.data_dir() / "memory-notes.json"
+
+
+def writable(vpath: str) -> bool:
+    """True when ``vpath`` may hold a note: inside the root, not the root, not generated."""
+    if vpath in ("", "/") or vpath.endswith("/"):
+        return False
+    return not any(vpath == p or vpath.startswith(p + "/") for p in READ_ONLY)
+
+
+def save(store, vpath: str, text: str, author: str, project: str, now: float | None = None) -> str:
+    """Store ``text`` as the note at ``vpath``; returns the row id. Raises ValueError for a
+    read-only path or an over-large note, StoreError when the store refuses the row."""
+    from ..store.memory_types import NoteRow
+
+    if not writable(vpath):
+        raise ValueError(f"{vpath} is read-only")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
+        raise ValueError(f"note over {MAX_NOTE_BYTES} bytes")
+    now = time.time() if now is None else now
+    date = datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    row = NoteRow(id=uuid.uuid4().hex, path=vpath, text=text, author=author, project=project, date=date)
+    store.insert_note(row)
+    _remember(vpath, text, date, now)
+    return row.id
+
+
+def _remember(vpath: str, text: str, date: str, now: float) -> None:
+    try:
+        data = read_json(_file())
+    except (OSError, ValueError):
+        data = None
+    data = data if isinstance(data, dict) else {}
+    data = {k: v for k, v in data.items() if isinstance(v, dict) and now - float(v.get("at", 0)) < OVERLAY_TTL_S}
+    data[vpath] = {"text": text, "date": date, "at": now}
+    try:
+        paths.private_dir(_file().parent)
+        atomic_write_json(_file(), data)
+    except OSError:
+        pass  # read-your-writes is best effort; the note itself is stored
+
+
+def overlay(prefixes, now: float | None = None) -> dict[str, str]:
+    """``{vpath: text}`` of notes written here in the last ``OVERLAY_TTL_S`` seconds that lie
+    under ``prefixes`` (a prefix ending in ``/`` covers its subtree; else that exact path)."""
+    path = _file()
+    try:
+        if not os.path.exists(path):
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    now = time.time() if now is None else now
+    out = {}
+    for vpath, entry in data.items() if isinstance(data, dict) else ():
+        if not isinstance(entry, dict) or now - float(entry.get("at", 0)) >= OVERLAY_TTL_S:
+            continue
+        if any(vpath == p or (p.endswith("/") and vpath.startswith(p)) for p in prefixes):
+            out[vpath] = str(entry.get("text", ""))
+    return out
