@@ -40,14 +40,20 @@ NEGATIVE = "that's wrong, the migration failed and dropped my table"
 
 
 def run_hook(event: str, payload=None, raw: bytes | None = None, **env_extra: str) -> subprocess.CompletedProcess:
-    """Run ``hooks/run <event>``; assert exit 0 and nothing on stdout or stderr."""
+    """Run ``hooks/run <event>``; assert exit 0 and nothing on stdout or stderr (SessionStart:
+    only its memory-path additionalContext, issue 8)."""
     env = dict(os.environ)
     env["LAKELOOP_PYTHON"] = sys.executable
     env.update(env_extra)
     data = raw if raw is not None else json.dumps(payload).encode("utf-8")
     proc = subprocess.run([str(HOOK_RUN), event], input=data, capture_output=True, env=env, timeout=60)
     assert proc.returncode == 0
-    assert proc.stdout == b""
+    if event == "SessionStart" and proc.stdout:
+        out = json.loads(proc.stdout)
+        assert set(out) == {"hookSpecificOutput"}, out
+        assert "additionalContext" in out["hookSpecificOutput"]
+    else:
+        assert proc.stdout == b""
     assert proc.stderr == b""
     return proc
 

@@ -3,7 +3,8 @@ Code runs it: when the pull changes a team skill, the user sees one line for it 
 ``{"systemMessage": ...}`` (shown to the user, never added to the model's context): version, who
 published it (the optimizer and from whose session, or the user), lines added and removed against
 the version pulled before, and the diff command. Changes waiting for this user's review are
-announced the same way. Stdout holds that JSON object and nothing else (no additionalContext);
+announced the same way. Stdout holds that JSON object and nothing else (the additionalContext is
+only the memory path's fixed lines, issue 8);
 an unchanged pull prints nothing. A pull that outlives the hook's 2 s wait hands its lines to the
 next session start as a notice."""
 
@@ -36,14 +37,27 @@ def _hook(env: dict | None = None) -> tuple[str, float]:
     proc = subprocess.run([str(REPO / "hooks" / "run"), "SessionStart"], env=env, capture_output=True, text=True,
                           input=json.dumps(first_payload("SessionStart")), timeout=60)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    return proc.stdout, time.monotonic() - started
+    return _user_part(proc.stdout), time.monotonic() - started
+
+
+def _user_part(stdout: str) -> str:
+    """``stdout`` with the memory path's additionalContext (issue 8) checked and removed: that
+    context must be exactly the fixed lines, so nothing about skill changes reaches the model."""
+    from lakeloop.hooks.session_start import memory_context
+    from lakeloop.memory.paths import root
+
+    assert stdout.endswith("\n") and stdout.count("\n") == 1, stdout
+    out = json.loads(stdout)
+    assert out.pop("hookSpecificOutput") == {"hookEventName": "SessionStart",
+                                             "additionalContext": memory_context(root())}, out
+    return json.dumps(out) + "\n" if out else ""
 
 
 def _shown(stdout: str) -> list[str]:
     """The systemMessage's lines; asserts stdout is exactly one JSON object holding only it."""
     assert stdout.endswith("\n") and stdout.count("\n") == 1, stdout
     out = json.loads(stdout)
-    assert list(out) == ["systemMessage"], out  # nothing for the model: no hookSpecificOutput/additionalContext
+    assert list(out) == ["systemMessage"], out  # the additionalContext was checked by _hook
     return out["systemMessage"].split("\n")
 
 

@@ -163,6 +163,7 @@ def test_pin_keeps_this_machine_on_a_version_until_unpin(store, capsys):
     """pin REF 1 writes v1 now and at every later pull (a newer version included), records it in
     pins.json (0600) and the manifest, shows in status; unpin returns to the current version."""
     session_start.handle(first_payload("SessionStart"), LOG)
+    capsys.readouterr()  # SessionStart's own output (the memory path's additionalContext)
     target = paths.skills_root() / REF / "SKILL.md"
     assert target.read_text() == V3
     assert main(["skills", "pin", REF, "1"]) == 0
@@ -174,6 +175,7 @@ def test_pin_keeps_this_machine_on_a_version_until_unpin(store, capsys):
 
     store.insert_skill(_row(4, V3 + "v4\n", ["alice"], "2026-01-05T00:00:00.000000Z"))
     session_start.handle(first_payload("SessionStart"), LOG)
+    capsys.readouterr()
     assert target.read_text() == V1 and load_manifest()[REF]["version"] == 1
     status = _json(capsys, ["status", "--json"])
     assert status["pins"] == {REF: 1} and status["pulled_skills"][REF] == 1

@@ -6,9 +6,10 @@ uses; capture events are spooled unparsed, and a PreToolUse payload naming no
 skill is dropped before JSON is even imported) and always returns 0: a
 malformed payload, a store failure or a crash is written to the log file,
 never to the agent. Handlers print nothing to
-stdout, so nothing reaches the model's context; the one exception is
-SessionStart's ``{"systemMessage": ...}`` JSON, which Claude Code shows to the
-user only (``lakeloop.notices``).
+stdout except hook decisions: SessionStart's ``systemMessage`` (shown to the user
+only, ``lakeloop.notices``) and ``additionalContext`` (a few lines on the memory path,
+for the model), and PreToolUse's answers for tool calls on the memory path
+(``lakeloop.memory.answer``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ HANDLERS = {
 
 
 #: Byte strings one of which a payload must contain for the event's handler to have work; any
-#: other payload is done with before JSON parsing (a PreToolUse that cannot load a skill).
+#: other payload is done with before JSON parsing (a PreToolUse that cannot load a skill and
+#: does not touch the memory path: ``_memory_candidate``).
 PREFILTERS = {"PreToolUse": (b'"Skill"', b"SKILL.md")}
 
 #: Events whose hook only spools the raw payload (``lakeloop.outbox``): no JSON parsing in the hook.
@@ -57,6 +59,26 @@ def parse_payload(data: bytes) -> tuple[dict | None, str]:
         return loads_object(data), ""
     except PayloadError as exc:
         return None, f"{exc}: ignored"
+
+
+def _memory_candidate(event: str, data: bytes) -> bool:
+    """True when a PreToolUse payload may touch the memory path (``lakeloop.memory``): with
+    quotes and backslashes removed it contains ``deeplake`` (the default root), the last
+    component of ``LAKELOOP_MEMORY_PATH``, or ``memory-answers`` (the answer files' directory,
+    whose files Write/Edit may not change). Cheap and conservative: a false hit only costs a parse."""
+    if event != "PreToolUse":
+        return False
+    import os
+
+    flat = data.translate(None, b"'\"\\")
+    override = os.environ.get("LAKELOOP_MEMORY_PATH", "").strip().rstrip("/")
+    if override:
+        last = override.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape")
+        if last and last in flat:
+            return True
+        if ".deeplake" not in override:
+            return b"memory-answers" in flat
+    return b"deeplake" in flat or b"memory-answers" in flat
 
 
 class LazyLog:
@@ -121,7 +143,7 @@ def _main(event: str, started: float) -> int:
             return 0
         needles = PREFILTERS.get(event)
         shaped = data.lstrip()[:1] == b"{" and data.rstrip()[-1:] == b"}"
-        if needles and shaped and not any(n in data for n in needles):
+        if needles and shaped and not any(n in data for n in needles) and not _memory_candidate(event, data):
             return 0  # an object that cannot concern us; anything else is parsed (and logged if bad)
         payload, why = parse_payload(data)
         if payload is None:

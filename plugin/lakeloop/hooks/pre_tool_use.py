@@ -1,7 +1,10 @@
-"""PreToolUse: arm a judgment window when the agent uses an org skill.
+"""PreToolUse: answer tool calls on the memory path; arm a judgment window when the agent
+uses an org skill.
 
-Fast path first: a tool call that cannot load a skill returns after one dict
-lookup, without touching the store or importing anything more.
+A thin dispatcher. Tool calls on the memory path go to ``lakeloop.memory.answer``, whose
+decision (allow with a redirected input, or deny with a reason) is printed as the hook's
+JSON output. Otherwise, fast path first: a tool call that cannot load a skill returns after
+one dict lookup, without touching the store or importing anything more.
 """
 
 from __future__ import annotations
@@ -15,11 +18,23 @@ if TYPE_CHECKING:
 from .. import config
 
 _SKILL_LOADING_TOOLS = frozenset({"Skill", "Read", "View", "read_file", "Bash", "Shell", "shell"})
+#: Tools whose calls may touch the memory path (``lakeloop.memory.answer``).
+_MEMORY_TOOLS = frozenset({"Read", "Grep", "Glob", "Bash", "Write", "Edit", "MultiEdit", "NotebookEdit"})
 
 
 def handle(payload: dict[str, Any], log: logging.Logger) -> None:
-    """Open (or replace) the session's window when the tool call loads an org skill."""
+    """Answer a memory-path tool call (printing the decision), else open (or replace) the
+    session's window when the tool call loads an org skill."""
     tool_name = payload.get("tool_name")
+    if tool_name in _MEMORY_TOOLS and not config.in_worker():
+        from ..memory.answer import dumps, handle as memory_answer
+
+        out = memory_answer(payload, log)
+        if out is not None:
+            import sys
+
+            sys.stdout.write(dumps(out) + "\n")
+            return
     if tool_name not in _SKILL_LOADING_TOOLS:
         return
     tool_input = payload.get("tool_input")
