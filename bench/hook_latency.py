@@ -1,6 +1,7 @@
 """Wall time of hook processes, as Claude Code runs them (``hooks/run <Event>``, payload on stdin).
 
     python bench/hook_latency.py [--runs 20] [--python PATH] [--store embedded|deeplake]
+                                 [--memory] [--events N]
 
 Prints median / p90 / min in milliseconds for: the capture hook (PostToolUse of
 Bash), PreToolUse on a non-memory tool call (Bash), PreToolUse of an org skill
@@ -9,6 +10,14 @@ fresh temporary directory; payloads are the real recorded ones in
 plugin/lakeloop/data/. ``--store deeplake`` runs against the Deeplake stand-in
 of the tests (a throwaway PostgreSQL behind it, no injected faults) instead of
 the embedded store, and counts the rows through it.
+
+``--memory`` adds the memory-path cases (issue 8): PreToolUse answering a Grep (a word,
+a word in ~1 % of events ranked best first, and a regular expression no index can
+narrow), a Read of a session file and of /index.md, and Bash ``grep -rn WORD <root> | head``,
+on a store pre-filled with ``--events`` captured events (default 100,000 on the embedded
+store, 5,000 on the stand-in; ``bench/memory_corpus.py``). For each it prints the wall
+time, the peak RSS of the hook process (``wait4`` ru_maxrss: the launcher and its python),
+and on the stand-in the number of store requests each tool call made.
 """
 
 from __future__ import annotations
@@ -63,11 +72,94 @@ def measure(event: str, payload: bytes, env: dict, runs: int) -> list[float]:
     return times
 
 
+def _pre_tool_use(tool: str, tool_input: dict, home: str) -> bytes:
+    p = json.loads(_payload("PreToolUse", "Grep"))
+    p.update(tool_name=tool, tool_input=tool_input, cwd=f"{home}/project", tool_use_id="toolu_bench")
+    return json.dumps(p).encode()
+
+
+def measure_memory(payload: bytes, env: dict, runs: int, standin) -> tuple[list[float], int, list[int], bytes]:
+    """Wall times (ms), peak RSS (KiB, the largest of all runs), store requests per run and the
+    last stdout of ``runs`` PreToolUse hooks (after 1 warm-up)."""
+    times, peak, requests, out = [], 0, [], b""
+    for i in range(runs + 1):
+        before = len(standin.requests) if standin is not None else 0
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(ROOT / "hooks" / "run"), "PreToolUse"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, env=env)
+        proc.stdin.write(payload)
+        proc.stdin.close()
+        out = proc.stdout.read()
+        proc.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (its python included)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak = max(peak, usage.ru_maxrss)
+        elapsed = (time.perf_counter() - t0) * 1000
+        if i >= 1:
+            times.append(elapsed)
+            if standin is not None:
+                requests.append(len(standin.requests) - before)
+    return times, peak, requests, out
+
+
+def memory_cases(args, env: dict, standin, home: str, floor: float) -> None:
+    """Fill the store with ``--events`` events, then time the memory-path hooks."""
+    worst = 0
+    sys.path.insert(0, str(ROOT / "plugin"))
+    sys.path.insert(0, str(ROOT / "bench"))
+    import memory_corpus
+
+    events = args.events or (100_000 if standin is None else 5_000)
+    root = f"{home}/.deeplake/memory"
+    fill_env = {k: v for k, v in env.items() if k.startswith("LAKELOOP_")}
+    saved = dict(os.environ)
+    os.environ.update(fill_env, HOME=home)
+    try:
+        from lakeloop.store import open_store
+
+        t0 = time.perf_counter()
+        with open_store() as store:
+            memory_corpus.fill(store, events)
+        fill_s = time.perf_counter() - t0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    first = next(memory_corpus.rows(1))
+    session_file = root + first.path
+    print(f"memory path: {events} events stored in {fill_s:.1f} s ({fill_s / events * 1000:.2f} ms per event)")
+    word, common = memory_corpus.MARKER, memory_corpus.MARKER_COMMON
+    cases = [
+        (f"memory Grep word '{word}' (content)", "Grep",
+         {"pattern": word, "path": root, "output_mode": "content", "-n": True}),
+        (f"memory Grep '{common}' (files, ranked)", "Grep", {"pattern": common, "path": root}),
+        ("memory Grep regex 'z.b.a.o' (no index)", "Grep",
+         {"pattern": "z.b.a.o", "path": root, "output_mode": "content"}),
+        ("memory Read session file (200 lines)", "Read", {"file_path": session_file}),
+        ("memory Read /index.md", "Read", {"file_path": f"{root}/index.md"}),
+        (f"memory Bash grep -rn {word} | head", "Bash",
+         {"command": f"grep -rn {word} ~/.deeplake/memory | head", "description": "search memory"}),
+    ]
+    for label, tool, tool_input in cases:
+        payload = _pre_tool_use(tool, tool_input, home)
+        times, peak_kib, requests, out = measure_memory(payload, env, args.runs, standin)
+        worst = max(worst, peak_kib)
+        decision = json.loads(out or b"{}").get("hookSpecificOutput", {}).get("permissionDecision", "NONE")
+        q = statistics.quantiles(times, n=10)
+        extra = ""
+        if standin is not None:
+            extra = f"  requests/call {sorted(set(requests))}"
+        print(f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
+              f"({statistics.median(times) / floor:.1f}x floor)  peak {peak_kib / 1024:5.1f} MiB  {decision}{extra}")
+    print(f"peak RSS of the memory hooks: {worst / 1024:.1f} MiB (target < 40 MiB)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--store", choices=("embedded", "deeplake"), default="embedded")
+    ap.add_argument("--memory", action="store_true", help="add the memory-path cases (issue 8)")
+    ap.add_argument("--events", type=int, default=None, help="captured events for --memory")
     args = ap.parse_args()
     import contextlib
 
@@ -113,7 +205,10 @@ def run(args, standin) -> int:
             t0 = time.perf_counter()
             subprocess.run([args.python, "-c", "pass"], check=True)
             t.append((time.perf_counter() - t0) * 1000)
-        print(f"{'python -c pass (interpreter floor)':<40} median {statistics.median(t):6.1f} ms")
+        floor = statistics.median(t)
+        print(f"{'python -c pass (interpreter floor)':<40} median {floor:6.1f} ms")
+        if args.memory:
+            memory_cases(args, env, standin, f"{tmp}/home", floor)
         captured = 0
         for label, event, payload in cases:
             times = measure(event, payload, env, args.runs)
