@@ -275,26 +275,32 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
         line_number=mode == "content" and ti.get("-n", True) is not False,
         count=mode == "count", files_with_matches=mode == "files_with_matches",
         before=_int(ti.get("-B"), ctx) if mode == "content" else 0,
-        after=_int(ti.get("-A"), ctx) if mode == "content" else 0, with_filename=True)
+        after=_int(ti.get("-A"), ctx) if mode == "content" else 0, with_filename=True,
+        context_given=mode == "content" and any(k in ti for k in ("-A", "-B", "-C", "context")))
     try:
-        g.compile_matcher(opts)
+        matcher = g.compile_matcher(opts)
     except g.PatternError as exc:
         raise Deny(f"Bad pattern: {exc}") from None
+    from dataclasses import replace
+
     from .shell import LINE_LIMIT
 
     literals = g.narrowing_literals(opts)
     prefixes = ("/",) if vpath == "/" else (vpath, vpath + "/")
     query = MemoryQuery(prefixes=prefixes, content=True, literals=literals,
                         context=(opts.before, opts.after), rank=literals is not None and opts.files_with_matches,
-                        index=vpath == "/", limit=LINE_LIMIT,
-                        matcher=g.compile_matcher(opts) if literals is None else None)
+                        index=vpath == "/", limit=LINE_LIMIT, matcher=matcher if literals is None else None)
     tree = _fetch(query, log)
+    if tree.kind(vpath) == "file":  # one file searched: no file-name prefix (as grep and rg print it)
+        opts = replace(opts, with_filename=False)
     files = tree.files_under(vpath)
     glob = ti.get("glob")
     if isinstance(glob, str) and glob:
         files = [f for f in files if _glob_match(glob, f, vpath)]
     result = g.grep(opts, [(mpaths.real(f, root), tree.lines(f)) for f in files])
     lines = result.lines
+    if opts.count:  # like the Grep tool (ripgrep --count): only files with a match are listed
+        lines = [x for x in lines if x.rsplit(":", 1)[-1] != "0"]
     if opts.files_with_matches and tree.scores:
         order = {mpaths.real(f, root): -tree.scores.get(f, 0.0) for f in files}
         lines = sorted(lines, key=lambda n: order.get(n, 0.0))  # stable: best first, then path
@@ -311,7 +317,7 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
         shown.append(limited_line(LINE_LIMIT))
     # Claude Code shows an empty answer as "No matches found"; head_limit 0 turns off its own
     # 250-line pagination (we cap ourselves). updatedInput replaces the input: every key is set.
-    path = answer_file("\n".join(shown) + "\n" if result.lines else "")
+    path = answer_file("\n".join(shown) + "\n" if lines else "")
     return _allow({"pattern": "^", "path": path, "output_mode": "content", "-n": False, "head_limit": 0})
 
 
