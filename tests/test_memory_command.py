@@ -447,8 +447,8 @@ def test_relative_paths_in_cwd_inside_root_cannot_escape():
 # pass-through ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("command", [
     "ls -la", "git status", "grep -r foo src/", "cat README.md | head", "echo $PATH", "ls *.py",
-    "find . -name '*.md'", "python -c 'print(1)'", "cat ~/.bashrc", "ls ~/.deeplake", "ls */*",
-    "cat ~/.deeplake/credentials.json", "rm -rf build; make", "echo memory > /tmp/memory",
+    "find . -name '*.md'", "python -c 'print(1)'", "cat ~/.bashrc", "ls */*",
+    "rm -rf build; make", "echo memory > /tmp/memory",
 ])
 def test_commands_not_touching_memory_pass_through(command):
     assert not touches_memory(command, ROOT, HOME, cwd=CWD)
@@ -543,3 +543,12 @@ def test_parse_never_crashes_and_never_lets_memory_escape(command):
 def test_cd_elsewhere_does_not_touch():
     for command in ["cd src && cat README.md", "cd .. && ls u", "cd /tmp; ls home", "cd build && make"]:
         assert not touches_memory(command, ROOT, HOME, cwd=CWD), command
+
+
+def test_the_roots_parent_is_checked_a_file_beside_the_root_passes_and_the_parent_is_refused():
+    """``~/.deeplake`` contains the root: a recursive read of it would read the memory path, so
+    it is refused; a host file beside the root (``credentials.json``) is not the memory path."""
+    assert touches_memory("ls ~/.deeplake", ROOT, HOME, cwd=CWD)
+    with pytest.raises(Refused, match="contains the memory path"):
+        parse("grep -r token ~/.deeplake", root=ROOT, home=HOME, cwd=CWD)
+    assert parse("cat ~/.deeplake/credentials.json", root=ROOT, home=HOME, cwd=CWD) is None

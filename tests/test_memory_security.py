@@ -46,6 +46,15 @@ M = "~/.deeplake/memory"
 
 # (id, command, expectation): "deny" = must be denied; "safe" = deny, or an allow in the cat form.
 HOSTILE: list[tuple[str, str, str]] = [
+    # found by the adversarial review: dot segments, assignments, `cd` then relative, the parent dir
+    ("assign-dotseg", "M=~/.deeplake/./memory; ls $M; touch CANARY", "deny"),
+    ("assign-abs-dotseg", "M=$HOME/.deeplake/./memory && ls -la $M && touch CANARY", "deny"),
+    ("cd-relative-dotseg", "cd; cat .deeplake/./memory/index.md; touch CANARY", "deny"),
+    ("dd-if-dotseg", "dd if=~/.deeplake/./memory/index.md of=CANARY", "deny"),
+    ("double-slash", "cat ~/.deeplake//memory/index.md > CANARY", "deny"),
+    ("parent-recursive", "grep -r token ~/.deeplake", "deny"),
+    ("parent-cd", "cd ~/.deeplake && ls -R > CANARY", "deny"),
+    ("quadratic-dotdot", "cat /" + "../" * 8000 + "x* ~/.deeplake/mem*/index.md ; touch CANARY", "deny"),
     # chaining with other commands
     ("semicolon", f"cat {M}/index.md; touch CANARY", "deny"),
     ("and", f"ls {M} && touch CANARY", "deny"),
@@ -493,3 +502,24 @@ def test_a_crash_in_the_memory_answer_denies_never_passes_through(world, tmp_pat
     assert "ImportError" in paths.log_file().read_text()  # the crash did happen
     check_safe(world, decision, out, proc, act(world, decision, out, command, world.project))
     assert decision == "deny", out
+
+
+def test_a_backtracking_regex_is_denied_within_the_deadline(world):
+    """A pattern that backtracks exponentially in Python's ``re`` (run inside SQLite, no index can
+    narrow it) is cut by the answer's deadline and denied, before Claude Code's 5 s hook timeout
+    would let the tool call run unanswered."""
+    import time
+
+    from lakeloop.rows import Identity, session_row
+
+    msg = {"id": "bt-1", "session_id": "bt", "cwd": "/w/p", "hook_event_name": "Stop",
+           "timestamp": "2026-11-20T10:00:00.000Z", "type": "assistant_message", "content": "a" * 40}
+    from lakeloop.store import open_store
+
+    with open_store() as store:
+        store.append_session_rows([session_row(msg, Identity(user="alice", org_name="acme", workspace="default"))])
+    started = time.monotonic()
+    decision, out, proc = hook(payload(world, "Bash", {"command": f"grep -rcE '(a*)*@' {M}"}))
+    took = time.monotonic() - started
+    assert decision == "deny" and "could not answer within" in out["hookSpecificOutput"]["permissionDecisionReason"]
+    assert took < 5.0, took

@@ -10,9 +10,9 @@ Deeplake clients of the same tables)::
     /skills/<name>--<author>/SKILL.md                      current version of every team skill
     /<any other path>                                      memory table rows (notes, summaries)
 
-Modules: ``paths``
-(memory root, virtual path normalisation), ``grep`` (GNU grep semantics), ``command``
-(the Bash command parser), ``shell`` (runs a parsed pipeline on a tree), ``tree`` (the
-virtual tree built from one query's records), ``notes`` (writes to the memory table and
+Modules: ``paths`` (memory root, virtual path normalisation), ``grep`` (GNU grep semantics)
+and ``grep_pattern`` (its pattern front end), ``command`` (the Bash command parser) with
+``lexer`` and ``options``, ``shell`` (runs a parsed pipeline on a tree), ``tree`` (the virtual
+tree built from one query's records), ``notes`` (writes to the memory table and
 read-your-writes), ``answer`` (the PreToolUse decisions).
 """

@@ -58,8 +58,46 @@ class Deny(Exception):
     """Deny the tool call; ``str()`` is the one-line reason shown to the agent."""
 
 
+#: Whole-answer deadline (seconds): past it the call is denied. Claude Code kills a PreToolUse
+#: hook after its 5 s timeout (hooks.json) and then lets the tool call run unanswered, so every
+#: memory answer (parsing, the store query, a backtracking regex inside SQLite) must end first.
+DEADLINE_S = 4.0
+
+
+class _Late(BaseException):
+    """Raised by the deadline's SIGALRM inside whatever runs (``re`` and SQLite check signals)."""
+
+
+_deadline_at = float("inf")  # monotonic time of the current answer's deadline
+
+
 def handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | None:
-    """The hook output for a memory-path tool call, or None (not ours: pass through)."""
+    """The hook output for a memory-path tool call, or None (not ours: pass through). Fails
+    closed: a crash or the ``DEADLINE_S`` deadline on a memory-path call gives a deny."""
+    import signal
+
+    def late(signum: int, frame: Any) -> None:
+        raise _Late()
+
+    try:
+        previous = signal.signal(signal.SIGALRM, late)
+    except ValueError:  # not the main thread (only in tests): no deadline
+        return _handle(payload, log)
+    global _deadline_at
+    _deadline_at = time.monotonic() + DEADLINE_S
+    signal.setitimer(signal.ITIMER_REAL, DEADLINE_S)
+    try:
+        return _handle(payload, log)
+    except _Late:
+        log.warning("memory %s: no answer within %.1f s: denied", str(payload.get("tool_name"))[:40], DEADLINE_S)
+        return _deny(f"Team memory could not answer within {DEADLINE_S:.0f} s; narrow the pattern or path "
+                     "(a pattern with a literal word of 3+ characters is fast) and try again.")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | None:
     tool = payload.get("tool_name")
     ti = payload.get("tool_input")
     if isinstance(ti, str) and (tool == "Bash" or tool in _PATH_KEYS):
@@ -136,6 +174,8 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
             with open_store() as store:
                 records = store.memory_query(query)
         except (LakeloopError, OSError) as exc:
+            if time.monotonic() >= _deadline_at - 0.05:  # SQLite turned the deadline into an error
+                raise _Late() from None
             log.warning("memory query failed: %s: %s", type(exc).__name__, str(exc)[:200])
             raise Deny(f"Team memory is unavailable right now ({type(exc).__name__}); try again later.") from None
     extra = notes.overlay(query.prefixes) if query.prefixes else {}

@@ -19,6 +19,10 @@ the start of a word. Everything else a shell would interpret (``;``, ``&&``, ``|
 ``$(...)``, backticks, other ``$`` expansions, ``<``, ``<<<``, ``2>``, ``>&``, ``( )``,
 ``{ }``, unquoted globs, ``!``, ``#``, newlines outside a heredoc), unknown commands and
 flags, ``..`` segments and paths outside the root are refused.
+
+The lexer is ``lakeloop.memory.lexer`` and the per-command option parsing
+``lakeloop.memory.options``; ``parse`` imports both on first use, so ``touches_memory``
+costs only this module.
 """
 
 from __future__ import annotations
@@ -29,20 +33,26 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing/dataclasses at run time: touches_memory runs on every Bash call
     from typing import Any
 
+    from .lexer import _Heredoc, _Word
+
 #: The commands the memory path runs, and the longest command (characters) it reads.
 COMMANDS = ("cat", "head", "tail", "ls", "grep", "wc", "find", "echo")
 MAX_COMMAND_CHARS = 65536
 #: Generated parts of the tree that cannot be written (same as ``notes.READ_ONLY``).
 READ_ONLY = ("/index.md", "/sessions", "/skills")
 
-_OPS = frozenset("|&;<>()")
-_BLANK = frozenset(" \t")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _STRIP = str.maketrans("", "", "'\"\\")
 _WORDSPLIT = re.compile(r"[\s|&;<>()]+")
 _LOOSE = re.compile(r"[^a-z0-9._-]+")
 _DYNAMIC = frozenset("*?[{$`")
 _SUBST = re.compile(r"\$\([^)]*\)?|`[^`]*`?")
+_DOTSEGS = re.compile(r"/(?:\.?/)+")
+
+
+def _PARENT_WORD(name: str):
+    """A regex finding ``name`` (the root's parent) as a whole path component."""
+    return re.compile(r"(?:^|[/\s=~])" + re.escape(name) + r"(?:$|[/\s;&|)])")
 
 
 class Refused(Exception):
@@ -149,6 +159,8 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None) -
     ``$VAR`` parts could expand to the root or a path under it; or a path word that
     resolves (``~``, ``$HOME``, ``cwd``, ``..``) to the root or under it; or ``cwd`` is
     inside the root."""
+    if len(command) > MAX_COMMAND_CHARS:
+        return True  # too long to check cheaply: parse refuses it
     root = _norm_root(root)
     comps = [c for c in root.lower().split("/") if c]
     if cwd:
@@ -157,9 +169,13 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None) -
             return True
     text = command.translate(_STRIP)
     low = text.lower()
+    if "/." in low or "//" in low:  # `~/.deeplake/./memory`, `.deeplake//memory`: one path to a shell
+        low = _DOTSEGS.sub("/", low)
     key = "/".join(comps[-2:]) if len(comps) >= 2 else root.lower()
     if key in low or root.lower() in low:
         return True
+    if len(comps) >= 2 and comps[-2].startswith(".") and _PARENT_WORD(comps[-2]).search(low):
+        return True  # the root's hidden parent (`~/.deeplake`): `grep -r x ~/.deeplake` reads the root too
     if not command.isascii():
         import unicodedata
 
@@ -199,7 +215,9 @@ def _after_cd_hits(words: list[str], comps: list[str]) -> bool:
     for w in words:
         if w[0] in "/~$-":
             continue
-        first = w.lstrip("./").split("/", 1)[0]
+        while w.startswith("./"):
+            w = w[2:]
+        first = w.split("/", 1)[0]
         if first and any(fnmatch.fnmatchcase(c, first) for c in comps):
             return True
     return False
@@ -243,6 +261,8 @@ def _dynamic_hits(word: str, root: str, home: str, cwd: str | None) -> bool:
     if "/." in w:
         import posixpath
 
+        if w.count("/..") > 16:
+            return True  # conservative, and bounded: each `/..` below adds a candidate
         candidates.add(posixpath.normpath(w))
         # `x*/..` lands wherever `x*` matched: each prefix before a `..` is a candidate too
         candidates.update(w[:k] for k in range(len(w)) if w.startswith("/..", k))
@@ -326,221 +346,6 @@ def _can_reach(atoms: list[str], root: str) -> bool:
     return False
 
 
-# lexer -------------------------------------------------------------------------------------
-class _Word(_Record):
-    __slots__ = ("text", "quoted", "raw")
-
-    def __init__(self, text: str, quoted: bool, raw: str) -> None:
-        self.text, self.quoted, self.raw = text, quoted, raw
-
-
-class _Heredoc(_Record):
-    __slots__ = ("body", "quoted")
-
-    def __init__(self, body: str, quoted: bool) -> None:
-        self.body, self.quoted = body, quoted
-
-
-class _Lexer:
-    """A small POSIX-sh-like lexer producing words and the operators ``|``, ``>``, ``>>``
-    and heredocs; raises Refused for anything else a shell would interpret."""
-
-    def __init__(self, s: str, home: str, hint: str) -> None:
-        self.s, self.n, self.home, self.hint = s, len(s), home, hint
-        self.pending: list[tuple[str, bool, bool]] = []   # (delimiter, quoted, strip tabs)
-        self.heredocs: list[_Heredoc] = []
-
-    def refuse(self, what: str, instead: str = "") -> None:
-        raise Refused(f"{what}: not supported on the memory path; {instead or self.hint}")
-
-    def tokens(self) -> list[Any]:
-        s, n = self.s, self.n
-        out: list[Any] = []
-        i = 0
-        while i < n:
-            c = s[i]
-            if c in _BLANK:
-                i += 1
-            elif c == "\n":
-                if self.pending:
-                    i = self._bodies(i + 1)
-                    if s[i:].strip(" \t\n"):
-                        self.refuse("A second command after a heredoc", "run one command per call")
-                    break
-                if s[i:].strip(" \t\n"):
-                    self.refuse("A newline (several commands)", "run one command per call; " + self.hint)
-                break
-            elif c == "|":
-                if s.startswith("||", i):
-                    self.refuse("`||`", "run one command per call; " + self.hint)
-                if s.startswith("|&", i):
-                    self.refuse("`|&`")
-                out.append("|")
-                i += 1
-            elif c == "&":
-                self.refuse("`&&`" if s.startswith("&&", i) else "`&` (background or `&>`)",
-                            "run one command per call; " + self.hint)
-            elif c == ";":
-                self.refuse("`;`", "run one command per call; " + self.hint)
-            elif c in "()":
-                self.refuse("A subshell or `( )`")
-            elif c == ">":
-                op = ">>" if s.startswith(">>", i) else ">"
-                i += len(op)
-                if i < n and s[i] in ">&|(":
-                    self.refuse(f"`{op}{s[i]}`")
-                out.append(op)
-            elif c == "<":
-                if s.startswith("<<<", i):
-                    self.refuse("A here-string `<<<`")
-                if not s.startswith("<<", i):
-                    self.refuse("Input redirection `<` or `<(...)`", "name the file as an operand, e.g. `cat FILE`")
-                i += 2
-                strip = i < n and s[i] == "-"
-                i += strip
-                while i < n and s[i] in _BLANK:
-                    i += 1
-                start = i
-                if i >= n or s[i] in _OPS or s[i] == "\n":
-                    self.refuse("A heredoc without a delimiter", "use `cat > FILE <<'EOF'`, the text, then `EOF`")
-                word, i = self._word(i)
-                raw = s[start:i]
-                if not word.text or not re.fullmatch(r"[A-Za-z0-9_.'\"\\-]+", raw):
-                    self.refuse("This heredoc delimiter", "use `cat > FILE <<'EOF'` ... `EOF`")
-                if self.pending:
-                    self.refuse("More than one heredoc")
-                self.pending.append((word.text, word.quoted, strip))
-                out.append(_Heredoc("", word.quoted))
-            elif c == "#":
-                self.refuse("A `#` comment")
-            else:
-                word, i = self._word(i)
-                if i < n and s[i] in "<>" and word.raw.isdigit():
-                    self.refuse(f"A file-descriptor redirection (`{word.raw}{s[i]}`, e.g. `2>/dev/null`)",
-                                "drop it: error messages are shown inline; " + self.hint)
-                out.append(word)
-        if self.pending and not self.heredocs:
-            self.refuse("A heredoc without its body", "use `cat > FILE <<'EOF'`, the text, then `EOF`")
-        for k, tok in enumerate(out):
-            if isinstance(tok, _Heredoc):
-                out[k] = self.heredocs[0]
-        return out
-
-    def _bodies(self, i: int) -> int:
-        delim, quoted, strip = self.pending[0]
-        s = self.s
-        lines: list[str] = []
-        while True:
-            if i >= self.n:
-                self.refuse("A heredoc without its closing delimiter line",
-                            f"end the text with a line `{delim}`")
-            j = s.find("\n", i)
-            line = s[i:] if j < 0 else s[i:j]
-            i = self.n if j < 0 else j + 1
-            if strip:
-                line = line.lstrip("\t")
-            if line == delim:
-                break
-            lines.append(line)
-        body = "".join(ln + "\n" for ln in lines)
-        if not quoted:
-            if "$" in body or "`" in body or "\\\n" in body:
-                self.refuse("`$`, backticks or `\\` line joins in a heredoc with an unquoted delimiter",
-                            "quote the delimiter: `cat > FILE <<'EOF'`")
-            body = body.replace("\\\\", "\\")
-        self.heredocs.append(_Heredoc(body, quoted))
-        return i
-
-    def _dollar(self, i: int, buf: list[str], in_dq: bool, at_start: bool) -> int:
-        s = self.s
-        if at_start:
-            m = re.match(r"\$(HOME(?![A-Za-z0-9_])|\{HOME\})", s[i:i + 8])
-            if m:
-                buf.append(self.home)
-                return i + m.end()
-        nxt = s[i + 1] if i + 1 < self.n else ""
-        if not (nxt.isalnum() or nxt in "_{(@*#?-$!" or (not in_dq and nxt in "'\"")):
-            buf.append("$")    # a lone `$` is literal
-            return i + 1
-        self.refuse("`$` expansion (variables, `$(...)`, `$'...'`)",
-                    "write paths literally or with `~`/`$HOME`; " + self.hint)
-        return i  # pragma: no cover
-
-    def _word(self, i: int) -> tuple[_Word, int]:
-        s, n = self.s, self.n
-        start = i
-        buf: list[str] = []
-        quoted = False
-        if s[i] == "~":
-            j = i + 1
-            if j == n or s[j] in " \t\n/" or s[j] in _OPS:
-                buf.append(self.home)
-                i = j
-            else:
-                self.refuse("`~user` and `~+`/`~-`", "write `~/...` or the absolute path")
-        while i < n:
-            c = s[i]
-            if c in _BLANK or c == "\n" or c in _OPS:
-                break
-            if c == "'":
-                j = s.find("'", i + 1)
-                if j < 0:
-                    self.refuse("An unterminated quote")
-                buf.append(s[i + 1:j])
-                quoted = True
-                i = j + 1
-            elif c == '"':
-                quoted = True
-                dq_start = i
-                i += 1
-                while True:
-                    if i >= n:
-                        self.refuse("An unterminated quote")
-                    c = s[i]
-                    if c == '"':
-                        i += 1
-                        break
-                    if c == "\\":
-                        if i + 1 < n and s[i + 1] in '$`"\\\n':
-                            if s[i + 1] != "\n":
-                                buf.append(s[i + 1])
-                            i += 2
-                            continue
-                        buf.append("\\")
-                        i += 1
-                    elif c == "`":
-                        self.refuse("Command substitution with backticks")
-                    elif c == "$":
-                        i = self._dollar(i, buf, True, dq_start == start and i == start + 1)
-                    else:
-                        buf.append(c)
-                        i += 1
-            elif c == "\\":
-                if i + 1 >= n:
-                    self.refuse("A trailing backslash")
-                if s[i + 1] != "\n":
-                    buf.append(s[i + 1])
-                    quoted = True
-                i += 2
-            elif c == "$":
-                i = self._dollar(i, buf, False, i == start)
-            elif c == "`":
-                self.refuse("Command substitution with backticks")
-            elif c in "*?[":
-                self.refuse("An unquoted glob (`*`, `?`, `[`)",
-                            "quote grep and find -name patterns; name memory files exactly or use "
-                            "`grep -rl`/`find ROOT -name 'PATTERN'`")
-            elif c in "{}":
-                self.refuse("Brace expansion or `{ }` groups")
-            elif c == "!":
-                self.refuse("An unquoted `!`")
-            elif c == "~" and i > start and s[i - 1] in "=:":
-                self.refuse("A `~` after `=` or `:`")
-            else:
-                buf.append(c)
-                i += 1
-        return _Word("".join(buf), quoted, s[start:i]), i
-
 
 # parsing ---------------------------------------------------------------------------------------
 class _Ctx:
@@ -572,6 +377,9 @@ class _Ctx:
                 self.refuse(f"`..` in the memory path ({shown})", "name paths under " + root + " directly; " + self.hint)
             self.host.append(shown)
             return None
+        if not inside and _is_ancestor(norm, root) and norm.startswith(self.home.rstrip("/") + "/"):
+            self.refuse(f"{shown} contains the memory path",
+                        f"name the memory path itself ({root}) or a host path beside it; " + self.hint)
         if not inside:
             low = norm.lower()
             if low == root.lower() or low.startswith(root.lower() + "/") or _looks_like(p, root):
@@ -622,6 +430,9 @@ def parse(command: str, *, root: str, home: str, cwd: str) -> Script | None:
         ctx.refuse(f"A command over {MAX_COMMAND_CHARS} characters on the memory path")
     if _CONTROL.search(command):
         ctx.refuse("Control characters in a command on the memory path")
+    from .lexer import _Lexer
+    from .options import _STAGES
+
     tokens = _Lexer(command, home, ctx.hint).tokens()
     stages_raw: list[list[Any]] = [[]]
     for tok in tokens:
@@ -666,6 +477,8 @@ def parse(command: str, *, root: str, home: str, cwd: str) -> Script | None:
 
 
 def _split_stage(tokens: list[Any], ctx: _Ctx) -> tuple[list[_Word], list[tuple[str, _Word]], _Heredoc | None]:
+    from .lexer import _Heredoc, _Word
+
     words: list[_Word] = []
     redirs: list[tuple[str, _Word]] = []
     heredoc: _Heredoc | None = None
@@ -704,6 +517,8 @@ def _refuse_command(name: str, ctx: _Ctx) -> None:
 
 
 def _write(words: list[_Word], redirs: list[tuple[str, _Word]], heredoc: _Heredoc | None, ctx: _Ctx) -> Write:
+    from .options import _echo_text
+
     op, target = redirs[0]
     name = words[0].text
     if name == "echo":
@@ -723,306 +538,3 @@ def _write(words: list[_Word], redirs: list[tuple[str, _Word]], heredoc: _Heredo
         ctx.refuse(f"{_show(target.text)} is read-only (generated from the store)",
                    f"write notes elsewhere, e.g. `echo 'TEXT' >> {ctx.root}/notes/NAME.md`")
     return Write(op, vpath, text, target.text)
-
-
-# per-command option parsing --------------------------------------------------------------------
-def _getopt(args: list[_Word], cmd: str, flags: str, with_arg: str, longs: dict[str, tuple[str, bool]],
-            ctx: _Ctx, digits: bool = False) -> tuple[list[tuple[str, str | None]], list[_Word]]:
-    """GNU getopt_long with argument permutation: ``(options, operands)``; ``options`` are
-    ``(letter, value)``; a long option maps to its letter via ``longs`` (name -> (letter,
-    takes value)); with ``digits``, ``-NUM`` gives ``("#", NUM)``. Unknown options: Refused."""
-    opts: list[tuple[str, str | None]] = []
-    operands: list[_Word] = []
-    k = 0
-    while k < len(args):
-        w = args[k]
-        t = w.text
-        k += 1
-        if t == "--":
-            operands.extend(args[k:])
-            break
-        if t.startswith("--"):
-            name, eq, val = t[2:].partition("=")
-            if name not in longs:
-                ctx.refuse(f"`{cmd} --{_show(name, 40)}` is not supported", _flag_help(cmd, ctx))
-            letter, takes = longs[name]
-            if takes and not eq:
-                if k >= len(args):
-                    ctx.refuse(f"`{cmd} --{name}` needs a value")
-                val = args[k].text
-                k += 1
-            elif not takes and eq and letter != "color":
-                ctx.refuse(f"`{cmd} --{name}` takes no value")
-            opts.append((letter, val if (takes or eq) else None))
-            continue
-        if len(t) < 2 or not t.startswith("-"):
-            operands.append(w)
-            continue
-        j = 1
-        while j < len(t):
-            c = t[j]
-            if digits and c.isdigit():
-                m = re.match(r"\d+", t[j:])
-                opts.append(("#", m.group(0)))
-                j += m.end()
-                continue
-            if c in flags:
-                opts.append((c, None))
-                j += 1
-            elif c in with_arg:
-                if j + 1 < len(t):
-                    val = t[j + 1:]
-                elif k < len(args):
-                    val = args[k].text
-                    k += 1
-                else:
-                    ctx.refuse(f"`{cmd} -{c}` needs a value")
-                opts.append((c, val))
-                break
-            else:
-                ctx.refuse(f"`{cmd} -{_show(c)}` is not supported", _flag_help(cmd, ctx))
-    return opts, operands
-
-
-_FLAG_HELP = {
-    "cat": "cat accepts -n",
-    "head": "head accepts -n N or -N",
-    "tail": "tail accepts -n N, -n +N or -N",
-    "ls": "ls accepts -1 -a -A -l -R -h",
-    "grep": "grep accepts -r -R -i -n -l -c -w -v -F -E -G -e PAT -h -H -s -q -A N -B N -C N",
-    "wc": "wc accepts -l -w -c -m",
-    "find": "find accepts -name, -iname, -type f|d, -maxdepth, -mindepth, -print",
-}
-
-
-def _flag_help(cmd: str, ctx: _Ctx) -> str:
-    return f"{_FLAG_HELP.get(cmd, '')} on the memory path; {ctx.hint}"
-
-
-def _operands(cmd: str, words: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool,
-              need: bool = True) -> tuple[list[str], list[str]]:
-    if words and not first:
-        ctx.refuse(f"File operands for `{cmd}` after a pipe", "only the first command of a pipeline reads files")
-    if not words and first and not has_stdin and need:
-        ctx.refuse(f"`{cmd}` without a file would read the terminal", f"name a file under {ctx.root}")
-    vpaths, display = [], []
-    for w in words:
-        if w.text == "-":
-            ctx.refuse(f"`{cmd} -` (standard input)", f"name a file under {ctx.root}")
-        vpaths.append(ctx.path(w.text))
-        display.append(w.text)
-    return vpaths, display  # type: ignore[return-value]
-
-
-def _number(value: str | None, cmd: str, ctx: _Ctx, pattern: str = r"\d+") -> re.Match[str]:
-    m = re.fullmatch(pattern, value or "")
-    if not m or len(value or "") > 18:
-        ctx.refuse(f"`{cmd}` count {_show(str(value), 20)!r} is not a plain number")
-    return m  # type: ignore[return-value]
-
-
-def _p_cat(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
-    opts, words = _getopt(args, "cat", "n", "", {"number": ("n", False)}, ctx)
-    vpaths, display = _operands("cat", words, ctx, first, has_stdin)
-    return Stage("cat", {"number": bool(opts)}, vpaths, display)
-
-
-def _p_head(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool, cmd: str = "head") -> Stage:
-    n, sign = "10", ""
-    obsolete = bool(args) and re.fullmatch(r"-\d+", args[0].text) is not None
-    if obsolete:
-        n = args[0].text[1:]
-        args = args[1:]
-    opts, words = _getopt(args, cmd, "", "n", {"lines": ("n", True)}, ctx)
-    for _, val in opts:
-        m = _number(val, cmd, ctx, r"(-?)(\d+)" if cmd == "head" else r"([+-]?)(\d+)")
-        sign, n = m.group(1), m.group(2)
-    vpaths, display = _operands(cmd, words, ctx, first, has_stdin)
-    if cmd == "tail" and obsolete and len(words) > 1:
-        ctx.refuse("`tail -N` with several files", "use `tail -n N FILE...`")
-    _number(n, cmd, ctx)
-    if cmd == "head":
-        return Stage("head", {"lines": int(n), "all_but": sign == "-"}, vpaths, display)
-    return Stage("tail", {"lines": int(n), "from_start": sign == "+"}, vpaths, display)
-
-
-def _p_tail(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
-    return _p_head(args, ctx, first, has_stdin, "tail")
-
-
-def _p_ls(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
-    opts, words = _getopt(args, "ls", "1aAlRh", "", {}, ctx)
-    if not first:
-        ctx.refuse("`ls` after a pipe", "ls reads no input; put it first")
-    letters = {c for c, _ in opts}
-    o = {"all": "a" in letters, "almost_all": "A" in letters, "long": "l" in letters,
-         "recursive": "R" in letters, "implicit": not words}
-    if not words:
-        return Stage("ls", o, [ctx.path(ctx.cwd)], [""])  # type: ignore[list-item]
-    vpaths, display = _operands("ls", words, ctx, first, has_stdin)
-    return Stage("ls", o, vpaths, display)
-
-
-def _p_wc(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
-    opts, words = _getopt(args, "wc", "lwcm", "",
-                          {"lines": ("l", False), "words": ("w", False), "bytes": ("c", False),
-                           "chars": ("m", False)}, ctx)
-    letters = {c for c, _ in opts}
-    if not letters:
-        letters = {"l", "w", "c"}
-    vpaths, display = _operands("wc", words, ctx, first, has_stdin)
-    return Stage("wc", {"lines": "l" in letters, "words": "w" in letters, "chars": "m" in letters,
-                        "bytes": "c" in letters}, vpaths, display)
-
-
-def _echo_words(args: list[_Word], ctx: _Ctx) -> tuple[list[str], bool]:
-    newline = True
-    k = 0
-    while k < len(args) and re.fullmatch(r"-[neE]+", args[k].text):
-        if "e" in args[k].text:
-            ctx.refuse("`echo -e`", "write the text literally, or use `cat > FILE <<'EOF'` for several lines")
-        if "n" in args[k].text:
-            newline = False
-        k += 1
-    return [w.text for w in args[k:]], newline
-
-
-def _echo_text(args: list[_Word], ctx: _Ctx) -> str:
-    words, newline = _echo_words(args, ctx)
-    return " ".join(words) + ("\n" if newline else "")
-
-
-def _p_echo(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
-    if not first:
-        ctx.refuse("`echo` after a pipe", "echo reads no input; put it first")
-    words, newline = _echo_words(args, ctx)
-    return Stage("echo", {"newline": newline}, words, [])
-
-
-_GREP_LONGS = {
-    "extended-regexp": ("E", False), "fixed-strings": ("F", False), "basic-regexp": ("G", False),
-    "regexp": ("e", True), "ignore-case": ("i", False), "no-ignore-case": ("I-", False),
-    "word-regexp": ("w", False), "invert-match": ("v", False), "count": ("c", False),
-    "files-with-matches": ("l", False), "line-number": ("n", False), "no-filename": ("h", False),
-    "with-filename": ("H", False), "after-context": ("A", True), "before-context": ("B", True),
-    "context": ("C", True), "recursive": ("r", False), "dereference-recursive": ("R", False),
-    "no-messages": ("s", False), "quiet": ("q", False), "silent": ("q", False),
-    "color": ("color", False), "colour": ("color", False),
-}
-
-
-def _p_grep(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
-    from .grep import GrepOptions
-
-    opts, words = _getopt(args, "grep", "rRinlcwvFEGhHsqy", "eABC", _GREP_LONGS, ctx, digits=True)
-    patterns: list[str] = []
-    mode = None
-    flags: dict[str, Any] = {"i": False, "w": False, "v": False, "n": False, "c": False, "l": False,
-                             "r": False, "q": False, "s": False}
-    filename: bool | None = None
-    before = after = context = -1
-    for c, val in opts:
-        if c == "e":
-            patterns.append(val or "")
-        elif c in "EFG" and len(c) == 1:
-            if mode is not None and mode != c:
-                ctx.refuse("Conflicting grep matchers (-E, -F, -G)")
-            mode = c
-        elif c in ("A", "B", "C", "#"):
-            num = int(_number(val, "grep", ctx).group(0))
-            if c == "A":
-                after = num
-            elif c == "B":
-                before = num
-            else:
-                context = num
-        elif c == "I-":
-            flags["i"] = False
-        elif c == "color":
-            if val not in (None, "never", "auto", "none", "tty", "if-tty", "no"):
-                ctx.refuse("`grep --color=always`", "drop --color")
-        elif c == "y":
-            flags["i"] = True
-        elif c == "R":
-            flags["r"] = True
-        elif c == "h":
-            filename = False
-        elif c == "H":
-            filename = True
-        else:
-            flags[c] = True
-    if not patterns:
-        if not words:
-            ctx.refuse("`grep` without a pattern")
-        patterns.append(words[0].text)
-        words = words[1:]
-    pats: list[str] = []
-    for p in patterns:
-        pats.extend(p.split("\n"))
-    if flags["r"] and not first:
-        ctx.refuse("`grep -r` after a pipe", "-r would search the working directory; drop -r")
-    if words or not flags["r"]:
-        vpaths, display = _operands("grep", words, ctx, first, has_stdin)
-    else:
-        vpaths, display = [ctx.path(ctx.cwd)], [""]   # type: ignore[list-item]
-    if after < 0:
-        after = max(context, 0)
-    if before < 0:
-        before = max(context, 0)
-    g = GrepOptions(patterns=tuple(pats), mode=mode or "G", ignore_case=flags["i"], word=flags["w"],
-                    invert=flags["v"], line_number=flags["n"], count=flags["c"] and not flags["l"],
-                    files_with_matches=flags["l"], before=before, after=after,
-                    with_filename=bool(filename),
-                    context_given=any(c in ("A", "B", "C", "#") for c, _ in opts))
-    return Stage("grep", {"grep": g, "filename": filename, "recursive": flags["r"], "quiet": flags["q"],
-                          "no_messages": flags["s"]},
-                 vpaths, display)  # type: ignore[arg-type]
-
-
-_FIND_ACTIONS = {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf",
-                 "-fls", "-printf", "-print0", "-ls"}
-
-
-def _p_find(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
-    if not first:
-        ctx.refuse("`find` after a pipe", "find reads no input; put it first")
-    k = 0
-    starts: list[_Word] = []
-    while k < len(args) and not args[k].text.startswith("-"):
-        starts.append(args[k])
-        k += 1
-    tests: list[tuple[str, str]] = []
-    maxdepth: int | None = None
-    mindepth = 0
-    while k < len(args):
-        t = args[k].text
-        k += 1
-        if t == "-print":
-            continue
-        if t in _FIND_ACTIONS:
-            ctx.refuse(f"`find {t}`", "find on the memory path only lists paths (-name, -iname, -type, -maxdepth)")
-        if t not in ("-name", "-iname", "-type", "-maxdepth", "-mindepth"):
-            ctx.refuse(f"`find {_show(t, 40)}` is not supported", _flag_help("find", ctx))
-        if k >= len(args):
-            ctx.refuse(f"`find {t}` needs a value")
-        val = args[k].text
-        k += 1
-        if t == "-type":
-            if val not in ("f", "d"):
-                ctx.refuse(f"`find -type {_show(val, 10)}`", "use -type f or -type d")
-            tests.append(("type", val))
-        elif t == "-maxdepth":
-            maxdepth = int(_number(val, "find", ctx).group(0))
-        elif t == "-mindepth":
-            mindepth = int(_number(val, "find", ctx).group(0))
-        else:
-            tests.append((t[1:], val))
-    if starts:
-        vpaths, display = _operands("find", starts, ctx, first, has_stdin)
-    else:
-        vpaths, display = [ctx.path(ctx.cwd)], ["."]  # type: ignore[list-item]
-    return Stage("find", {"tests": tests, "maxdepth": maxdepth, "mindepth": mindepth}, vpaths, display)
-
-
-_STAGES = {"cat": _p_cat, "head": _p_head, "tail": _p_tail, "ls": _p_ls, "grep": _p_grep,
-           "wc": _p_wc, "find": _p_find, "echo": _p_echo}
