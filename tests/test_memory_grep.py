@@ -8,7 +8,7 @@ is set (then they fail).
 
 from __future__ import annotations
 
-import dataclasses
+from lakeloop import records
 import os
 import shutil
 import subprocess
@@ -241,7 +241,7 @@ def test_recursive_order_independent(tmp_path: Path) -> None:
                         (["-l"], GrepOptions(patterns=("foo",), files_with_matches=True))):
         proc = subprocess.run(["grep", "-r", *extra, "-e", "foo", str(root)], executable=GREP,
                               capture_output=True, text=True, env=ENV)
-        mine = grep(dataclasses.replace(opts, with_filename=True), files)
+        mine = grep(records.replace(opts, with_filename=True), files)
         gnu = proc.stdout.splitlines()
         key = lambda line: line.split(":", 1)[0]  # noqa: E731 - stable sort by file name
         assert sorted(gnu, key=key) == mine.lines

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakeloop.memory import shell
-from lakeloop.memory.shell import LINE_LIMIT
+from lakeloop.memory.tree import LINE_LIMIT
 from lakeloop.memory.grep import GrepOptions, narrowing_literals
 from lakeloop.memory.command import parse
 from lakeloop.memory.tree import Tree

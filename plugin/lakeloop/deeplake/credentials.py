@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.deeplake.ai"

@@ -139,9 +139,13 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
         log.exception("memory %s answer crashed: %s", tool, type(exc).__name__)
         out = _deny(f"lakeloop could not check this call on the memory path ({type(exc).__name__}); "
                     f"{mpaths.root_hint(root)}.")
-    if out is not None:
+    if out is not None:  # a deny is logged (the agent was refused); an allow only with LAKELOOP_DEBUG,
+        # since configuring logging would cost an answer ~10 ms
         decision = out["hookSpecificOutput"]["permissionDecision"]
-        log.info("memory %s %s in %.1f ms", tool, decision, (time.monotonic() - started) * 1000)
+        from .. import config
+
+        if decision != "allow" or config.debug():
+            log.info("memory %s %s in %.1f ms", tool, decision, (time.monotonic() - started) * 1000)
     return out
 
 
@@ -212,8 +216,6 @@ def answer_file(text: str) -> str:
     """Write ``text`` to a new private answer file and return its absolute path (only
     characters ``[A-Za-z0-9/._-]`` of our own choosing besides the data dir). Old answer
     files are removed."""
-    import uuid
-
     d = _answer_dir()
     now = time.time()
     try:
@@ -226,7 +228,7 @@ def answer_file(text: str) -> str:
                     pass
     except OSError:
         pass
-    path = os.path.join(d, f"{uuid.uuid4().hex}.txt")
+    path = os.path.join(d, f"{os.urandom(16).hex()}.txt")  # 32 hex digits, as uuid4().hex without its import
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
         fh.write(text)
@@ -321,9 +323,9 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
         matcher = g.compile_matcher(opts)
     except g.PatternError as exc:
         raise Deny(f"Bad pattern: {exc}") from None
-    from dataclasses import replace
+    from ..records import replace
 
-    from .shell import LINE_LIMIT
+    from .tree import LINE_LIMIT
 
     literals = g.narrowing_literals(opts)
     prefixes = ("/",) if vpath == "/" else (vpath, vpath + "/")

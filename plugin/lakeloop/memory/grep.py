@@ -27,10 +27,11 @@ match inside a multibyte non-word character the way GNU's byte matcher does.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from ..records import dataclass, field, replace
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Sequence
 
 from .grep_pattern import (  # noqa: F401  (RE_DUP_MAX, PatternError: re-exported API)
     _EMP,
@@ -232,7 +233,7 @@ def compile_matcher(opts: GrepOptions) -> Callable[[str], bool]:
     else:
         ss = sup.search
         matches = lambda line: ss(line) is not None and any(s(line) for s in searches)
-    lits = narrowing_literals(dataclasses.replace(opts, invert=False))
+    lits = narrowing_literals(replace(opts, invert=False))
     if lits:  # a substring test first: cheap, and the regex may not search fast
         full = matches
         if opts.ignore_case:

@@ -15,11 +15,8 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
-from datetime import datetime, timezone
 
 from .. import paths
-from ..fsutil import atomic_write_json, read_json
 
 #: Seconds a note written here shadows the store's answer (longer than the visibility lag).
 OVERLAY_TTL_S = 120.0
@@ -43,6 +40,9 @@ def writable(vpath: str) -> bool:
 def save(store, vpath: str, text: str, author: str, project: str, now: float | None = None) -> str:
     """Store ``text`` as the note at ``vpath``; returns the row id. Raises ValueError for a
     read-only path or an over-large note, StoreError when the store refuses the row."""
+    import uuid
+    from datetime import datetime, timezone
+
     from ..store.memory_types import NoteRow
 
     if not writable(vpath):
@@ -58,6 +58,8 @@ def save(store, vpath: str, text: str, author: str, project: str, now: float | N
 
 
 def _remember(vpath: str, text: str, date: str, now: float) -> None:
+    from ..fsutil import atomic_write_json, read_json  # only on a write: reads stay light
+
     try:
         data = read_json(_file())
     except (OSError, ValueError):

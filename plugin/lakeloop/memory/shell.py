@@ -23,10 +23,10 @@ Output is capped at ``max_bytes`` characters including a last line
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from ..records import dataclass
 
 from .command import Script, Stage
-from .tree import Tree
+from .tree import LINE_LIMIT, Tree  # LINE_LIMIT: most session lines one grep reads from the store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -75,9 +75,6 @@ def _uniq(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-#: Most session lines one grep reads from the store (``MemoryQuery.limit``): bounds the hook's
-#: memory when a pattern selects a large share of all events.
-LINE_LIMIT = 5000
 
 
 def plan(script: Script) -> MemoryQuery:
@@ -528,7 +525,7 @@ def _run_find(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
 
 
 def _run_grep(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | None) -> None:
-    import dataclasses
+    from ..records import replace
 
     from .grep import PatternError, compile_matcher, grep
 
@@ -571,7 +568,7 @@ def _run_grep(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
     filename = o["filename"]
     if filename is None:
         filename = len(st.operands) > 1 or (o["recursive"] and traversed)
-    g = dataclasses.replace(g, with_filename=filename)
+    g = replace(g, with_filename=filename)
     separators = (g.context_given or g.before > 0 or g.after > 0) and not (g.count or g.files_with_matches)
     matched = False
     printed = False
@@ -581,7 +578,7 @@ def _run_grep(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
             out.err(group, 2)
             continue
         if o["quiet"]:
-            res = grep(dataclasses.replace(g, files_with_matches=True, count=False), group, max_lines=1)
+            res = grep(replace(g, files_with_matches=True, count=False), group, max_lines=1)
             if res.status == 0:
                 matched = True
                 break

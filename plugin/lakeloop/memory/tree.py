@@ -12,11 +12,16 @@ does); ``/``, ``/sessions`` and ``/skills`` always exist.
 
 from __future__ import annotations
 
-from typing import Iterable
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 from ..store.memory_types import DOC, ENTRY, LINE, SESSION, SKILL, MemoryRecord
 
 INDEX = "/index.md"
+#: Most session lines one search reads from the store (``MemoryQuery.limit``): bounds a hook's
+#: memory when a pattern selects a large share of all events.
+LINE_LIMIT = 5000
 #: Directories that exist even when empty.
 FIXED_DIRS = ("/", "/sessions", "/skills")
 

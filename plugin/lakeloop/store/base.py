@@ -14,10 +14,11 @@ the embedded store and the Deeplake store hold interchangeable rows:
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from ..records import dataclass, field
 
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
+    from typing import Any, Iterable, Sequence
     from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 SESSION_COLUMNS = (

@@ -27,7 +27,9 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Sequence
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 from .. import __version__, paths
 from ..errors import StoreError, StoreUnavailable

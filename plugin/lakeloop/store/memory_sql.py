@@ -29,7 +29,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Iterable, Sequence
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Sequence
 
 from .memory_types import DOC, ENTRY, LINE, SESSION, SKILL, MemoryQuery, MemoryRecord, NoteRow, SearchHit
 

@@ -11,8 +11,10 @@ Virtual paths are absolute POSIX paths inside the memory root: ``/``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+from ..records import dataclass, field
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Callable
 
 #: record kinds (``MemoryRecord.kind``)
 LINE = "line"        #: one line of a session file: path, line (1-based), text (the message JSON)
