@@ -16,8 +16,9 @@ a word in ~1 % of events ranked best first, and a regular expression no index ca
 narrow), a Read of a session file and of /index.md, and Bash ``grep -rn WORD <root> | head``,
 on a store pre-filled with ``--events`` captured events (default 100,000 on the embedded
 store, 5,000 on the stand-in; ``bench/memory_corpus.py``). For each it prints the wall
-time, the peak RSS of the hook process (``wait4`` ru_maxrss: the launcher and its python),
-and on the stand-in the number of store requests each tool call made.
+time, the peak RSS of the hook process (its python),
+and on the stand-in the number of store requests each tool call made. Peak RSS is read with
+``/usr/bin/time -f %M`` (GNU time) when it is installed.
 """
 
 from __future__ import annotations
@@ -79,27 +80,39 @@ def _pre_tool_use(tool: str, tool_input: dict, home: str) -> bytes:
 
 
 def measure_memory(payload: bytes, env: dict, runs: int, standin) -> tuple[list[float], int, list[int], bytes]:
-    """Wall times (ms), peak RSS (KiB, the largest of all runs), store requests per run and the
-    last stdout of ``runs`` PreToolUse hooks (after 1 warm-up)."""
+    """Wall times (ms), peak RSS (KiB, the largest of 3 extra runs under ``/usr/bin/time``; 0 when
+    it is missing), store requests per run and the last stdout of ``runs`` PreToolUse hooks
+    (after 1 warm-up). RSS is not read with ``wait4`` here: a child forked from this large
+    process reports this process's RSS as its own peak."""
     times, peak, requests, out = [], 0, [], b""
+    hook = [str(ROOT / "hooks" / "run"), "PreToolUse"]
     for i in range(runs + 1):
         before = len(standin.requests) if standin is not None else 0
         t0 = time.perf_counter()
-        proc = subprocess.Popen([str(ROOT / "hooks" / "run"), "PreToolUse"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=env)
-        proc.stdin.write(payload)
-        proc.stdin.close()
-        out = proc.stdout.read()
-        proc.stdout.close()
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (its python included)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        peak = max(peak, usage.ru_maxrss)
+        out = subprocess.run(hook, input=payload, env=env, stdout=subprocess.PIPE, check=True).stdout
         elapsed = (time.perf_counter() - t0) * 1000
         if i >= 1:
             times.append(elapsed)
             if standin is not None:
                 requests.append(len(standin.requests) - before)
+    if os.path.exists("/usr/bin/time"):
+        for _ in range(3):
+            proc = subprocess.run(["/usr/bin/time", "-f", "%M", *hook], input=payload, env=env,
+                                  capture_output=True, check=True)
+            peak = max(peak, int(proc.stderr.decode().strip().splitlines()[-1]))
     return times, peak, requests, out
+
+
+def _answer_lines(updated: dict) -> int:
+    """Lines of the answer file a memory answer points at (Grep/Read redirect, Bash cat)."""
+    path = updated.get("path") or updated.get("file_path") or ""
+    command = updated.get("command") or ""
+    if command.startswith("cat -- '"):
+        path = command[len("cat -- '"):].split("'", 1)[0]
+    try:
+        return len(Path(path).read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return 0
 
 
 def memory_cases(args, env: dict, standin, home: str, floor: float) -> int:
@@ -144,7 +157,9 @@ def memory_cases(args, env: dict, standin, home: str, floor: float) -> int:
         payload = _pre_tool_use(tool, tool_input, home)
         times, peak_kib, requests, out = measure_memory(payload, env, args.runs, standin)
         worst = max(worst, peak_kib)
-        decision = json.loads(out or b"{}").get("hookSpecificOutput", {}).get("permissionDecision", "NONE")
+        spec = json.loads(out or b"{}").get("hookSpecificOutput", {})
+        decision = spec.get("permissionDecision", "NONE")
+        decision += f" {_answer_lines(spec.get('updatedInput') or {})} lines"
         q = statistics.quantiles(times, n=10)
         extra = ""
         if standin is not None:

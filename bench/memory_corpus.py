@@ -5,7 +5,8 @@
 use) in batches of 1000: 5 users, sessions of 200 events, a third each user prompts, tool
 calls (Bash/Read/Grep with tool_input and a tool_response of 0.2-2 KB) and assistant
 answers, words drawn from a 20,000-word vocabulary. One prompt holds ``MARKER`` (the word
-the benchmark searches for); ``MARKER_COMMON`` is in about 1 % of events.
+the benchmark searches for); ``MARKER_COMMON`` is in about 1 % of events (in a tool call's
+``tool_response``, where the whole text is kept).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def rows(events: int, seed: int = 7):
     """Yield ``events`` SessionRow objects (oldest first within each session)."""
     rng = random.Random(seed)
     vocab = _words(rng, 20_000)
-    marker_at = events // 2
+    marker_at = (events // 2) // 3 * 3  # a user prompt (i % 3 == 0)
     for i in range(events):
         session = i // 200
         user = USERS[session % len(USERS)]
@@ -56,7 +57,7 @@ def rows(events: int, seed: int = 7):
             tool = rng.choice(("Bash", "Read", "Grep"))
             msg.update(tool_name=tool, tool_use_id=f"toolu_{i:010d}",
                        tool_input=json.dumps({"command": text[:120]}),
-                       tool_response=json.dumps({"stdout": " ".join(rng.choices(vocab, k=rng.randint(30, 300)))}))
+                       tool_response=json.dumps({"stdout": text + " " + " ".join(rng.choices(vocab, k=rng.randint(30, 300)))}))
         else:
             msg["content"] = text
         yield session_row(msg, ident)

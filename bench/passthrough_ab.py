@@ -53,6 +53,7 @@ def main() -> int:
             home = Path(tmp, k.split()[0], "home")
             home.mkdir(parents=True)
             env = {x: v for x, v in os.environ.items() if not x.startswith(("LAKELOOP_", "XDG_", "CLAUDE_"))}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)  # both sides run from Python's bytecode cache
             env.update(HOME=str(home), LAKELOOP_PYTHON=args.python, CLAUDE_PLUGIN_DATA=str(home / "plugin-data"))
             envs[k] = env
         for i in range(args.runs + 4):

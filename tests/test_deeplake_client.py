@@ -213,11 +213,14 @@ def test_retry_after_is_capped(query_route):
 
 @pytest.fixture
 def frozen_now(monkeypatch):
-    """The client module's wall clock frozen at a whole second (for HTTP-date Retry-After)."""
+    """The wall clock of the status mapping (``lakeloop.deeplake.status``, where ``retry_after_s``
+    lives) frozen at a whole second (for HTTP-date Retry-After)."""
     import time as real_time
 
+    from lakeloop.deeplake import status as status_mod
+
     now = 1_800_000_000.0
-    monkeypatch.setattr(client_mod, "time", types.SimpleNamespace(time=lambda: now, sleep=real_time.sleep,
+    monkeypatch.setattr(status_mod, "time", types.SimpleNamespace(time=lambda: now, sleep=real_time.sleep,
                                                                   monotonic=real_time.monotonic))
     return now
 

@@ -36,7 +36,6 @@ Errors are the ``lakeloop.errors.DeeplakeError`` family; none carries the token
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import threading
@@ -51,55 +50,15 @@ from ..errors import (AlreadyExists, AuthError, DeeplakeError, NetworkError, Out
 from .credentials import Credentials
 from .slots import Slots
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+from .status import RETRYABLE_STATUS, backoff_s, classify, retry_after_s  # noqa: F401  (the one status mapping)
+
 BACKOFF_BASE_S = 0.5
 BACKOFF_FACTOR = 2.0
 JITTER_S = 0.2
-PAYMENT_NOTICE = ("lakeloop: your Deeplake organisation is out of credits (HTTP 402), so sessions are not being "
-                  "saved to the shared memory. Add credits in the Deeplake console; lakeloop resumes by itself.")
+from .status import PAYMENT_NOTICE  # noqa: E402,F401
 
 log = logging.getLogger("lakeloop.deeplake")
 OnRetry = Callable[[int, DeeplakeError], None]
-
-
-def _looks_html(body: str, content_type: str) -> bool:
-    head = body.lstrip()[:15].lower()
-    return "html" in content_type.lower() or head.startswith(("<!doctype", "<html", "<"))
-
-
-def classify(status: int, body: str, content_type: str = "", retry_auth: bool = False) -> DeeplakeError | None:
-    """The error for a response, or None for success (2xx). Pure: no I/O."""
-    if 200 <= status < 300:
-        return None
-    if status == 402:
-        return PaymentRequired("Deeplake organisation is out of credits", status, body)
-    if status in (401, 403):
-        transient = retry_auth and (status == 401 or not body.strip() or _looks_html(body, content_type))
-        cls = TransientError if transient else AuthError
-        return cls("Deeplake refused the credentials", status, body)
-    if status == 500 and "already exists" in body.lower():
-        return AlreadyExists("Deeplake says it already exists", status, body)
-    if status in RETRYABLE_STATUS:
-        return TransientError("Deeplake is temporarily failing", status, body)
-    return PermanentError("Deeplake rejected the request", status, body)
-
-
-def retry_after_s(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class DeeplakeClient:
@@ -177,8 +136,8 @@ class DeeplakeClient:
 
     def _backoff_s(self, attempt: int) -> float:
         """Backoff before retry ``attempt`` (1-based), seconds: 0.5 s x 2^(attempt-1) plus up to
-        0.2 s jitter (seed 003)."""
-        return self.backoff_base_s * self.backoff_factor ** (attempt - 1) + self._rand() * self.jitter_s
+        0.2 s jitter (seed 003; ``status.backoff_s``)."""
+        return backoff_s(attempt, self.backoff_base_s, self.backoff_factor, self.jitter_s, self._rand())
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -17,7 +17,9 @@ import random
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
 from ..errors import SlotTimeout
 

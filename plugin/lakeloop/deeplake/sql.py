@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Iterable
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -175,7 +175,7 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
         from ..store import open_store
 
         try:
-            with open_store() as store:
+            with open_store(light=True) as store:
                 records = store.memory_query(query)
         except (LakeloopError, OSError) as exc:
             if time.monotonic() >= _deadline_at - 0.05:  # SQLite turned the deadline into an error
@@ -498,7 +498,7 @@ def _save_note(note: tuple[str, str], payload: dict[str, Any], log: logging.Logg
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else ""
     project = cwd.rstrip("/").rsplit("/", 1)[-1] if cwd else ""
     try:
-        with open_store() as store:
+        with open_store(light=True) as store:
             row_id = notes.save(store, vpath, text, current_identity().user, project)
     except ValueError as exc:
         raise Deny(f"Note not saved: {exc}.") from None

@@ -25,20 +25,26 @@ def _deeplake_credentials():
     return creds
 
 
-def open_store() -> Store:
+def open_store(light: bool = False) -> Store:
     """Open the store configured for this machine.
 
-    Raises StoreUnavailable when it cannot be opened.
+    ``light``: for a process that sends one or two statements and exits (a memory-path answer):
+    on Deeplake the standard-library ``LiteClient`` instead of the httpx ``DeeplakeClient``
+    (same contract, without httpx's ~120 ms start-up). Raises StoreUnavailable when the store
+    cannot be opened.
     """
     creds = _deeplake_credentials()
     if creds is not None:
         from .. import config
-        from ..deeplake.client import shared_client
         from .deeplake import DeeplakeStore
 
-        return DeeplakeStore(shared_client(creds), {"sessions": config.sessions_table(),
-                                                    "skills": config.skills_table(),
-                                                    "memory": config.memory_table()})
+        if light:
+            from ..deeplake.lite import light_client as make
+        else:
+            from ..deeplake.client import shared_client as make
+        return DeeplakeStore(make(creds), {"sessions": config.sessions_table(),
+                                           "skills": config.skills_table(),
+                                           "memory": config.memory_table()})
     from .embedded import EmbeddedStore
 
     return EmbeddedStore.open_default()

@@ -33,15 +33,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Sequence
 
 from .. import __version__, paths
 from ..deeplake import sql
-from ..deeplake.client import DeeplakeClient
 from ..errors import AlreadyExists, AuthError, DeeplakeError, OutcomeUnknown, PaymentRequired, PermanentError
 from . import memory_sql as msql
 from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
 from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
+
+TYPE_CHECKING = False  # typing and httpx are not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+
+    from ..deeplake.client import DeeplakeClient
+    from ..deeplake.lite import LiteClient
 
 _T = "TEXT NOT NULL DEFAULT ''"
 #: Column definitions, exactly deeplake-api.md's tables.
@@ -112,7 +117,7 @@ class DeeplakeStore(Store):
 
     name = "deeplake"
 
-    def __init__(self, client: DeeplakeClient, tables: dict[str, str] | None = None,
+    def __init__(self, client: DeeplakeClient | LiteClient, tables: dict[str, str] | None = None,
                  visibility_wait_s: float | None = None) -> None:
         self.client = client
         if visibility_wait_s is None:

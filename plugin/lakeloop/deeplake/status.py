@@ -1,0 +1,69 @@
+"""Deeplake HTTP answers as lakeloop errors: the one mapping both clients use.
+
+``classify(status, body, content_type, retry_auth)`` gives the ``DeeplakeError`` for a
+response (None for 2xx) and ``retry_after_s(header)`` the wait a ``Retry-After`` asks for;
+``backoff_s(attempt, ...)`` is the retry backoff of seed 003. Standard library only, so the
+light client (``lakeloop.deeplake.lite``) imports it without httpx.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..errors import AlreadyExists, AuthError, DeeplakeError, PaymentRequired, PermanentError, TransientError
+
+PAYMENT_NOTICE = ("lakeloop: your Deeplake organisation is out of credits (HTTP 402), so sessions are not being "
+                  "saved to the shared memory. Add credits in the Deeplake console; lakeloop resumes by itself.")
+
+#: Statuses retried with backoff (seed 003; deeplake-api.md "Behaviour seen in production").
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def backoff_s(attempt: int, base_s: float, factor: float, jitter_s: float, rand: float) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): ``base_s`` x ``factor``^(attempt-1)
+    plus ``rand`` (in [0, 1)) x ``jitter_s`` (seed 003: 0.5 s, x2, up to 0.2 s jitter)."""
+    return base_s * factor ** (attempt - 1) + rand * jitter_s
+
+
+def _looks_html(body: str, content_type: str) -> bool:
+    head = body.lstrip()[:15].lower()
+    return "html" in content_type.lower() or head.startswith(("<!doctype", "<html", "<"))
+
+
+def classify(status: int, body: str, content_type: str = "", retry_auth: bool = False) -> DeeplakeError | None:
+    """The error for a response, or None for success (2xx). Pure: no I/O."""
+    if 200 <= status < 300:
+        return None
+    if status == 402:
+        return PaymentRequired("Deeplake organisation is out of credits", status, body)
+    if status in (401, 403):
+        transient = retry_auth and (status == 401 or not body.strip() or _looks_html(body, content_type))
+        cls = TransientError if transient else AuthError
+        return cls("Deeplake refused the credentials", status, body)
+    if status == 500 and "already exists" in body.lower():
+        return AlreadyExists("Deeplake says it already exists", status, body)
+    if status in RETRYABLE_STATUS:
+        return TransientError("Deeplake is temporarily failing", status, body)
+    return PermanentError("Deeplake rejected the request", status, body)
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    import email.utils
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
