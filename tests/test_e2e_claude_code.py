@@ -50,14 +50,9 @@ REACTION = "that's wrong, the migration failed and dropped my table"
 
 @pytest.fixture(scope="module")
 def claude_bin():
-    from tests.support.claude_code import Unavailable, binary
+    from tests.support.claude_code import claude_bin_fixture
 
-    try:
-        return binary()
-    except Unavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"{exc} (CI is set, so this is an error)", pytrace=False)
-        pytest.skip(str(exc))
+    return claude_bin_fixture()
 
 
 class Model:
@@ -90,11 +85,10 @@ class Model:
 
 
 def install_plugin(claude_bin: str, env: dict, cwd: Path) -> None:
-    """Install this checkout into ``env``'s HOME the way a user does (marketplace add + install):
-    from then on every ``claude`` run in that HOME loads lakeloop without ``--plugin-dir``."""
-    for argv in (("plugin", "marketplace", "add", str(REPO)), ("plugin", "install", "lakeloop@lakeloop")):
-        proc = subprocess.run([claude_bin, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
+    """Install this checkout into ``env``'s HOME (``tests.support.claude_code.install_plugin``)."""
+    from tests.support.claude_code import install_plugin as install
+
+    install(claude_bin, env, cwd, REPO)
 
 
 def agent_call_sessions(api: FakeAnthropic, marker: str) -> set[str]:

@@ -93,3 +93,24 @@ if __name__ == "__main__":
         print(binary(install=True))
     else:
         print(binary(install=False))
+
+
+def claude_bin_fixture() -> str:
+    """Body of the e2e tests' ``claude_bin`` fixture: the pinned binary, or a skip (a failure
+    when ``CI`` is set: there a missing Claude Code is an error)."""
+    import pytest
+
+    try:
+        return binary()
+    except Unavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc} (CI is set, so this is an error)", pytrace=False)
+        pytest.skip(str(exc))
+
+
+def install_plugin(claude_bin: str, env: dict, cwd: Path, repo: Path) -> None:
+    """Install the checkout at ``repo`` into ``env``'s HOME the way a user does (marketplace add +
+    install): from then on every ``claude`` run in that HOME loads lakeloop without ``--plugin-dir``."""
+    for argv in (("plugin", "marketplace", "add", str(repo)), ("plugin", "install", "lakeloop@lakeloop")):
+        proc = subprocess.run([claude_bin, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
