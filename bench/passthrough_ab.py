@@ -25,11 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PAYLOADS = ROOT / "plugin" / "lakeloop" / "data" / "claude-code-2.1.330-hook-payloads.jsonl"
 
 
-def _payloads() -> list[bytes]:
+def _payloads(expansion: bool = False) -> list[bytes]:
+    """The recorded non-memory PreToolUse payloads; with ``expansion``, a Bash call whose command
+    has shell expansion (``ls *.py $HOME``), which the memory path checks in full."""
     out = []
     for line in PAYLOADS.read_text().splitlines():
         p = json.loads(line)
         if p["hook_event_name"] == "PreToolUse" and p.get("tool_name") in ("Bash", "Read"):
+            if expansion and p["tool_name"] == "Bash":
+                p["tool_input"]["command"] = "ls *.py $HOME | head"
             out.append(json.dumps(p).encode())
     return out
 
@@ -39,8 +43,9 @@ def main() -> int:
     ap.add_argument("--base", default="77768d4", help="commit to compare against (default: before issue 8)")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--expansion", action="store_true", help="a Bash command with * and $ (checked in full)")
     args = ap.parse_args()
-    payloads = _payloads()
+    payloads = _payloads(args.expansion)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp, "base")
         base.mkdir()

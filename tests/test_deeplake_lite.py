@@ -89,3 +89,16 @@ def test_the_light_path_does_not_import_httpx():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(PLUGIN_SRC), "PATH": "/usr/bin:/bin"}).stdout
     assert out.strip() == "False"
+
+
+def test_control_characters_in_credentials_are_refused_without_showing_them():
+    creds = Credentials(token="tok-abc\nSECRETPART-9f3e", org_id="o", workspace="w", api_url="http://127.0.0.1:9")
+    with pytest.raises(PermanentError) as caught:
+        LiteClient(creds)
+    assert "SECRETPART" not in str(caught.value)
+
+
+def test_an_ipv6_url_without_a_port_gets_the_scheme_default():
+    for url, port in (("http://[::1]", 80), ("https://[fe80::abcd]/api", 443)):
+        client = LiteClient(Credentials(token="t" * 20, org_id="o", workspace="w", api_url=url))
+        assert client._port == port and ":" in client._host

@@ -55,6 +55,16 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("parent-recursive", "grep -r token ~/.deeplake", "deny"),
     ("parent-cd", "cd ~/.deeplake && ls -R > CANARY", "deny"),
     ("quadratic-dotdot", "cat /" + "../" * 8000 + "x* ~/.deeplake/mem*/index.md ; touch CANARY", "deny"),
+    # second review: globs, braces and substitutions that never spell `deeplake`
+    ("glob-star-parent", "echo INJECTED >> ~/.dee*/memory/notes/a.md; touch CANARY", "deny"),
+    ("glob-question", "cat ~/.deep?ake/memory/index.md > CANARY", "deny"),
+    ("glob-bracket", "cat ~/.[d]eeplake/memory/index.md > CANARY", "deny"),
+    ("glob-any-hidden", "cat ~/.*/memory/index.md > CANARY", "deny"),
+    ("glob-two-levels", "ls ~/.d*/m* > CANARY", "deny"),
+    ("cd-glob-relative", "cd; cat .dee*/memory/index.md > CANARY", "deny"),
+    ("subst-in-name", "cat ~/.deep$(echo l)ake/memory/index.md > CANARY", "deny"),
+    ("brace-in-name", "cat ~/.dee{p,}lake/memory/index.md > CANARY", "deny"),
+    ("glob-parent-recursive", "grep -r token ~/.deep* > CANARY", "deny"),
     # chaining with other commands
     ("semicolon", f"cat {M}/index.md; touch CANARY", "deny"),
     ("and", f"ls {M} && touch CANARY", "deny"),
@@ -523,3 +533,26 @@ def test_a_backtracking_regex_is_denied_within_the_deadline(world):
     took = time.monotonic() - started
     assert decision == "deny" and "could not answer within" in out["hookSpecificOutput"]["permissionDecisionReason"]
     assert took < 5.0, took
+
+
+def test_a_note_write_waiting_on_a_locked_store_is_answered_within_the_timeout(world):
+    """Another process holds the embedded store's write lock: a note write through the real hook
+    gives up in time (a deny saying so), never overruns the 5 s hook timeout; a read still works
+    (WAL readers are not blocked)."""
+    import sqlite3
+
+    from lakeloop import paths
+    from lakeloop.store import open_store
+
+    with open_store():
+        pass  # the store file exists, migrated
+    holder = sqlite3.connect(str(paths.store_file()), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        decision, out, _ = hook(payload(world, "Bash", {"command": f"echo held > {M}/notes/locked.md"}))
+        assert decision == "deny" and "\n" not in out["hookSpecificOutput"]["permissionDecisionReason"]
+        decision, out, _ = hook(payload(world, "Bash", {"command": f"ls {M}"}))
+        assert decision == "allow"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -65,7 +65,10 @@ class LiteClient:
         if url.scheme not in ("http", "https") or not url.hostname:
             raise PermanentError(f"Deeplake API URL must be http(s)://host, got {url.scheme or '?'}://...")
         self._https = url.scheme == "https"
-        self._host, self._port = url.hostname, url.port
+        self._host, self._port = url.hostname, url.port or (443 if self._https else 80)
+        if any(ord(c) < 32 or ord(c) == 127 for c in f"{creds.token}{creds.org_id}"):
+            raise PermanentError("Deeplake credentials hold control characters (token or org id): fix "
+                                 "~/.deeplake/credentials.json or LAKELOOP_DEEPLAKE_TOKEN")
         self._prefix = f"{url.path}/workspaces/{creds.workspace}"
         self.base = f"{creds.api_url.rstrip('/')}/workspaces/{creds.workspace}"
 
@@ -159,6 +162,8 @@ class LiteClient:
                 raw = response.read(MAX_BODY_BYTES + 1)
             except (OSError, http.client.HTTPException) as exc:
                 raise _Sent(type(exc).__name__) from None
+            except ValueError as exc:  # http.client refused a header or URL: its text may hold the token
+                raise PermanentError(f"Deeplake request refused before sending ({type(exc).__name__})") from None
             if len(raw) > MAX_BODY_BYTES:
                 raise PermanentError(f"Deeplake answer over {MAX_BODY_BYTES} bytes", response.status)
             return (response.status, raw.decode("utf-8", "replace"), response.getheader("content-type", ""),

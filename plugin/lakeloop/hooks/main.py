@@ -61,6 +61,10 @@ def parse_payload(data: bytes) -> tuple[dict | None, str]:
         return None, f"{exc}: ignored"
 
 
+#: Bytes of shell expansion that could spell the memory path without naming it.
+_EXPANSION = (b"*", b"?", b"[", b"$", b"`")
+
+
 def _memory_candidate(event: str, data: bytes) -> bool:
     """True when a PreToolUse payload may touch the memory path (``lakeloop.memory``): with
     quotes and backslashes removed it contains ``deeplake`` (the default root), the last
@@ -77,8 +81,34 @@ def _memory_candidate(event: str, data: bytes) -> bool:
         if last and last in flat:
             return True
         if ".deeplake" not in override:
-            return b"memory-answers" in flat
-    return b"deeplake" in flat or b"memory-answers" in flat
+            return b"memory-answers" in flat or (b'"Bash"' in data and _expands(data))
+    if b"deeplake" in flat or b"memory-answers" in flat:
+        return True
+    # A Bash command can name the memory path without spelling it (`~/.dee*/memory`,
+    # `~/.deep?ake`, `$D/memory`, `{a,b}`, backticks): any shell expansion character in a Bash
+    # payload sends it to the full check (lakeloop.memory.command.touches_memory).
+    return b'"Bash"' in data and _expands(data)
+
+
+#: Bytes one of which a command must hold for an expansion to reach a hidden directory such as
+#: ``~/.deeplake`` without spelling it: a dot starting a path component (``~/.d*``, `` .d*``,
+#: ``{.,x}``, ``D=.d*``), or a command substitution (which can compute anything).
+_HIDDEN = (b"/.", b" .", b"{.", b",.", b"=.", b'".', b"\t.", b";.", b"&.", b"|.", b"$(", b"`")
+
+
+def _expands(data: bytes) -> bool:
+    """True when a JSON payload's strings may hold a shell expansion that reaches a hidden
+    directory: ``* ? [ $`` or a brace that does not open a JSON object (``{a,b}``; JSON text
+    writes objects as ``{"``), together with a ``_HIDDEN`` marker. (``*`` does not match a
+    leading dot, so ``~/*/memory`` cannot reach ``~/.deeplake``.)"""
+    start = data.find(b'"tool_input"')  # only the tool's input: transcript_path and cwd hold `/.` too
+    if start < 0:
+        return True
+    end = data.find(b'"tool_use_id"', start)
+    data = data[start:end] if end > start else data[start:]
+    if not (any(c in data for c in _EXPANSION) or data.count(b"{") > data.count(b'{"') + data.count(b"{}")):
+        return False
+    return any(h in data for h in _HIDDEN)
 
 
 class LazyLog:

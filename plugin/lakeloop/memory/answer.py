@@ -178,8 +178,8 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
             with open_store(light=True) as store:
                 records = store.memory_query(query)
         except (LakeloopError, OSError) as exc:
-            if time.monotonic() >= _deadline_at - 0.05:  # SQLite turned the deadline into an error
-                raise _Late() from None
+            if time.monotonic() >= _deadline_at - 0.05 or "interrupted" in str(exc):
+                raise _Late() from None  # the deadline, turned into an error by SQLite
             log.warning("memory query failed: %s: %s", type(exc).__name__, str(exc)[:200])
             raise Deny(f"Team memory is unavailable right now ({type(exc).__name__}); try again later.") from None
     extra = notes.overlay(query.prefixes) if query.prefixes else {}
@@ -500,8 +500,12 @@ def _save_note(note: tuple[str, str], payload: dict[str, Any], log: logging.Logg
     try:
         with open_store(light=True) as store:
             row_id = notes.save(store, vpath, text, current_identity().user, project)
-    except ValueError as exc:
+    except notes.NoteRefused as exc:
         raise Deny(f"Note not saved: {exc}.") from None
+    except _Late:
+        log.warning("memory note %s: no answer within the deadline; it may or may not be stored", vpath[:200])
+        raise Deny(f"The note may or may not have been saved (team memory did not answer within "
+                   f"{DEADLINE_S:.0f} s); read it back with cat before writing it again.") from None
     except (LakeloopError, OSError) as exc:
         log.warning("memory note not saved: %s: %s", type(exc).__name__, str(exc)[:200])
         raise Deny(f"Note not saved: team memory is unavailable ({type(exc).__name__}).") from None

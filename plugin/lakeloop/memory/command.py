@@ -196,10 +196,14 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None) -
     words = [w for w in _WORDSPLIT.split(low) if w]
     if any(w in ("cd", "pushd") for w in words) and _after_cd_hits(words, comps[-2:]):
         return True
+    parent_l = root_l.rsplit("/", 1)[0]
+    hidden_parent = len(comps) >= 2 and comps[-2].startswith(".") and parent_l.startswith(home_l.rstrip("/") + "/")
     for word in words:
         if any(ch in word for ch in _DYNAMIC):
             if _dynamic_hits(word, root_l, home_l, cwd_l):
                 return True
+            if hidden_parent and _dynamic_hits(word, parent_l, home_l, cwd_l):
+                return True  # `~/.dee*`: a glob of the root's hidden parent reaches the root too
         elif "/" in word or need_paths:
             if _word_hits(word, root_l, home_l, cwd_l, need_paths):
                 return True

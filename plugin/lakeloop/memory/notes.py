@@ -26,6 +26,10 @@ MAX_NOTE_BYTES = 256 * 1024
 READ_ONLY = ("/index.md", "/sessions", "/skills")
 
 
+class NoteRefused(ValueError):
+    """A note the memory path does not accept; ``str()`` says why (no captured or secret text)."""
+
+
 def _file():
     return paths.data_dir() / "memory-notes.json"
 
@@ -38,20 +42,23 @@ def writable(vpath: str) -> bool:
 
 
 def save(store, vpath: str, text: str, author: str, project: str, now: float | None = None) -> str:
-    """Store ``text`` as the note at ``vpath``; returns the row id. Raises ValueError for a
-    read-only path or an over-large note, StoreError when the store refuses the row."""
+    """Store ``text`` as the note at ``vpath``; returns the row id. Raises NoteRefused for a
+    read-only path or an over-large note, StoreError when the store refuses the row. The
+    overlay entry of ``vpath`` is dropped first, so a write that is cut off half way never
+    leaves an older text shadowing what the store holds."""
     import uuid
     from datetime import datetime, timezone
 
     from ..store.memory_types import NoteRow
 
     if not writable(vpath):
-        raise ValueError(f"{vpath} is read-only")
+        raise NoteRefused(f"{vpath[:200]} is read-only")
     if len(text.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
-        raise ValueError(f"note over {MAX_NOTE_BYTES} bytes")
+        raise NoteRefused(f"note over {MAX_NOTE_BYTES} bytes")
     now = time.time() if now is None else now
     date = datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     row = NoteRow(id=uuid.uuid4().hex, path=vpath, text=text, author=author, project=project, date=date)
+    forget(vpath)
     store.insert_note(row)
     _remember(vpath, text, date, now)
     return row.id
@@ -72,6 +79,19 @@ def _remember(vpath: str, text: str, date: str, now: float) -> None:
         atomic_write_json(_file(), data)
     except OSError:
         pass  # read-your-writes is best effort; the note itself is stored
+
+
+def forget(vpath: str) -> None:
+    """Drop the overlay entry of ``vpath`` (best effort)."""
+    from ..fsutil import atomic_write_json, read_json
+
+    try:
+        data = read_json(_file())
+        if isinstance(data, dict) and vpath in data:
+            del data[vpath]
+            atomic_write_json(_file(), data)
+    except OSError:
+        pass
 
 
 def overlay(prefixes, now: float | None = None) -> dict[str, str]:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from .base import SessionRow, SkillRow, Store
 
+#: ``open_store(light=True)`` on the embedded store: longest lock wait (ms) and statement time (s).
+LIGHT_BUSY_TIMEOUT_MS = 2000
+LIGHT_DEADLINE_S = 3.0
+
 
 def _deeplake_credentials():
     from .. import config
@@ -30,8 +34,10 @@ def open_store(light: bool = False) -> Store:
 
     ``light``: for a process that sends one or two statements and exits (a memory-path answer):
     on Deeplake the standard-library ``LiteClient`` instead of the httpx ``DeeplakeClient``
-    (same contract, without httpx's ~120 ms start-up). Raises StoreUnavailable when the store
-    cannot be opened.
+    (same contract, without httpx's ~120 ms start-up); on the embedded store lock waits of at
+    most ``LIGHT_BUSY_TIMEOUT_MS`` and statements cut after ``LIGHT_DEADLINE_S`` (a lock held
+    by another process, or a one-time index build, never holds a hook past its timeout).
+    Raises StoreUnavailable when the store cannot be opened.
     """
     creds = _deeplake_credentials()
     if creds is not None:
@@ -47,6 +53,10 @@ def open_store(light: bool = False) -> Store:
                                            "memory": config.memory_table()})
     from .embedded import EmbeddedStore
 
+    if light:  # inside a memory answer's 4 s deadline: short lock waits, statements cut at 3 s
+        from .. import paths
+
+        return EmbeddedStore(paths.store_file(), busy_timeout_ms=LIGHT_BUSY_TIMEOUT_MS, deadline_s=LIGHT_DEADLINE_S)
     return EmbeddedStore.open_default()
 
 

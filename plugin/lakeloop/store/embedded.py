@@ -142,8 +142,13 @@ class EmbeddedStore(Store):
 
     name = "embedded"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS, deadline_s: float | None = None) -> None:
+        """``busy_timeout_ms``: longest wait for another process's write lock; ``deadline_s``:
+        when set (a memory-path answer), every statement of this connection, a migration
+        included, is aborted once that many seconds have passed since the open (a progress
+        handler: SQLite's C loops do not run Python's signal handlers)."""
         self.path = Path(path)
+        self._busy_ms = busy_timeout_ms
         try:
             paths.private_dir(self.path.parent)
             # Created 0600 (SQLite gives the -wal and -shm files the database's mode); an older,
@@ -151,9 +156,14 @@ class EmbeddedStore(Store):
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, paths.PRIVATE_FILE_MODE))
             for suffix in ("", "-wal", "-shm"):
                 paths.private_file(f"{self.path}{suffix}")
-            self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._db = sqlite3.connect(str(self.path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+            if deadline_s is not None:
+                import time
+
+                ends = time.monotonic() + deadline_s
+                self._db.set_progress_handler(lambda: 1 if time.monotonic() > ends else 0, 10_000)
+            mode = self._wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             version, fts = self._db.execute(_STATE).fetchone()
             if version < SCHEMA_VERSION:
@@ -164,6 +174,24 @@ class EmbeddedStore(Store):
             raise StoreUnavailable(f"cannot open embedded store {self.path}: {exc}") from exc
         self.journal_mode = str(mode)
 
+    def _wal(self) -> str:
+        """Switch the file to WAL (once per file). Changing the journal mode can fail at once with
+        "database is locked" while another process creates the schema (the busy handler is not
+        always consulted), so it is retried until the busy timeout has passed."""
+        import time
+
+        mode = str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+        if mode.lower() == "wal":
+            return mode
+        ends = time.monotonic() + self._busy_ms / 1000
+        while True:
+            try:
+                return str(self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > ends:
+                    raise
+                time.sleep(0.02)
+
     def _migrate(self) -> None:
         """Bring the file to ``SCHEMA_VERSION`` in one transaction: create the schema; give an
         older file the unique id index (dropping repeated ids), the memory table and the FTS
@@ -172,11 +200,13 @@ class EmbeddedStore(Store):
         import logging
 
         log = logging.getLogger("lakeloop.store")
-        self._db.execute(f"PRAGMA busy_timeout = {MIGRATE_TIMEOUT_MS}")
+        # wait for a concurrent migration as long as it may take, except on a short-lived open
+        wait_ms = MIGRATE_TIMEOUT_MS if self._busy_ms >= BUSY_TIMEOUT_MS else self._busy_ms
+        self._db.execute(f"PRAGMA busy_timeout = {wait_ms}")
         try:
             self._db.execute("BEGIN IMMEDIATE")
         finally:
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         try:
             if self._db.execute(_STATE).fetchone()[0] >= SCHEMA_VERSION:  # a concurrent open did it
                 self._db.execute("COMMIT")
