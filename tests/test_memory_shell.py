@@ -416,7 +416,8 @@ def test_plan_for_reads():
 
 def test_plan_for_grep_narrows_with_literals_and_context():
     q = _plan(f"grep -rn deploy {M}")
-    assert q == MemoryQuery(prefixes=("/",), content=True, literals=("deploy",), index=True, limit=LINE_LIMIT)
+    assert q == MemoryQuery(prefixes=("/",), content=True, literals=("deploy",), case_sensitive=True, index=True,
+                            limit=LINE_LIMIT)
     q = _plan(f"grep -rn -B2 -A 3 -e deploy -e 'migr(ation)' -E {M}/sessions {M}/notes/todo.md | head")
     assert q.prefixes == ("/sessions", "/sessions/", "/notes/todo.md", "/notes/todo.md/")
     assert q.literals == narrowing_literals(GrepOptions(("deploy", "migr(ation)"), mode="E"))

@@ -329,7 +329,7 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
 
     literals = g.narrowing_literals(opts)
     prefixes = ("/",) if vpath == "/" else (vpath, vpath + "/")
-    query = MemoryQuery(prefixes=prefixes, content=True, literals=literals,
+    query = MemoryQuery(prefixes=prefixes, content=True, literals=literals, case_sensitive=not opts.ignore_case,
                         context=(opts.before, opts.after), rank=literals is not None and opts.files_with_matches,
                         index=vpath == "/", limit=LINE_LIMIT, matcher=matcher if literals is None else None)
     tree = _fetch(query, log)

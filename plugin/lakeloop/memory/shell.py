@@ -118,7 +118,8 @@ def plan(script: Script) -> MemoryQuery:
         context = (g.before, g.after)
     listing = g.count or any(p != "/" for p in ops)
     return MemoryQuery(prefixes=prefixes, listing=listing, content=True, literals=literals,
-                       context=context, index=index, matcher=matcher, limit=LINE_LIMIT)
+                       case_sensitive=not g.ignore_case, context=context, index=index, matcher=matcher,
+                       limit=LINE_LIMIT)
 
 
 # running ---------------------------------------------------------------------------------------

@@ -90,8 +90,10 @@ class SqliteDialect:
         """The message JSON text of sessions column ``col``."""
         return col
 
-    def contains(self, col: str, text: str) -> str:
-        """``col`` contains ``text``, ASCII case-insensitively."""
+    def contains(self, col: str, text: str, exact: bool = False) -> str:
+        """``col`` contains ``text``: ASCII case-insensitively, or as written with ``exact``."""
+        if exact:
+            return f"instr({col}, {self.lit(text)}) > 0"
         return f"instr(lower({col}), lower({self.lit(text)})) > 0"
 
 
@@ -127,10 +129,11 @@ class PgDialect(SqliteDialect):
     def message(self, col: str) -> str:
         return f"CAST({col} AS TEXT)"
 
-    def contains(self, col: str, text: str) -> str:
+    def contains(self, col: str, text: str, exact: bool = False) -> str:
+        """``col`` contains ``text``: ``ILIKE``, or ``LIKE`` (as written, cheaper) with ``exact``."""
         from ..deeplake import sql
 
-        return f"{col} ILIKE {sql.like_contains(text)}"
+        return f"{col} {'LIKE' if exact else 'ILIKE'} {sql.like_contains(text)}"
 
 
 # prefixes ---------------------------------------------------------------------------------------
@@ -287,7 +290,7 @@ def lines_scan(q: MemoryQuery, d: SqliteDialect, ctes: list[str], parts: list[st
     if matcher is not None:  # a user function the store registered: GNU grep's selection
         cand = f"({matcher}({text}) = 1)"
     else:
-        cand = "(" + " OR ".join(d.contains(text, lit) for lit in q.literals) + ")"
+        cand = "(" + " OR ".join(d.contains(text, lit, q.case_sensitive) for lit in q.literals) + ")"
     ctes.append(f"mq_lc AS (SELECT DISTINCT s.path FROM {t} s WHERE {where} AND {cand})")
     ctes.append(f"mq_ln AS (SELECT s.path, s.creation_date, s.author, s.project, {text} AS text, "
                 f"CASE WHEN {cand} THEN 1 ELSE 0 END AS hit, {rank} AS ln "

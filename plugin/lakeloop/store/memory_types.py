@@ -40,6 +40,9 @@ class MemoryQuery:
       ``context`` = (before, after) neighbouring lines of every candidate. ``LINE.line`` is
       always the line number in the whole file (oldest event first, repeated ids counted once).
       DOC records are returned whole regardless (they are few and small).
+    * ``case_sensitive``: with ``literals``: every selected line holds a literal exactly as
+      written (a grep without ``-i``), so a store may narrow case-sensitively (Deeplake: ``LIKE``,
+      cheaper than ``ILIKE``). False keeps the ASCII case-insensitive superset.
     * ``rank``: with ``literals``: ``MemoryRecord.score`` is set (higher = better match,
       BM25 where the store has it) so files can be ordered best first.
     * ``index``: return the ``SESSION`` (50 latest sessions, newest first) and ``SKILL``
@@ -58,6 +61,7 @@ class MemoryQuery:
     listing: bool = False
     content: bool = False
     literals: tuple[str, ...] | None = None
+    case_sensitive: bool = False
     context: tuple[int, int] = (0, 0)
     rank: bool = False
     index: bool = False
