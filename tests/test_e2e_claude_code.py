@@ -119,13 +119,9 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
         install_plugin(claude_bin, env, project)
 
         def claude(prompt: str, *extra: str) -> dict:
-            proc = subprocess.run([claude_bin, "-p", prompt, "--output-format", "json",
-                                   "--allowedTools", "Bash,Read,Grep,Skill", *extra],
-                                  cwd=project, env=env, capture_output=True, text=True, timeout=120)
-            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-            out = json.loads(proc.stdout)
-            assert out["is_error"] is False, out
-            return out
+            from tests.support.claude_code import run_turn
+
+            return run_turn(claude_bin, prompt, env, project, "Bash,Read,Grep,Skill", *extra, timeout=120)
 
         # Session A: SessionStart (of the installed plugin) pulls the team skill v1 into ~/.claude/skills.
         first_sid = claude("hello")["session_id"]

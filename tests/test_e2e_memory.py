@@ -96,13 +96,9 @@ def test_recall_through_the_memory_path_on_real_claude_code(claude_bin, tmp_path
         install_plugin(claude_bin, env, project)
 
         def claude(prompt: str, *extra: str) -> dict:
-            proc = subprocess.run([claude_bin, "-p", prompt, "--output-format", "json",
-                                   "--allowedTools", "Bash,Read,Grep,Glob", *extra],
-                                  cwd=project, env=env, capture_output=True, text=True, timeout=180)
-            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-            out = json.loads(proc.stdout)
-            assert out["is_error"] is False, out
-            return out
+            from tests.support.claude_code import run_turn
+
+            return run_turn(claude_bin, prompt, env, project, "Bash,Read,Grep,Glob", *extra, timeout=180)
 
         # Session 1: the user mentions the term; wait until the store holds the row.
         sid1 = claude(REMEMBER)["session_id"]

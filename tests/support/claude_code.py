@@ -114,3 +114,17 @@ def install_plugin(claude_bin: str, env: dict, cwd: Path, repo: Path) -> None:
     for argv in (("plugin", "marketplace", "add", str(repo)), ("plugin", "install", "lakeloop@lakeloop")):
         proc = subprocess.run([claude_bin, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
+
+
+def run_turn(claude_bin: str, prompt: str, env: dict, cwd: Path, tools: str, *extra: str,
+             timeout: float = 180) -> dict:
+    """One ``claude -p PROMPT --output-format json --allowedTools TOOLS`` turn; asserts exit 0 and
+    no error in the result; returns the result JSON (``session_id``, ``result``...)."""
+    import json
+
+    proc = subprocess.run([claude_bin, "-p", prompt, "--output-format", "json", "--allowedTools", tools, *extra],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["is_error"] is False, out
+    return out
