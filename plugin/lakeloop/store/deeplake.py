@@ -31,7 +31,6 @@ dir, so later searches send one request.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from .. import __version__, paths
@@ -132,6 +131,8 @@ class DeeplakeStore(Store):
 
     # schema -----------------------------------------------------------------
     def _key(self) -> str:
+        import hashlib  # only for marker names: a memory answer's path does not pay its import
+
         key = json.dumps([self.client.creds.api_url, self.client.creds.org_id, self.client.creds.workspace,
                           sorted(self.tables.items()), SCHEMAS], sort_keys=True)
         return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -261,12 +261,19 @@ def index_sessions(d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
     ctes.append(f"mq_ix AS (SELECT path, MAX(creation_date) AS last FROM {t} "
                 f"WHERE {d.prefix('path', '/sessions/')} GROUP BY path ORDER BY last DESC, path "
                 f"LIMIT {INDEX_SESSIONS})")
+    # Pick each session's row without carrying its text through the sort (the window sorts every
+    # row of the 50 sessions); the prompt is read from the picked rows only. A repeated id can
+    # join twice: MIN keeps one.
     ctes.append(
-        f"mq_ixf AS (SELECT s.path, s.author, s.project, {first} AS first, "
+        f"mq_ixf AS (SELECT s.path, s.id, s.creation_date, "
         f"row_number() OVER (PARTITION BY s.path ORDER BY CASE WHEN {kind} = 'user_message' THEN 0 ELSE 1 END, "
         f"s.creation_date, s.id) AS rn FROM {t} s WHERE s.path IN (SELECT path FROM mq_ix))")
-    parts.append(_select(d, SESSION, "f.path", "f.first", author="f.author", project="f.project", date="i.last")
-                 + " FROM mq_ixf f JOIN mq_ix i ON i.path = f.path WHERE f.rn = 1")
+    ctes.append(
+        f"mq_ixc AS (SELECT f.path, MIN(s.author) AS author, MIN(s.project) AS project, MIN({first}) AS first "
+        f"FROM mq_ixf f JOIN {t} s ON s.path = f.path AND s.id = f.id AND s.creation_date = f.creation_date "
+        f"WHERE f.rn = 1 GROUP BY f.path)")
+    parts.append(_select(d, SESSION, "p.path", "p.first", author="p.author", project="p.project", date="i.last")
+                 + " FROM mq_ixc p JOIN mq_ix i ON i.path = p.path")
 
 
 def lines_scan(q: MemoryQuery, d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
