@@ -45,12 +45,12 @@ from typing import Any, Callable
 import httpx
 
 from .. import __version__
-from ..errors import (AlreadyExists, AuthError, DeeplakeError, NetworkError, OutcomeUnknown, PaymentRequired,
-                      PermanentError, TransientError)
+from ..errors import AlreadyExists, DeeplakeError, NetworkError, PermanentError
 from .credentials import Credentials
 from .slots import Slots
 
-from .status import RETRYABLE_STATUS, backoff_s, classify, retry_after_s  # noqa: F401  (the one status mapping)
+from .status import (RETRYABLE_STATUS, backoff_s, classify, retry_after_s, retry_wait_s,  # noqa: F401
+                     stop_or_retry)  # RETRYABLE_STATUS, retry_after_s: still importable from here
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_FACTOR = 2.0
@@ -156,13 +156,6 @@ class DeeplakeClient:
         """``text`` without the token, however the server echoed it (redact() only knows its shapes)."""
         return text.replace(self.creds.token, "***") if self.creds.token else text
 
-    def _delay(self, attempt: int, error: DeeplakeError, response: httpx.Response | None) -> float:
-        if response is not None:
-            hinted = retry_after_s(response.headers.get("retry-after"))
-            if hinted is not None:
-                return min(hinted, self.retry_after_cap_s)
-        return self._backoff_s(attempt)
-
     def _send(self, method: str, path: str, body: Any, retry_auth: bool, on_retry: OnRetry | None,
               idempotent: bool = True) -> httpx.Response:
         attempt = 0
@@ -180,17 +173,11 @@ class DeeplakeClient:
                 self._rebuild_pool()
             if error is None:
                 return response  # type: ignore[return-value]
-            if not idempotent and maybe_applied:
-                log.info("deeplake %s: %s after the request was sent: outcome unknown, not retried blindly",
-                         path, error)
-                raise OutcomeUnknown(f"outcome unknown ({error})", error.status)
-            if isinstance(error, PaymentRequired):
-                self._on_payment_required()
-            if not isinstance(error, TransientError) or attempt >= self.max_retries:
-                log.debug("deeplake %s %s failed for good after %d attempt(s): %s", method, path, attempt + 1, error)
-                raise error
+            stop_or_retry(error, attempt, self.max_retries, idempotent=idempotent, maybe_applied=maybe_applied,
+                          on_payment_required=self._on_payment_required, log=log, what=f"{method} {path}")
             attempt += 1
-            delay = self._delay(attempt, error, response)
+            delay = retry_wait_s(attempt, response.headers.get("retry-after") if response is not None else None,
+                                 self.retry_after_cap_s, self._backoff_s)
             log.info("deeplake %s: %s; retry %d/%d in %.2f s", path, error, attempt, self.max_retries, delay)
             if on_retry is not None:
                 on_retry(attempt, error)  # completes before the next attempt starts

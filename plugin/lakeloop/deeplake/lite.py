@@ -23,9 +23,8 @@ import random
 import time
 
 from .. import __version__
-from ..errors import AlreadyExists, DeeplakeError, NetworkError, OutcomeUnknown, PaymentRequired, PermanentError, \
-    TransientError
-from .status import backoff_s, classify, retry_after_s
+from ..errors import AlreadyExists, DeeplakeError, NetworkError, PermanentError
+from .status import backoff_s, classify, retry_wait_s, stop_or_retry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,7 +89,10 @@ class LiteClient:
 
     def backoff(self, attempt: int) -> None:
         """Sleep the retry backoff of ``attempt`` (seed 003)."""
-        self._sleep(backoff_s(attempt, self.backoff_base_s, self.backoff_factor, self.jitter_s, self._rand()))
+        self._sleep(self._backoff_s(attempt))
+
+    def _backoff_s(self, attempt: int) -> float:
+        return backoff_s(attempt, self.backoff_base_s, self.backoff_factor, self.jitter_s, self._rand())
 
     def close(self) -> None:
         """Nothing to close: one connection per request."""
@@ -118,16 +120,10 @@ class LiteClient:
                 except ValueError:
                     raise PermanentError("Deeplake answered with a body that is not JSON", status,
                                          self._scrub(text[:2000])) from None
-            if not idempotent and maybe_applied:
-                raise OutcomeUnknown(f"outcome unknown ({error})", error.status)
-            if isinstance(error, PaymentRequired) and self._on_payment_required is not None:
-                self._on_payment_required()
-            if not isinstance(error, TransientError) or attempt >= self.max_retries:
-                raise error
+            stop_or_retry(error, attempt, self.max_retries, idempotent=idempotent, maybe_applied=maybe_applied,
+                          on_payment_required=self._on_payment_required)
             attempt += 1
-            wait = retry_after_s(hinted)
-            delay = min(wait, self.retry_after_cap_s) if wait is not None else \
-                backoff_s(attempt, self.backoff_base_s, self.backoff_factor, self.jitter_s, self._rand())
+            delay = retry_wait_s(attempt, hinted, self.retry_after_cap_s, self._backoff_s)
             if on_retry is not None:
                 on_retry(attempt, error)
             self._sleep(delay)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from ..errors import AlreadyExists, AuthError, DeeplakeError, PaymentRequired, PermanentError, TransientError
+from ..errors import (AlreadyExists, AuthError, DeeplakeError, OutcomeUnknown, PaymentRequired, PermanentError,
+                      TransientError)
 
 PAYMENT_NOTICE = ("lakeloop: your Deeplake organisation is out of credits (HTTP 402), so sessions are not being "
                   "saved to the shared memory. Add credits in the Deeplake console; lakeloop resumes by itself.")
@@ -67,3 +68,29 @@ def retry_after_s(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+
+
+def stop_or_retry(error: DeeplakeError, attempt: int, max_retries: int, *, idempotent: bool,
+                  maybe_applied: bool, on_payment_required=None, log=None, what: str = "") -> None:
+    """The retry rule both clients follow after a failed attempt (``attempt`` retries done so
+    far): raise ``OutcomeUnknown`` when a non-idempotent statement may have been applied (issue 6),
+    tell the user once on 402, raise ``error`` when it is not transient or the retries are spent
+    (seed 003); return when another attempt is due. ``log`` (optional) gets a line for each
+    ending, naming ``what`` (method and path)."""
+    if not idempotent and maybe_applied:
+        if log is not None:
+            log.info("deeplake %s: %s after the request was sent: outcome unknown, not retried blindly", what, error)
+        raise OutcomeUnknown(f"outcome unknown ({error})", error.status)
+    if isinstance(error, PaymentRequired) and on_payment_required is not None:
+        on_payment_required()
+    if not isinstance(error, TransientError) or attempt >= max_retries:
+        if log is not None:
+            log.debug("deeplake %s failed for good after %d attempt(s): %s", what, attempt + 1, error)
+        raise error
+
+
+def retry_wait_s(attempt: int, retry_after: str | None, cap_s: float, backoff) -> float:
+    """Seconds before retry ``attempt``: a ``Retry-After`` header's wait up to ``cap_s``, else
+    ``backoff(attempt)`` (exponential backoff with jitter, seed 003)."""
+    hinted = retry_after_s(retry_after)
+    return min(hinted, cap_s) if hinted is not None else backoff(attempt)
