@@ -37,3 +37,12 @@ def test_ordinary_bash_calls_skip_the_check_even_with_dots_in_the_transcript_pat
 
 def test_other_events_are_never_candidates():
     assert not _memory_candidate("PostToolUse", _bash("cat ~/.deeplake/memory/index.md"))
+
+
+def test_an_overridden_root_is_looked_for_by_its_last_component(monkeypatch):
+    monkeypatch.setenv("LAKELOOP_MEMORY_PATH", "/srv/team-mem")
+    assert _memory_candidate("PreToolUse", _bash("cat /srv/team-mem/index.md"))
+    assert not _memory_candidate("PreToolUse", _bash("cat ~/.deeplake/credentials.json"))
+    assert _memory_candidate("PreToolUse", _bash("cat x/memory-answers/a.txt"))
+    monkeypatch.setenv("LAKELOOP_MEMORY_PATH", "~/.deeplake/other")
+    assert _memory_candidate("PreToolUse", _bash("ls ~/.deeplake"))

@@ -193,8 +193,17 @@ def _tls_context():
     return _context
 
 
+#: Bounds of ``light_client`` (a memory answer must end inside the PreToolUse hook's 5 s,
+#: hooks.json): read timeout, connect timeout (seconds) and retries at most these (smaller
+#: settings of the user are kept).
+LIGHT_READ_TIMEOUT_S = 2.5
+LIGHT_CONNECT_TIMEOUT_S = 1.5
+LIGHT_RETRIES = 1
+
+
 def light_client(creds: Credentials) -> LiteClient:
-    """A ``LiteClient`` with the configured timeouts and retries and the 402 user notice.
+    """A ``LiteClient`` with the configured timeouts and retries, bounded by the ``LIGHT_*``
+    values, and the 402 user notice.
 
     It takes no machine-wide request slot: a memory answer is one short read per tool call,
     and importing filelock for the slot costs ~15 ms, a sixth of the answer. The slots bound
@@ -207,6 +216,7 @@ def light_client(creds: Credentials) -> LiteClient:
 
         post("deeplake-payment-required", PAYMENT_NOTICE)
 
-    return LiteClient(creds, connect_timeout_s=config.deeplake_connect_timeout_s(),
-                      read_timeout_s=config.deeplake_read_timeout_s(), max_retries=config.deeplake_max_retries(),
+    return LiteClient(creds, connect_timeout_s=min(config.deeplake_connect_timeout_s(), LIGHT_CONNECT_TIMEOUT_S),
+                      read_timeout_s=min(config.deeplake_read_timeout_s(), LIGHT_READ_TIMEOUT_S),
+                      max_retries=min(config.deeplake_max_retries(), LIGHT_RETRIES),
                       retry_after_cap_s=config.deeplake_retry_after_cap_s(), on_payment_required=payment_notice)

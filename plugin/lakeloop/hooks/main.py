@@ -76,13 +76,12 @@ def _memory_candidate(event: str, data: bytes) -> bool:
 
     flat = data.translate(None, b"'\"\\")
     override = os.environ.get("LAKELOOP_MEMORY_PATH", "").strip().rstrip("/")
+    names = [b"memory-answers"]
+    if not override or ".deeplake" in override:
+        names.append(b"deeplake")
     if override:
-        last = override.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape")
-        if last and last in flat:
-            return True
-        if ".deeplake" not in override:
-            return b"memory-answers" in flat or (b'"Bash"' in data and _expands(data))
-    if b"deeplake" in flat or b"memory-answers" in flat:
+        names.append(override.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape"))
+    if any(n and n in flat for n in names):
         return True
     # A Bash command can name the memory path without spelling it (`~/.dee*/memory`,
     # `~/.deep?ake`, `$D/memory`, `{a,b}`, backticks): any shell expansion character in a Bash

@@ -171,7 +171,6 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
 
     records = []
     if not query.empty:
-        _bound_deeplake_time()
         from ..store import open_store
 
         try:
@@ -184,16 +183,6 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
             raise Deny(f"Team memory is unavailable right now ({type(exc).__name__}); try again later.") from None
     extra = notes.overlay(query.prefixes) if query.prefixes else {}
     return Tree(records, index=query.index, extra_docs=extra)
-
-
-def _bound_deeplake_time() -> None:
-    """Keep a memory answer inside the PreToolUse hook's 5 s (hooks.json): read timeout at most
-    2.5 s, connect at most 1.5 s, at most one retry (smaller settings of the user are kept)."""
-    from .. import config
-
-    os.environ["LAKELOOP_DEEPLAKE_READ_TIMEOUT_S"] = str(min(config.deeplake_read_timeout_s(), 2.5))
-    os.environ["LAKELOOP_DEEPLAKE_CONNECT_TIMEOUT_S"] = str(min(config.deeplake_connect_timeout_s(), 1.5))
-    os.environ["LAKELOOP_DEEPLAKE_RETRIES"] = str(min(config.deeplake_max_retries(), 1))
 
 
 # answer files ------------------------------------------------------------------------------

@@ -29,18 +29,6 @@ def root() -> str:
     return os.path.normpath(os.path.abspath(os.path.expanduser(raw)))
 
 
-def needles(memory_root: str | None = None) -> tuple[bytes, ...]:
-    """Byte strings one of which a hook payload (with quotes and backslashes removed) contains
-    when it may touch the memory path: the root's last component, and ``deeplake`` for the
-    default root. Used before JSON parsing, so it must be cheap and never miss."""
-    r = memory_root or root()
-    last = os.path.basename(r).encode("utf-8", "surrogateescape") or b"/"
-    found = {last}
-    if ".deeplake" in r:
-        found.add(b"deeplake")
-    return tuple(sorted(found))
-
-
 def virtual(path: str, cwd: str | None = None, memory_root: str | None = None) -> str | None:
     """The virtual path of ``path`` (``~`` expanded; relative paths joined to ``cwd``), or
     None when it lies outside the memory root. Raises PathRefused for ``..`` segments, control
