@@ -44,7 +44,7 @@ description: Run the project's database migrations with alembic.
 Team policy: migrations run against the dev database first.
 <!-- SLOW_UPDATE_END -->
 """
-NEW_STEP = "Before migrating, back up the database and never drop a table without confirmation."
+NEW_STEP = "Before migrating, back up the database and ask the user to confirm each step."
 REACTION = "that's wrong, the migration failed and dropped my table"
 
 

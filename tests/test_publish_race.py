@@ -41,7 +41,7 @@ from tests.support.optimizer import (AUTHOR, BODY_V1, NAME, REF, SID, Agent, Ses
                                      proposals, seed_skill)
 
 OURS = {"op": "replace", "target": "2. Tell the user the migration ran.",
-        "text": "2. Tell the user which revisions ran."}
+        "text": "2. Tell the user the migration ran and which revisions ran."}
 THEIRS = Edit("insert_after", "## Steps", "0. Back up the database first.")
 T_RIVAL, T_OURS = "2026-06-08T05:00:00.000001Z", "2026-06-08T05:00:00.000002Z"
 
@@ -164,17 +164,17 @@ def test_edits_that_no_longer_apply_are_recorded_as_race_lost(store, caplog):
 
 
 def test_a_rebased_change_the_guard_now_objects_to_is_held_against_the_winner(store):
-    """Our edit names a host v1 named; the rival removed it: on the rival's body the host is new,
+    """Our edit names a URL v1 named; the rival removed it: on the rival's body the URL is new,
     so the re-applied change is held as a proposal against v2, not published."""
-    body = BODY_V1 + "\nDocs: https://docs.example.org/alembic\n"
+    body = BODY_V1 + "\nDocs: https://docs.example.org/alembic/upgrade\n"
     seed_skill(store, body=body)
     Session(store).standard()
-    rival = rival_row(body.replace("\nDocs: https://docs.example.org/alembic\n", "\n"))
+    rival = rival_row(body.replace("\nDocs: https://docs.example.org/alembic/upgrade\n", "\n"))
     ours = {"op": "append", "text": "See https://docs.example.org/alembic/upgrade for branches."}
     outcome = improve(job(), make_deps(store, propose=Agent(edits_reply(ours)),
                                        before_publish=RivalOnPublish(store, rival), now=lambda: T_OURS))
     assert (outcome.status, outcome.version) == ("held", 2)
-    assert outcome.details["held_by"] == ["adds URL/host not in the skill: docs.example.org"]
+    assert outcome.details["held_by"] == ["adds a path, URL, host or e-mail address: docs.example.org"]
     (proposal,) = proposals(store)
     assert json.loads(proposal.description)["base_version"] == 2
     assert store.current_skill(NAME, AUTHOR).id == rival.id
@@ -364,7 +364,8 @@ def test_two_machines_racing_on_the_stand_in_leave_v1_v2_and_v3(deeplake, tmp_pa
 def test_the_loser_records_that_its_edits_no_longer_apply(deeplake, tmp_path):
     """Both rewrite the same line: ann's wins; ben's target is gone on ann's body, so ben records
     race_lost (outcome and attempts record in his own data dir) and v2 (ann's) stays current."""
-    theirs = {"op": "replace", "target": "2. Tell the user the migration ran.", "text": "2. Report the revisions."}
+    theirs = {"op": "replace", "target": "2. Tell the user the migration ran.",
+              "text": "2. Tell the user the migration ran and report the revisions."}
     outcomes = _race(deeplake, tmp_path, {"ann": edits_reply(theirs), "ben": edits_reply(OURS)})
     assert outcomes["ann"]["status"] == "published"
     assert outcomes["ben"]["status"] == "race_lost" and "no longer apply" in outcomes["ben"]["reason"]

@@ -20,12 +20,14 @@ import uuid
 
 _NEGATIVE = re.compile(r"\b(wrong|fail(ed|s)?|broke|broken|dropped|error|not work|doesn'?t work|undo)\b", re.I)
 
+#: The proposer's edit: plain prose within the demo skill's words, so the release guard publishes it.
 SAFETY_STEP = (
     "## Before running a migration\n"
-    "- Take a backup first (`pg_dump` or the project's backup command) and say where it is.\n"
-    "- Run the migration in a transaction or with `--sql` first and read the plan; never drop a table "
-    "without the user's explicit confirmation.\n"
-    "- After running it, verify the schema and row counts and report failures instead of claiming success."
+    "- Back up the database first and tell the user where the backup is.\n"
+    "- Read the pending migrations before you run them, and ask the user to confirm any change that "
+    "could lose data.\n"
+    "- After the migration, check the tables and the row counts, and tell the user about any failure "
+    "instead of claiming success."
 )
 
 
