@@ -1,7 +1,8 @@
-"""What secret redaction costs the drainer, and what it hides in ordinary text (issue 7).
+"""What secret redaction costs the drainer, and what it hides in ordinary text.
 
     python bench/redaction.py [--iterations 200] [--big-kb 100]
-    python bench/redaction.py --false-positives [--show 50]
+    python bench/redaction.py --false-positives [--show 50] [--files LIST]
+    python bench/redaction.py --list-files
 
 Default mode: CPU milliseconds per event (``time.process_time``, many iterations) of
 ``lakeloop.hooks.capture.event_rows`` (payload -> sessions row, in the drainer) with
@@ -16,11 +17,13 @@ and the one-time cost of building the rules in a fresh process: cold (importing
 detect-secrets, which imports ``requests``) and warm (its regexes read from the cache in the
 data dir), in CPU ms of a child process.
 
-``--false-positives``: every file of this repository's plugin/**/*.py, tests/**/*.py (but
-tests/test_redaction.py, the secret corpus), bench/*.py and README.md, as the output of a
-Read tool call (one file = one text, JSON text like a stored tool_response), through
-``redact_text``: redactions per file and per MB, and each redaction's kind with a masked
-sample (first 3 characters of the redacted value, and its length).
+``--false-positives``: every file of this repository's plugin/**/*.py, tests/**/*.py, bench/*.py,
+README.md and docs/**/*.md but the secret and attack corpora (``CORPORA``), as the output of a
+Read tool call (one file = one text, JSON text like a stored tool_response), through the
+scanner: redactions per file and per MB, and each redaction's kind with a masked sample (first
+3 characters of the redacted value, and its length). ``--files LIST`` measures the files named
+in LIST instead (one path relative to the repository per line, as ``--list-files`` prints
+them): the same set before and after a change.
 
 State (the pattern cache) lives in a temporary data directory.
 """
@@ -43,19 +46,31 @@ PAYLOADS = ROOT / "plugin" / "lakeloop" / "data" / "claude-code-2.1.330-hook-pay
 CAPTURED = ("UserPromptSubmit", "PostToolUse", "Stop", "SubagentStop")
 
 
+#: Files that hold secrets or attacks on purpose (test corpora): every redaction in them is
+#: meant, so they are not ordinary text. A test file whose strings are credentials or hostile
+#: input to redaction belongs here, relative to the repository.
+CORPORA = (
+    "tests/test_redaction.py",
+    "tests/test_redaction_credentials.py",
+)
+
+
 def corpus_files() -> list[Path]:
     """The repository's own ordinary text (see the module docstring)."""
     files = set(ROOT.glob("plugin/**/*.py")) | set(ROOT.glob("bench/*.py")) | {ROOT / "README.md"}
-    files |= {p for p in ROOT.glob("tests/**/*.py") if p.name != "test_redaction.py"}
-    return sorted(p for p in files if p.is_file() and ".egg-info" not in str(p))
+    files |= set(ROOT.glob("tests/**/*.py")) | set(ROOT.glob("docs/**/*.md"))
+    return sorted(p for p in files if p.is_file() and ".egg-info" not in str(p)
+                  and str(p.relative_to(ROOT)) not in CORPORA)
 
 
 def big_payload(kb: int) -> dict:
-    """A PostToolUse (Bash) payload whose stdout is ``kb`` KB of repository source."""
+    """A PostToolUse (Bash) payload whose stdout is ``kb`` KB of repository source. A ``<private``
+    tag in it is defused (``(private``): the drainer hides an unclosed one to the end of the text,
+    which would leave little to redact."""
     text, files = "", corpus_files()
     while len(text) < kb * 1024:
         for path in files:
-            text += path.read_text(encoding="utf-8")
+            text += path.read_text(encoding="utf-8").replace("<private", "(private").replace("</private", "(/private")
             if len(text) >= kb * 1024:
                 break
     base = next(p for p in recorded() if p["hook_event_name"] == "PostToolUse")
@@ -148,7 +163,12 @@ def run_false_positives(args) -> None:
     from lakeloop.redact import get_scanner
 
     scanner = get_scanner()
-    files = corpus_files()
+    if args.files:
+        names = [line.strip() for line in Path(args.files).read_text(encoding="utf-8").splitlines() if line.strip()]
+        files = [ROOT / name for name in names if (ROOT / name).is_file()]
+        missing = len(names) - len(files)
+    else:
+        files, missing = corpus_files(), 0
     total_bytes, found, hit_files = 0, [], 0
     for path in files:
         text = path.read_text(encoding="utf-8")
@@ -161,7 +181,9 @@ def run_false_positives(args) -> None:
             value = stored[start:end]
             found.append((rel, kind, f"{value[:3]}...({len(value)} chars)"))
     mb = total_bytes / 1e6
-    print("command: python bench/redaction.py --false-positives")
+    print("command: python bench/redaction.py --false-positives" + (f" --files {args.files}" if args.files else ""))
+    if missing:
+        print(f"({missing} listed files no longer exist)")
     print(f"{len(files)} files, {mb:.2f} MB as stored tool output; {len(found)} redactions in {hit_files} files: "
           f"{len(found) / len(files):.3f} per file, {len(found) / mb:.1f} per MB")
     for rel, kind, sample in found[:args.show]:
@@ -174,7 +196,13 @@ def main() -> int:
     parser.add_argument("--big-kb", type=int, default=100)
     parser.add_argument("--false-positives", action="store_true")
     parser.add_argument("--show", type=int, default=50)
+    parser.add_argument("--files", help="measure the files listed in this file (one relative path a line)")
+    parser.add_argument("--list-files", action="store_true", help="print the files --false-positives measures")
     args = parser.parse_args()
+    if args.list_files:
+        for path in corpus_files():
+            print(path.relative_to(ROOT))
+        return 0
     with tempfile.TemporaryDirectory() as data_dir:
         os.environ["LAKELOOP_DATA_DIR"] = data_dir
         os.environ.pop("LAKELOOP_REDACT_PATTERNS", None)

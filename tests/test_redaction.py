@@ -1,4 +1,4 @@
-"""Secret redaction before storage (issue 7, point 1).
+"""Secret redaction before storage.
 
 A corpus of secrets (AWS, GitHub, Slack, Stripe, JWT, PEM private keys, URL passwords, .env
 lines, JSON, Anthropic, bearer headers) is put in every captured field (the prompt, a Bash
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import string
 import subprocess
 import sys
@@ -25,9 +24,8 @@ import pytest
 
 from conftest import REPO, first_payload, wait_until
 from lakeloop import paths
+from tests.support.capture import capture, decoded_strings, stored_messages
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401
-
-RUN = REPO / "hooks" / "run"
 _rng = random.Random(20260707)
 ALNUM = string.ascii_letters + string.digits
 
@@ -110,30 +108,9 @@ def fragments(name: str, secret: str) -> list[str]:
     return [secret, secret[-10:], secret[mid - 5:mid + 5]]
 
 
-def _decoded(value, out: list[str]) -> None:
-    """Every string in ``value``, and every string inside JSON text found in one, recursively."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _decoded(k, out)
-            _decoded(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            _decoded(v, out)
-    elif isinstance(value, str):
-        out.append(value)
-        if value[:1] in "{[\"":
-            try:
-                _decoded(json.loads(value), out)
-            except ValueError:
-                pass
-
-
 def haystacks(message_texts: list[str]) -> list[str]:
     """The stored message JSON texts plus every string decoded from them."""
-    out = list(message_texts)
-    for text in message_texts:
-        _decoded(json.loads(text), out)
-    return out
+    return decoded_strings(message_texts)
 
 
 def assert_no_secret(texts: list[str], secrets: dict[str, str] = SECRETS) -> None:
@@ -165,22 +142,11 @@ def events(extra: str = "") -> list[tuple[str, dict]]:
 
 
 def hook(event: str, payload: dict, env: dict | None = None) -> None:
-    env = {**os.environ, "LAKELOOP_PYTHON": sys.executable, "LAKELOOP_DRAIN_LINGER_S": "0", **(env or {})}
-    proc = subprocess.run([str(RUN), event], input=json.dumps(payload).encode(), env=env, capture_output=True,
-                          timeout=60)
-    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
+    capture(event, payload, **(env or {}))
 
 
 def embedded_messages() -> list[str]:
-    if not paths.store_file().exists():
-        return []
-    db = sqlite3.connect(paths.store_file())
-    try:
-        return [r[0] for r in db.execute("SELECT message FROM sessions ORDER BY rowid")]
-    except sqlite3.OperationalError:  # the drainer is creating the schema
-        return []
-    finally:
-        db.close()
+    return stored_messages()
 
 
 def send_all(items: list[tuple[str, dict]], env: dict | None = None) -> None:
@@ -281,7 +247,7 @@ def test_extra_patterns_apply_and_a_bad_one_is_logged_not_its_text():
 def redact(monkeypatch, tmp_path):
     import lakeloop.redact as module
 
-    monkeypatch.setattr(module, "_built", {"key": None, "scanner": None})
+    monkeypatch.setattr(module, "_built", {"key": None, "scanner": None, "scanners": {}})
     return module
 
 

@@ -1,4 +1,4 @@
-"""Every rule redaction applies, and lakeloop's own shape-based ones (issue 7).
+"""Every rule redaction applies, and lakeloop's own ones.
 
 ``build_rules`` assembles, highest priority first:
 
@@ -8,12 +8,15 @@
   PEM private key blocks (the whole BEGIN..END block, or BEGIN and the key lines after it
   when the END was cut off) and PuTTY key files; the password in ``scheme://user:pass@host``
   (user and host kept); ``Authorization``/``Bearer``/``X-Api-Key`` header values and values
-  assigned to secret-holding names (``lakeloop.redact.assign``);
+  assigned to secret-holding names (``lakeloop.redact.assign``); passwords on command lines
+  (``lakeloop.redact.commandline``), in connection strings, ``.pgpass`` lines and SQL
+  (``lakeloop.redact.connection``) and in prose (``lakeloop.redact.prose``);
 * the Deeplake token in use, wherever it appears;
 * ``LAKELOOP_REDACT_PATTERNS`` (kind ``custom``).
 
 Git commit hashes, UUIDs and hex or base64-looking identifiers match none of them: no
-entropy-based rule is used.
+entropy-based rule is used. Each rule has needles (or a gate): a text holding none is skipped
+without running it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ import re
 
 from .assign import NEEDLES as ASSIGN_NEEDLES
 from .assign import find_assignments, find_headers, plausible_value
+from .commandline import NEEDLES as COMMAND_NEEDLES
+from .commandline import find_commands
+from .connection import NEEDLES as CONNINFO_NEEDLES
+from .connection import SQL_NEEDLES, find_conninfo, find_pgpass, find_sql
+from .prose import NEEDLES as PROSE_NEEDLES
+from .prose import find_prose
 from .rules import TOKEN_TAIL, Rule, custom_rules, literal_rule, regex_rule
 
 #: Token shapes detect-secrets 1.5 does not know, ``(kind, regex, lower-case needles)``; each
@@ -44,6 +53,14 @@ _PUTTY = re.compile(r"PuTTY-User-Key-File-\d: (?:[^\"\\]|\\.){0,65536}?(?:Privat
 _URL_PASSWORD = re.compile(r"://[^\s:/?#@\"'\\<>]{0,256}:(?P<value>[^\s/?#@\"'\\<>]{1,256})@(?=[A-Za-z0-9\[])")
 
 
+#: A ``.pgpass`` line has a port (or ``*``) between colons: ``host:5432:db:user:password``.
+_PGPASS_GATE = re.compile(r":(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:")
+
+
+def _pgpass_gate(text: str) -> bool:
+    return ":" in text and _PGPASS_GATE.search(text) is not None
+
+
 def _url_check(match: re.Match, value: str) -> bool:
     return plausible_value(value) and not value.startswith("{")
 
@@ -58,6 +75,11 @@ def own_rules() -> list[Rule]:
         regex_rule("url_password", _URL_PASSWORD, 70, group="value", check=_url_check, needles=("://",)),
         Rule("bearer_token", 60, find_headers, needles=("authorization", "bearer", "x-api-key")),
         Rule("assignment", 50, find_assignments, needles=ASSIGN_NEEDLES),
+        Rule("command_line", 55, find_commands, needles=COMMAND_NEEDLES),
+        Rule("connection_string", 55, find_conninfo, needles=CONNINFO_NEEDLES),
+        Rule("pgpass", 55, find_pgpass, gate=_pgpass_gate),
+        Rule("sql_password", 55, find_sql, needles=SQL_NEEDLES),
+        Rule("prose", 40, find_prose, needles=PROSE_NEEDLES),
     ]
     return rules
 
