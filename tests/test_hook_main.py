@@ -29,6 +29,7 @@ import pytest
 from conftest import REPO, first_payload, recorded_payloads
 
 from lakeloop import fsutil, paths
+from lakeloop.outbox.spool import split_entry
 from lakeloop.skillopt import pending
 from lakeloop.store.base import SkillRow
 from lakeloop.store.embedded import EmbeddedStore
@@ -147,7 +148,7 @@ def test_bad_stdin_exits_0_with_a_clear_log_line(raw, line, event):
     assert len(errors) == 1 and line in errors[0], log_text()
     assert stored_rows() == []
     failed = paths.data_dir() / "outbox" / "failed"
-    kept = [p.read_bytes() for p in failed.glob("*.json")] if failed.is_dir() else []
+    kept = [split_entry(p.read_bytes())[2] for p in failed.glob("*.json")] if failed.is_dir() else []
     assert kept == ([raw] if event == "PostToolUse" and raw.strip() else [])
 
 

@@ -114,11 +114,13 @@ def drainer(rec: Recorder, **kw) -> Drainer:
 # -- names and ids -----------------------------------------------------------------------------
 
 def test_entry_name_fixes_the_event_id():
-    """An entry is the payload's bytes as received, named <ns>-<pid>-<rand>-<Event>.json; its event
-    id depends only on the stem, so a flag rename keeps it."""
+    """An entry is the session's settings header then the payload's bytes as received, named
+    <ns>-<pid>-<rand>-<Event>.json; its event id depends only on the stem, so a flag rename keeps it."""
+    from lakeloop.outbox.spool import split_entry
+
     data = json.dumps(first_payload("Stop")).encode()
     path = outbox.put_raw("Stop", data, received_at_ns=1_795_000_000_123_456_789)
-    assert open(path, "rb").read() == data
+    assert split_entry(open(path, "rb").read())[2] == data
     entry = entries.parse(outbox.outbox_dir(), os.path.basename(path))
     assert (entry.received_ns, entry.event, entry.flags) == (1_795_000_000_123_456_789, "Stop", "")
     before = entry.event_id
@@ -421,12 +423,12 @@ def test_failed_entries_older_than_7_days_are_pruned():
 
 def test_status_reports_the_outbox():
     """``usage.status`` (lakeloop status --json, key outbox) counts waiting and failed entries."""
-    outbox.put_raw("Stop", b"{}", received_at_ns=time.time_ns() - 90 * 10**9)
+    entry = outbox.put_raw("Stop", b"{}", received_at_ns=time.time_ns() - 90 * 10**9)
     d = Path(outbox.outbox_dir(), "failed")
     d.mkdir()
     (d / "x.json").write_bytes(b"12345")
     status = usage.status()
-    assert status["pending"] == 1 and status["failed"] == 1 and status["bytes"] == 7
+    assert status["pending"] == 1 and status["failed"] == 1 and status["bytes"] == os.path.getsize(entry) + 5
     assert 89 <= status["oldest_age_s"] <= 120
 
 

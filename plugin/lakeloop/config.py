@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Mapping
+
 #: Marks every process the skill optimizer starts (the worker and the judge's
 #: and proposer's own agent sessions). Hooks that see it neither capture, arm
 #: nor react: the recursion guard of skillopt-loop.md.
@@ -32,39 +36,54 @@ def _float(name: str, default: float, minimum: float = 0.0) -> float:
         return default
 
 
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
+def _flag(name: str, default: bool, env: Mapping[str, str] | None = None) -> bool:
+    raw = (os.environ if env is None else env).get(name, "").strip().lower()
     if not raw:
         return default
     return raw not in ("0", "false", "no", "off")
 
 
-def capture_enabled() -> bool:
+# The four capture settings below take ``env``: the environment to read (default: this
+# process's). The drainer passes the one the capturing hook recorded in the outbox entry
+# (``lakeloop.outbox.spool``), so a session's settings apply to its own events only.
+
+def capture_enabled(env: Mapping[str, str] | None = None) -> bool:
     """``LAKELOOP_CAPTURE`` (default on); ``0`` turns capture off."""
-    return _flag("LAKELOOP_CAPTURE", True)
+    return _flag("LAKELOOP_CAPTURE", True, env)
 
 
-def redact_enabled() -> bool:
+def redact_enabled(env: Mapping[str, str] | None = None) -> bool:
     """``LAKELOOP_REDACT`` (default on): secrets in captured events are replaced by
-    ``[REDACTED:<kind>]`` before a row is stored (``lakeloop.redact``, issue 7); ``0`` stores
+    ``[REDACTED:<kind>]`` before a row is stored (``lakeloop.redact``); ``0`` stores
     them verbatim."""
-    return _flag("LAKELOOP_REDACT", True)
+    return _flag("LAKELOOP_REDACT", True, env)
 
 
-def redact_patterns() -> list[str]:
+def redact_patterns(env: Mapping[str, str] | None = None) -> list[str]:
     """``LAKELOOP_REDACT_PATTERNS``: extra regular expressions (Python ``re`` syntax), one per
     line, whose matches are redacted as kind ``custom``. Blank lines are ignored; a regex that
     does not compile is logged (never its text) and ignored (``lakeloop.redact.patterns``)."""
-    raw = os.environ.get("LAKELOOP_REDACT_PATTERNS", "")
+    raw = (os.environ if env is None else env).get("LAKELOOP_REDACT_PATTERNS", "")
     return [line for line in raw.splitlines() if line.strip()]
 
 
-def capture_exclude() -> list[str]:
+def capture_exclude(env: Mapping[str, str] | None = None) -> list[str]:
     """``LAKELOOP_EXCLUDE``: ``:``-separated path globs (``~`` expanded, ``fnmatch`` rules, so
     ``*`` also matches ``/``); a session whose working directory, or a directory above it,
-    matches one is not captured (``lakeloop.redact.exclude``, issue 7). Empty by default."""
-    raw = os.environ.get("LAKELOOP_EXCLUDE", "")
-    return [os.path.expanduser(part.strip()) for part in raw.split(":") if part.strip()]
+    matches one is not captured (``lakeloop.redact.exclude``). Empty by default.
+    A leading ``~`` or ``~/`` is ``env``'s ``HOME`` when it has one (``~user`` is looked up)."""
+    source = os.environ if env is None else env
+    home = source.get("HOME") if env is not None else None
+    out = []
+    for part in source.get("LAKELOOP_EXCLUDE", "").split(":"):
+        part = part.strip()
+        if not part:
+            continue
+        if home and (part == "~" or part.startswith("~/")):
+            out.append(home.rstrip("/") + part[1:] if part != "~" else home)
+        else:
+            out.append(os.path.expanduser(part))
+    return out
 
 
 def outbox_max_mb() -> int:
@@ -129,16 +148,30 @@ def agent_timeout_s() -> float:
     return _float("LAKELOOP_AGENT_TIMEOUT_S", 180.0, minimum=1.0)
 
 
-def user_name() -> str:
-    """The author recorded on rows: ``LAKELOOP_USER``, else the OS login name."""
-    name = os.environ.get("LAKELOOP_USER", "").strip()
+#: The variables ``getpass.getuser`` reads a login name from, in its order (the first set and
+#: non-empty wins; then the password database). The capture hook records them in its outbox entry
+#: (``lakeloop.outbox.spool.RECORDED_SETTINGS``), so a row's author is the capturing session's.
+LOGIN_NAME_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
+
+
+def user_name(env: Mapping[str, str] | None = None) -> str:
+    """The author recorded on rows: ``LAKELOOP_USER`` (stripped), else the login name as
+    ``getpass.getuser`` finds it (``LOGIN_NAME_VARIABLES``, then this process's password-database
+    entry), else ``unknown``. ``env``: the environment to read (default: this process's; the
+    drainer passes the one the capturing hook recorded)."""
+    source = os.environ if env is None else env
+    name = source.get("LAKELOOP_USER", "").strip()
     if name:
         return name
+    for variable in LOGIN_NAME_VARIABLES:
+        name = source.get(variable, "")
+        if name:
+            return name
     try:
-        import getpass
+        import pwd
 
-        return getpass.getuser() or "unknown"
-    except Exception:  # no passwd entry in some containers
+        return pwd.getpwuid(os.getuid()).pw_name or "unknown"
+    except Exception:  # no pwd module (Windows), no passwd entry in some containers
         return "unknown"
 
 

@@ -1,15 +1,22 @@
-"""``lakeloop forget [--session ID] [--before DATE] [--match TEXT] [--yes]``: delete captured rows.
+"""``lakeloop forget [--session ID] [--before DATE] [--match TEXT] [--yes]``: delete captured rows and notes.
 
-Deletes the sessions rows of the store in use (embedded: SQLite ``DELETE``; Deeplake: the
-API's ``DELETE`` statement, ``Store.delete_session_rows``) that match every filter given
-(AND; at least one is required, issue 7):
+Deletes, in the store in use (embedded: SQLite ``DELETE``; Deeplake: the API's ``DELETE``
+statement), the captured (sessions) rows and the memory-table rows (notes and summaries, shown
+on the memory path at their own path, e.g. ``/notes/plan.md``; each row is one version of the
+file) that match every filter given (AND; at least one is required; ``store.base.SessionFilter``):
 
-* ``--session ID``: rows of that session;
-* ``--before DATE``: rows created before DATE, UTC (``YYYY-MM-DD`` means its midnight UTC;
-  an ISO-8601 time without an offset is UTC);
-* ``--match TEXT``: rows whose message JSON text contains TEXT (case-sensitive).
+* ``--session ID``: captured rows of that session (memory rows record no session: none matches);
+* ``--before DATE``: captured rows created, and memory rows last written, before DATE, UTC
+  (``YYYY-MM-DD`` means its midnight UTC; an ISO-8601 time without an offset is UTC);
+* ``--match TEXT``: captured rows whose message JSON text contains TEXT, and memory rows whose
+  text or path contains it, ignoring case on both stores.
 
-It first prints how many rows match and asks for confirmation on the terminal; ``--yes``
+A note is gone when every version of it matches; when only its newer versions match (the text
+was added later), the newest version left becomes its content again. The memory path's local caches
+(the overlay of notes written on this machine, answer files of earlier calls) are cleared of them
+too, so the agent stops seeing a forgotten note at once.
+
+It first prints how many rows and notes match and asks for confirmation on the terminal; ``--yes``
 skips the question. Without a terminal and without ``--yes`` it refuses (exit 2): nothing is
 deleted unasked. Exit codes: 0 deleted (or nothing matched), 1 store failure or answered no,
 2 bad usage or refused. Events still waiting in the local outbox are not in the store yet:
@@ -27,11 +34,13 @@ from ..errors import StoreError
 
 def add_parser(sub) -> None:
     """Register ``forget`` on the ``lakeloop`` sub-command parsers ``sub``."""
-    forget = sub.add_parser("forget", help="delete captured rows (by session, date or text), after asking")
-    forget.add_argument("--session", metavar="ID", help="rows of this session id")
+    forget = sub.add_parser("forget", help="delete captured rows and notes (by session, date, text)")
+    forget.add_argument("--session", metavar="ID", help="captured rows of this session id")
     forget.add_argument("--before", metavar="DATE", type=before_arg,
-                        help="rows created before DATE, UTC (YYYY-MM-DD or ISO-8601)")
-    forget.add_argument("--match", metavar="TEXT", help="rows whose message contains TEXT (case-sensitive)")
+                        help="rows and notes written before DATE, UTC (YYYY-MM-DD or ISO-8601)")
+    forget.add_argument("--match", metavar="TEXT",
+                        help="rows whose message, and notes or summaries whose text or path, contains TEXT "
+                             "(case-insensitive)")
     forget.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
 
@@ -66,19 +75,46 @@ def _describe(args) -> str:
     if args.session:
         parts.append(f"session {args.session}")
     if args.before:
-        parts.append(f"created before {args.before}")
+        parts.append(f"written before {args.before}")
     if args.match:
         parts.append(f"containing {args.match!r}")
     return " and ".join(parts)
 
 
-def _confirm(count: int) -> bool | None:
+def _shown(text: str) -> str:
+    """``text`` with characters that are not printable (controls, bidi and other format
+    characters) as escapes, so a stored path cannot drive the terminal."""
+    from ..textsafe import escape_line
+
+    return escape_line(text)
+
+
+def _what(count: int, notes: list[tuple[str, int]]) -> str:
+    """``N row(s) and M note(s)/summary(ies)`` (with the versions when they outnumber the notes)."""
+    versions = sum(n for _path, n in notes)
+    extra = f" ({versions} stored version(s))" if versions != len(notes) else ""
+    return f"{count} captured row(s) and {len(notes)} note(s)/summary(ies){extra}"
+
+
+#: Note paths listed before asking.
+SHOWN_PATHS = 10
+
+
+def _confirm(what: str) -> bool | None:
     """True/False: the user's answer; None: no terminal to ask on."""
     if not sys.stdin or not sys.stdin.isatty():
         return None
-    print(f"Delete these {count} row(s)? This cannot be undone. [y/N] ", end="", flush=True)
+    print(f"Delete these {what}? This cannot be undone. [y/N] ", end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
+
+
+def _purge_cached(where, notes: list[tuple[str, int]]) -> None:
+    """Drop this machine's cached copies of the forgotten notes (the memory path's read-your-writes
+    overlay and its answer files: ``lakeloop.memory.notes.purge``), so the agent no longer sees them."""
+    from ..memory.notes import purge
+
+    purge(where, [path for path, _n in notes])
 
 
 def run(args) -> int:
@@ -96,17 +132,24 @@ def run(args) -> int:
     try:
         with open_store() as store:
             count = store.count_session_rows(where)
+            notes = store.memory_rows_matching(where)
+            what = _what(count, notes)
             where_text = f"the {store.name} store ({getattr(store, 'path', '')})"
-            print(f"{count} captured row(s) {_describe(args)} in {where_text}")
+            print(f"{what} {_describe(args)} in {where_text}")
+            for path, _n in notes[:SHOWN_PATHS]:
+                print(f"  {_shown(path)}")
+            if len(notes) > SHOWN_PATHS:
+                print(f"  ... and {len(notes) - SHOWN_PATHS} more")
             waiting = outbox_status().get("pending", 0)
             if waiting:
                 print(f"note: {waiting} event(s) still wait in the local outbox and are not in the store yet; "
                       "`lakeloop flush` stores them, then run forget again to include them")
-            if count == 0:
+            if count == 0 and not notes:
+                _purge_cached(where, notes)
                 print("nothing to forget")
                 return 0
             if not args.yes:
-                answer = _confirm(count)
+                answer = _confirm(what)
                 if answer is None:
                     print("lakeloop forget: refusing to delete without confirmation: there is no terminal to ask "
                           "on; run it again with --yes", file=sys.stderr)
@@ -114,12 +157,16 @@ def run(args) -> int:
                 if not answer:
                     print("nothing deleted")
                     return 1
-            store.delete_session_rows(where)
+            if count:
+                store.delete_session_rows(where)
+            if notes:
+                store.delete_memory_rows(where)
+            _purge_cached(where, notes)
     except StoreError as exc:
         print(f"lakeloop forget: the store failed, nothing (more) deleted: {exc}", file=sys.stderr)
         return 1
     # The match text may be a secret the user wants gone: never logged.
-    log.info("forget: deleted %d row(s) (filters: %s)", count,
+    log.info("forget: deleted %d row(s) and %d memory row(s) (filters: %s)", count, sum(n for _p, n in notes),
              ",".join(n for n, v in (("session", args.session), ("before", args.before), ("match", args.match)) if v))
-    print(f"deleted {count} row(s)")
+    print(f"deleted {what}")
     return 0

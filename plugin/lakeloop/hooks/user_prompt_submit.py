@@ -18,23 +18,31 @@ if TYPE_CHECKING:
 
     import logging
 
+    from .capture import EntrySettings
 
-def _clean_reaction(prompt: str) -> str:
+
+def _clean_reaction(prompt: str, settings: EntrySettings | None = None) -> str:
     """The reaction as the judge and proposer may see it: ``<private>`` spans hidden and secrets
-    redacted, as in the stored row (their output can reach a published team skill)."""
+    redacted, as in the stored row (their output can reach a published team skill), with the
+    capturing session's redaction settings (None: this process's)."""
     from ..redact.private import hide_private
 
     text, _spans = hide_private(prompt)
-    if config.redact_enabled():
+    enabled = config.redact_enabled() if settings is None else settings.redact
+    if enabled:
         from ..redact import redact_text
 
-        text, _kinds = redact_text(text)
+        text, _kinds = redact_text(text, None if settings is None else settings.patterns)
     return text
 
 
 def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | None = None,
-          event_id: str | None = None) -> str | None:
+          event_id: str | None = None, settings: EntrySettings | None = None) -> str | None:
     """Spend the window and start the worker. Returns the job file path, or None.
+
+    ``settings``: the capture settings of the session that sent the prompt, as recorded in its
+    outbox entry (``capture.EntrySettings``); the reaction text is cleaned with them (None:
+    this process's environment).
 
     ``event_id`` (the prompt's event id, fixed when the hook spooled it) makes the
     reaction idempotent: a prompt whose reaction already spent the window, or whose
@@ -71,13 +79,16 @@ def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | No
         "skill": window["skill"],
         "tool_use_id": window.get("tool_use_id") or "",
         "armed_version": window.get("version"),
-        "reaction": _clean_reaction(prompt)[:MAX_REACTION_CHARS],
+        "reaction": _clean_reaction(prompt, settings)[:MAX_REACTION_CHARS],
         "cwd": str(payload.get("cwd") or ""),
         "event_id": event_id or "",
         # when the user sent the prompt (the drainer may react much later): the worker's window
         # keeps only turns captured before it
         "reacted_at": (received_at_ns / 1e9) if received_at_ns else None,
     }
+    author_env = None if settings is None else settings.author_env
+    if author_env is not None:  # the session that reacted publishes, not whoever drains the outbox
+        job["user"] = config.user_name(author_env)
     job_file = start_worker(job, log)
     log.info("reaction session=%s skill=%s budget_left=%d reaction_chars=%d worker_job=%s", session_id[:64],
              window["skill"], int(window.get("budget", 1)) - 1, len(job["reaction"]), job_file)

@@ -45,7 +45,7 @@ from typing import Any, Callable, Sequence
 
 from . import FAILED, outbox_dir
 from .entries import REACTED, UNSURE, Entry, scan
-from .spool import RETRY_AFTER
+from .spool import MAX_HEADER_BYTES, RETRY_AFTER, header_end
 
 #: Most entries in one batched insert.
 BATCH_EVENTS = 100
@@ -67,7 +67,9 @@ USAGE_EVERY_S = 2.0
 class Handlers:
     """What the drainer calls, supplied by the layer above (``lakeloop.hooks.capture``).
 
-    * ``parse(data, event) -> payload dict``: raises any exception for a bad payload.
+    * ``parse(payload_bytes, event, header) -> payload dict``: ``header`` is the entry's settings
+      header line as the hook wrote it (``spool.parse_header``), ``b""`` for an entry without
+      one; raises any exception for a bad entry.
     * ``react(payload, received_ns, event_id) -> None``: a UserPromptSubmit's reaction;
       must be idempotent by ``event_id``.
     * ``rows(payload, received_ns, event_id) -> list of rows``: the rows to store (empty:
@@ -75,7 +77,7 @@ class Handlers:
     * ``open_store() -> Store``: opened on first need; raises StoreError.
     """
 
-    parse: Callable[[bytes, str], dict]
+    parse: Callable[[bytes, str, bytes], dict]
     react: Callable[[dict, int, str], Any]
     rows: Callable[[dict, int, str], Sequence[Any]]
     open_store: Callable[[], Any]
@@ -115,14 +117,17 @@ def move_aside(entry_path: str, name: str, log, reason: str) -> bool:
     return True
 
 
-#: Largest entry file read (bytes): the hooks' stdin cap (32 MiB).
-MAX_ENTRY_BYTES = 32 * 1024 * 1024
+#: Largest entry file read (bytes): the hooks' stdin cap (32 MiB) after the settings header.
+MAX_ENTRY_BYTES = 32 * 1024 * 1024 + MAX_HEADER_BYTES
 
 
-def read_entry(path: str) -> bytes:
-    """The bytes of a regular entry file: never follows a symlink, never blocks on a FIFO or
-    device, reads at most ``MAX_ENTRY_BYTES``. Raises OSError (ValueError when too large
-    or not a regular file)."""
+def read_entry(path: str) -> tuple[bytes, bytes]:
+    """``(settings header line, payload bytes)`` of a regular entry file (the header ``b""``
+    when there is none: ``spool.header_end``). The header is read first and the payload after it
+    in one read of its known size, so the payload is held once in memory (never copied to split
+    it off or to join chunks). Never follows a symlink, never blocks on a FIFO or device, reads
+    at most ``MAX_ENTRY_BYTES``. Raises OSError (ValueError when too large, not a regular file,
+    or its header has no end)."""
     import stat
 
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
@@ -132,19 +137,24 @@ def read_entry(path: str) -> bytes:
             raise ValueError("not a regular file")
         if st.st_size > MAX_ENTRY_BYTES:
             raise ValueError(f"{st.st_size} bytes, over {MAX_ENTRY_BYTES}")
-        chunks, left = [], MAX_ENTRY_BYTES + 1
+        head = os.pread(fd, min(st.st_size, MAX_HEADER_BYTES), 0)
+        header = head[:header_end(head)] if head[:1] == b"\0" else b""
+        del head
+        chunks, offset, left = [], len(header), MAX_ENTRY_BYTES + 1 - len(header)
+        want = max(st.st_size - offset + 1, 1)  # one byte more: a file that grew is seen
         while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
+            chunk = os.pread(fd, min(left, want), offset)
             if not chunk:
                 break
             chunks.append(chunk)
+            offset += len(chunk)
             left -= len(chunk)
+            want = 1 << 20
     finally:
         os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > MAX_ENTRY_BYTES:
+    if offset > MAX_ENTRY_BYTES:
         raise ValueError(f"over {MAX_ENTRY_BYTES} bytes")
-    return data
+    return header, chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 #: HTTP statuses that can be caused by the rows sent (bad SQL for a value, too large); any other
@@ -261,14 +271,14 @@ class Drainer:
     def _read(self, entry: Entry) -> dict | None:
         """The entry's payload, or None (entry gone, or moved to failed/ with the reason)."""
         try:
-            data = read_entry(entry.path)
+            header, data = read_entry(entry.path)
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - an unreadable entry must not stop the queue
             self._fail(entry, f"unreadable: {type(exc).__name__}: {exc}")
             return None
         try:
-            return self.h.parse(data, entry.event)
+            return self.h.parse(data, entry.event, header)
         except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, ValueError, bugs
             self._fail(entry, f"{entry.event} hook payload refused: {type(exc).__name__}: {str(exc)[:200]}")
             return None

@@ -43,9 +43,12 @@ def start_worker(job: dict[str, Any], log: logging.Logger) -> str:
     starts a second worker: when that file exists the worker was already started
     and nothing is done.
 
+    ``job["user"]``, when given, is the author the worker publishes as (the drainer passes the
+    capturing session's); else this process's ``config.user_name()``.
+
     Raises OSError when the job file cannot be written or the process not started.
     """
-    job = {**job, "created_at": time.time(), "user": config.user_name()}
+    job = {"user": config.user_name(), **job, "created_at": time.time()}
     event_id = str(job.get("event_id") or "")
     if event_id and all(c in "0123456789abcdef-" for c in event_id) and len(event_id) <= 64:
         job_file = paths.jobs_dir() / f"reaction-{event_id}.json"

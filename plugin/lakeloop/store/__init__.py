@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from .base import SessionRow, SkillRow, Store
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from typing import Mapping
+
 #: ``open_store(light=True)`` on the embedded store: longest lock wait (ms) and statement time (s).
 LIGHT_BUSY_TIMEOUT_MS = 2000
 LIGHT_DEADLINE_S = 3.0
@@ -60,19 +64,24 @@ def open_store(light: bool = False) -> Store:
     return EmbeddedStore.open_default()
 
 
-def current_identity():
-    """The ``rows.Identity`` rows are written for: on Deeplake the credentials' user name
-    (else the user), org name (else org id) and workspace; on the embedded store the
-    user, org name ``local`` and workspace ``default``."""
+def current_identity(env: Mapping[str, str] | None = None):
+    """The ``rows.Identity`` rows are written for: on Deeplake ``LAKELOOP_USER``, else the
+    credentials' user name, else the login name (``config.user_name``), with the credentials'
+    org name (else org id) and workspace; on the embedded store ``config.user_name``, org name
+    ``local`` and workspace ``default``. ``env``: where ``LAKELOOP_USER`` and the login-name
+    variables are read (default: this process's environment; the drainer passes the capturing
+    session's, recorded in its outbox entry); the store and credentials are this machine's.
+    Raises StoreUnavailable as ``open_store`` does."""
     from .. import config
     from ..rows import Identity
 
     creds = _deeplake_credentials()
     if creds is None:
-        return Identity(user=config.user_name())
+        return Identity(user=config.user_name(env))
     import os
 
-    user = os.environ.get("LAKELOOP_USER", "").strip() or creds.user_name or config.user_name()
+    source = os.environ if env is None else env
+    user = source.get("LAKELOOP_USER", "").strip() or creds.user_name or config.user_name(env)
     return Identity(user=user, org_name=creds.org_name or creds.org_id, workspace=creds.workspace)
 
 

@@ -97,11 +97,15 @@ class SkillRow:
 
 @dataclass(frozen=True)
 class SessionFilter:
-    """Which captured rows ``lakeloop forget`` means; every given field must match (AND).
+    """Which rows ``lakeloop forget`` means; every given field must match (AND).
 
-    ``session_id``: rows of that session; ``before``: rows whose ``creation_date`` (ISO-8601
-    UTC text) sorts before this text; ``match``: rows whose message JSON contains this text
-    (case-sensitive substring). At least one field must be set (``empty`` is True otherwise).
+    Captured (sessions) rows: ``session_id``: rows of that session; ``before``: rows whose
+    ``creation_date`` (ISO-8601 UTC text) sorts before this text; ``match``: rows whose message
+    JSON contains this text, ignoring case. Memory-table rows (notes, summaries; each row one
+    version of the file at its ``path``): ``match``: the text or the path contains it, ignoring
+    case; ``before``: the row's date (``last_update_date``, else ``creation_date``) is set and
+    sorts before it; ``session_id``: memory rows record no session, so none matches
+    (``memory_sql.forget_where``). At least one field must be set (``empty`` is True otherwise).
     """
 
     session_id: str | None = None
@@ -190,6 +194,18 @@ class Store(abc.ABC):
     def delete_session_rows(self, where: SessionFilter) -> None:
         """Delete the sessions rows ``where`` matches (``lakeloop forget``). Raises ValueError
         for an empty filter, StoreError on failure."""
+
+    def memory_rows_matching(self, where: SessionFilter) -> list[tuple[str, int]]:
+        """``[(path, rows)]``, by path: the memory-table rows (note and summary versions) ``where``
+        matches, counted per path (``lakeloop forget``). Raises ValueError for an empty filter,
+        StoreError on failure."""
+        raise NotImplementedError
+
+    def delete_memory_rows(self, where: SessionFilter) -> None:
+        """Delete the memory-table rows ``where`` matches (``lakeloop forget``): a note whose
+        every version matches is gone; otherwise its newest version left becomes its content.
+        Raises ValueError for an empty filter, StoreError on failure."""
+        raise NotImplementedError
 
     # memory path (issue 8) ------------------------------------------------------
     def memory_query(self, query: "MemoryQuery") -> "list[MemoryRecord]":

@@ -347,26 +347,39 @@ class DeeplakeStore(Store):
         if ids:
             self._q(f"DELETE FROM {self._t['skills']} WHERE id IN {sql.in_list(ids)}")
 
-    def _session_where(self, where: SessionFilter) -> str:
+    def _forget_where(self, table: str, where: SessionFilter) -> str | None:
+        """The condition of ``where`` on ``table`` (``memory_sql.forget_where``: values through
+        ``lakeloop.deeplake.sql``, ``ILIKE`` with ``%``/``_`` escaped), None when no row of the
+        table can match. Raises ValueError (empty filter)."""
         if where.empty:
             raise ValueError("refusing a filter that matches every captured row")
-        clauses = []
-        if where.session_id:
-            clauses.append(f"message->>'session_id' = {sql.literal(where.session_id)}")
-        if where.before:
-            clauses.append(f"creation_date < {sql.literal(where.before)}")
-        if where.match:
-            clauses.append(f"CAST(message AS TEXT) LIKE {sql.like_contains(where.match)}")
-        return " AND ".join(clauses)
+        return msql.forget_where(msql.PgDialect(self._t), table, where.session_id, where.before, where.match)
 
     def count_session_rows(self, where: SessionFilter) -> int:
         """``SELECT COUNT(DISTINCT id)`` of the rows ``where`` matches."""
-        rows = self._q(f"SELECT COUNT(DISTINCT id) AS n FROM {self._t['sessions']} WHERE {self._session_where(where)}")
+        rows = self._q(f"SELECT COUNT(DISTINCT id) AS n FROM {self._t['sessions']} "
+                       f"WHERE {self._forget_where('sessions', where)}")
         return int(rows[0]["n"]) if rows else 0
 
     def delete_session_rows(self, where: SessionFilter) -> None:
         """``DELETE FROM sessions WHERE ...`` (the API's DELETE statement)."""
-        self._q(f"DELETE FROM {self._t['sessions']} WHERE {self._session_where(where)}")
+        self._q(f"DELETE FROM {self._t['sessions']} WHERE {self._forget_where('sessions', where)}")
+
+    def memory_rows_matching(self, where: SessionFilter) -> list[tuple[str, int]]:
+        """``[(path, rows)]`` of the memory rows ``where`` matches, by path (one SELECT; none when
+        no memory row can match)."""
+        clause = self._forget_where("memory", where)
+        if clause is None:
+            return []
+        rows = self._q(f"SELECT path, COUNT(*) AS n FROM {self._t['memory']} WHERE {clause} "
+                       "GROUP BY path ORDER BY path")
+        return [(str(r["path"]), int(r["n"])) for r in rows]
+
+    def delete_memory_rows(self, where: SessionFilter) -> None:
+        """``DELETE FROM memory WHERE ...`` (nothing sent when no memory row can match)."""
+        clause = self._forget_where("memory", where)
+        if clause is not None:
+            self._q(f"DELETE FROM {self._t['memory']} WHERE {clause}")
 
     def insert_skill(self, row: SkillRow) -> None:
         """INSERT one skill version row (append-only)."""

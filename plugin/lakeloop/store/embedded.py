@@ -126,6 +126,12 @@ _STATE = ("SELECT (SELECT user_version FROM pragma_user_version), "
           "(SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions_fts')")
 
 
+def _casefold(text: Any) -> Any:
+    """SQL ``lakeloop_casefold(x)`` (``memory_sql.FOLD_FUNCTION``): ``str.casefold`` of text, other
+    values (NULL, numbers) as they are."""
+    return text.casefold() if isinstance(text, str) else text
+
+
 def _json_list(text: Any) -> list[str]:
     try:
         value = json.loads(text) if isinstance(text, str) else text
@@ -380,31 +386,40 @@ class EmbeddedStore(Store):
         if ids:
             self._run(f"DELETE FROM skills WHERE id IN ({', '.join('?' for _ in ids)})", list(ids))
 
-    @staticmethod
-    def _session_where(where: SessionFilter) -> tuple[str, list[Any]]:
+    def _forget_where(self, table: str, where: SessionFilter) -> tuple[str | None, list[Any]]:
+        """``(condition or None, params)`` of ``where`` on ``table`` (``memory_sql.forget_where``),
+        with the case-folding function it uses registered. Raises ValueError (empty filter)."""
         if where.empty:
             raise ValueError("refusing a filter that matches every captured row")
-        clauses, params = [], []
-        if where.session_id:
-            clauses.append("json_extract(message, '$.session_id') = ?")
-            params.append(where.session_id)
-        if where.before:
-            clauses.append("creation_date < ?")
-            params.append(where.before)
-        if where.match:
-            clauses.append("instr(message, ?) > 0")
-            params.append(where.match)
-        return " AND ".join(clauses), params
+        self._db.create_function(msql.FOLD_FUNCTION, 1, _casefold, deterministic=True)
+        d = msql.SqliteDialect()
+        clause = msql.forget_where(d, table, where.session_id, where.before, where.match)
+        return clause, d.params
 
     def count_session_rows(self, where: SessionFilter) -> int:
         """Rows ``where`` matches. Raises ValueError (empty filter), StoreError."""
-        clause, params = self._session_where(where)
+        clause, params = self._forget_where("sessions", where)
         return int(self._run(f"SELECT COUNT(DISTINCT id) FROM sessions WHERE {clause}", params)[0][0])
 
     def delete_session_rows(self, where: SessionFilter) -> None:
         """Delete the rows ``where`` matches. Raises ValueError (empty filter), StoreError."""
-        clause, params = self._session_where(where)
+        clause, params = self._forget_where("sessions", where)
         self._run(f"DELETE FROM sessions WHERE {clause}", params)
+
+    def memory_rows_matching(self, where: SessionFilter) -> list[tuple[str, int]]:
+        """``[(path, rows)]`` of the memory rows ``where`` matches, by path. Raises ValueError
+        (empty filter), StoreError."""
+        clause, params = self._forget_where("memory", where)
+        if clause is None:
+            return []
+        rows = self._run(f"SELECT path, COUNT(*) FROM memory WHERE {clause} GROUP BY path ORDER BY path", params)
+        return [(str(path), int(n)) for path, n in rows]
+
+    def delete_memory_rows(self, where: SessionFilter) -> None:
+        """Delete the memory rows ``where`` matches. Raises ValueError (empty filter), StoreError."""
+        clause, params = self._forget_where("memory", where)
+        if clause is not None:
+            self._run(f"DELETE FROM memory WHERE {clause}", params)
 
     def insert_skill(self, row: SkillRow) -> None:
         """Insert one skill version row. Raises StoreError."""

@@ -53,6 +53,8 @@ SNIPPET_CHARS = 200
 BM25_K1, BM25_B = 1.2, 0.75
 
 _BAD_PATH_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+#: SQLite function (registered by the embedded store for ``lakeloop forget``): ``str.casefold``.
+FOLD_FUNCTION = "lakeloop_casefold"
 
 
 # dialects ---------------------------------------------------------------------------------------
@@ -96,6 +98,11 @@ class SqliteDialect:
             return f"instr({col}, {self.lit(text)}) > 0"
         return f"instr(lower({col}), lower({self.lit(text)})) > 0"
 
+    def folded_contains(self, col: str, text: str) -> str:
+        """``col`` contains ``text`` ignoring case (Unicode case folding: ``str.casefold``, through
+        the ``FOLD_FUNCTION`` the connection must have registered)."""
+        return f"instr({FOLD_FUNCTION}({col}), {self.lit(text.casefold())}) > 0"
+
 
 class PgDialect(SqliteDialect):
     """PostgreSQL (Deeplake): literals and LIKE patterns from ``lakeloop.deeplake.sql``;
@@ -134,6 +141,10 @@ class PgDialect(SqliteDialect):
         from ..deeplake import sql
 
         return f"{col} {'LIKE' if exact else 'ILIKE'} {sql.like_contains(text)}"
+
+    def folded_contains(self, col: str, text: str) -> str:
+        """``col`` contains ``text`` ignoring case: ``ILIKE`` (``%``, ``_`` and ``\\`` escaped)."""
+        return self.contains(col, text)
 
 
 # prefixes ---------------------------------------------------------------------------------------
@@ -567,3 +578,43 @@ def pg_search(d: "PgDialect", words: Sequence[str], limit: int, user: str | None
                                date="created_at", score="score", hit="'skill'")
                  + f" FROM sq_sk WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})")
     return statement(ctes, parts)
+
+
+# forget -------------------------------------------------------------------------------------------
+def memory_date() -> str:
+    """SQL of a memory-table row's date, as the memory path shows it: ``last_update_date``, else
+    ``creation_date``."""
+    return "(CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END)"
+
+
+def forget_where(d: SqliteDialect, table: str, session_id: str | None, before: str | None,
+                 match: str | None) -> str | None:
+    """The ``WHERE`` condition (SQL, values through ``d``) of the rows of ``table`` that
+    ``lakeloop forget``'s filters select, every given filter applying (AND); None when no row of
+    ``table`` can match. ``table`` is ``"sessions"`` (captured rows: ``session_id`` = the
+    message's ``session_id``; ``before`` = ``creation_date`` sorts before it; ``match`` = the
+    message's JSON text contains it) or ``"memory"`` (notes and summaries: they record no
+    session, so ``session_id`` matches none; ``before`` = the row's ``memory_date`` is set and
+    sorts before it; ``match`` = its ``summary`` or its ``path`` contains it). ``match`` ignores
+    case (``d.folded_contains``). Raises ValueError when no filter is given."""
+    if not (session_id or before or match):
+        raise ValueError("refusing a filter that matches every captured row")
+    clauses = []
+    if table == "sessions":
+        if session_id:
+            clauses.append(f"{d.json_text('message', 'session_id')} = {d.lit(session_id)}")
+        if before:
+            clauses.append(f"creation_date < {d.lit(before)}")
+        if match:
+            clauses.append(d.folded_contains(d.message("message"), match))
+    elif table == "memory":
+        if session_id:
+            return None
+        if before:
+            date = memory_date()
+            clauses.append(f"{date} <> '' AND {date} < {d.lit(before)}")
+        if match:
+            clauses.append(f"({d.folded_contains('summary', match)} OR {d.folded_contains('path', match)})")
+    else:
+        raise ValueError(f"no forget rule for table {table!r}")
+    return " AND ".join(clauses)
