@@ -205,11 +205,15 @@ def test_edits_of_an_answer_file_are_denied():
     assert "cannot be edited" in _denied(_call("Write", {"file_path": target, "content": "x"}))
 
 
-def test_tool_calls_off_the_memory_path_pass_through(store_env):
+def test_tool_calls_off_the_memory_path_pass_through(store_env, monkeypatch):
     assert _call("Read", {"file_path": "/etc/hostname"}) is None
     assert _call("Grep", {"pattern": "x", "path": "/home/alice/src"}) is None
     assert _call("Bash", {"command": "ls -la"}) is None
-    assert _call("Read", {"file_path": _root() + "x/y"}) is None  # a sibling, not inside the root
+    # a sibling of the root is not inside it; under ~/.deeplake it is a guarded host path (denied),
+    # beside a root elsewhere it passes through
+    assert "credentials" in _denied(_call("Read", {"file_path": _root() + "x/y"}))
+    monkeypatch.setenv("LAKELOOP_MEMORY_PATH", "/srv/team-mem")
+    assert _call("Read", {"file_path": "/srv/team-memx/y"}) is None
 
 
 def test_bash_grep_pipeline_runs_on_the_tree_and_only_cat_reaches_the_shell(store_env):

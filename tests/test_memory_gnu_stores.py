@@ -2,8 +2,9 @@
 
 A hypothesis property over patterns and flags, on the embedded store and on Deeplake (the
 stand-in on PostgreSQL): random session lines are stored through the store's own insert, the
-tree the hook shows is materialised on disk (every file as the store answers it, at the memory
-root itself, since the hook never reads the disk there), and then
+tree the hook shows is materialised on disk (every file as the store answers it, in a directory
+beside the memory root: the hook refuses to answer while the root itself exists on disk; GNU's
+file names are then spelled with the root), and then
 
 * Bash ``grep -r FLAGS -e PATTERN <dir>`` through ``lakeloop.memory.answer`` must print exactly
   what GNU grep prints for the same files (given in sorted order: GNU's ``-r`` walks in
@@ -80,10 +81,16 @@ def _reset_and_store(files: list[list[str]]) -> None:
         store.append_session_rows(rows)
 
 
+def _disk(root: Path) -> Path:
+    """Where the tree of memory ``root`` is materialised: beside it, never at it."""
+    return root.with_name(root.name + "-on-disk")
+
+
 def _materialise(root: Path) -> list[str]:
-    """Write the tree the store shows under ``root``; returns the session files, sorted."""
+    """Write the tree the store shows under ``_disk(root)``; returns the session files, sorted."""
     from lakeloop.memory.tree import Tree
 
+    root = _disk(root)
     if root.exists():
         shutil.rmtree(root)
     with open_store() as store:
@@ -112,9 +119,11 @@ def _hook_bash(command: str) -> tuple[str, int]:
 
 
 def _gnu(args: list[str], files: list[str]) -> tuple[str, int]:
+    """GNU grep's output on the materialised ``files``, their directory spelled as the memory root."""
     proc = subprocess.run([GREP or "grep", *args, *files], capture_output=True, text=True,
                           env={"LC_ALL": "C.UTF-8", "PATH": os.environ.get("PATH", "")})
-    return proc.stdout, proc.returncode
+    root = Path(os.environ["LAKELOOP_MEMORY_PATH"])
+    return proc.stdout.replace(str(_disk(root)) + "/", str(root) + "/"), proc.returncode
 
 
 def _quote(text: str) -> str:

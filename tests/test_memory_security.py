@@ -9,10 +9,12 @@ itself for these commands). Afterwards no canary may exist, and the marker token
 ``~/.deeplake/credentials.json`` may appear nowhere: not in the hook's output, not in what the
 command printed, not in any file under the tmp dir (answer files, notes, the store, the log).
 
-To make a pass-through bite, ``~/.deeplake/memory`` is given a decoy copy on disk (the memory
-path is virtual: the hook never reads it), including a symlink to the credentials and a script
-that touches a canary. The store holds a session and notes whose text and path are themselves
-shell code: reading them back must print them, never run them.
+Each hostile command is played in two worlds: the memory path virtual (nothing on disk: the
+parser's own answers are exercised), and with a decoy copy of ``~/.deeplake/memory`` on disk,
+including a symlink to the credentials and a script that touches a canary, to make a pass-through
+bite (lakeloop then refuses every memory answer: the root must not exist on disk). The store holds
+a session and notes whose text and path are themselves shell code: reading them back must print
+them, never run them.
 
 An allowed Bash command must be exactly ``cat -- '<data dir>/memory-answers/<hex>.txt'``
 (or ``true`` for an empty answer), optionally followed by ``; exit N``.
@@ -24,18 +26,14 @@ import json
 import os
 import re
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, first_payload
-
 from lakeloop import paths
+from tests.support.hooks import pretooluse_payload, run_pretooluse
 
-HOOK_RUN = REPO / "hooks" / "run"
 SID = "5b0c9a51-7d0e-4d43-9a51-0c0ffee0a8e1"
 TOKEN = "lk-secret-9f3e7a1c5b2d4e60"
 #: Session text and note text/paths that are shell code (captured data is hostile too).
@@ -185,7 +183,8 @@ HOSTILE: list[tuple[str, str, str]] = [
 
 @dataclass
 class World:
-    """The test's HOME with a decoy memory dir and fake credentials, the project dir (the
+    """The test's HOME with fake credentials at ``~/.deeplake/credentials.json`` (and, when the
+    fixture is given ``True``, a decoy memory dir on disk at ``mem``), the project dir (the
     payload's cwd, where commands run) and the answer dir."""
 
     tmp: Path
@@ -198,7 +197,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path) -> World:
+def world(tmp_path, request) -> World:
+    decoy = getattr(request, "param", False)
     home = tmp_path / "home"
     project = tmp_path / "project"
     project.mkdir()
@@ -208,12 +208,13 @@ def world(tmp_path) -> World:
     creds.parent.mkdir(parents=True)
     creds.write_text(json.dumps({"token": TOKEN, "org_id": "acme"}))
     mem = home / ".deeplake" / "memory"  # decoy on disk: only a pass-through would ever read it
-    (mem / "notes").mkdir(parents=True)
-    (mem / "sessions").mkdir()
-    (mem / "index.md").write_text("# decoy index x\n")
-    (mem / "notes" / "a.md").write_text("decoy note x\n")
-    (mem / "notes" / "run.sh").write_text("touch CANARY_RUN\n")
-    (mem / "notes" / "leak.md").symlink_to(creds)
+    if decoy:
+        (mem / "notes").mkdir(parents=True)
+        (mem / "sessions").mkdir()
+        (mem / "index.md").write_text("# decoy index x\n")
+        (mem / "notes" / "a.md").write_text("decoy note x\n")
+        (mem / "notes" / "run.sh").write_text("touch CANARY_RUN\n")
+        (mem / "notes" / "leak.md").symlink_to(creds)
     fake_ls = project / "ls"  # PATH=. hijack target
     fake_ls.write_text("#!/bin/sh\ntouch CANARY_LS\n")
     fake_ls.chmod(0o755)
@@ -241,32 +242,12 @@ def _seed_store(project: Path) -> None:
 
 def payload(world: World, tool: str, tool_input: dict, cwd: Path | None = None) -> dict:
     """A PreToolUse payload shaped like the recorded Claude Code 2.1.330 ones."""
-    p = first_payload("PreToolUse", "Bash")
-    transcript = world.home / ".claude" / "projects" / "p" / f"{SID}.jsonl"
-    p.update(session_id=SID, cwd=str(cwd or world.project), tool_name=tool, tool_input=tool_input,
-             tool_use_id="toolu_01SecTest", transcript_path=str(transcript))
-    return p
+    return pretooluse_payload(tool, tool_input, cwd or world.project, session_id=SID,
+                              transcript=world.home / ".claude" / "projects" / "p" / f"{SID}.jsonl")
 
 
-#: The PreToolUse hook's timeout (seconds) in hooks.json: an answer later than this is no answer.
-_HOOKS = json.loads((REPO / "hooks" / "hooks.json").read_text())["hooks"]
-HOOK_TIMEOUT_S = next(h["timeout"] for entry in _HOOKS["PreToolUse"] for h in entry["hooks"])
-
-
-def hook(p: dict, **env_extra: str) -> tuple[str, dict | None, subprocess.CompletedProcess]:
-    """Run ``hooks/run PreToolUse`` on payload ``p``: (decision, output, process); decision is
-    "allow", "deny" or "pass" (no output). Asserts the answer came within the hook's timeout."""
-    env = dict(os.environ, LAKELOOP_PYTHON=sys.executable, **env_extra)
-    started = time.monotonic()
-    proc = subprocess.run([str(HOOK_RUN), "PreToolUse"], input=json.dumps(p).encode("utf-8"),
-                          capture_output=True, env=env, timeout=60)
-    elapsed = time.monotonic() - started
-    assert proc.returncode == 0
-    assert elapsed < HOOK_TIMEOUT_S, f"the hook took {elapsed:.1f} s (timeout {HOOK_TIMEOUT_S} s)"
-    if not proc.stdout.strip():
-        return "pass", None, proc
-    out = json.loads(proc.stdout)
-    return out["hookSpecificOutput"]["permissionDecision"], out, proc
+#: ``hooks/run PreToolUse`` on a payload: (decision, output, process) (``tests.support.hooks``).
+hook = run_pretooluse
 
 
 def bash(world: World, command: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -330,6 +311,7 @@ def check_safe(world: World, decision: str, out: dict | None, proc: subprocess.C
     assert token_leaks(world) == []
 
 
+@pytest.mark.parametrize("world", [False, True], ids=["virtual", "decoy-on-disk"], indirect=True)
 @pytest.mark.parametrize("command,expect", [(c, e) for _, c, e in HOSTILE], ids=[i for i, _, _ in HOSTILE])
 def test_hostile_bash_command_never_runs(world, command, expect):
     """Each hostile command: denied (or, where harmless, answered in the cat form); nothing ran."""
@@ -348,6 +330,7 @@ def test_there_are_enough_hostile_commands():
     assert len({i for i, _, _ in HOSTILE}) == len(HOSTILE)
 
 
+@pytest.mark.parametrize("world", [True], ids=["decoy-on-disk"], indirect=True)
 @pytest.mark.parametrize("command", ["touch CANARY", "cat ../credentials.json", "ls; touch CANARY",
                                      "cat index.md > CANARY"])
 def test_commands_run_from_inside_the_memory_path(world, command):
@@ -429,16 +412,19 @@ def test_write_on_an_answer_file_is_denied(world):
     assert Path(answer).read_bytes() == before
 
 
+@pytest.mark.parametrize("world", [False, True], ids=["virtual", "decoy-on-disk"], indirect=True)
 def test_read_and_grep_never_see_the_disk(world):
-    """Read of the decoy symlink and Grep for the token answer from the store: the token stays out."""
+    """Read of the decoy symlink and Grep for the token answer from the store (or, with the decoy
+    on disk, are refused): the token stays out."""
     decision, out, proc = hook(payload(world, "Read", {"file_path": str(world.mem / "notes" / "leak.md")}))
     assert decision in ("allow", "deny") and TOKEN.encode() not in proc.stdout
     if decision == "allow":
         assert Path(out["hookSpecificOutput"]["updatedInput"]["file_path"]).parent == world.answers
     decision, out, proc = hook(payload(world, "Grep", {"pattern": "lk-secret", "path": str(world.mem),
                                                         "output_mode": "content"}))
-    assert decision == "allow", out
-    assert Path(out["hookSpecificOutput"]["updatedInput"]["path"]).parent == world.answers
+    assert decision == ("deny" if world.mem.exists() else "allow"), out
+    if decision == "allow":
+        assert Path(out["hookSpecificOutput"]["updatedInput"]["path"]).parent == world.answers
     decision, out, proc = hook(payload(world, "Grep", {"pattern": "x", "path": str(world.mem) + "/..",
                                                         "output_mode": "content"}))
     assert decision == "deny", out

@@ -6,6 +6,9 @@ kind is already waiting or was shown in the last ``REPEAT_AFTER_S``.
 them as the hook output's ``systemMessage``, which Claude Code shows to the
 user and does not add to the model's context.
 
+``memory_root_on_disk(root, kind)`` posts the notice for a memory root that exists on disk
+(``lakeloop.memory.answer`` refuses to answer from it until the user removes it).
+
 ``post_event(text)`` leaves a one-off notice (``<data dir>/notices/event-<time>-<id>.json``)
 that is never merged or held back: e.g. the skill changes a session start's pull found after
 the hook stopped waiting for it. ``take()`` shows it once and deletes it.
@@ -49,6 +52,20 @@ def post(kind: str, text: str) -> bool:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({"kind": kind, "text": text, "at": time.time()}, fh)
     return True
+
+
+#: Kind of the notice ``memory_root_on_disk`` posts.
+MEMORY_ROOT_ON_DISK = "memory-root-on-disk"
+
+
+def memory_root_on_disk(root: str, kind: str) -> bool:
+    """Post (at most once a day, ``post``) the notice telling the user that the memory path
+    ``root`` exists on disk as a ``kind`` (``"directory"``, ``"file"``, ``"symlink"``) and must be
+    removed. Returns True when written."""
+    return post(MEMORY_ROOT_ON_DISK,
+                f"lakeloop: {root} exists on disk (a {kind}). lakeloop serves team memory there as virtual "
+                f"files and nothing should exist at that path, so it does not answer from it until you remove "
+                f"it. Look at what it holds, then move it away (for example: mv {root} {root}.moved).")
 
 
 def post_event(text: str) -> bool:

@@ -1,4 +1,8 @@
-"""``lakeloop logs [-f] [-n N]``: print the last lines of the log file, optionally following it."""
+"""``lakeloop logs [-f] [-n N]``: print the last lines of the log file, optionally following it.
+
+Log lines can hold hostile text (a logged path, ref or pattern), so each is printed with its
+control and bidi characters shown as escapes (``lakeloop.textsafe.escape``: ``\\x1b``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 from collections import deque
 
 from .. import paths
+from ..textsafe import escape
 
 
 def run(args) -> int:
@@ -20,7 +25,7 @@ def run(args) -> int:
         if path.exists():
             with open(path, encoding="utf-8", errors="replace") as fh:
                 for line in deque(fh, maxlen=max(0, args.lines)):
-                    sys.stdout.write(line)
+                    sys.stdout.write(escape(line))
         if not args.follow:
             return 0
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +37,7 @@ def run(args) -> int:
             while True:
                 line = fh.readline()
                 if line:
-                    sys.stdout.write(line)
+                    sys.stdout.write(escape(line))
                     sys.stdout.flush()
                     continue
                 time.sleep(0.25)

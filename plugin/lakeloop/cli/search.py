@@ -11,7 +11,8 @@ rows of that author/project. Human output, one hit per line, best first::
 (``path`` alone for a note or skill). ``--json`` prints the hits as a JSON list of
 ``{path, line, text, author, project, date, score, kind}``. Exit codes: 0 (also when nothing
 matched: a message says so, or ``[]`` with ``--json``), 1 when the store cannot be read,
-2 bad usage. The text shown is the stored text, redacted at capture; nothing else is printed.
+2 bad usage. The text shown is the stored text, redacted at capture, with control and bidi
+characters shown as escapes (``\\x1b``; in ``--json`` as JSON ``\\u`` escapes); nothing else is printed.
 """
 
 from __future__ import annotations
@@ -46,9 +47,12 @@ def add_parser(sub) -> None:
 
 
 def _one_line(text: str) -> str:
-    """``text`` with every control character (line breaks, ESC, ...) shown as a space, so a hit
-    is one line and stored text cannot drive the terminal."""
-    return "".join(" " if (ord(c) < 32 or 0x7f <= ord(c) < 0xa0) else c for c in text)
+    """``text`` on one line: line breaks and tabs become spaces, every other control or bidi
+    character a visible escape (``lakeloop.textsafe.escape``: ``\\x1b``), so stored text cannot
+    drive the terminal."""
+    from ..textsafe import escape
+
+    return escape(text).replace("\n", " ").replace("\t", " ")
 
 
 def run(args) -> int:

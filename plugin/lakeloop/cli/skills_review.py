@@ -20,20 +20,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import StoreError
+from ..textsafe import escape
 from ._output import emit_json
 
 
 def _safe(text: str) -> str:
-    """``text`` with control characters other than newline and tab shown as ``\\xNN``/``\\uNNNN``."""
-    import unicodedata
-
-    out = []
-    for ch in text:
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs"):
-            out.append(ch)
-        else:
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-    return "".join(out)
+    """``text`` as ``lakeloop.textsafe.escape`` shows it: controls other than newline and tab, and
+    format characters, as visible escapes."""
+    return escape(text)
 
 
 def _run(args, fn: Callable[[Any], int]) -> int:

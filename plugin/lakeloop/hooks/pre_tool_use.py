@@ -1,9 +1,10 @@
 """PreToolUse: answer tool calls on the memory path; arm a judgment window when the agent
 uses an org skill.
 
-A thin dispatcher. Tool calls on the memory path go to ``lakeloop.memory.answer``, whose
-decision (allow with a redirected input, or deny with a reason) is printed as the hook's
-JSON output. Otherwise, fast path first: a tool call that cannot load a skill returns after
+A thin dispatcher. Tool calls on the memory path, and those that would read lakeloop's
+credentials file or ``~/.deeplake`` (``lakeloop.memory.paths.guarded``), go to
+``lakeloop.memory.answer``, whose decision (allow with a redirected input, or deny with a
+reason) is printed as the hook's JSON output. Otherwise, fast path first: a tool call that cannot load a skill returns after
 one dict lookup, without touching the store or importing anything more.
 """
 

@@ -14,6 +14,9 @@ session start instead. Notices and these lines are printed together as the hook 
 ``systemMessage``: Claude Code shows it to the user and does not add it to the model's
 context.
 
+A memory root that exists on disk (it never should; ``lakeloop.memory.answer`` refuses to
+answer from it) is reported to the user here too, through the same notices.
+
 For the model (issue 8): a few lines of ``additionalContext`` (``memory_context``, under
 ``MAX_CONTEXT_CHARS``) saying where the team's memory lives and how to search it. They are
 left out on ``resume`` (the resumed conversation already has them) and in the loop's own
@@ -168,8 +171,10 @@ def memory_context(root: str) -> str:
 
 def _show(texts: list[str], log: logging.Logger, context: str = "") -> None:
     out: dict[str, Any] = {}
-    if texts:
-        out["systemMessage"] = "\n".join(texts)
+    if texts:  # skill names and lines from the store: shown, never obeyed by the terminal
+        from ..textsafe import escape
+
+        out["systemMessage"] = escape("\n".join(texts))
     if context:
         out["hookSpecificOutput"] = {"hookEventName": "SessionStart", "additionalContext": context}
     if out:
@@ -184,13 +189,17 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
     and the memory path's lines as additionalContext (not on ``resume``)."""
     if config.in_worker():
         return
-    from ..notices import take
+    from ..memory.paths import on_disk, root
+    from ..notices import memory_root_on_disk, take
 
+    kind = on_disk(root())
+    if kind is not None:  # the memory path must not exist on disk: tell the user (not the model)
+        memory_root_on_disk(root(), kind)
+        log.warning("memory root %s exists on disk (a %s): memory answers are refused until it is removed",
+                    root(), kind)
     texts = take()
     context = ""
     if payload.get("source") != "resume":
-        from ..memory.paths import root
-
         context = memory_context(root())
     try:
         _start(payload, log, texts)

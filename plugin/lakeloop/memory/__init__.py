@@ -12,7 +12,9 @@ Deeplake clients of the same tables)::
 
 Modules: ``paths`` (memory root, virtual path normalisation), ``grep`` (GNU grep semantics)
 and ``grep_pattern`` (its pattern front end), ``command`` (the Bash command parser) with
-``lexer`` and ``options``, ``shell`` (runs a parsed pipeline on a tree), ``tree`` (the virtual
-tree built from one query's records), ``notes`` (writes to the memory table and
-read-your-writes), ``answer`` (the PreToolUse decisions).
+``lexer`` and ``options``, ``reach`` (Bash commands that reach lakeloop's credentials without
+naming them: tree walks from home or above, names computed at run time next to home), ``shell``
+(runs a parsed pipeline on a tree), ``tree`` (the virtual tree built from one query's records),
+``notes`` (writes to the memory table, read-your-writes, and the purge ``lakeloop forget`` runs),
+``answer`` (the PreToolUse decisions).
 """

@@ -17,6 +17,20 @@ Each answer costs ONE store query (``Store.memory_query``), then:
   ``echo ... > / >> PATH`` and heredocs store a note (``lakeloop.memory.notes``).
 * Write, Edit, MultiEdit, NotebookEdit: denied with a one-line reason.
 
+Stored text is shown, never obeyed: every answer (file text, listings, grep lines, Glob lists,
+Bash output, deny reasons) has its control and bidi characters turned into visible escapes by
+``lakeloop.textsafe.escape`` after matching and counting, so line numbers and counts are those
+of the stored text.
+
+Beside the root, the host paths ``lakeloop.memory.paths.guarded`` names (lakeloop's credentials
+file, ``~/.deeplake``) are refused to every tool: Read, Write and the edit tools on them, Grep
+and Glob on them or on a directory above them whose search could select the credentials file
+(``paths.search_reaches``), and Bash commands that may name them (``command.touches_memory``) or
+reach them without naming them (``reach.reason``: a tree walk from home or above, names computed at
+run time next to the home directory).
+A memory root that exists on disk (it never should: the tree is virtual) is refused too: every
+answer is denied, a line is logged and the user gets a notice at the next session start.
+
 Anything refused (hostile or not understood) is denied with guidance, never run. Output
 is capped at ``MAX_LINES`` lines and ``MAX_BYTES`` bytes with a line saying how much was
 left out. Answer files live in ``<data dir>/memory-answers`` (0600) and are removed after
@@ -29,6 +43,7 @@ import json
 import os
 import time
 
+from ..textsafe import escape
 from . import paths as mpaths
 
 TYPE_CHECKING = False
@@ -124,6 +139,10 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
                 if tool in WRITE_TOOLS and "memory-answers" in raw and _in_answer_dir(raw):
                     raise Deny("That file is a lakeloop answer to an earlier tool call on the memory path; "
                                "it cannot be edited.")
+                why = _guarded(tool, ti, raw, cwd, root)
+                if why:
+                    log.warning("memory: %s on a guarded path denied", tool)
+                    raise Deny(why)
                 return None
             if tool in WRITE_TOOLS:
                 raise Deny(f"The memory path is read-only. To leave a note run Bash: "
@@ -149,6 +168,21 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
     return out
 
 
+def _guarded(tool: str, ti: dict[str, Any], raw: str, cwd: str | None, root: str) -> str | None:
+    """The deny reason when a host-path tool call would read or change a guarded path
+    (``lakeloop.memory.paths.guarded``), or search a directory from which it could reach the
+    credentials file or the memory root's directory (Grep, Glob); else None. The path is taken as
+    spelled and, when it exists through a symlink, as its real path (``paths.guard_reason``,
+    ``paths.search_reaches``)."""
+    path = mpaths.host_path(raw, cwd)   # `~/.`, `//`, `/./` read as what they name; symlinks: below
+    if path is None:
+        return None
+    if tool not in ("Grep", "Glob"):
+        return mpaths.guard_reason(path, root)
+    pattern = ti.get("pattern") if tool == "Glob" else ti.get("glob")
+    return mpaths.search_reaches(path, pattern if isinstance(pattern, str) and pattern else None, root)
+
+
 # decisions -------------------------------------------------------------------------------
 def _allow(updated: dict[str, Any]) -> dict[str, Any]:
     return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow",
@@ -158,7 +192,7 @@ def _allow(updated: dict[str, Any]) -> dict[str, Any]:
 
 def _deny(reason: str) -> dict[str, Any]:
     return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
-                                   "permissionDecisionReason": " ".join(reason.split())[:1000]}}
+                                   "permissionDecisionReason": " ".join(escape(reason).split())[:1000]}}
 
 
 # the one store query ---------------------------------------------------------------------
@@ -169,6 +203,7 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
     from . import notes
     from .tree import Tree
 
+    _refuse_on_disk(log)
     records = []
     if not query.empty:
         from ..store import open_store
@@ -183,6 +218,24 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
             raise Deny(f"Team memory is unavailable right now ({type(exc).__name__}); try again later.") from None
     extra = notes.overlay(query.prefixes) if query.prefixes else {}
     return Tree(records, index=query.index, extra_docs=extra)
+
+
+def _refuse_on_disk(log: logging.Logger) -> None:
+    """Deny (and log, and leave the user a notice) when the memory root exists on disk: it never
+    should, so whatever is there was not put there by lakeloop, and answering from the virtual tree
+    under a path that also exists for real would let other tools read the disk copy unnoticed."""
+    root = mpaths.root()
+    kind = mpaths.on_disk(root)
+    if kind is None:
+        return
+    from .. import notices
+
+    posted = notices.memory_root_on_disk(root, kind)
+    log.warning("memory root %s exists on disk (a %s): memory answers refused until it is removed%s",
+                root, kind, "; notice posted for the next session start" if posted else "")
+    raise Deny(f"{root} exists on disk (a {kind} lakeloop did not create), so lakeloop does not answer from "
+               "the memory path until the user removes it; the user is told at the next session start. "
+               "Do not create, change or delete anything there.")
 
 
 # answer files ------------------------------------------------------------------------------
@@ -279,7 +332,7 @@ def _read(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
         raise Deny(f"No such file in team memory: {mpaths.real(vpath, root)}. {mpaths.root_hint(root).capitalize()}.")
     text = tree.text(vpath) if kind == "file" else listing_text(tree, vpath, root)
     updated = dict(ti)
-    updated["file_path"] = answer_file(text)
+    updated["file_path"] = answer_file(escape(text))
     return _allow(updated)
 
 
@@ -367,11 +420,15 @@ def _split_prefix(line: str, names: set[str]) -> tuple[str, str]:
 
 
 def _cut(line: str, pattern: str, ignore_case: bool, names: set[str] = frozenset()) -> str:
-    """``line`` cut to at most ``MAX_LINE_BYTES`` UTF-8 bytes around its first match (the
-    ``name:N:`` prefix kept), the cut marked with ``…`` and the full length said at the end."""
-    if len(line.encode("utf-8", "surrogatepass")) <= MAX_LINE_BYTES:
-        return line
+    """``line`` as shown (``escape``d), cut to at most ``MAX_LINE_BYTES`` UTF-8 bytes around its
+    first match in the stored text (the ``name:N:`` prefix kept), the cut marked with ``…`` and the
+    full length (characters of the stored line) said at the end. The budget is measured after
+    escaping, which may lengthen a line."""
+    shown = escape(line)
+    if len(shown.encode("utf-8", "surrogatepass")) <= MAX_LINE_BYTES:
+        return shown
     prefix, line = _split_prefix(line, names)
+    prefix = escape(prefix)
     import re
 
     try:
@@ -384,8 +441,9 @@ def _cut(line: str, pattern: str, ignore_case: bool, names: set[str] = frozenset
     width = budget - len(tail) - 8
     while True:
         start = max(0, min(at - width // 3, len(line) - width))
-        piece = ("…" if start else "") + line[start:start + width] + ("…" if start + width < len(line) else "") + tail
-        if len(piece.encode("utf-8", "surrogatepass")) <= budget or width < 40:
+        piece = (("…" if start else "") + escape(line[start:start + width])
+                 + ("…" if start + width < len(line) else "") + tail)
+        if len(piece.encode("utf-8", "surrogatepass")) <= budget or width < 12:
             return prefix + piece
         width = width * 3 // 4
 
@@ -438,7 +496,8 @@ def _glob(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
 def _deny_as_answer(text: str) -> dict[str, Any]:
     """Glob cannot be redirected to virtual files: the list goes back as the deny reason."""
     return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
-                                   "permissionDecisionReason": "Team memory (virtual files, read them with Read):\n" + text}}
+                                   "permissionDecisionReason": "Team memory (virtual files, read them with Read):\n"
+                                   + escape(text)}}
 
 
 # Bash -------------------------------------------------------------------------------------
@@ -450,10 +509,18 @@ def _bash(ti: dict[str, Any], root: str, cwd: str | None, payload: dict[str, Any
     from . import command as cmd
 
     home = os.path.expanduser("~")
-    if not cmd.touches_memory(command, root, home, cwd=cwd) and not (cwd and mpaths.virtual(cwd, None, root)):
+    guards = mpaths.guarded()
+    from .reach import reason
+
+    why = reason(command, home=home, cwd=cwd, guards=guards, root=root)
+    if why:
+        log.warning("memory: refused a Bash command that may reach lakeloop's credentials (%d chars)", len(command))
+        raise Deny(why)
+    if not cmd.touches_memory(command, root, home, cwd=cwd, guards=guards) \
+            and not (cwd and mpaths.virtual(cwd, None, root)):
         return None
     try:
-        script = cmd.parse(command, root=root, home=home, cwd=cwd or home)
+        script = cmd.parse(command, root=root, home=home, cwd=cwd or home, guards=guards)
     except cmd.Refused as exc:
         log.warning("memory: refused Bash command (%d chars): %s", len(command), exc.reason[:200])
         raise Deny(exc.reason) from None

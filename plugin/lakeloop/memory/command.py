@@ -1,12 +1,17 @@
 """The Bash command parser of the memory path: understand a command fully, or refuse it.
 
-``touches_memory(command, root, home, cwd=None)`` is the cheap, conservative test the
-PreToolUse hook runs on every Bash call; only when it is true does ``parse`` run.
+``touches_memory(command, root, home, cwd=None, guards=())`` is the cheap, conservative test
+the PreToolUse hook runs on every Bash call that its byte prefilter lets through; only when it
+is true does ``parse`` run. ``guards`` are paths beside the root that no command may read or
+write on the host (lakeloop's credentials file and ``~/.deeplake``: ``lakeloop.memory.paths.
+guarded``): a command that may reach one is parsed like a memory command, so it is either a
+form answered from the virtual tree or refused.
 
-``parse(command, root=, home=, cwd=)`` returns a ``Script`` (run on the virtual tree by
-``lakeloop.memory.shell``), None (the command does not touch the memory path, or it is a
-fully understood read-only command on host paths only: pass it through), or raises
-``Refused`` whose ``reason`` is one line telling the agent what it can do instead.
+``parse(command, root=, home=, cwd=, guards=())`` returns a ``Script`` (run on the virtual tree
+by ``lakeloop.memory.shell``), None (the command does not touch the memory path or a guard, or
+it is a fully understood read-only command on host paths only, none of them guarded: pass it
+through), or raises ``Refused`` whose ``reason`` is one line telling the agent what it can do
+instead.
 
 Accepted: pipelines (``|``) of ``cat [-n]``, ``head [-n N|-N]``, ``tail [-n N|-N|-n +N]``,
 ``ls [-1aAlRh]``, ``grep`` (``-rRinlcwvFEGhHsqy``, ``-e PAT``, ``-A/-B/-C N``, ``-NUM``, the
@@ -28,6 +33,8 @@ costs only this module.
 from __future__ import annotations
 
 import re
+
+from ..textsafe import escape_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing/dataclasses at run time: touches_memory runs on every Bash call
@@ -62,14 +69,14 @@ class Refused(Exception):
     """
 
     def __init__(self, reason: str) -> None:
-        reason = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in reason)
+        reason = escape_line(reason)
         super().__init__(reason)
         self.reason = reason
 
 
 def _show(text: str, limit: int = 120) -> str:
     """User text quoted in a refusal: one line, at most ``limit`` characters."""
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    text = escape_line(text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -147,25 +154,34 @@ def _norm_root(root: str) -> str:
     return "/" + "/".join(p for p in root.split("/") if p and p != ".")
 
 
-def touches_memory(command: str, root: str, home: str, cwd: str | None = None) -> bool:
-    """True when ``command`` may touch the memory ``root`` (absolute) and must not reach the
-    host shell unparsed.
+def touches_memory(command: str, root: str, home: str, cwd: str | None = None,
+                   guards: tuple[str, ...] = ()) -> bool:
+    """True when ``command`` may touch the memory ``root`` (absolute) or one of ``guards``
+    (absolute paths no command may reach on the host at or under them: lakeloop's credentials
+    file, ``~/.deeplake``; ``lakeloop.memory.paths.guarded``) and must not reach the host shell
+    unparsed.
 
-    Conservative and cheap (a few substring tests; words with glob or ``$`` characters
-    are matched against the root): with quotes and backslashes removed and case folded,
-    the command contains the root's last two components (``.deeplake/memory``), also with
-    the separator or any non-ASCII, control, quote or punctuation characters in between
-    (``~/.deep''lake/mem"ory"``, look-alike slashes); or a word whose glob, brace or
-    ``$VAR`` parts could expand to the root or a path under it; or a path word that
-    resolves (``~``, ``$HOME``, ``cwd``, ``..``) to the root or under it; or ``cwd`` is
-    inside the root."""
+    Conservative and cheap (a few substring tests; words with glob or ``$`` characters are
+    matched against the targets): with quotes and backslashes removed and case folded, the
+    command contains the root's last two components (``.deeplake/memory``), also with the
+    separator or any non-ASCII, control, quote or punctuation characters in between
+    (``~/.deep''lake/mem"ory"``, look-alike slashes), or a guard's path below the home
+    directory (``.deeplake``, ``.deeplake/credentials.json``); or a word whose glob, brace,
+    ``$VAR``, ``~user`` or substitution parts could expand to a target or a path under it; or a
+    path word that resolves (``~``, ``$HOME``, ``cwd``, ``..``) to a target, a path under one,
+    or an ancestor of one strictly below the home directory (a recursive read reaches the
+    target); or, when the command has an expansion that could join pieces (``$``, backticks),
+    a word that spells the start of a target beyond the home directory (``A=~/.deep``); or a
+    guard's file name (``credentials.json``) next to a word naming one of its ancestors
+    (``find ~ -name credentials.json``); or ``cwd`` is inside a target."""
     if len(command) > MAX_COMMAND_CHARS:
         return True  # too long to check cheaply: parse refuses it
     root = _norm_root(root)
     comps = [c for c in root.lower().split("/") if c]
+    targets = [root] + [_norm_root(g) for g in guards if g]
     if cwd:
         c = _norm_root(cwd)
-        if c == root or c.startswith(root + "/"):
+        if any(c == t or c.startswith(t + "/") for t in targets):
             return True
     text = command.translate(_STRIP)
     low = text.lower()
@@ -176,38 +192,147 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None) -
         return True
     if len(comps) >= 2 and comps[-2].startswith(".") and _PARENT_WORD(comps[-2]).search(low):
         return True  # the root's hidden parent (`~/.deeplake`): `grep -r x ~/.deeplake` reads the root too
+    home_l = (home or "").lower().rstrip("/")
+    tails = [_tail(t.lower(), home_l) for t in targets[1:]]
+    if any(_tail_in(tail, low) for tail in tails):
+        return True
     if not command.isascii():
         import unicodedata
 
         low = unicodedata.normalize("NFKC", low).lower()
-        if key in low:
+        if key in low or any(_tail_in(tail, low) for tail in tails):
             return True
     loose = "".join(comps[-2:])
-    if len(loose) >= 8 and loose in _LOOSE.sub("", low):
+    squeezed = _LOOSE.sub("", low)
+    if len(loose) >= 8 and loose in squeezed:
         return True
-    need_paths = bool(cwd) and _is_ancestor(_norm_root(cwd), root)
-    if not (need_paths or "/" in low or any(ch in low for ch in _DYNAMIC)):
+    if any(len(t) >= 8 and t in squeezed for t in (_LOOSE.sub("", tail) for tail in tails)):
+        return True  # `'~/.deep' + 'lake/credentials.json'`: pieces joined by an interpreter
+    lows = [t.lower() for t in targets]
+    need_paths = bool(cwd) and any(_is_ancestor(_norm_root(cwd), t) for t in targets)
+    if "~" in low:  # `~user`, `~+`, `~-` may be any directory (`~root/.deeplake` when run as root)
+        low = _TILDE_OTHER.sub(r"\1$x", low)
+    if not (need_paths or "/" in low or "~" in low or any(ch in low for ch in _DYNAMIC)):
         return False
-    home_l = (home or "").lower()
     cwd_l = _norm_root(cwd).lower() if cwd else None
-    root_l = root.lower()
-    if "$(" in low or "`" in low:
-        low = _SUBST.sub("$x", low)
-    words = [w for w in _WORDSPLIT.split(low) if w]
-    if any(w in ("cd", "pushd") for w in words) and _after_cd_hits(words, comps[-2:]):
+    if ("$" in low or "`" in low) and _spells_a_start(low, lows, home_l, cwd_l):
         return True
-    parent_l = root_l.rsplit("/", 1)[0]
-    hidden_parent = len(comps) >= 2 and comps[-2].startswith(".") and parent_l.startswith(home_l.rstrip("/") + "/")
+    if "$(" in low or "`" in low:
+        # A substitution may print anything, so it is an unknown piece of a path (`$x`), unless it is
+        # plain (`cat $(git rev-parse --show-toplevel)/README.md`): see _plain.
+        low = _SUBST.sub("x" if _plain(text, low, comps[-2:], need_paths) else "$x", low)
+    words = [w for w in _WORDSPLIT.split(low) if w]
+    cd_comps = comps[-2:] + [t.rsplit("/", 1)[-1] for t in lows[1:] if t.rsplit("/", 1)[-1].startswith(".")]
+    if any(w in ("cd", "pushd") for w in words) and _after_cd_hits(words, cd_comps):
+        return True
+    # ancestors a recursive read reaches the targets through: those strictly below home, a guard's
+    # own directory, and for a guard's file name mentioned in the command (`find ~ -name
+    # credentials.json`) all of them
+    ancestors = {a for t in lows for a in _ancestors(t) if a.startswith(home_l + "/")}
+    reach = set(ancestors)
+    ancestors.update(d for d in (t.rsplit("/", 1)[0] for t in lows[1:]) if d and not _holds_home(d, home_l))
+    for t in lows[1:]:
+        name = t.rsplit("/", 1)[-1]
+        if not name.startswith(".") and _PARENT_WORD(name).search(low):
+            ancestors.update(_ancestors(t))
     for word in words:
         if any(ch in word for ch in _DYNAMIC):
-            if _dynamic_hits(word, root_l, home_l, cwd_l):
-                return True
-            if hidden_parent and _dynamic_hits(word, parent_l, home_l, cwd_l):
+            if any(_dynamic_hits(word, t, home_l, cwd_l) for t in (*lows, *reach)):
                 return True  # `~/.dee*`: a glob of the root's hidden parent reaches the root too
-        elif "/" in word or need_paths:
-            if _word_hits(word, root_l, home_l, cwd_l, need_paths):
+        elif "/" in word or need_paths or word in _HOME_WORDS:
+            n = _resolve(word, home_l, cwd_l, need_paths)
+            if n is not None and (n in ancestors or any(n == t or n.startswith(t + "/") for t in lows)):
                 return True
     return False
+
+
+def _plain(text: str, low: str, comps: list[str], need_paths: bool) -> bool:
+    """Is a command substitution in this command plain, i.e. not an unknown piece of a memory
+    path: the command runs below the targets (not ``need_paths``), has no ``cd``, and names
+    neither the home directory, a hidden directory, nor (as a whole path component, globs
+    read) one of the root's last two ``comps``? A name computed elsewhere is a residual risk
+    (docs/memory-security.md); names computed next to the home directory are refused by
+    ``lakeloop.memory.reach``."""
+    if need_paths or _HOME_OR_HIDDEN.search(text) or any(c in low for c in comps):
+        return False
+    import fnmatch
+
+    words = [w for w in _WORDSPLIT.split(low) if w]
+    return not any(w in ("cd", "pushd") for w in words) and not any(
+        fnmatch.fnmatchcase(c, part) for w in words for part in w.split("/") if part for c in comps)
+
+
+_HOME_WORDS = frozenset(("~", "$home", "${home}"))
+#: `~` or `$HOME` starting a word, or a path component starting with a dot (`.deeplake`, `.d*`).
+_HOME_OR_HIDDEN = re.compile(r"(?:^|[\s=:;&|(<>`,])~|\$\{?HOME\b|(?:^|[\s/=:;&|(<>`,$])\.[^\s/.]")
+_TILDE_OTHER = re.compile(r"(^|[\s=:])~(?![/\s]|$)[^/\s]*")
+
+
+def _tail(target: str, home: str) -> str:
+    """``target`` below ``home`` (``.deeplake/credentials.json``), else ``target`` itself."""
+    return target[len(home) + 1:] if home and target.startswith(home + "/") else target
+
+
+def _tail_in(tail: str, low: str) -> bool:
+    """Is ``tail`` in ``low``: as a substring when it has a ``/``, else as a whole path component."""
+    if "/" in tail:
+        return tail in low
+    return bool(tail) and tail in low and _PARENT_WORD(tail).search(low) is not None
+
+
+def _holds_home(path: str, home: str) -> bool:
+    """Is ``path`` the home directory or a directory above it?"""
+    return path == "/" or path == home or home.startswith(path.rstrip("/") + "/")
+
+
+def _ancestors(path: str) -> list[str]:
+    """``/a/b/c`` -> ``["/a/b", "/a", "/"]``."""
+    out = []
+    while path not in ("/", ""):
+        path = path.rsplit("/", 1)[0] or "/"
+        out.append(path)
+    return out
+
+
+def _resolve(word: str, home: str, cwd: str | None, need_paths: bool) -> str | None:
+    """The normalised path a word (quotes removed, lower case) names, or None (relative and no
+    reason to anchor it)."""
+    if word.startswith("-") and "=" in word:
+        word = word.split("=", 1)[1]
+    w = _expand_start(word, home)
+    if not w.startswith("/"):
+        if not cwd or not (need_paths or ".." in w):
+            return None
+        w = cwd + "/" + w
+    import posixpath
+
+    return posixpath.normpath(w)
+
+
+def _spells_a_start(low: str, targets: list[str], home: str, cwd: str | None) -> bool:
+    """With an expansion in the command that can join pieces (``$A$B``), a word or assignment
+    value that spells the start of a target past the home directory (``A=~/.deep``,
+    ``D=/srv/team-m``) counts: ``mkdir -p $A$B$C`` may then build the target."""
+    for piece in _PIECES.split(low):
+        if not piece or piece[0] not in "~/$." or piece.startswith("$("):
+            continue
+        w = _expand_start(piece, home)
+        if not w.startswith("/"):
+            if not cwd or w.startswith("$"):
+                continue
+            w = cwd + "/" + w
+        if "/." in w:
+            import posixpath
+
+            w = posixpath.normpath(w)   # `.` is the directory itself, not the start of `.deeplake`
+        for t in targets:
+            anchor = home + "/" if t.startswith(home + "/") else t.rsplit("/", 1)[0] + "/"
+            if len(w) > len(anchor) and t.startswith(w) and w != t:
+                return True
+    return False
+
+
+_PIECES = re.compile(r"[\s|&;<>()=:`\"']+")
 
 
 def _after_cd_hits(words: list[str], comps: list[str]) -> bool:
@@ -236,20 +361,6 @@ def _expand_start(word: str, home: str) -> str:
         if word == pre or word.startswith(pre + "/"):
             return home + word[len(pre):]
     return word
-
-
-def _word_hits(word: str, root: str, home: str, cwd: str | None, need_paths: bool) -> bool:
-    if word.startswith("-") and "=" in word:
-        word = word.split("=", 1)[1]
-    w = _expand_start(word, home)
-    if not w.startswith("/"):
-        if not cwd or not (need_paths or ".." in w):
-            return False
-        w = cwd + "/" + w
-    import posixpath
-
-    n = posixpath.normpath(w)
-    return n == root or n.startswith(root + "/")
 
 
 def _dynamic_hits(word: str, root: str, home: str, cwd: str | None) -> bool:
@@ -353,8 +464,9 @@ def _can_reach(atoms: list[str], root: str) -> bool:
 
 # parsing ---------------------------------------------------------------------------------------
 class _Ctx:
-    def __init__(self, root: str, home: str, cwd: str) -> None:
+    def __init__(self, root: str, home: str, cwd: str, guards: tuple[str, ...] = ()) -> None:
         self.root, self.home, self.cwd = root, home, cwd
+        self.guards = tuple(_norm_root(g) for g in guards if g)
         self.hint = _hint(root)
         self.memory = False          # some path operand is inside the root
         self.host: list[str] = []    # path operands outside the root
@@ -379,6 +491,7 @@ class _Ctx:
             resolved = posixpath.normpath(p)
             if inside or resolved == root or resolved.startswith(root + "/") or _looks_like(p, root):
                 self.refuse(f"`..` in the memory path ({shown})", "name paths under " + root + " directly; " + self.hint)
+            self.guard(resolved, shown)
             self.host.append(shown)
             return None
         if not inside and _is_ancestor(norm, root) and norm.startswith(self.home.rstrip("/") + "/"):
@@ -389,6 +502,7 @@ class _Ctx:
             if low == root.lower() or low.startswith(root.lower() + "/") or _looks_like(p, root):
                 self.refuse(f"{shown} looks like the memory path but is not it",
                             f"write it exactly as {root}/...; " + self.hint)
+            self.guard(norm, shown)
             self.host.append(shown)
             return None
         if any(ch in text[len(root):] for ch in "*?["):
@@ -396,6 +510,24 @@ class _Ctx:
                         f"name files exactly, or list them with `find {root} -name 'PATTERN'`")
         self.memory = True
         return norm[len(root):] or "/"
+
+    def guard(self, norm: str, shown: str) -> None:
+        """Refuse a host path at or under a guard (lakeloop's credentials, ``~/.deeplake``), or an
+        ancestor of one strictly below the home directory or its own directory when that is not
+        the home directory or above (a recursive read reaches it); case is ignored (a
+        case-insensitive file system finds ``~/.DeepLake`` too)."""
+        low = norm.lower()
+        home = self.home.rstrip("/").lower()
+        for g in self.guards:
+            gl = g.lower()
+            if low == gl or low.startswith(gl + "/"):
+                self.refuse(f"{shown} is lakeloop's Deeplake directory or credentials file ({g})",
+                            "tool calls may not read or change it; " + self.hint)
+            parent = gl.rsplit("/", 1)[0] or "/"
+            if gl.startswith(low.rstrip("/") + "/") and (low.startswith(home + "/")
+                                                         or (low == parent and not _holds_home(low, home))):
+                self.refuse(f"{shown} contains lakeloop's credentials file ({g})",
+                            "name a path beside it; " + self.hint)
 
 
 def _looks_like(path: str, root: str) -> bool:
@@ -416,8 +548,9 @@ def _hint(root: str) -> str:
             f"to leave a note: `echo 'TEXT' >> {root}/notes/NAME.md`")
 
 
-def parse(command: str, *, root: str, home: str, cwd: str) -> Script | None:
-    """Parse a Bash ``command`` against the memory ``root`` (absolute), ``home`` and ``cwd``.
+def parse(command: str, *, root: str, home: str, cwd: str, guards: tuple[str, ...] = ()) -> Script | None:
+    """Parse a Bash ``command`` against the memory ``root`` (absolute), ``home``, ``cwd`` and
+    ``guards`` (absolute paths no command may read or write on the host: see ``touches_memory``).
 
     Returns None when the command does not touch the memory path (``touches_memory`` is
     false), or when it is a fully understood read-only command whose path operands all lie
@@ -427,9 +560,9 @@ def parse(command: str, *, root: str, home: str, cwd: str) -> Script | None:
     root = _norm_root(root)
     home = (home or "/").rstrip("/") or "/"
     cwd = _norm_root(cwd or home)
-    if not touches_memory(command, root, home, cwd=cwd):
+    if not touches_memory(command, root, home, cwd=cwd, guards=guards):
         return None
-    ctx = _Ctx(root, home, cwd)
+    ctx = _Ctx(root, home, cwd, guards)
     if len(command) > MAX_COMMAND_CHARS:
         ctx.refuse(f"A command over {MAX_COMMAND_CHARS} characters on the memory path")
     if _CONTROL.search(command):

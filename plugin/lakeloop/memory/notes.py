@@ -7,7 +7,8 @@ the next ``OVERLAY_TTL_S`` seconds sees the note even when the store does not sh
 yet (Deeplake's insert-to-read visibility lag): ``overlay(prefixes)`` returns the
 remembered notes under those prefixes, merged over the store's answer by the tree.
 The overlay holds only what this machine wrote and expires, so it can never hide a
-newer note for long.
+newer note for long. ``lakeloop forget`` calls ``purge`` after deleting notes from the store, so
+neither the overlay nor an answer file of an earlier memory call shows a forgotten note again.
 """
 
 from __future__ import annotations
@@ -112,3 +113,51 @@ def overlay(prefixes, now: float | None = None) -> dict[str, str]:
         if any(vpath == p or (p.endswith("/") and vpath.startswith(p)) for p in prefixes):
             out[vpath] = str(entry.get("text", ""))
     return out
+
+
+def purge(where, forgotten=()) -> int:
+    """Drop this machine's cached copies of notes that ``lakeloop forget`` removed (best effort;
+    never raises for a file system error). Returns the number of overlay entries dropped.
+
+    ``where``: the ``store.base.SessionFilter`` forget ran with; ``forgotten``: the virtual paths
+    whose rows (some version or all) it deleted. An overlay entry is dropped when its path is one of
+    ``forgotten`` (the overlay holds the newest text written here, which may be the very version that
+    was forgotten), or when it matches ``where`` itself as a memory row would (every given field:
+    ``match`` in its path or text ignoring case (``str.casefold``), ``before`` after its date; a
+    ``session_id`` matches no note). Every answer file (``<data dir>/memory-answers/*``: earlier Read,
+    Grep and Bash answers, which may quote the note) is deleted too."""
+    from ..fsutil import atomic_write_json, read_json
+
+    gone = set(forgotten)
+    fold = where.match.casefold() if where.match else None
+
+    def matches(vpath: str, entry: dict) -> bool:
+        if vpath in gone:
+            return True
+        if where.session_id or not (fold or where.before):
+            return False
+        if fold and fold not in vpath.casefold() and fold not in str(entry.get("text", "")).casefold():
+            return False
+        return not where.before or str(entry.get("date") or "\uffff") < where.before
+
+    dropped = 0
+    try:
+        data = read_json(_file())
+        if isinstance(data, dict):
+            kept = {k: v for k, v in data.items() if not (isinstance(v, dict) and matches(k, v))}
+            dropped = len(data) - len(kept)
+            if dropped:
+                atomic_write_json(_file(), kept)
+    except (OSError, ValueError):
+        pass
+    answers = paths.data_dir() / "memory-answers"
+    try:
+        with os.scandir(answers) as it:
+            for e in it:
+                try:
+                    os.unlink(e.path)
+                except OSError:
+                    pass
+    except OSError:
+        pass
+    return dropped

@@ -2,9 +2,10 @@
 
 ``plan(script)`` is the ONE store query the script needs; ``run(script, tree, root=)``
 executes it on the ``Tree`` built from that query's answer and returns the text the agent
-sees (stdout and error messages in one stream, as a terminal shows them), the exit status
-and, for a write, the note to store. Nothing in a ``ShellResult`` is ever executed: the
-hook only prints it.
+sees (stdout and error messages in one stream, as a terminal shows them, with control and
+bidi characters shown as escapes by ``lakeloop.textsafe.escape`` once the last stage ran),
+the exit status and, for a write, the note to store (its text as written, unescaped).
+Nothing in a ``ShellResult`` is ever executed: the hook only prints it.
 
 Output formats (GNU coreutils 9.1 / grep 3.8 / findutils 4.9, LC_ALL=C.UTF-8, stdout not a
 terminal): file names are printed as the shell passes them (``~`` expanded: real absolute
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import re
 from ..records import dataclass
+from ..textsafe import escape
 
 from .command import Script, Stage
 from .tree import LINE_LIMIT, Tree  # LINE_LIMIT: most session lines one grep reads from the store
@@ -158,7 +160,7 @@ def run(script: Script, tree: Tree, *, root: str, max_bytes: int = 30000) -> She
         w = script.write
         kind = tree.kind(w.vpath)
         if kind == "dir":
-            return ShellResult(f"bash: {w.display}: Is a directory\n", 1, None)
+            return ShellResult(escape(f"bash: {w.display}: Is a directory\n"), 1, None)
         old = tree.text(w.vpath) if (w.op == ">>" and kind == "file") else ""
         return ShellResult("", 0, (w.vpath, old + w.text))
     data = script.stdin
@@ -172,7 +174,9 @@ def run(script: Script, tree: Tree, *, root: str, max_bytes: int = 30000) -> She
         if k < last:
             data = out.stdout()
             errors.append(out.stderr())
-    text = "".join(errors) + out.text()
+    # stored text is shown, never obeyed: controls become visible escapes (lakeloop.textsafe), after
+    # every stage ran on the raw text (wc counts, grep matches) and before the cap (it may lengthen)
+    text = escape("".join(errors) + out.text())
     return ShellResult(_cap(text, max_bytes, out.left), out.status, None)
 
 

@@ -11,6 +11,11 @@ one safe path component, or a path that would leave the skills root, is
 refused and logged. A skill whose version and file are unchanged is not
 rewritten.
 
+A teammate's body is hostile text the agent will load: it is written through
+``lakeloop.textsafe.escape`` (terminal controls, C1, DEL, CR and bidi characters become visible
+escapes such as ``\\x1b``; tabs and newlines are kept). The manifest's ``sha256`` stays that of
+the stored body, so versions are compared with the store, not with the escaped file.
+
 Every skill written with a version or body other than the one pulled before
 is reported as a ``Change`` (issue 7, transparency): who published it and how
 many lines were added and removed against the previously pulled body (the old
@@ -29,6 +34,7 @@ from pathlib import Path
 from .. import paths
 from ..fsutil import atomic_write, atomic_write_json
 from ..store.base import SkillRow, Store
+from ..textsafe import escape
 from .refs import is_valid_part, load_manifest, split_ref
 
 LOCK_TIMEOUT_S = 2.0
@@ -196,7 +202,7 @@ def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullRes
                 continue
             change = None if same else _change(store, row, entry, target, row.ref in pinned, log)
             try:
-                atomic_write(target, row.body, mode=0o644)
+                atomic_write(target, escape(row.body), mode=0o644)
             except OSError as exc:
                 log.error("pull: cannot write %s: %s", target, exc)
                 continue
