@@ -394,8 +394,8 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     total = len(lines)
     if head:
         lines = lines[:head]
-    names = {mpaths.real(f, root) for f in files}
-    lines = [_cut(line, pattern, opts.ignore_case, names) for line in lines]
+    names = {mpaths.real(f, root) for f in files} if opts.with_filename else set()
+    lines = [_cut(line, pattern, opts.ignore_case, names, opts.line_number) for line in lines]
     shown = cap(lines, total=total if not head else len(lines))
     if tree.line_records >= LINE_LIMIT:
         shown.append(limited_line(LINE_LIMIT))
@@ -405,29 +405,39 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     return _allow({"pattern": "^", "path": path, "output_mode": "content", "-n": False, "head_limit": 0})
 
 
-def _split_prefix(line: str, names: set[str]) -> tuple[str, str]:
-    """``(prefix, text)`` of a grep output line: the prefix is ``name:``/``name-`` plus the line
-    number and its separator when ``name`` is one of ``names``; ``""`` when there is none."""
-    for i, ch in enumerate(line[:8192]):
-        if ch in ":-" and line[:i] in names:
-            j = i + 1
-            while j < len(line) and line[j].isdigit():
-                j += 1
-            if j > i + 1 and j < len(line) and line[j] in ":-":
-                return line[:j + 1], line[j + 1:]
-            return line[:i + 1], line[i + 1:]
-    return "", line
+def _split_prefix(line: str, names: set[str], numbered: bool) -> tuple[str, str]:
+    """``(prefix, text)`` of a grep output line: the prefix is ``name:``/``name-`` when the line
+    starts with one of ``names`` (file names are shown), then ``N:``/``N-`` when ``numbered``
+    (line numbers are shown); ``""`` when there is none. ``prefix + text == line``."""
+    at = 0
+    if names:
+        for i, ch in enumerate(line[:8192]):
+            if ch in ":-" and line[:i] in names:
+                at = i + 1
+                break
+        else:
+            return "", line
+    if numbered:
+        j = at
+        while j < len(line) and line[j].isdigit():
+            j += 1
+        if j > at and j < len(line) and line[j] in ":-":
+            at = j + 1
+    return line[:at], line[at:]
 
 
-def _cut(line: str, pattern: str, ignore_case: bool, names: set[str] = frozenset()) -> str:
+def _cut(line: str, pattern: str, ignore_case: bool, names: set[str] = frozenset(),
+         numbered: bool = False) -> str:
     """``line`` as shown (``escape``d), cut to at most ``MAX_LINE_BYTES`` UTF-8 bytes around its
-    first match in the stored text (the ``name:N:`` prefix kept), the cut marked with ``…`` and the
-    full length (characters of the stored line) said at the end. The budget is measured after
+    first match in the stored text. The prefix (``name:N:``, ``N:`` or ``name:``: ``names`` are
+    the file names shown, empty when none is; ``numbered`` when line numbers are) is kept whole
+    before the cut text; the cut is marked with ``…`` and the full length of the text after the
+    prefix (characters of the stored line) said at the end. The budget is measured after
     escaping, which may lengthen a line."""
     shown = escape(line)
     if len(shown.encode("utf-8", "surrogatepass")) <= MAX_LINE_BYTES:
         return shown
-    prefix, line = _split_prefix(line, names)
+    prefix, line = _split_prefix(line, names, numbered)
     prefix = escape(prefix)
     import re
 
