@@ -47,9 +47,9 @@ def _spool(event, data):
     # those, not its own environment's).
     sys.path.insert(0, os.path.join(ROOT, "plugin"))
     try:
-        from lakeloop import outbox
+        from lakeloop.outbox import spool
 
-        outbox.put_raw(event, data)
+        spool.put_raw(event, data)
     except Exception as exc:  # noqa: BLE001
         return f"could not spool ({exc})"
     return "spooled to the outbox, stored once the virtualenv is ready"

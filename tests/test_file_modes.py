@@ -174,6 +174,7 @@ def test_files_are_private_without_the_umask(shared_base, monkeypatch):
     old = os.umask(0o022)
     try:
         from lakeloop import log as logmod, notices, outbox, redact
+        from lakeloop.outbox import spool
         from lakeloop.outbox.lock import try_lock, unlock
         from lakeloop.skillopt import attempts, pending
         from lakeloop.skillopt.parse import Edit
@@ -188,7 +189,7 @@ def test_files_are_private_without_the_umask(shared_base, monkeypatch):
             rotating.emit(logging.LogRecord("x", logging.INFO, __file__, 1, "line %d" * 3, (i, i, i), None))
         rotating.close()
         assert (paths.log_dir() / "small.log.2").exists()
-        outbox.put_raw("Stop", b"{}")
+        spool.put_raw("Stop", b"{}")
         unlock(try_lock(outbox.outbox_dir()))
         notices.post("test-notice", "hello")
         pending.arm("s1", "db--alice", "toolu_1", 3, 1)

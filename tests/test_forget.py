@@ -195,9 +195,9 @@ def test_before_means_utc():
 def test_says_when_events_still_wait_in_the_outbox(backend):
     """An event spooled but not stored yet is not in the store: forget says so (and how to
     include it); with no row matching it deletes nothing and exits 0."""
-    from lakeloop import outbox
+    from lakeloop.outbox import spool
 
-    outbox.put_raw("Stop", b'{"session_id": "x"}')
+    spool.put_raw("Stop", b'{"session_id": "x"}')
     code, out, _ = forget(backend, "--match", "no such text", "--yes")
     assert code == 0 and "0 captured row(s)" in out and "nothing to forget" in out
     assert "1 event(s) still wait in the local outbox" in out and "lakeloop flush" in out

@@ -119,7 +119,7 @@ def test_entry_name_fixes_the_event_id():
     from lakeloop.outbox.spool import split_entry
 
     data = json.dumps(first_payload("Stop")).encode()
-    path = outbox.put_raw("Stop", data, received_at_ns=1_795_000_000_123_456_789)
+    path = spool.put_raw("Stop", data, received_at_ns=1_795_000_000_123_456_789)
     assert split_entry(open(path, "rb").read())[2] == data
     entry = entries.parse(outbox.outbox_dir(), os.path.basename(path))
     assert (entry.received_ns, entry.event, entry.flags) == (1_795_000_000_123_456_789, "Stop", "")
@@ -127,13 +127,13 @@ def test_entry_name_fixes_the_event_id():
     assert entry.set_flags(add="u") and entry.name.endswith(".u.json") and entry.event_id == before
     assert entry.set_flags(add="r") and entry.name.endswith(".ru.json")
     assert entries.parse(outbox.outbox_dir(), entry.name).event_id == before
-    other = entries.parse(outbox.outbox_dir(), os.path.basename(outbox.put_raw("Stop", data)))
+    other = entries.parse(outbox.outbox_dir(), os.path.basename(spool.put_raw("Stop", data)))
     assert other.event_id != before
 
 
 def test_row_and_message_ids_are_the_event_id():
     """The stored row's id and its message's id are the entry's event id."""
-    path = outbox.put_raw("Stop", json.dumps(stop_payload("hello")).encode())
+    path = spool.put_raw("Stop", json.dumps(stop_payload("hello")).encode())
     eid = entries.parse(outbox.outbox_dir(), os.path.basename(path)).event_id
     drainer(Recorder()).run()
     (row_id, message), = stored()
@@ -163,8 +163,8 @@ def test_deeply_nested_payload_does_not_stop_capture():
 def test_any_exception_on_one_entry_moves_it_aside_and_the_drain_goes_on(error, monkeypatch):
     """RecursionError, MemoryError or a bug while building one entry's row: that entry goes to
     failed/ with its cause, and the next one is stored."""
-    outbox.put_raw("Stop", json.dumps(stop_payload("poison")).encode(), received_at_ns=1)
-    outbox.put_raw("Stop", json.dumps(stop_payload("fine")).encode(), received_at_ns=2)
+    spool.put_raw("Stop", json.dumps(stop_payload("poison")).encode(), received_at_ns=1)
+    spool.put_raw("Stop", json.dumps(stop_payload("fine")).encode(), received_at_ns=2)
     rec = Recorder()
     real_rows = rec.real.rows
 
@@ -185,7 +185,7 @@ def test_a_row_the_store_refuses_is_set_aside_and_the_rest_stored():
     """A batch refused for a row-level reason (a PermanentError that is not 402/401/403) is split
     and sent entry by entry: only the refused entry goes to failed/."""
     for i in range(3):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"m{i}")).encode(), received_at_ns=i + 1)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"m{i}")).encode(), received_at_ns=i + 1)
     rec = Recorder(store_errors=[PermanentError("bad row", 400), None, PermanentError("bad row", 400), None])
     result = drainer(rec).run()
     assert (result.stored, result.failed) == (2, 1)
@@ -206,7 +206,7 @@ def test_a_name_that_is_not_an_entry_goes_to_failed():
 def test_redrain_after_a_crash_between_insert_and_delete_stores_once():
     """A drainer that died after the insert but before deleting the entry: the entry is still
     marked u, the next drain sends it again, and the store keeps one row."""
-    path = outbox.put_raw("Stop", json.dumps(stop_payload("once")).encode())
+    path = spool.put_raw("Stop", json.dumps(stop_payload("once")).encode())
     data = open(path, "rb").read()
     drainer(Recorder()).run()
     name = os.path.basename(path).replace(".json", ".u.json")
@@ -221,7 +221,7 @@ def test_outcome_unknown_keeps_entries_marked_for_a_lookup():
     """An insert whose outcome is unknown (applied, then 5xx): the entries stay marked u, and the next
     send says unsure (so Deeplake looks the ids up) and stores nothing twice."""
     for i in range(2):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"m{i}")).encode(), received_at_ns=i + 1)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"m{i}")).encode(), received_at_ns=i + 1)
     rec = Recorder(store_errors=[(OutcomeUnknown("500 after commit", 500),)])
     result = drainer(rec, pauses=(0.0,)).run()
     assert result.stored == 2
@@ -232,7 +232,7 @@ def test_outcome_unknown_keeps_entries_marked_for_a_lookup():
 def test_known_failure_clears_the_in_flight_mark():
     """A failure known not to have applied anything (429 exhausted, 402) leaves the entry unmarked:
     no lookup is needed next time."""
-    outbox.put_raw("Stop", json.dumps(stop_payload("x")).encode())
+    spool.put_raw("Stop", json.dumps(stop_payload("x")).encode())
     rec = Recorder(store_errors=[PaymentRequired("out of credits", 402)])
     result = drainer(rec).run()
     assert result.stored == 0 and result.gave_up
@@ -245,7 +245,7 @@ def test_old_backlog_with_six_drainers_is_stored_exactly_once():
     crash in the log (claims are the drain lock, never taken from a live drainer)."""
     old = time.time_ns() - 20 * 60 * 10**9
     for i in range(200):
-        path = outbox.put_raw("Stop", json.dumps(stop_payload(f"old {i}")).encode(), received_at_ns=old + i)
+        path = spool.put_raw("Stop", json.dumps(stop_payload(f"old {i}")).encode(), received_at_ns=old + i)
         os.utime(path, (old / 1e9, old / 1e9))
     code = ("import logging, sys\n"
             "from lakeloop.log import setup\n"
@@ -298,13 +298,13 @@ def test_batches_are_bounded_by_count_and_bytes(monkeypatch):
     """A backlog larger than a batch is sent in several inserts, each within the bounds."""
     monkeypatch.setattr("lakeloop.outbox.drainer.BATCH_EVENTS", 7)
     for i in range(20):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"b{i}")).encode(), received_at_ns=i + 1)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"b{i}")).encode(), received_at_ns=i + 1)
     rec = Recorder()
     result = drainer(rec).run()
     assert result.stored == 20 and [len(c[1]) for c in rec.calls] == [7, 7, 6]
     monkeypatch.setattr("lakeloop.outbox.drainer.BATCH_BYTES", 1)
     for i in range(3):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"c{i}")).encode(), received_at_ns=100 + i)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"c{i}")).encode(), received_at_ns=100 + i)
     rec = Recorder()
     drainer(rec).run()
     assert [len(c[1]) for c in rec.calls] == [1, 1, 1]
@@ -333,10 +333,10 @@ def test_reactions_run_before_older_backlog_and_while_the_store_is_down(monkeypa
     monkeypatch.setattr("lakeloop.skillopt.launch.start_worker", lambda job, log: "job")
     pending = _arm()
     for i in range(5):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"old {i}")).encode())
+        spool.put_raw("Stop", json.dumps(stop_payload(f"old {i}")).encode())
     prompt = first_payload("UserPromptSubmit")
     prompt["prompt"] = "that is wrong"
-    outbox.put_raw("UserPromptSubmit", json.dumps(prompt).encode())
+    spool.put_raw("UserPromptSubmit", json.dumps(prompt).encode())
     rec = Recorder(store_errors=[StoreUnavailable("down")])
     rec.calls.clear()
     drainer(rec).run()
@@ -355,7 +355,7 @@ def test_a_reaction_runs_once_when_its_store_write_fails_and_is_retried(monkeypa
     pending = _arm()
     prompt = first_payload("UserPromptSubmit")
     prompt["prompt"] = "no, that broke it"
-    outbox.put_raw("UserPromptSubmit", json.dumps(prompt).encode())
+    spool.put_raw("UserPromptSubmit", json.dumps(prompt).encode())
     rec = Recorder(store_errors=[TransientError("503", 503)])
     result = drainer(rec, pauses=(0.0,)).run()
     assert result.stored == 1 and result.reacted == 1
@@ -388,7 +388,7 @@ def test_outbox_cap_drops_new_events_counts_them_and_tells_the_user(monkeypatch)
     monkeypatch.setenv("LAKELOOP_OUTBOX_MAX_MB", "1")
     os.makedirs(outbox.outbox_dir(), exist_ok=True)
     big = json.dumps(stop_payload("y" * (1100 * 1024))).encode()
-    outbox.put_raw("Stop", big)
+    spool.put_raw("Stop", big)
     assert usage.refresh(1 << 20) > 1 << 20
     fd = lock.try_lock(outbox.outbox_dir())  # no drainer: the test looks at the outbox as it is
     try:
@@ -423,7 +423,7 @@ def test_failed_entries_older_than_7_days_are_pruned():
 
 def test_status_reports_the_outbox():
     """``usage.status`` (lakeloop status --json, key outbox) counts waiting and failed entries."""
-    entry = outbox.put_raw("Stop", b"{}", received_at_ns=time.time_ns() - 90 * 10**9)
+    entry = spool.put_raw("Stop", b"{}", received_at_ns=time.time_ns() - 90 * 10**9)
     d = Path(outbox.outbox_dir(), "failed")
     d.mkdir()
     (d / "x.json").write_bytes(b"12345")
@@ -437,7 +437,7 @@ def test_flush_command_stores_and_says_so(capsys):
     from lakeloop.cli.main import main
 
     for i in range(3):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"f{i}")).encode(), received_at_ns=i + 1)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"f{i}")).encode(), received_at_ns=i + 1)
     assert main(["status", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["outbox"]["pending"] == 3
     assert main(["flush"]) == 0
@@ -452,7 +452,7 @@ def test_large_payloads_keep_drainer_memory_bounded(tmp_path):
     for i, response in enumerate(('"' + "z" * (31 << 20) + '"', "[" + "0," * ((31 << 20) // 2) + "0]")):
         p = first_payload("PostToolUse", "Bash")
         raw = json.dumps(p).replace('"tool_response": {', f'"tool_response": {{"stdout": {response}, ', 1)
-        outbox.put_raw("PostToolUse", raw.encode(), received_at_ns=i + 1)
+        spool.put_raw("PostToolUse", raw.encode(), received_at_ns=i + 1)
     del raw, p
     code = ("from lakeloop.log import setup\n"
             "from lakeloop.hooks.capture import drain\n"
@@ -502,7 +502,7 @@ def test_session_start_drains_what_an_earlier_session_left():
     """Events left in the outbox (the store was down when that session ended) are stored when the
     next session starts, without waiting for a capture hook."""
     for i in range(3):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"left {i}")).encode(), received_at_ns=i + 1)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"left {i}")).encode(), received_at_ns=i + 1)
     hook_out = subprocess.run([str(RUN), "SessionStart"], input=json.dumps(
         {"session_id": "next", "hook_event_name": "SessionStart", "source": "startup"}).encode(),
         env={**os.environ, "LAKELOOP_PYTHON": sys.executable}, capture_output=True, timeout=60)

@@ -18,7 +18,7 @@ import respx
 from conftest import PLUGIN_SRC, first_payload
 from lakeloop import boundedjson, outbox, paths
 from lakeloop.errors import OutcomeUnknown, PermanentError, StoreError, StoreUnavailable
-from lakeloop.outbox import entries, usage
+from lakeloop.outbox import entries, spool, usage
 from test_outbox import LOG, Recorder, drainer, failed_names, hook, stop_payload, stored
 
 
@@ -26,9 +26,9 @@ def test_unterminated_string_full_of_escaped_quotes_is_refused_in_linear_time():
     """A 600 KB unterminated string of \\" used to take quadratic time in the depth scan (minutes,
     holding the drain lock); now it is refused at once and the following events are stored."""
     poison = b'{"session_id":"q","hook_event_name":"PostToolUse","tool_response":"' + b'\\"' * 300_000
-    outbox.put_raw("PostToolUse", poison, received_at_ns=1)
+    spool.put_raw("PostToolUse", poison, received_at_ns=1)
     for i in range(3):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"after {i}")).encode(), received_at_ns=2 + i)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"after {i}")).encode(), received_at_ns=2 + i)
     started = time.process_time()
     result = drainer(Recorder()).run()
     assert (result.stored, result.failed) == (3, 1)
@@ -39,7 +39,7 @@ def test_unterminated_string_full_of_escaped_quotes_is_refused_in_linear_time():
 
 def _spool(n: int) -> None:
     for i in range(n):
-        outbox.put_raw("Stop", json.dumps(stop_payload(f"m{i}")).encode(), received_at_ns=i + 1)
+        spool.put_raw("Stop", json.dumps(stop_payload(f"m{i}")).encode(), received_at_ns=i + 1)
 
 
 @pytest.mark.parametrize("error", [PermanentError("no such workspace", 404), StoreUnavailable("no credentials")])
@@ -132,7 +132,7 @@ def test_an_entry_that_cannot_be_moved_aside_does_not_spin():
     of spinning and flooding the log."""
     os.makedirs(outbox.outbox_dir(), exist_ok=True)
     Path(outbox.outbox_dir(), "failed").write_text("x")
-    outbox.put_raw("Stop", b"not json")
+    spool.put_raw("Stop", b"not json")
     calls = []
 
     class CountingLog(logging.LoggerAdapter):
@@ -152,7 +152,7 @@ def test_a_fifo_or_symlink_named_like_an_entry_goes_to_failed():
     os.mkfifo(os.path.join(d, "00000000000000000001-1-aa-PostToolUse.json"))
     os.symlink("/dev/zero", os.path.join(d, "00000000000000000002-1-bb-PostToolUse.json"))
     os.symlink("/nonexistent", os.path.join(d, "00000000000000000003-1-cc-PostToolUse.json"))
-    outbox.put_raw("Stop", json.dumps(stop_payload("fine")).encode(), received_at_ns=4)
+    spool.put_raw("Stop", json.dumps(stop_payload("fine")).encode(), received_at_ns=4)
     result = drainer(Recorder()).run()
     assert result.stored == 1 and result.failed == 3 and outbox.pending() == []
 
@@ -172,7 +172,7 @@ def test_a_prompt_spooled_while_the_drainer_gives_up_still_gets_its_reaction(mon
     def open_and_spool():  # the prompt arrives while the store is failing
         if not reacted:
             prompt = first_payload("UserPromptSubmit")
-            outbox.put_raw("UserPromptSubmit", json.dumps(prompt).encode())
+            spool.put_raw("UserPromptSubmit", json.dumps(prompt).encode())
             reacted.append(True)
         return real_open()
 

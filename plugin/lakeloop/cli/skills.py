@@ -40,21 +40,12 @@ def front_matter(text: str) -> dict[str, str]:
     return fields
 
 
-def current_user() -> str:
-    """Who publishes from this machine: the user name captured rows carry
-    (``store.current_identity``: on Deeplake ``LAKELOOP_USER``, else the credentials'
-    userName, else the login name). Raises StoreError when the store is misconfigured."""
-    from ..store import current_identity
-
-    return current_identity().user
-
-
 def push(directory: Path, name: str | None = None, author: str | None = None, user: str | None = None,
          as_contributor: bool = False):
     """Insert ``directory/SKILL.md`` as the next version of ``<name>--<author>``, published by
     ``user``.
 
-    ``user`` is the publisher (the CLI passes ``current_user()``); None means the author
+    ``user`` is the publisher (the CLI passes ``skillopt.versions.current_user()``); None means the author
     publishes their own skill (library callers such as the demo). ``author`` defaults to
     ``user``, else ``current_user()``. Returns the SkillRow written. Raises ``Refused`` when
     ``author`` is not ``user`` and ``as_contributor`` is false, or ``as_contributor`` names a
@@ -63,7 +54,7 @@ def push(directory: Path, name: str | None = None, author: str | None = None, us
     """
     from ..rows import utc_now
     from ..skillopt.refs import is_valid_part, split_ref
-    from ..skillopt.versions import with_publisher
+    from ..skillopt.versions import current_user, with_publisher
     from ..store import open_store
     from ..store.base import SkillRow
 
@@ -103,6 +94,8 @@ def push(directory: Path, name: str | None = None, author: str | None = None, us
 
 
 def _push(args) -> int:
+    from ..skillopt.versions import current_user
+
     try:
         row = push(Path(args.directory), args.name, args.author, user=current_user(),
                    as_contributor=args.as_contributor)

@@ -136,9 +136,8 @@ def diff(args) -> int:
 def rollback(args) -> int:
     """``lakeloop skills rollback REF --to N [--json]``: publish version N's body as a new version."""
     from ..rows import utc_now
-    from ..skillopt.versions import current_row, version_row, with_publisher, without_reason
+    from ..skillopt.versions import current_row, current_user, version_row, with_publisher, without_reason
     from ..store.base import SkillRow
-    from .skills import current_user
 
     def run(store) -> int:
         name, author, rows = _rows(store, args.ref)

@@ -25,22 +25,26 @@ the start of a word. Everything else a shell would interpret (``;``, ``&&``, ``|
 ``{ }``, unquoted globs, ``!``, ``#``, newlines outside a heredoc), unknown commands and
 flags, ``..`` segments and paths outside the root are refused.
 
-The lexer is ``lakeloop.memory.lexer`` and the per-command option parsing
-``lakeloop.memory.options``; ``parse`` imports both on first use, so ``touches_memory``
-costs only this module.
+The shared types (``Refused``, ``Stage``, ``Write``, ``Script``, the parse context) are
+``lakeloop.memory.syntax``, the lexer ``lakeloop.memory.lexer`` and the per-command option
+parsing ``lakeloop.memory.options``; they depend on ``syntax`` only, never on this module.
+``parse`` imports the lexer and the options on first use, so ``touches_memory`` costs only
+this module and ``syntax``.
 """
 
 from __future__ import annotations
 
 import re
 
-from ..textsafe import escape_line
+# The parser's shared types (Refused, Stage, Write, Script, Ctx) live in lakeloop.memory.syntax and
+# stay importable from here.
+from .syntax import LOOSE, Ctx, Refused, Script, Stage, Write, holds_home, is_ancestor, norm_root, show
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing/dataclasses at run time: touches_memory runs on every Bash call
     from typing import Any
 
-    from .lexer import _Heredoc, _Word
+    from .lexer import Heredoc, Word
 
 #: The commands the memory path runs, and the longest command (characters) it reads.
 COMMANDS = ("cat", "head", "tail", "ls", "grep", "wc", "find", "echo")
@@ -51,7 +55,6 @@ READ_ONLY = ("/index.md", "/sessions", "/skills")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _STRIP = str.maketrans("", "", "'\"\\")
 _WORDSPLIT = re.compile(r"[\s|&;<>()]+")
-_LOOSE = re.compile(r"[^a-z0-9._-]+")
 _DYNAMIC = frozenset("*?[{$`")
 _SUBST = re.compile(r"\$\([^)]*\)?|`[^`]*`?")
 _DOTSEGS = re.compile(r"/(?:\.?/)+")
@@ -62,98 +65,7 @@ def _PARENT_WORD(name: str):
     return re.compile(r"(?:^|[/\s=~])" + re.escape(name) + r"(?:$|[/\s;&|)])")
 
 
-class Refused(Exception):
-    """The command touches the memory path but is not one of the accepted forms.
-
-    ``reason``: one line for the agent: what was not accepted and what to do instead.
-    """
-
-    def __init__(self, reason: str) -> None:
-        reason = escape_line(reason)
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _show(text: str, limit: int = 120) -> str:
-    """User text quoted in a refusal: one line, at most ``limit`` characters."""
-    text = escape_line(text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-class _Record:
-    """A small value class (like a dataclass, without importing dataclasses): fields in
-    ``__slots__``, equality and repr over them."""
-
-    __slots__: tuple[str, ...] = ()
-    __hash__ = None  # type: ignore[assignment]
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__) + ")"
-
-
-class Stage(_Record):
-    """One command of a pipeline.
-
-    ``name``: one of ``COMMANDS``. ``options``: per command (all keys always present):
-
-    * cat: ``number`` (bool, ``-n``)
-    * head: ``lines`` (int), ``all_but`` (bool: ``-n -N``)
-    * tail: ``lines`` (int), ``from_start`` (bool: ``-n +N``)
-    * ls: ``all``, ``almost_all``, ``long``, ``recursive`` (bools); ``implicit`` (bool: no
-      operand was given, the working directory is listed without a header)
-    * grep: ``grep`` (``lakeloop.memory.grep.GrepOptions``; ``with_filename`` decided at
-      run time unless ``filename`` is set), ``filename`` (True ``-H``, False ``-h``, None),
-      ``recursive``, ``quiet``, ``no_messages`` (bools)
-    * wc: ``lines``, ``words``, ``chars``, ``bytes`` (bools, GNU order)
-    * find: ``tests`` (list of ``("name"|"iname", pattern)`` / ``("type", "f"|"d")``,
-      all must hold), ``maxdepth`` (int or None), ``mindepth`` (int)
-    * echo: ``newline`` (bool: False with ``-n``)
-
-    ``operands``: virtual paths of the path operands (``/`` for the root); for echo, the
-    words to print. ``display``: each path operand as the shell would pass it to the
-    program (``~`` expanded), which is what GNU tools print (``''`` for grep's implicit
-    working directory).
-    """
-
-    __slots__ = ("name", "options", "operands", "display")
-
-    def __init__(self, name: str, options: dict[str, Any], operands: list[str],
-                 display: list[str] | None = None) -> None:
-        self.name, self.options, self.operands = name, options, operands
-        self.display = [] if display is None else display
-
-
-class Write(_Record):
-    """A note write: ``op`` ``'>'`` (replace) or ``'>>'`` (append), ``vpath`` the target,
-    ``text`` the bytes the command writes (echo output or heredoc body), ``display`` the
-    target as written (expanded)."""
-
-    __slots__ = ("op", "vpath", "text", "display")
-
-    def __init__(self, op: str, vpath: str, text: str, display: str = "") -> None:
-        self.op, self.vpath, self.text, self.display = op, vpath, text, display
-
-
-class Script(_Record):
-    """A parsed command: ``stages`` of a pipeline (first stage reads memory paths or
-    ``stdin``), ``write`` when the command writes a note (then ``stages`` holds the single
-    echo/cat stage producing ``write.text``), ``stdin`` the heredoc body fed to a first
-    ``cat`` stage."""
-
-    __slots__ = ("stages", "write", "stdin")
-
-    def __init__(self, stages: list[Stage], write: Write | None = None, stdin: str | None = None) -> None:
-        self.stages, self.write, self.stdin = stages, write, stdin
-
-
 # the cheap test ----------------------------------------------------------------------------
-def _norm_root(root: str) -> str:
-    return "/" + "/".join(p for p in root.split("/") if p and p != ".")
-
-
 def touches_memory(command: str, root: str, home: str, cwd: str | None = None,
                    guards: tuple[str, ...] = ()) -> bool:
     """True when ``command`` may touch the memory ``root`` (absolute) or one of ``guards``
@@ -176,11 +88,11 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None,
     (``find ~ -name credentials.json``); or ``cwd`` is inside a target."""
     if len(command) > MAX_COMMAND_CHARS:
         return True  # too long to check cheaply: parse refuses it
-    root = _norm_root(root)
+    root = norm_root(root)
     comps = [c for c in root.lower().split("/") if c]
-    targets = [root] + [_norm_root(g) for g in guards if g]
+    targets = [root] + [norm_root(g) for g in guards if g]
     if cwd:
-        c = _norm_root(cwd)
+        c = norm_root(cwd)
         if any(c == t or c.startswith(t + "/") for t in targets):
             return True
     text = command.translate(_STRIP)
@@ -203,18 +115,18 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None,
         if key in low or any(_tail_in(tail, low) for tail in tails):
             return True
     loose = "".join(comps[-2:])
-    squeezed = _LOOSE.sub("", low)
+    squeezed = LOOSE.sub("", low)
     if len(loose) >= 8 and loose in squeezed:
         return True
-    if any(len(t) >= 8 and t in squeezed for t in (_LOOSE.sub("", tail) for tail in tails)):
+    if any(len(t) >= 8 and t in squeezed for t in (LOOSE.sub("", tail) for tail in tails)):
         return True  # `'~/.deep' + 'lake/credentials.json'`: pieces joined by an interpreter
     lows = [t.lower() for t in targets]
-    need_paths = bool(cwd) and any(_is_ancestor(_norm_root(cwd), t) for t in targets)
+    need_paths = bool(cwd) and any(is_ancestor(norm_root(cwd), t) for t in targets)
     if "~" in low:  # `~user`, `~+`, `~-` may be any directory (`~root/.deeplake` when run as root)
         low = _TILDE_OTHER.sub(r"\1$x", low)
     if not (need_paths or "/" in low or "~" in low or any(ch in low for ch in _DYNAMIC)):
         return False
-    cwd_l = _norm_root(cwd).lower() if cwd else None
+    cwd_l = norm_root(cwd).lower() if cwd else None
     if ("$" in low or "`" in low) and _spells_a_start(low, lows, home_l, cwd_l):
         return True
     if "$(" in low or "`" in low:
@@ -230,7 +142,7 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None,
     # credentials.json`) all of them
     ancestors = {a for t in lows for a in _ancestors(t) if a.startswith(home_l + "/")}
     reach = set(ancestors)
-    ancestors.update(d for d in (t.rsplit("/", 1)[0] for t in lows[1:]) if d and not _holds_home(d, home_l))
+    ancestors.update(d for d in (t.rsplit("/", 1)[0] for t in lows[1:]) if d and not holds_home(d, home_l))
     for t in lows[1:]:
         name = t.rsplit("/", 1)[-1]
         if not name.startswith(".") and _PARENT_WORD(name).search(low):
@@ -278,11 +190,6 @@ def _tail_in(tail: str, low: str) -> bool:
     if "/" in tail:
         return tail in low
     return bool(tail) and tail in low and _PARENT_WORD(tail).search(low) is not None
-
-
-def _holds_home(path: str, home: str) -> bool:
-    """Is ``path`` the home directory or a directory above it?"""
-    return path == "/" or path == home or home.startswith(path.rstrip("/") + "/")
 
 
 def _ancestors(path: str) -> list[str]:
@@ -350,10 +257,6 @@ def _after_cd_hits(words: list[str], comps: list[str]) -> bool:
         if first and any(fnmatch.fnmatchcase(c, first) for c in comps):
             return True
     return False
-
-
-def _is_ancestor(a: str, b: str) -> bool:
-    return a == "/" or b.startswith(a + "/")
 
 
 def _expand_start(word: str, home: str) -> str:
@@ -462,92 +365,6 @@ def _can_reach(atoms: list[str], root: str) -> bool:
 
 
 
-# parsing ---------------------------------------------------------------------------------------
-class _Ctx:
-    def __init__(self, root: str, home: str, cwd: str, guards: tuple[str, ...] = ()) -> None:
-        self.root, self.home, self.cwd = root, home, cwd
-        self.guards = tuple(_norm_root(g) for g in guards if g)
-        self.hint = _hint(root)
-        self.memory = False          # some path operand is inside the root
-        self.host: list[str] = []    # path operands outside the root
-
-    def refuse(self, what: str, instead: str = "") -> None:
-        raise Refused(f"{what}; {instead or self.hint}")
-
-    def path(self, text: str, display: str | None = None) -> str | None:
-        """The virtual path of a path operand, or None for a host path (recorded)."""
-        shown = _show(text if display is None else display)
-        if not text:
-            self.refuse("An empty path operand")
-        p = text if text.startswith("/") else self.cwd.rstrip("/") + "/" + text
-        segs = p.split("/")
-        parts = [x for x in segs if x and x != "."]
-        norm = "/" + "/".join(parts)
-        root = self.root
-        inside = norm == root or norm.startswith(root + "/")
-        if ".." in segs:
-            import posixpath
-
-            resolved = posixpath.normpath(p)
-            if inside or resolved == root or resolved.startswith(root + "/") or _looks_like(p, root):
-                self.refuse(f"`..` in the memory path ({shown})", "name paths under " + root + " directly; " + self.hint)
-            self.guard(resolved, shown)
-            self.host.append(shown)
-            return None
-        if not inside and _is_ancestor(norm, root) and norm.startswith(self.home.rstrip("/") + "/"):
-            self.refuse(f"{shown} contains the memory path",
-                        f"name the memory path itself ({root}) or a host path beside it; " + self.hint)
-        if not inside:
-            low = norm.lower()
-            if low == root.lower() or low.startswith(root.lower() + "/") or _looks_like(p, root):
-                self.refuse(f"{shown} looks like the memory path but is not it",
-                            f"write it exactly as {root}/...; " + self.hint)
-            self.guard(norm, shown)
-            self.host.append(shown)
-            return None
-        if any(ch in text[len(root):] for ch in "*?["):
-            self.refuse(f"Glob characters in a memory path ({shown})",
-                        f"name files exactly, or list them with `find {root} -name 'PATTERN'`")
-        self.memory = True
-        return norm[len(root):] or "/"
-
-    def guard(self, norm: str, shown: str) -> None:
-        """Refuse a host path at or under a guard (lakeloop's credentials, ``~/.deeplake``), or an
-        ancestor of one strictly below the home directory or its own directory when that is not
-        the home directory or above (a recursive read reaches it); case is ignored (a
-        case-insensitive file system finds ``~/.DeepLake`` too)."""
-        low = norm.lower()
-        home = self.home.rstrip("/").lower()
-        for g in self.guards:
-            gl = g.lower()
-            if low == gl or low.startswith(gl + "/"):
-                self.refuse(f"{shown} is lakeloop's Deeplake directory or credentials file ({g})",
-                            "tool calls may not read or change it; " + self.hint)
-            parent = gl.rsplit("/", 1)[0] or "/"
-            if gl.startswith(low.rstrip("/") + "/") and (low.startswith(home + "/")
-                                                         or (low == parent and not _holds_home(low, home))):
-                self.refuse(f"{shown} contains lakeloop's credentials file ({g})",
-                            "name a path beside it; " + self.hint)
-
-
-def _looks_like(path: str, root: str) -> bool:
-    comps = [c for c in root.lower().split("/") if c]
-    loose = "".join(comps[-2:])
-    low = path.lower()
-    if not path.isascii():
-        import unicodedata
-
-        low = unicodedata.normalize("NFKC", low).lower()
-    return len(loose) >= 8 and loose in _LOOSE.sub("", low)
-
-
-def _hint(root: str) -> str:
-    return (f"on the memory path use one command such as `cat {root}/index.md`, "
-            f"`grep -rn TERM {root} | head -20`, `ls {root}/sessions` or `find {root} -name 'PATTERN'` "
-            f"(cat, head, tail, ls, grep, wc, find, echo and pipes between them); "
-            f"to leave a note: `echo 'TEXT' >> {root}/notes/NAME.md`")
-
-
 def parse(command: str, *, root: str, home: str, cwd: str, guards: tuple[str, ...] = ()) -> Script | None:
     """Parse a Bash ``command`` against the memory ``root`` (absolute), ``home``, ``cwd`` and
     ``guards`` (absolute paths no command may read or write on the host: see ``touches_memory``).
@@ -557,20 +374,20 @@ def parse(command: str, *, root: str, home: str, cwd: str, guards: tuple[str, ..
     outside the root (e.g. ``grep -rn '.deeplake/memory' src/``: the host may run it).
     Otherwise returns the ``Script``. Raises ``Refused`` (one-line ``reason``) for anything
     not accepted; see the module docstring."""
-    root = _norm_root(root)
+    root = norm_root(root)
     home = (home or "/").rstrip("/") or "/"
-    cwd = _norm_root(cwd or home)
+    cwd = norm_root(cwd or home)
     if not touches_memory(command, root, home, cwd=cwd, guards=guards):
         return None
-    ctx = _Ctx(root, home, cwd, guards)
+    ctx = Ctx(root, home, cwd, guards)
     if len(command) > MAX_COMMAND_CHARS:
         ctx.refuse(f"A command over {MAX_COMMAND_CHARS} characters on the memory path")
     if _CONTROL.search(command):
         ctx.refuse("Control characters in a command on the memory path")
-    from .lexer import _Lexer
-    from .options import _STAGES
+    from .lexer import Lexer
+    from .options import STAGES
 
-    tokens = _Lexer(command, home, ctx.hint).tokens()
+    tokens = Lexer(command, home, ctx.hint).tokens()
     stages_raw: list[list[Any]] = [[]]
     for tok in tokens:
         if tok == "|":
@@ -596,11 +413,11 @@ def parse(command: str, *, root: str, home: str, cwd: str, guards: tuple[str, ..
             stdin = heredoc.body
         if redirs:
             write = _write(words, redirs, heredoc, ctx)
-            stages.append(write_stage := _STAGES[name](words[1:], ctx, True, heredoc is not None))
+            stages.append(write_stage := STAGES[name](words[1:], ctx, True, heredoc is not None))
             if write_stage.operands and name == "cat":
                 ctx.refuse("`cat FILE > FILE`", "write notes with `echo TEXT >> FILE` or `cat > FILE <<'EOF'`")
             break
-        stages.append(_STAGES[name](words[1:], ctx, k == 0, k > 0 or heredoc is not None))
+        stages.append(STAGES[name](words[1:], ctx, k == 0, k > 0 or heredoc is not None))
     if write is not None:
         if ctx.host:
             ctx.refuse(f"{ctx.host[0]} is outside the memory path", "a note can only be written under " + root)
@@ -613,20 +430,20 @@ def parse(command: str, *, root: str, home: str, cwd: str, guards: tuple[str, ..
     return Script(stages, None, stdin)
 
 
-def _split_stage(tokens: list[Any], ctx: _Ctx) -> tuple[list[_Word], list[tuple[str, _Word]], _Heredoc | None]:
-    from .lexer import _Heredoc, _Word
+def _split_stage(tokens: list[Any], ctx: Ctx) -> tuple[list[Word], list[tuple[str, Word]], Heredoc | None]:
+    from .lexer import Heredoc, Word
 
-    words: list[_Word] = []
-    redirs: list[tuple[str, _Word]] = []
-    heredoc: _Heredoc | None = None
+    words: list[Word] = []
+    redirs: list[tuple[str, Word]] = []
+    heredoc: Heredoc | None = None
     it = iter(tokens)
     for tok in it:
         if tok in (">", ">>"):
             target = next(it, None)
-            if not isinstance(target, _Word):
+            if not isinstance(target, Word):
                 ctx.refuse(f"`{tok}` without a file name")
             redirs.append((tok, target))
-        elif isinstance(tok, _Heredoc):
+        elif isinstance(tok, Heredoc):
             heredoc = tok
         else:
             words.append(tok)
@@ -644,8 +461,8 @@ _MUTATORS = frozenset("rm cp mv ln tee touch mkdir rmdir chmod chown truncate dd
                       "tar zip unzip git curl wget scp".split())
 
 
-def _refuse_command(name: str, ctx: _Ctx) -> None:
-    shown = _show(name, 40)
+def _refuse_command(name: str, ctx: Ctx) -> None:
+    shown = show(name, 40)
     if name in _INTERPRETERS:
         ctx.refuse(f"`{shown}` cannot run on the memory path (it is virtual and read-only)")
     if name in _MUTATORS or name == "cd":
@@ -653,15 +470,15 @@ def _refuse_command(name: str, ctx: _Ctx) -> None:
     ctx.refuse(f"`{shown}` is not available on the memory path")
 
 
-def _write(words: list[_Word], redirs: list[tuple[str, _Word]], heredoc: _Heredoc | None, ctx: _Ctx) -> Write:
-    from .options import _echo_text
+def _write(words: list[Word], redirs: list[tuple[str, Word]], heredoc: Heredoc | None, ctx: Ctx) -> Write:
+    from .options import echo_text
 
     op, target = redirs[0]
     name = words[0].text
     if name == "echo":
         if heredoc is not None:
             ctx.refuse("`echo` with a heredoc")
-        text = _echo_text(words[1:], ctx)
+        text = echo_text(words[1:], ctx)
     elif name == "cat" and heredoc is not None and len(words) == 1:
         text = heredoc.body
     else:
@@ -669,9 +486,9 @@ def _write(words: list[_Word], redirs: list[tuple[str, _Word]], heredoc: _Heredo
                    f"notes are written with `echo 'TEXT' >> {ctx.root}/notes/NAME.md` or `cat > FILE <<'EOF'`")
     vpath = ctx.path(target.text, target.text)
     if vpath is None:
-        ctx.refuse(f"Redirection to {_show(target.text)} (outside the memory path)",
+        ctx.refuse(f"Redirection to {show(target.text)} (outside the memory path)",
                    "run host commands separately, without memory paths")
     if target.text.endswith("/") or vpath == "/" or any(vpath == p or vpath.startswith(p + "/") for p in READ_ONLY):
-        ctx.refuse(f"{_show(target.text)} is read-only (generated from the store)",
+        ctx.refuse(f"{show(target.text)} is read-only (generated from the store)",
                    f"write notes elsewhere, e.g. `echo 'TEXT' >> {ctx.root}/notes/NAME.md`")
     return Write(op, vpath, text, target.text)

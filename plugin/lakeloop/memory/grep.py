@@ -34,24 +34,24 @@ if TYPE_CHECKING:
     from typing import Callable, Iterable, Sequence
 
 from .grep_pattern import (  # noqa: F401  (RE_DUP_MAX, PatternError: re-exported API)
-    _EMP,
-    _ESIZE,
-    _WORD,
+    EMPTY,
+    ESIZE,
     RE_DUP_MAX,
+    WORD_CHAR,
+    Parser,
     PatternError,
-    _alt,
-    _as_fixed,
-    _backref_text,
-    _cat,
-    _emit,
-    _fold,
-    _kwset,
-    _nonempty,
-    _nullable,
-    _Parser,
-    _small,
-    _split,
-    _superset,
+    alternation,
+    as_fixed,
+    backref_text,
+    concat,
+    fold_case,
+    nonempty,
+    nullable,
+    small,
+    split_patterns,
+    superset_pattern,
+    to_regex,
+    uses_kwset,
 )
 
 
@@ -117,26 +117,26 @@ def _parse_all(opts: GrepOptions) -> _Parsed:
     """Every pattern parsed as GNU decides it; raises PatternError."""
     if opts.mode not in ("G", "E", "F"):
         raise ValueError("mode must be G, E or F")
-    pats = _split(opts.patterns)
-    fixed = pats if opts.mode == "F" else _as_fixed(pats, opts.mode, opts.ignore_case)
+    pats = split_patterns(opts.patterns)
+    fixed = pats if opts.mode == "F" else as_fixed(pats, opts.mode, opts.ignore_case)
     if fixed is not None:
-        return _Parsed([(_cat([("c", ch) for ch in p]), False, False) for p in fixed])
+        return _Parsed([(concat([("c", ch) for ch in p]), False, False) for p in fixed])
     ere, icase = opts.mode == "E", opts.ignore_case
     sup = None
     try:
         # glibc compiles every pattern first (its errors win), then the DFA parses them
-        gparsers = [_Parser(p, ere, icase, glibc=True) for p in pats]
+        gparsers = [Parser(p, ere, icase, glibc=True) for p in pats]
         gasts = [parser.parse() for parser in gparsers]
-        parsers = [_Parser(p, ere, icase) for p in pats]
+        parsers = [Parser(p, ere, icase) for p in pats]
         asts = [parser.parse() for parser in parsers]
         if opts.word or any(parser.regex_only for parser in parsers):
             # glibc's regex decides, after GNU's superset DFA let the line through
             if gasts != asts or (opts.word and any(q.stray_rparen for q in parsers)):
-                sup = _superset(pats, ere, icase, opts.word)
+                sup = superset_pattern(pats, ere, icase, opts.word)
             parsers, asts = gparsers, gasts
     except RecursionError:
-        raise PatternError("grep: " + _ESIZE) from None
-    return _Parsed([(a, _backref_text(p), q.has_ref) for a, p, q in zip(asts, pats, parsers)],
+        raise PatternError("grep: " + ESIZE) from None
+    return _Parsed([(a, backref_text(p), q.has_ref) for a, p, q in zip(asts, pats, parsers)],
                    sup)
 
 
@@ -152,35 +152,35 @@ def _compile(opts: GrepOptions) -> tuple[list[re.Pattern], re.Pattern | None]:
     groups = []
     plain = [a for a, text, _ in asts if not text]
     if plain:
-        groups.append((_alt(plain) if len(plain) > 1 else plain[0], False))
+        groups.append((alternation(plain) if len(plain) > 1 else plain[0], False))
     groups.extend((a, ref) for a, text, ref in asts if text)
-    kwset = opts.word and _kwset(_split(opts.patterns), opts.mode, icase)
+    kwset = opts.word and uses_kwset(split_patterns(opts.patterns), opts.mode, icase)
     out = []
     try:
         for ast, ref in groups:
-            body = _emit(ast, icase, ref)
+            body = to_regex(ast, icase, ref)
             if opts.word:
                 ne = None
-                if not (ref or kwset or not _nullable(ast)):
-                    ne_ast = _nonempty(ast)
-                    ne = _emit(ne_ast, icase, False) if _small(ne_ast, 20000) else None
+                if not (ref or kwset or not nullable(ast)):
+                    ne_ast = nonempty(ast)
+                    ne = to_regex(ne_ast, icase, False) if small(ne_ast, 20000) else None
                 if ne is None:
-                    body = "(?<!%s)(?:%s)(?!%s)" % (_WORD, body, _WORD)
+                    body = "(?<!%s)(?:%s)(?!%s)" % (WORD_CHAR, body, WORD_CHAR)
                 else:
                     # EGexecute: an empty match counts only where no longer match starts
                     body = ("(?<!%s)(?:(?:%s)(?!%s)|(?!%s)(?=%s)(?!%s))"
-                            % (_WORD, ne, _WORD, _WORD, body, ne))
+                            % (WORD_CHAR, ne, WORD_CHAR, WORD_CHAR, body, ne))
             out.append(re.compile(body))
         sup = None if parsed.superset is None else re.compile(
-            _emit(parsed.superset, icase, False))
+            to_regex(parsed.superset, icase, False))
     except (re.error, RecursionError, OverflowError) as exc:  # pragma: no cover - limits
-        raise PatternError("grep: " + _ESIZE) from exc
+        raise PatternError("grep: " + ESIZE) from exc
     return out, sup
 
 
 def _invert_matches_nothing(opts: GrepOptions) -> bool:
     """GNU exits 1 at once, printing nothing, for ``grep -v ''`` (no -w)."""
-    return opts.invert and not opts.word and _split(opts.patterns) == [""]
+    return opts.invert and not opts.word and split_patterns(opts.patterns) == [""]
 
 
 def _fixed_strings(opts: GrepOptions) -> list[str] | None:
@@ -193,7 +193,7 @@ def _fixed_strings(opts: GrepOptions) -> list[str] | None:
         return None
     out = []
     for ast, _, _ in parsed.asts:
-        items = ast[1] if ast[0] == "cat" else () if ast is _EMP else (ast,)
+        items = ast[1] if ast[0] == "cat" else () if ast is EMPTY else (ast,)
         if any(x[0] != "c" for x in items):
             return None
         text = "".join(x[1] for x in items)
@@ -351,7 +351,7 @@ def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]
 def _ci_variants(run: str) -> list[str] | None:
     """Under -i: spellings of the best >= 3-char window of ``run`` (ASCII) covering GNU's
     non-ASCII case counterparts (i/ı, s/ſ), at most 4; None when no window fits."""
-    special = [any(ord(x) > 127 for x in _fold(ch)) for ch in run]
+    special = [any(ord(x) > 127 for x in fold_case(ch)) for ch in run]
     best = None
     for a in range(len(run)):
         k = 0
@@ -368,7 +368,7 @@ def _ci_variants(run: str) -> list[str] | None:
     win = run[best[1]:best[2]]
     out = [""]
     for ch in win:
-        alts = [ch] + [x for x in _fold(ch) if ord(x) > 127]
+        alts = [ch] + [x for x in fold_case(ch) if ord(x) > 127]
         out = [p + x for p in out for x in alts]
     return out
 
@@ -412,7 +412,7 @@ def _required(node: tuple, icase: bool) -> list[str] | None:
         return None
     best = None
     run = ""
-    for x in list(node[1]) + [_EMP]:
+    for x in list(node[1]) + [EMPTY]:
         if x[0] == "c" and (not icase or ord(x[1]) < 128):
             run += x[1]
             continue

@@ -1,14 +1,14 @@
 """The pattern front end of ``lakeloop.memory.grep``: GNU grep 3.8 patterns to Python ``re``.
 
-``_Parser(pattern, ere, icase, glibc=False).parse()`` reads one BRE/ERE pattern the way
+``Parser(pattern, ere, icase, glibc=False).parse()`` reads one BRE/ERE pattern the way
 GNU grep does (its DFA lexer for the structure, glibc's regcomp where they disagree and
-for the errors) into a tuple AST (node kinds below); ``_emit(ast, icase, caps)`` writes
+for the errors) into a tuple AST (node kinds below); ``to_regex(ast, icase, caps)`` writes
 the AST as a Python regex, every pattern character escaped, so no captured byte becomes
 a regex flag or construct. ``PatternError`` carries GNU's message, e.g. ``grep: Trailing
 backslash``. Also here: the glibc C.UTF-8 character classes, GNU's ``-i`` case folding
-(``_fold``), bracket expressions (``_set_frag``), AST rewrites for ``-w`` (``_nonempty``,
-``_zero``) and grep.c's view of the pattern list (``_split``, ``_as_fixed`` for the
-``-F`` switch, ``_kwset``, ``_superset`` for the superset DFA).
+(``fold_case``), bracket expressions (``_set_frag``), AST rewrites for ``-w`` (``nonempty``,
+``_zero``) and grep.c's view of the pattern list (``split_patterns``, ``as_fixed`` for the
+``-F`` switch, ``uses_kwset``, ``superset_pattern`` for the superset DFA).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ _ECTYPE = "Invalid character class name"
 _ECOLLATE = "Invalid collation character"
 _EESCAPE = "Trailing backslash"
 _ESUBREG = "Invalid back reference"
-_ESIZE = "Regular expression too big"
+#: glibc's message for a pattern too big to compile (also used by ``grep`` for a too-big ``re``).
+ESIZE = "Regular expression too big"
 _COLON = "character class syntax is [[:space:]], not [:space:]"
 
 
@@ -44,7 +45,8 @@ class PatternError(ValueError):
 # character classes (glibc C.UTF-8, exact in ASCII and Latin-1)
 
 _NOTW = "\\xb2\\xb3\\xb9\\xbc-\\xbe"  # Latin-1 numerics Python calls \w and glibc does not
-_WORD = "[^\\W" + _NOTW + "]"
+#: A word character (letters, digits, ``_``) as glibc C.UTF-8 sees it, as an ``re`` class.
+WORD_CHAR = "[^\\W" + _NOTW + "]"
 _NWORD = "[\\W" + _NOTW + "]"
 _SPACES = " \\t\\n\\v\\f\\r\\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000"
 _NOGRAPH = ("\\x00-\\x20\\x7f-\\x9f\\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029"
@@ -63,7 +65,7 @@ _CLASSES = {
     "upper": None,  # built on first use (_case_class)
     "lower": None,
 }
-_SHORT = {"w": _WORD, "W": _NWORD, "s": "[" + _SPACES + "]", "S": "[^" + _SPACES + "]"}
+_SHORT = {"w": WORD_CHAR, "W": _NWORD, "s": "[" + _SPACES + "]", "S": "[^" + _SPACES + "]"}
 _case_cache: dict[str, str] = {}
 
 
@@ -117,7 +119,7 @@ def _low(ch: str) -> str:
     return lo if len(lo) == 1 else ch
 
 
-def _fold(ch: str) -> str:
+def fold_case(ch: str) -> str:
     """``ch`` and the characters GNU grep -i treats as the same letter (sorted)."""
     out = {ch}
     uc = _up(ch)
@@ -133,7 +135,7 @@ def _fold(ch: str) -> str:
 
 def _lit(ch: str, icase: bool) -> str:
     if icase:
-        f = _fold(ch)
+        f = fold_case(ch)
         if len(f) > 1:
             return "[" + "".join(_esc_in(c) for c in f) + "]"
     return re.escape(ch)
@@ -148,7 +150,8 @@ def _lit(ch: str, icase: bool) -> str:
 # ("grp", node, n), ("rep", node, lo, hi|None), ("ref", n), ("emp",), ("fail",).
 
 _END, _OR, _LP, _RP, _STAR, _PLUS, _QM, _REP = range(8)
-_EMP = ("emp",)
+#: The AST node matching the empty string.
+EMPTY = ("emp",)
 _FAIL = ("fail",)
 
 
@@ -159,7 +162,7 @@ def _capped(digits: str) -> int:
     return n
 
 
-class _Parser:
+class Parser:
     """One pattern. ``glibc``: parse the way glibc's regcomp does where it and GNU's DFA
     disagree (an operator right after an anchor); GNU's result is glibc's when the DFA
     cannot decide alone (``regex_only``: -w, back-references, word anchors, \\w \\s,
@@ -203,9 +206,9 @@ class _Parser:
         items = [self._closure()]
         while self.tok[0] not in (_RP, _OR, _END):
             items.append(self._closure())
-        items = [x for x in items if x is not _EMP]
+        items = [x for x in items if x is not EMPTY]
         if not items:
-            return _EMP
+            return EMPTY
         return items[0] if len(items) == 1 else ("cat", tuple(items))
 
     def _closure(self) -> tuple:
@@ -213,8 +216,8 @@ class _Parser:
         while self.tok[0] in (_STAR, _PLUS, _QM, _REP):
             t = self.tok
             lo, hi = {_STAR: (0, None), _PLUS: (1, None), _QM: (0, 1)}.get(t[0], t[1:3])
-            if node is _EMP or (lo == 0 and hi == 0):
-                node = _EMP
+            if node is EMPTY or (lo == 0 and hi == 0):
+                node = EMPTY
             else:
                 node = ("rep", node, lo, hi)
             self.tok = self._lex()
@@ -233,7 +236,7 @@ class _Parser:
                 raise PatternError("grep: " + _EPAREN)
             self.tok = self._lex()
             return ("grp", inner, n)
-        return _EMP
+        return EMPTY
 
     # -- lexer (dfa.c lex, with glibc's compile errors)
     def _lex(self) -> tuple:
@@ -325,7 +328,7 @@ class _Parser:
     def _fail(self, msg: str) -> None:
         """An interval error: glibc's message, or the DFA's when glibc accepted it."""
         if not self.glibc:
-            msg = {_ESIZE: "regular expression too big"}.get(msg, "invalid content of \\{\\}")
+            msg = {ESIZE: "regular expression too big"}.get(msg, "invalid content of \\{\\}")
         raise PatternError("grep: " + msg)
 
     def _char(self, c: str) -> tuple:
@@ -396,7 +399,7 @@ class _Parser:
         if (hi != -1 and lo > hi) or stop != "CLOSE":
             self._fail(_BADBR)
         if (lo if hi == -1 else hi) > RE_DUP_MAX:
-            self._fail(_ESIZE)
+            self._fail(ESIZE)
         self.laststart = False
         return (_REP, lo, None if hi == -1 else hi)
 
@@ -464,7 +467,7 @@ class _Parser:
         if colon == 7 and not self.glibc:
             raise PatternError("grep: " + _COLON)
         if neg or any(ord(c) > 127 for c in chars) or (
-                icase and any(ord(x) > 127 for c in chars for x in _fold(c))):
+                icase and any(ord(x) > 127 for c in chars for x in fold_case(c))):
             self.regex_only = True
         return _set_frag(neg, chars, ranges, classes, icase)
 
@@ -501,10 +504,10 @@ def _set_frag(neg: bool, chars: set[str], ranges: list[tuple[str, str]],
         classes = ["alpha" if c in ("upper", "lower") else c for c in classes]
         folded: set[str] = set()
         for ch in chars:
-            folded.update(_fold(ch))
+            folded.update(fold_case(ch))
         for lo, hi in ranges:  # glibc: towupper(c) in the upper-cased range
             for cp in range(ord(lo), ord(hi) + 1):
-                folded.update(x for x in _fold(chr(cp)) if lo <= _up(x) <= hi)
+                folded.update(x for x in fold_case(chr(cp)) if lo <= _up(x) <= hi)
         chars, ranges = folded, []
     body = "".join(_esc_in(c) for c in sorted(chars)) + "".join(
         _esc_in(a) + "-" + _esc_in(b) for a, b in ranges)
@@ -523,14 +526,16 @@ def _set_frag(neg: bool, chars: set[str], ranges: list[tuple[str, str]],
 
 _ANCHORS = {
     "^": "^", "`": "\\A", "$": "\\Z", "'": "\\Z",
-    "<": "(?<!" + _WORD + ")(?=" + _WORD + ")",
-    ">": "(?<=" + _WORD + ")(?!" + _WORD + ")",
-    "b": "(?:(?<!" + _WORD + ")(?=" + _WORD + ")|(?<=" + _WORD + ")(?!" + _WORD + "))",
-    "B": "(?:(?<=" + _WORD + ")(?=" + _WORD + ")|(?<!" + _WORD + ")(?!" + _WORD + "))",
+    "<": "(?<!" + WORD_CHAR + ")(?=" + WORD_CHAR + ")",
+    ">": "(?<=" + WORD_CHAR + ")(?!" + WORD_CHAR + ")",
+    "b": "(?:(?<!" + WORD_CHAR + ")(?=" + WORD_CHAR + ")|(?<=" + WORD_CHAR + ")(?!" + WORD_CHAR + "))",
+    "B": "(?:(?<=" + WORD_CHAR + ")(?=" + WORD_CHAR + ")|(?<!" + WORD_CHAR + ")(?!" + WORD_CHAR + "))",
 }
 
 
-def _emit(node: tuple, icase: bool, caps: bool) -> str:
+def to_regex(node: tuple, icase: bool, caps: bool) -> str:
+    """The Python ``re`` text of the AST ``node``, every pattern character escaped; ``icase``: GNU's
+    ``-i`` folding; ``caps``: groups capture (back-references need them)."""
     k = node[0]
     if k == "c":
         return _lit(node[1], icase)
@@ -541,18 +546,18 @@ def _emit(node: tuple, icase: bool, caps: bool) -> str:
     if k == "anc":
         return _ANCHORS[node[1]]
     if k == "cat":
-        return "".join(_emit(x, icase, caps) for x in node[1])
+        return "".join(to_regex(x, icase, caps) for x in node[1])
     if k == "alt":
-        return "(?:" + "|".join(_emit(x, icase, caps) for x in node[1]) + ")"
+        return "(?:" + "|".join(to_regex(x, icase, caps) for x in node[1]) + ")"
     if k == "grp":
-        inner = _emit(node[1], icase, caps)
+        inner = to_regex(node[1], icase, caps)
         return "(?P<g%d>%s)" % (node[2], inner) if caps else "(?:" + inner + ")"
     if k == "rep":
         lo, hi = node[2], node[3]
         q = {(0, None): "*", (1, None): "+", (0, 1): "?"}.get((lo, hi))
         if q is None:
             q = "{%d}" % lo if lo == hi else "{%d,}" % lo if hi is None else "{%d,%d}" % (lo, hi)
-        return "(?:" + _emit(node[1], icase, caps) + ")" + q
+        return "(?:" + to_regex(node[1], icase, caps) + ")" + q
     if k == "ref":
         return "(?i:(?P=g%d))" % node[1] if icase else "(?P=g%d)" % node[1]
     if k == "emp":
@@ -562,34 +567,37 @@ def _emit(node: tuple, icase: bool, caps: bool) -> str:
     return "(?!)"
 
 
-def _nullable(node: tuple) -> bool:
+def nullable(node: tuple) -> bool:
+    """True when the AST ``node`` can match the empty string."""
     k = node[0]
     if k in ("c", "any", "set", "fail"):
         return False
     if k == "cat":
-        return all(_nullable(x) for x in node[1])
+        return all(nullable(x) for x in node[1])
     if k == "alt":
-        return any(_nullable(x) for x in node[1])
+        return any(nullable(x) for x in node[1])
     if k == "grp":
-        return _nullable(node[1])
+        return nullable(node[1])
     if k == "rep":
-        return node[2] == 0 or _nullable(node[1])
+        return node[2] == 0 or nullable(node[1])
     return True  # anc, emp, ref
 
 
-def _alt(items: list[tuple]) -> tuple:
+def alternation(items: list[tuple]) -> tuple:
+    """The AST node matching any of ``items`` (never-matching items dropped, one item as itself)."""
     items = [x for x in items if x is not _FAIL]
     if not items:
         return _FAIL
     return items[0] if len(items) == 1 else ("alt", tuple(items))
 
 
-def _cat(items: list[tuple]) -> tuple:
+def concat(items: list[tuple]) -> tuple:
+    """The AST node matching ``items`` in sequence (empty items dropped; never matches if one never does)."""
     if any(x is _FAIL for x in items):
         return _FAIL
-    items = [x for x in items if x is not _EMP]
+    items = [x for x in items if x is not EMPTY]
     if not items:
-        return _EMP
+        return EMPTY
     return items[0] if len(items) == 1 else ("cat", tuple(items))
 
 
@@ -601,15 +609,15 @@ def _zero(node: tuple) -> tuple:
     if k in ("anc", "emp"):
         return node
     if k == "cat":
-        return _cat([_zero(x) for x in node[1]])
+        return concat([_zero(x) for x in node[1]])
     if k == "alt":
-        return _alt([_zero(x) for x in node[1]])
+        return alternation([_zero(x) for x in node[1]])
     if k == "grp":
         return _zero(node[1])
-    return _EMP if node[2] == 0 else _zero(node[1])  # rep
+    return EMPTY if node[2] == 0 else _zero(node[1])  # rep
 
 
-def _nonempty(node: tuple) -> tuple:
+def nonempty(node: tuple) -> tuple:
     """``node`` restricted to non-empty matches (backreference-free nodes)."""
     k = node[0]
     if k in ("c", "any", "set"):
@@ -617,28 +625,28 @@ def _nonempty(node: tuple) -> tuple:
     if k in ("anc", "emp", "fail"):
         return _FAIL
     if k == "alt":
-        return _alt([_nonempty(x) for x in node[1]])
+        return alternation([nonempty(x) for x in node[1]])
     if k == "grp":
-        return _nonempty(node[1])
+        return nonempty(node[1])
     if k == "cat":
         xs = node[1]
         out = []
         for i, x in enumerate(xs):
             head = [_zero(y) for y in xs[:i]]
-            out.append(_cat(head + [_nonempty(x)] + list(xs[i + 1:])))
-            if not _nullable(x):
+            out.append(concat(head + [nonempty(x)] + list(xs[i + 1:])))
+            if not nullable(x):
                 break
-        return _alt(out)
+        return alternation(out)
     inner, lo, hi = node[1], node[2], node[3]  # rep
-    ne = _nonempty(inner)
-    rest = _cat([ne, _rep(inner, max(lo - 1, 0), None if hi is None else hi - 1)])
-    if lo >= 2 and _nullable(inner) and (hi is None or hi >= 2):
-        more = _cat([_zero(inner), ne, _rep(inner, 0, None if hi is None else hi - 2)])
-        return _alt([rest, more])
+    ne = nonempty(inner)
+    rest = concat([ne, _rep(inner, max(lo - 1, 0), None if hi is None else hi - 1)])
+    if lo >= 2 and nullable(inner) and (hi is None or hi >= 2):
+        more = concat([_zero(inner), ne, _rep(inner, 0, None if hi is None else hi - 2)])
+        return alternation([rest, more])
     return rest
 
 
-def _small(node: tuple, budget: int) -> bool:
+def small(node: tuple, budget: int) -> bool:
     """True when ``node`` written out has fewer than ``budget`` nodes (shared subtrees
     count each time they appear)."""
     stack = [node]
@@ -656,7 +664,7 @@ def _small(node: tuple, budget: int) -> bool:
 
 def _rep(node: tuple, lo: int, hi: int | None) -> tuple:
     if hi == 0:
-        return _EMP
+        return EMPTY
     if lo == 1 and hi == 1:
         return node
     return ("rep", node, lo, hi)
@@ -666,7 +674,7 @@ def _rep(node: tuple, lo: int, hi: int | None) -> tuple:
 # pattern lists as grep.c sees them (splitting, -F switch, superset DFA)
 
 
-def _split(patterns: Iterable[str]) -> list[str]:
+def split_patterns(patterns: Iterable[str]) -> list[str]:
     """The patterns as GNU sees them: split at newlines, duplicates dropped."""
     out: dict[str, None] = {}
     for p in patterns:
@@ -675,7 +683,7 @@ def _split(patterns: Iterable[str]) -> list[str]:
     return list(out)
 
 
-def _backref_text(p: str) -> bool:
+def backref_text(p: str) -> bool:
     """GNU's possible_backrefs_in_pattern: a backslash then 1-9 anywhere."""
     i = p.find("\\")
     while 0 <= i < len(p) - 1:
@@ -691,11 +699,11 @@ def _char_ok(ch: str, icase: bool) -> bool:
     """grep.c fgrep_icase_charlen: GNU's -F matcher can fold this character itself."""
     if not icase:
         return True
-    f = _fold(ch)
+    f = fold_case(ch)
     return all(ord(x) < 128 for x in f) if ord(ch) < 128 else len(f) == 1
 
 
-def _as_fixed(pats: list[str], mode: str, icase: bool) -> list[str] | None:
+def as_fixed(pats: list[str], mode: str, icase: bool) -> list[str] | None:
     """grep.c try_fgrep_pattern: with two or more -G/-E patterns that are plain strings,
     GNU runs them with its -F matcher (no regex compiled, so no pattern error either).
     Returns the strings, or None."""
@@ -731,18 +739,18 @@ def _as_fixed(pats: list[str], mode: str, icase: bool) -> list[str] | None:
     return out
 
 
-def _kwset(pats: list[str], mode: str, icase: bool) -> bool:
+def uses_kwset(pats: list[str], mode: str, icase: bool) -> bool:
     """True when GNU matches these patterns with its -F matcher (kwset), not regex."""
     if mode == "F":
         return all(_char_ok(ch, icase) for p in pats for ch in p)
-    return _as_fixed(pats, mode, icase) is not None
+    return as_fixed(pats, mode, icase) is not None
 
 
 _WRAP = {True: ("(^|[^[:alnum:]_])(", ")([^[:alnum:]_]|$)"),
          False: ("\\(^\\|[^[:alnum:]_]\\)\\(", "\\)\\([^[:alnum:]_]\\|$\\)")}
 
 
-def _superset(pats: list[str], ere: bool, icase: bool, word: bool) -> tuple | None:
+def superset_pattern(pats: list[str], ere: bool, icase: bool, word: bool) -> tuple | None:
     """GNU's superset DFA: all patterns as its DFA parses them (with -w, inside the
     word wrapper, where an ERE's stray ')' closes the wrapper's group), constructs it
     cannot decide replaced by "any string", word anchors by nothing. GNU selects only
@@ -751,7 +759,7 @@ def _superset(pats: list[str], ere: bool, icase: bool, word: bool) -> tuple | No
     if word:
         text = _WRAP[ere][0] + text + _WRAP[ere][1]
     try:
-        ast = _Parser(text, ere, icase).parse()
+        ast = Parser(text, ere, icase).parse()
     except PatternError:
         return None
     chars = []
@@ -764,16 +772,16 @@ def _superset(pats: list[str], ere: bool, icase: bool, word: bool) -> tuple | No
         if k == "set" or k == "ref":
             return ("sup",)
         if k == "anc":
-            return _EMP if node[1] in "<>bB" else node
+            return EMPTY if node[1] in "<>bB" else node
         if k == "grp":
             return walk(node[1])
         if k == "rep":
             inner = walk(node[1])
             return inner if inner == ("sup",) else _rep(inner, node[2], node[3])
         if k == "cat":
-            return _cat([walk(x) for x in node[1]])
+            return concat([walk(x) for x in node[1]])
         if k == "alt":
-            return _alt([walk(x) for x in node[1]])
+            return alternation([walk(x) for x in node[1]])
         return node
 
     sup = walk(ast)

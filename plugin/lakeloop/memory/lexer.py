@@ -1,19 +1,19 @@
 """The lexer of the memory path's Bash parser (``lakeloop.memory.command``).
 
-``_Lexer(command, home, hint).tokens()`` splits one command the way POSIX sh would into
-``_Word`` (text after quote removal and ``~``/``$HOME`` expansion at the start of a word,
+``Lexer(command, home, hint).tokens()`` splits one command the way POSIX sh would into
+``Word`` (text after quote removal and ``~``/``$HOME`` expansion at the start of a word,
 whether any part was quoted, the raw source text), the operators ``"|"``, ``">"`` and
-``">>"``, and ``_Heredoc`` (body and whether its delimiter was quoted). Anything else a
+``">>"``, and ``Heredoc`` (body and whether its delimiter was quoted). Anything else a
 shell would interpret (other operators, ``$`` expansions, backticks, unquoted globs and
 braces, ``!``, ``#``, newlines outside a heredoc, fd redirections) raises
-``command.Refused``. Imported by ``command.parse`` only, never on the cheap path.
+``syntax.Refused``. Imported by ``command.parse`` only, never on the cheap path.
 """
 
 from __future__ import annotations
 
 import re
 
-from .command import Refused, _Record
+from .syntax import Record, Refused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,33 +23,41 @@ _OPS = frozenset("|&;<>()")
 _BLANK = frozenset(" \t")
 
 
-class _Word(_Record):
+class Word(Record):
+    """One shell word: ``text`` after quote removal and expansion of ``~``/``$HOME`` at its start,
+    ``quoted`` (some part of it was quoted), ``raw`` (its source text)."""
+
     __slots__ = ("text", "quoted", "raw")
 
     def __init__(self, text: str, quoted: bool, raw: str) -> None:
         self.text, self.quoted, self.raw = text, quoted, raw
 
 
-class _Heredoc(_Record):
+class Heredoc(Record):
+    """A heredoc: its ``body`` (verbatim text) and whether its delimiter was ``quoted``."""
+
     __slots__ = ("body", "quoted")
 
     def __init__(self, body: str, quoted: bool) -> None:
         self.body, self.quoted = body, quoted
 
 
-class _Lexer:
+class Lexer:
     """A small POSIX-sh-like lexer producing words and the operators ``|``, ``>``, ``>>``
     and heredocs; raises Refused for anything else a shell would interpret."""
 
     def __init__(self, s: str, home: str, hint: str) -> None:
         self.s, self.n, self.home, self.hint = s, len(s), home, hint
         self.pending: list[tuple[str, bool, bool]] = []   # (delimiter, quoted, strip tabs)
-        self.heredocs: list[_Heredoc] = []
+        self.heredocs: list[Heredoc] = []
 
     def refuse(self, what: str, instead: str = "") -> None:
+        """Raise ``Refused``: ``what`` is not supported; ``instead`` (default: the hint) what to do."""
         raise Refused(f"{what}: not supported on the memory path; {instead or self.hint}")
 
     def tokens(self) -> list[Any]:
+        """The command's tokens in order: ``Word``, ``"|"``, ``">"``, ``">>"``, ``Heredoc``.
+        Raises ``Refused``."""
         s, n = self.s, self.n
         out: list[Any] = []
         i = 0
@@ -106,7 +114,7 @@ class _Lexer:
                 if self.pending:
                     self.refuse("More than one heredoc")
                 self.pending.append((word.text, word.quoted, strip))
-                out.append(_Heredoc("", word.quoted))
+                out.append(Heredoc("", word.quoted))
             elif c == "#":
                 self.refuse("A `#` comment")
             else:
@@ -118,7 +126,7 @@ class _Lexer:
         if self.pending and not self.heredocs:
             self.refuse("A heredoc without its body", "use `cat > FILE <<'EOF'`, the text, then `EOF`")
         for k, tok in enumerate(out):
-            if isinstance(tok, _Heredoc):
+            if isinstance(tok, Heredoc):
                 out[k] = self.heredocs[0]
         return out
 
@@ -144,7 +152,7 @@ class _Lexer:
                 self.refuse("`$`, backticks or `\\` line joins in a heredoc with an unquoted delimiter",
                             "quote the delimiter: `cat > FILE <<'EOF'`")
             body = body.replace("\\\\", "\\")
-        self.heredocs.append(_Heredoc(body, quoted))
+        self.heredocs.append(Heredoc(body, quoted))
         return i
 
     def _dollar(self, i: int, buf: list[str], in_dq: bool, at_start: bool) -> int:
@@ -162,7 +170,7 @@ class _Lexer:
                     "write paths literally or with `~`/`$HOME`; " + self.hint)
         return i  # pragma: no cover
 
-    def _word(self, i: int) -> tuple[_Word, int]:
+    def _word(self, i: int) -> tuple[Word, int]:
         s, n = self.s, self.n
         start = i
         buf: list[str] = []
@@ -235,4 +243,4 @@ class _Lexer:
             else:
                 buf.append(c)
                 i += 1
-        return _Word("".join(buf), quoted, s[start:i]), i
+        return Word("".join(buf), quoted, s[start:i]), i

@@ -1,9 +1,9 @@
 """Per-command option parsing of the memory path's Bash parser (``lakeloop.memory.command``).
 
-``_STAGES[name](args, ctx, first, has_stdin)`` turns the words after one of
-``command.COMMANDS`` into a ``command.Stage`` (options as documented there, operands as
+``STAGES[name](args, ctx, first, has_stdin)`` turns the words after one of
+``command.COMMANDS`` into a ``syntax.Stage`` (options as documented there, operands as
 virtual paths via ``ctx.path``), with GNU getopt_long's permutation (``_getopt``); unknown
-flags and bad values raise ``command.Refused`` through ``ctx.refuse``. ``_echo_text`` is
+flags and bad values raise ``syntax.Refused`` through ``ctx.refuse``. ``echo_text`` is
 what an ``echo`` writes. Imported by ``command.parse`` only, never on the cheap path.
 """
 
@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import re
 
-from .command import Stage, _show
+from .syntax import Stage, show
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .command import _Ctx
-    from .lexer import _Word
+    from .lexer import Word
+    from .syntax import Ctx
 
 
-def _getopt(args: list[_Word], cmd: str, flags: str, with_arg: str, longs: dict[str, tuple[str, bool]],
-            ctx: _Ctx, digits: bool = False) -> tuple[list[tuple[str, str | None]], list[_Word]]:
+def _getopt(args: list[Word], cmd: str, flags: str, with_arg: str, longs: dict[str, tuple[str, bool]],
+            ctx: Ctx, digits: bool = False) -> tuple[list[tuple[str, str | None]], list[Word]]:
     """GNU getopt_long with argument permutation: ``(options, operands)``; ``options`` are
     ``(letter, value)``; a long option maps to its letter via ``longs`` (name -> (letter,
     takes value)); with ``digits``, ``-NUM`` gives ``("#", NUM)``. Unknown options: Refused."""
     opts: list[tuple[str, str | None]] = []
-    operands: list[_Word] = []
+    operands: list[Word] = []
     k = 0
     while k < len(args):
         w = args[k]
@@ -39,7 +39,7 @@ def _getopt(args: list[_Word], cmd: str, flags: str, with_arg: str, longs: dict[
         if t.startswith("--"):
             name, eq, val = t[2:].partition("=")
             if name not in longs:
-                ctx.refuse(f"`{cmd} --{_show(name, 40)}` is not supported", _flag_help(cmd, ctx))
+                ctx.refuse(f"`{cmd} --{show(name, 40)}` is not supported", _flag_help(cmd, ctx))
             letter, takes = longs[name]
             if takes and not eq:
                 if k >= len(args):
@@ -75,7 +75,7 @@ def _getopt(args: list[_Word], cmd: str, flags: str, with_arg: str, longs: dict[
                 opts.append((c, val))
                 break
             else:
-                ctx.refuse(f"`{cmd} -{_show(c)}` is not supported", _flag_help(cmd, ctx))
+                ctx.refuse(f"`{cmd} -{show(c)}` is not supported", _flag_help(cmd, ctx))
     return opts, operands
 
 
@@ -90,11 +90,11 @@ _FLAG_HELP = {
 }
 
 
-def _flag_help(cmd: str, ctx: _Ctx) -> str:
+def _flag_help(cmd: str, ctx: Ctx) -> str:
     return f"{_FLAG_HELP.get(cmd, '')} on the memory path; {ctx.hint}"
 
 
-def _operands(cmd: str, words: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool,
+def _operands(cmd: str, words: list[Word], ctx: Ctx, first: bool, has_stdin: bool,
               need: bool = True) -> tuple[list[str], list[str]]:
     if words and not first:
         ctx.refuse(f"File operands for `{cmd}` after a pipe", "only the first command of a pipeline reads files")
@@ -109,20 +109,20 @@ def _operands(cmd: str, words: list[_Word], ctx: _Ctx, first: bool, has_stdin: b
     return vpaths, display  # type: ignore[return-value]
 
 
-def _number(value: str | None, cmd: str, ctx: _Ctx, pattern: str = r"\d+") -> re.Match[str]:
+def _number(value: str | None, cmd: str, ctx: Ctx, pattern: str = r"\d+") -> re.Match[str]:
     m = re.fullmatch(pattern, value or "")
     if not m or len(value or "") > 18:
-        ctx.refuse(f"`{cmd}` count {_show(str(value), 20)!r} is not a plain number")
+        ctx.refuse(f"`{cmd}` count {show(str(value), 20)!r} is not a plain number")
     return m  # type: ignore[return-value]
 
 
-def _p_cat(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
+def _p_cat(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     opts, words = _getopt(args, "cat", "n", "", {"number": ("n", False)}, ctx)
     vpaths, display = _operands("cat", words, ctx, first, has_stdin)
     return Stage("cat", {"number": bool(opts)}, vpaths, display)
 
 
-def _p_head(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool, cmd: str = "head") -> Stage:
+def _p_head(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool, cmd: str = "head") -> Stage:
     n, sign = "10", ""
     obsolete = bool(args) and re.fullmatch(r"-\d+", args[0].text) is not None
     if obsolete:
@@ -141,11 +141,11 @@ def _p_head(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool, cmd: str
     return Stage("tail", {"lines": int(n), "from_start": sign == "+"}, vpaths, display)
 
 
-def _p_tail(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
+def _p_tail(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     return _p_head(args, ctx, first, has_stdin, "tail")
 
 
-def _p_ls(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
+def _p_ls(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     opts, words = _getopt(args, "ls", "1aAlRh", "", {}, ctx)
     if not first:
         ctx.refuse("`ls` after a pipe", "ls reads no input; put it first")
@@ -158,7 +158,7 @@ def _p_ls(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
     return Stage("ls", o, vpaths, display)
 
 
-def _p_wc(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
+def _p_wc(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     opts, words = _getopt(args, "wc", "lwcm", "",
                           {"lines": ("l", False), "words": ("w", False), "bytes": ("c", False),
                            "chars": ("m", False)}, ctx)
@@ -170,7 +170,7 @@ def _p_wc(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
                         "bytes": "c" in letters}, vpaths, display)
 
 
-def _echo_words(args: list[_Word], ctx: _Ctx) -> tuple[list[str], bool]:
+def _echo_words(args: list[Word], ctx: Ctx) -> tuple[list[str], bool]:
     newline = True
     k = 0
     while k < len(args) and re.fullmatch(r"-[neE]+", args[k].text):
@@ -182,12 +182,13 @@ def _echo_words(args: list[_Word], ctx: _Ctx) -> tuple[list[str], bool]:
     return [w.text for w in args[k:]], newline
 
 
-def _echo_text(args: list[_Word], ctx: _Ctx) -> str:
+def echo_text(args: list[Word], ctx: Ctx) -> str:
+    """What ``echo ARGS`` writes (``-n``: no newline at the end)."""
     words, newline = _echo_words(args, ctx)
     return " ".join(words) + ("\n" if newline else "")
 
 
-def _p_echo(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
+def _p_echo(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     if not first:
         ctx.refuse("`echo` after a pipe", "echo reads no input; put it first")
     words, newline = _echo_words(args, ctx)
@@ -206,7 +207,7 @@ _GREP_LONGS = {
 }
 
 
-def _p_grep(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
+def _p_grep(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     from .grep import GrepOptions
 
     opts, words = _getopt(args, "grep", "rRinlcwvFEGhHsqy", "eABC", _GREP_LONGS, ctx, digits=True)
@@ -278,11 +279,11 @@ _FIND_ACTIONS = {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-f
                  "-fls", "-printf", "-print0", "-ls"}
 
 
-def _p_find(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage:
+def _p_find(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     if not first:
         ctx.refuse("`find` after a pipe", "find reads no input; put it first")
     k = 0
-    starts: list[_Word] = []
+    starts: list[Word] = []
     while k < len(args) and not args[k].text.startswith("-"):
         starts.append(args[k])
         k += 1
@@ -297,14 +298,14 @@ def _p_find(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage
         if t in _FIND_ACTIONS:
             ctx.refuse(f"`find {t}`", "find on the memory path only lists paths (-name, -iname, -type, -maxdepth)")
         if t not in ("-name", "-iname", "-type", "-maxdepth", "-mindepth"):
-            ctx.refuse(f"`find {_show(t, 40)}` is not supported", _flag_help("find", ctx))
+            ctx.refuse(f"`find {show(t, 40)}` is not supported", _flag_help("find", ctx))
         if k >= len(args):
             ctx.refuse(f"`find {t}` needs a value")
         val = args[k].text
         k += 1
         if t == "-type":
             if val not in ("f", "d"):
-                ctx.refuse(f"`find -type {_show(val, 10)}`", "use -type f or -type d")
+                ctx.refuse(f"`find -type {show(val, 10)}`", "use -type f or -type d")
             tests.append(("type", val))
         elif t == "-maxdepth":
             maxdepth = int(_number(val, "find", ctx).group(0))
@@ -319,5 +320,6 @@ def _p_find(args: list[_Word], ctx: _Ctx, first: bool, has_stdin: bool) -> Stage
     return Stage("find", {"tests": tests, "maxdepth": maxdepth, "mindepth": mindepth}, vpaths, display)
 
 
-_STAGES = {"cat": _p_cat, "head": _p_head, "tail": _p_tail, "ls": _p_ls, "grep": _p_grep,
-           "wc": _p_wc, "find": _p_find, "echo": _p_echo}
+#: Command name (``command.COMMANDS``) -> its option parser ``(args, ctx, first, has_stdin) -> Stage``.
+STAGES = {"cat": _p_cat, "head": _p_head, "tail": _p_tail, "ls": _p_ls, "grep": _p_grep,
+          "wc": _p_wc, "find": _p_find, "echo": _p_echo}

@@ -54,9 +54,3 @@ def pending() -> list[str]:
         return []
     return sorted(n for n in names if n.endswith(".json") and not n.startswith("."))
 
-
-def put_raw(event: str, data: bytes, received_at_ns: int | None = None) -> str:
-    """Spool one event's raw payload; see ``spool.put_raw``."""
-    from .spool import put_raw as _put_raw
-
-    return _put_raw(event, data, received_at_ns)

@@ -65,6 +65,15 @@ def with_publisher(contributors: list[str], user: str) -> list[str]:
     return out
 
 
+def current_user() -> str:
+    """Who publishes from this machine: the user name captured rows carry
+    (``store.current_identity``: on Deeplake ``LAKELOOP_USER``, else the credentials'
+    userName, else the login name). Raises StoreError when the store is misconfigured."""
+    from ..store import current_identity
+
+    return current_identity().user
+
+
 def reason(description: str) -> str:
     """The judge's reason noted in an optimizer version's ``description``, or ""."""
     head, sep, note = (description or "").rpartition(REASON_NOTE)
