@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from lakeloop import paths
-from tests.support.hooks import pretooluse_payload, run_hook, run_pretooluse
+from tests.support.hooks import files_holding, pretooluse_payload, run_hook, run_pretooluse
 
 TOKEN = "dl-team-token-6b1f0e9d2c7a4e55"
 M = "~/.deeplake/memory"
@@ -93,19 +93,7 @@ def bash(world: World, command: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def leaks(world: World) -> list[str]:
     """Files under the tmp dir (symlinks not followed) other than the credentials holding TOKEN."""
-    found = []
-    for top, _dirs, files in os.walk(world.tmp):
-        for name in files:
-            path = os.path.join(top, name)
-            if path == str(world.creds) or os.path.islink(path):
-                continue
-            try:
-                with open(path, "rb") as fh:
-                    if TOKEN.encode() in fh.read():
-                        found.append(path)
-            except OSError:
-                pass
-    return found
+    return files_holding(world.tmp, TOKEN, besides=world.creds)
 
 
 def play(world: World, tool: str, tool_input: dict, cwd: Path | None = None, act: bool = True):

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from lakeloop import paths
-from tests.support.hooks import pretooluse_payload, run_pretooluse
+from tests.support.hooks import files_holding, pretooluse_payload, run_pretooluse
 
 SID = "5b0c9a51-7d0e-4d43-9a51-0c0ffee0a8e1"
 TOKEN = "lk-secret-9f3e7a1c5b2d4e60"
@@ -282,19 +282,7 @@ def canaries(world: World) -> list[str]:
 
 def token_leaks(world: World) -> list[str]:
     """Files under the tmp dir (symlinks not followed) other than the credentials holding TOKEN."""
-    leaks = []
-    for top, _dirs, files in os.walk(world.tmp):
-        for name in files:
-            path = os.path.join(top, name)
-            if path == str(world.creds) or os.path.islink(path):
-                continue
-            try:
-                with open(path, "rb") as fh:
-                    if TOKEN.encode() in fh.read():
-                        leaks.append(path)
-            except OSError:
-                pass
-    return leaks
+    return files_holding(world.tmp, TOKEN, besides=world.creds)
 
 
 def check_safe(world: World, decision: str, out: dict | None, proc: subprocess.CompletedProcess,

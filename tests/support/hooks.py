@@ -65,3 +65,21 @@ def run_pretooluse(payload: dict, **env_extra: str) -> tuple[str, dict | None, s
         return "pass", None, proc
     out = json.loads(proc.stdout)
     return out["hookSpecificOutput"]["permissionDecision"], out, proc
+
+
+def files_holding(root: str | os.PathLike, secret: str, *, besides: str | os.PathLike = "") -> list[str]:
+    """Regular files under ``root`` (symlinks not followed, ``besides`` skipped: the file that holds
+    ``secret`` on purpose) whose bytes contain ``secret``: where a leak landed."""
+    found = []
+    for top, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(top, name)
+            if path == str(besides) or os.path.islink(path):
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    if secret.encode() in fh.read():
+                        found.append(path)
+            except OSError:
+                pass
+    return found
