@@ -11,7 +11,7 @@ plugin/lakeloop/data/. ``--store deeplake`` runs against the Deeplake stand-in
 of the tests (a throwaway PostgreSQL behind it, no injected faults) instead of
 the embedded store, and counts the rows through it.
 
-``--memory`` adds the memory-path cases (issue 8): PreToolUse answering a Grep (a word,
+``--memory`` adds the memory-path cases: PreToolUse answering a Grep (a word,
 a word in ~1 % of events ranked best first, and a regular expression no index can
 narrow), a Read of a session file and of /index.md, and Bash ``grep -rn WORD <root> | head``,
 on a store pre-filled with ``--events`` captured events (default 100,000 on the embedded
@@ -175,7 +175,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--store", choices=("embedded", "deeplake"), default="embedded")
-    ap.add_argument("--memory", action="store_true", help="add the memory-path cases (issue 8)")
+    ap.add_argument("--memory", action="store_true", help="add the memory-path cases")
     ap.add_argument("--events", type=int, default=None, help="captured events for --memory")
     args = ap.parse_args()
     import contextlib

@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugin"))
 
-from lakeloop.rows import Identity, session_row  # noqa: E402
+from lakeloop.capture.rows import session_row  # noqa: E402
+from lakeloop.identity import Identity  # noqa: E402
 
 MARKER = "zebracorn"
 MARKER_COMMON = "migration"

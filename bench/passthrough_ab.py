@@ -5,7 +5,7 @@
 Exports ``--base`` with ``git archive`` into a temporary directory, then runs the two
 ``hooks/run PreToolUse`` launchers alternately (A, B, A, B, ...) on the same recorded
 non-memory payloads (a Bash call and a Read), in one fresh HOME each, so machine noise falls
-on both alike. Prints each side's median and p90 in milliseconds and B/A, for issue 8's goal
+on both alike. Prints each side's median and p90 in milliseconds and B/A, for the memory path's goal
 that tool calls off the memory path keep today's cost (within 10 %).
 """
 
@@ -40,7 +40,7 @@ def _payloads(expansion: bool = False) -> list[bytes]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", default="77768d4", help="commit to compare against (default: before issue 8)")
+    ap.add_argument("--base", default="77768d4", help="commit to compare against")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--expansion", action="store_true", help="a Bash command with * and $ (checked in full)")

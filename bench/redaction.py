@@ -5,7 +5,7 @@
     python bench/redaction.py --list-files
 
 Default mode: CPU milliseconds per event (``time.process_time``, many iterations) of
-``lakeloop.hooks.capture.event_rows`` (payload -> sessions row, in the drainer) with
+``lakeloop.capture.rows.event_rows`` (payload -> sessions row, in the drainer) with
 ``LAKELOOP_REDACT=1`` and ``=0``, for
 
 * every capture payload recorded from Claude Code 2.1.330
@@ -93,8 +93,8 @@ def cpu_ms_per_event(payloads: list[dict], iterations: int, redact: bool) -> flo
     """CPU ms per call of ``event_rows`` over ``payloads``, ``iterations`` rounds."""
     import logging
 
-    from lakeloop.hooks.capture import event_rows
-    from lakeloop.rows import Identity
+    from lakeloop.capture.rows import event_rows
+    from lakeloop.identity import Identity
 
     os.environ["LAKELOOP_REDACT"] = "1" if redact else "0"
     log = logging.getLogger("bench.redaction")
@@ -110,7 +110,8 @@ def cpu_ms_per_event(payloads: list[dict], iterations: int, redact: bool) -> flo
 
 
 #: What a drainer imports whether or not it redacts (the baseline of ``build_cost_ms``).
-DRAINER_IMPORTS = ("import lakeloop.hooks.capture, lakeloop.outbox.drainer, lakeloop.rows, lakeloop.store, "
+DRAINER_IMPORTS = ("import lakeloop.capture.drain, lakeloop.capture.parse, lakeloop.capture.rows, "
+                   "lakeloop.outbox.drainer, lakeloop.store, "
                    "lakeloop.store.embedded, lakeloop.deeplake.credentials, lakeloop.boundedjson, lakeloop.log")
 
 

@@ -42,7 +42,7 @@ def _spool(event, data):
     if not data.strip():
         return "empty stdin, nothing to spool"
     # Spooled unparsed, like a capture hook: the drainer checks the payload
-    # (lakeloop.hooks.capture.parse, bounded) and keeps a bad one in outbox/failed/.
+    # (lakeloop.capture.parse, bounded) and keeps a bad one in outbox/failed/.
     # put_raw records this session's capture settings in the entry (the drainer applies
     # those, not its own environment's).
     sys.path.insert(0, os.path.join(ROOT, "plugin"))

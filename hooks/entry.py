@@ -8,7 +8,7 @@ nothing a hook process or its detached children create is readable by other user
 import os
 import sys
 
-os.umask(0o077)  # every file and directory a hook (and the drainer or worker it starts) creates is private (issue 7)
+os.umask(0o077)  # every file and directory a hook (and the drainer or worker it starts) creates is private
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin"))
 try:
     from lakeloop.hooks.main import main

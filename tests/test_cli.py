@@ -12,7 +12,8 @@ import pytest
 
 from conftest import REPO, recorded_payloads
 from lakeloop.cli.main import main
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity
 from lakeloop.store.embedded import EmbeddedStore
 from lakeloop import paths
 
@@ -47,7 +48,7 @@ def test_skills_push_uses_user_as_default_author_and_refuses_unsafe_names(tmp_pa
     """The author defaults to LAKELOOP_USER; a name that is not one safe path component is refused."""
     d = _skill_dir(tmp_path, body="---\nname: ../../evil\n---\nx\n")
     assert main(["skills", "push", str(d)]) == 2
-    assert "unsafe skill name" in capsys.readouterr().out
+    assert "unsafe skill name" in capsys.readouterr().err
     d2 = _skill_dir(tmp_path, name="lint")
     assert _json_out(capsys, ["skills", "push", str(d2), "--json"])["ref"] == "lint--tester"
     assert main(["skills", "push", str(tmp_path / "missing")]) == 2

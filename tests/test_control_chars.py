@@ -79,7 +79,8 @@ def world(store_kind, tmp_path):
     prompt.update(session_id=SESSION_ID, cwd=str(project), prompt=PROMPT)
     proc = run_hook("UserPromptSubmit", prompt)
     assert proc.stdout == b"" and proc.stderr == b""
-    from lakeloop.rows import Identity, session_row
+    from lakeloop.capture.rows import session_row
+    from lakeloop.identity import Identity
 
     with open_store() as store:
         embedded = store.name == "embedded"

@@ -19,9 +19,9 @@ import pytest
 
 from conftest import REPO, recorded_payloads, wait_until
 from lakeloop import outbox, paths
-from lakeloop.cli.skills import push
 from lakeloop.deeplake.client import DeeplakeClient
 from lakeloop.deeplake.credentials import Credentials
+from lakeloop.skillopt.publish import push
 from lakeloop.store.deeplake import DeeplakeStore
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401
 

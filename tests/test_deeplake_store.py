@@ -9,7 +9,8 @@ import pytest
 from conftest import recorded_payloads
 from lakeloop.deeplake.client import DeeplakeClient
 from lakeloop.deeplake.credentials import Credentials
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity
 from lakeloop.store.base import SkillRow
 from lakeloop.store.deeplake import SCHEMAS, DeeplakeStore
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401
@@ -29,7 +30,7 @@ def columns(standin, table: str) -> list[str]:
 
 
 def test_tables_created_using_deeplake_with_the_reference_schemas(deeplake):
-    """First use creates sessions, skills and memory USING deeplake with deeplake-api.md's columns."""
+    """First use creates sessions, skills and memory USING deeplake with docs/deeplake-store.md's columns."""
     store = make_store(deeplake)
     statements = store.ensure_tables()
     assert len(statements) == 3 and all(s.endswith("USING deeplake") for s in statements)

@@ -24,9 +24,9 @@ import pytest
 
 from conftest import REPO, wait_until
 from lakeloop import paths
-from lakeloop.cli.skills import push
-from lakeloop.rows import Identity
+from lakeloop.identity import Identity
 from lakeloop.skillopt import pending
+from lakeloop.skillopt.publish import push
 from lakeloop.store.embedded import EmbeddedStore
 from tests.support.fake_anthropic import (FakeAnthropic, Reply, has_tool_result, is_main_agent, is_tool_less,
                                           last_user_text, session_id, system_text)

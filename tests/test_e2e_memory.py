@@ -22,7 +22,7 @@ import pytest
 
 from conftest import REPO, wait_until
 from lakeloop import paths
-from lakeloop.rows import Identity
+from lakeloop.identity import Identity
 from lakeloop.store.embedded import EmbeddedStore
 from tests.support.fake_anthropic import FakeAnthropic, Reply, is_main_agent, last_user_text, session_id, tool_results
 

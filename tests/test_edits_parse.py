@@ -1,7 +1,7 @@
 """Reading the judge's and proposer's replies (skillopt/parse.py) and applying edits
 (skillopt/edits.py).
 
-Rules under test (skillopt-loop.md, steps 4 and 5):
+Rules under test (docs/skill-loop.md, steps 4 and 5):
 * the judge's verdict is read conservatively: anything but a clear, confident
   ``success: 0`` counts as success (a flaky judge never manufactures a failure);
 * the proposer gives at most 3 edits; malformed ones are dropped;

@@ -22,7 +22,8 @@ from lakeloop import paths
 from lakeloop.deeplake.client import DeeplakeClient
 from lakeloop.deeplake.credentials import Credentials
 from lakeloop.errors import OutcomeUnknown
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity
 from lakeloop.store.deeplake import DeeplakeStore
 from lakeloop.store.embedded import EmbeddedStore
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401

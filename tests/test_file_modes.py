@@ -97,7 +97,7 @@ def test_a_real_session_leaves_only_private_files(shared_base, monkeypatch):
     directory under the data and log dirs is 0700, every file 0600. The pulled SKILL.md is
     0644 (the agent's file)."""
     from conftest import recorded_payloads
-    from lakeloop.cli.skills import push
+    from lakeloop.skillopt.publish import push
 
     agent = shared_base / "scripted-agent"
     agent.write_text(f"#!/bin/sh\nPYTHONPATH={PLUGIN_SRC} exec {sys.executable} -m lakeloop.demo_agent \"$@\"\n")

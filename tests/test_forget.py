@@ -19,7 +19,8 @@ import pytest
 
 from conftest import PLUGIN_SRC
 from lakeloop import paths
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity
 from lakeloop.store.memory_types import MemoryQuery, NoteRow
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401
 

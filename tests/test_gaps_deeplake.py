@@ -23,7 +23,8 @@ from lakeloop.deeplake import client as client_mod
 from lakeloop.deeplake.client import DeeplakeClient
 from lakeloop.deeplake.credentials import Credentials
 from lakeloop.errors import AuthError
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity
 from lakeloop.store.base import SkillRow
 from lakeloop.store.deeplake import SCHEMAS, DeeplakeStore
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401

@@ -62,7 +62,7 @@ def test_fresh_install_builds_its_virtualenv_in_the_background(tmp_path):
     assert third.returncode == 0
     wait_until(lambda: _rows() == 3, 30, "the spooled rows and the new one stored from the new virtualenv")
     venv_python = plugin_data / "venv" / "bin" / "python"
-    out = subprocess.run([str(venv_python), "-c", "import httpx, platformdirs, filelock; print('ok')"],
+    out = subprocess.run([str(venv_python), "-c", "import httpx, platformdirs; print('ok')"],
                          capture_output=True, text=True)
     assert out.stdout.strip() == "ok"
 

@@ -1,6 +1,6 @@
 """The per-skill worker lease (skillopt/lease.py).
 
-Rules under test (skillopt-loop.md "Worker" step 1): one improver per skill on a machine;
+Rules under test (docs/skill-loop.md "Worker" step 1): one improver per skill on a machine;
 a second taker fails while the lease is held; a lease older than 10 minutes is stale and
 taken over, and so is one whose holder process on this host is dead; when processes race
 for a lease exactly one wins.

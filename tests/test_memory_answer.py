@@ -18,7 +18,8 @@ import pytest
 from tests.support.fixtures import deeplake, postgres_cluster  # noqa: F401
 
 from lakeloop.memory import answer
-from lakeloop.rows import Identity, session_row
+from lakeloop.capture.rows import session_row
+from lakeloop.identity import Identity
 from lakeloop.store import open_store
 from lakeloop.store.base import SkillRow
 

@@ -1,4 +1,4 @@
-"""The Bash command parser of the memory path (``lakeloop.memory.command``).
+"""The Bash command parser of the memory path (``lakeloop.memory.bash.parser``, ``.scan``).
 
 Accepted forms parse to the right stages, options and virtual paths; hostile or not fully
 understood commands that touch the memory path are refused with a one-line reason; commands
@@ -13,7 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lakeloop.memory.command import COMMANDS, Refused, Script, parse, touches_memory
+from lakeloop.memory.bash.parser import COMMANDS, parse
+from lakeloop.memory.bash.scan import touches_memory
+from lakeloop.memory.bash.syntax import CommandRefused as Refused
+from lakeloop.memory.bash.syntax import Script
 
 HOME = "/home/u"
 ROOT = "/home/u/.deeplake/memory"

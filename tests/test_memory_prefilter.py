@@ -1,4 +1,4 @@
-"""The PreToolUse byte prefilter (``hooks.main._memory_candidate``): every payload that may touch
+"""The PreToolUse byte prefilter (``lakeloop.memory.prefilter.is_candidate``): every payload that may touch
 the memory path, or reach lakeloop's credentials without naming them, is parsed and checked in
 full; a Bash call whose command has no memory-path spelling, no expansion that could reach a hidden
 directory, and does not both walk or compute names and name the home directory or above is done with
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from lakeloop.hooks.main import _memory_candidate
+from lakeloop.memory.prefilter import is_candidate as _memory_candidate
 from tests.test_credentials_guard import UNNAMED_READS, UNNAMED_ROOT, UNNAMED_WRITES
 
 

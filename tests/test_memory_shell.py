@@ -1,4 +1,4 @@
-"""The tiny shell of the memory path (``lakeloop.memory.shell``) against the real GNU tools.
+"""The tiny shell of the memory path (``lakeloop.memory.bash.runner``) against the real GNU tools.
 
 A tree is built from ``MemoryRecord``s and materialised under ``tmp/.deeplake/memory``; every
 command runs twice: through ``parse`` -> ``plan`` -> a reference store answer (the
@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lakeloop.memory import shell
+from lakeloop.memory.bash import runner as shell
 from lakeloop.memory.tree import LINE_LIMIT
 from lakeloop.memory.grep import GrepOptions, narrowing_literals
-from lakeloop.memory.command import parse
+from lakeloop.memory.bash.parser import parse
 from lakeloop.memory.tree import Tree
 from lakeloop.store.memory_types import DOC, ENTRY, LINE, SESSION, SKILL, MemoryQuery, MemoryRecord
 

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import REPO, PLUGIN_SRC, first_payload, wait_until
 from lakeloop import outbox, paths
+from lakeloop.capture import drain as capture
 from lakeloop.errors import OutcomeUnknown, PaymentRequired, PermanentError, StoreUnavailable, TransientError
-from lakeloop.hooks import capture
 from lakeloop.outbox import entries, lock, spool, usage
 from lakeloop.outbox.drainer import Drainer, Handlers
 from lakeloop.store.embedded import EmbeddedStore
@@ -249,7 +249,7 @@ def test_old_backlog_with_six_drainers_is_stored_exactly_once():
         os.utime(path, (old / 1e9, old / 1e9))
     code = ("import logging, sys\n"
             "from lakeloop.log import setup\n"
-            "from lakeloop.hooks.capture import drain\n"
+            "from lakeloop.capture.drain import drain\n"
             "r = drain(setup('drain'), linger_s=0.2)\n"
             "print('busy' if r is None else r.stored)\n")
     env = {**os.environ, "PYTHONPATH": str(PLUGIN_SRC)}
@@ -362,7 +362,7 @@ def test_a_reaction_runs_once_when_its_store_write_fails_and_is_retried(monkeypa
     assert [c[0] for c in rec.calls] == ["react", "store", "store"]
     assert pending.peek(SID)["budget"] == 2 and len(jobs) == 1
     # A replay of the same event (a crash before the r mark) spends nothing and starts nothing.
-    from lakeloop.hooks.user_prompt_submit import react
+    from lakeloop.capture.react import react
 
     assert react(prompt, LOG, time.time_ns(), rec.calls[0][2]) is None
     assert pending.peek(SID)["budget"] == 2 and len(jobs) == 1
@@ -455,7 +455,7 @@ def test_large_payloads_keep_drainer_memory_bounded(tmp_path):
         spool.put_raw("PostToolUse", raw.encode(), received_at_ns=i + 1)
     del raw, p
     code = ("from lakeloop.log import setup\n"
-            "from lakeloop.hooks.capture import drain\n"
+            "from lakeloop.capture.drain import drain\n"
             "r = drain(setup('drain'))\n"
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
             "print(r.stored, r.failed, hwm)\n")

@@ -28,7 +28,7 @@ import pytest
 from conftest import PLUGIN_SRC
 from lakeloop.deeplake.client import DeeplakeClient
 from lakeloop.deeplake.credentials import Credentials
-from lakeloop.rows import Identity
+from lakeloop.identity import Identity
 from lakeloop.skillopt import attempts
 from lakeloop.skillopt.edits import apply_edits
 from lakeloop.skillopt.parse import Edit
@@ -255,7 +255,7 @@ WORKER = r"""
 import json, logging, os, sys, time
 from lakeloop.deeplake.client import DeeplakeClient
 from lakeloop.deeplake.credentials import Credentials
-from lakeloop.rows import Identity
+from lakeloop.identity import Identity
 from lakeloop.skillopt.worker import Deps, Job, improve
 from lakeloop.store.deeplake import DeeplakeStore
 

@@ -1,6 +1,6 @@
 """Propagation: pulling team skills into the skills dir (skillopt/pull.py, SessionStart).
 
-Rules under test (skillopt-loop.md "Org skills" and "Propagation"): the current version of
+Rules under test (docs/skill-loop.md "Org skills" and "Pull (SessionStart)"): the current version of
 every team skill is written to ``<skills root>/<name>--<author>/SKILL.md`` and recorded in
 the pull manifest; an unchanged skill is not rewritten; a newer version is; a name or author
 that is not one safe path component is refused and nothing is written outside the root;

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from lakeloop.hooks.user_prompt_submit import react
+from lakeloop.capture.react import react
 from lakeloop.skillopt import pending
 
 LOG = logging.getLogger("lakeloop-tests")

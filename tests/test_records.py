@@ -67,7 +67,8 @@ def test_a_default_before_a_required_field_is_refused():
 def test_the_memory_hook_path_imports_neither_dataclasses_nor_inspect_nor_typing():
     code = ("import sys, lakeloop.hooks.main, lakeloop.boundedjson, lakeloop.memory.answer, "
             "lakeloop.store.embedded, lakeloop.memory.grep, lakeloop.memory.tree, lakeloop.memory.notes, "
-            "lakeloop.memory.command, lakeloop.deeplake.credentials; "
+            "lakeloop.memory.bash.parser, lakeloop.memory.bash.runner, lakeloop.memory.prefilter, "
+            "lakeloop.deeplake.credentials; "
             "print(sorted(m for m in ('dataclasses', 'inspect', 'typing') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(PLUGIN_SRC), "PATH": "/usr/bin:/bin"}).stdout

@@ -1,6 +1,6 @@
 """Org skill refs (skillopt/refs.py) and judgment windows (skillopt/pending.py).
 
-Rules under test (skillopt-loop.md, "Org skills" and "Arming"):
+Rules under test (docs/skill-loop.md, "Org skills" and "Arming"):
 * an org skill ref is ``<name>--<author>``; refs with ``:``, ``/``, ``\\`` or ``..`` are not;
   a ref only counts when the pull manifest records it;
 * a skill is used through ``Skill`` ``{"skill": ref}``, a read of ``.../skills/<ref>/SKILL.md``

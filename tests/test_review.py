@@ -26,6 +26,7 @@ import pytest
 
 from lakeloop import config, paths
 from lakeloop.cli import skills_review
+from lakeloop.cli.error_handler import run_command
 from lakeloop.skillopt import attempts
 from lakeloop.skillopt.edits import apply_edits
 from lakeloop.skillopt.parse import Edit
@@ -59,7 +60,7 @@ def ns(**kw) -> argparse.Namespace:
 
 
 def run_json(capsys, fn, **kw) -> tuple[int, dict]:
-    code = fn(ns(json=True, **kw))
+    code = run_command(fn, ns(json=True, **kw))
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -269,14 +270,14 @@ def test_reject_deletes_the_proposal(store, capsys):
 @pytest.mark.parametrize("ref", ["not-a-ref", "../x--y"])
 def test_review_commands_refuse_a_malformed_ref(store, capsys, ref):
     """A ref that is not ``<name>--<author>`` exits 2 without touching the store."""
-    assert skills_review.accept(ns(ref=ref, proposal_id="abcdef12")) == 2
-    assert "not an org skill ref" in capsys.readouterr().out
+    assert run_command(skills_review.accept, ns(ref=ref, proposal_id="abcdef12")) == 2
+    assert "not an org skill ref" in capsys.readouterr().err
 
 
 def test_a_short_prefix_is_not_enough(store, capsys):
     """Fewer than 6 characters never match by prefix (a typo must not accept something else)."""
     pid = hold(store).details["proposal_id"]
-    assert skills_review.reject(ns(ref=REF, proposal_id=pid[:5])) == 2
+    assert run_command(skills_review.reject, ns(ref=REF, proposal_id=pid[:5])) == 2
     assert len(proposals(store)) == 1
 
 

@@ -1,4 +1,4 @@
-"""Sessions rows built from hook payloads (deeplake-api.md, "Tables": sessions).
+"""Sessions rows built from hook payloads (docs/deeplake-store.md, "Tables": sessions).
 
 Rules under test: which hook event becomes which message ``type``; the message
 fields; ``tool_input``/``tool_response`` as JSON *strings*; the row columns
@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from conftest import first_payload, recorded_payloads
 
 import lakeloop
-from lakeloop import rows
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture import rows
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity, path_component, utc_now
 
 SID = "e8f2d602-bc51-4170-b4d4-df65e830a9f4"
 ME = Identity(user="tester")
@@ -157,7 +158,7 @@ def test_timestamps_are_iso8601_utc():
     stamp = _parse_utc(row.message["timestamp"])
     assert before - dt.timedelta(seconds=1) <= stamp <= after + dt.timedelta(seconds=1)
     assert row.creation_date == row.last_update_date == row.message["timestamp"]
-    assert _parse_utc(rows.utc_now())
+    assert _parse_utc(utc_now())
 
 
 def test_timestamp_is_when_the_hook_received_the_event():
@@ -173,7 +174,7 @@ def test_timestamp_is_when_the_hook_received_the_event():
 def test_utc_now_is_fixed_width_so_text_order_is_time_order():
     """``utc_now`` always has the same length (microseconds included), so sorting the
     text sorts by time."""
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", rows.utc_now())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", utc_now())
 
 
 # -- hostile session ids ------------------------------------------------------------------
@@ -233,7 +234,7 @@ def test_property_no_identity_value_escapes_the_path_convention(user, org, ws, s
     """User, org and workspace are untrusted too: none of them can add a path level."""
     ident = Identity(user=user, org_name=org, workspace=ws)
     path = ident.session_path(sid)
-    _assert_contained(path, rows.path_component(user))
+    _assert_contained(path, path_component(user))
 
 
 # -- huge fields ----------------------------------------------------------------------------

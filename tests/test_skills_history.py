@@ -100,9 +100,9 @@ def test_history_lists_every_version_with_its_publisher_and_reason(store, capsys
 def test_history_refuses_bad_refs(store, capsys):
     """A malformed ref or an unknown skill: exit 2 with a message, no traceback."""
     assert main(["skills", "history", "../etc"]) == 2
-    assert "not a team skill ref" in capsys.readouterr().out
+    assert "not a team skill ref" in capsys.readouterr().err
     assert main(["skills", "history", "nope--alice"]) == 2
-    assert "no team skill nope--alice" in capsys.readouterr().out
+    assert "no team skill nope--alice" in capsys.readouterr().err
 
 
 def test_diff_defaults_to_previous_against_current(store, capsys):
@@ -123,7 +123,7 @@ def test_diff_defaults_to_previous_against_current(store, capsys):
     assert out[:2] == [f"--- {REF} v2", f"+++ {REF} v1"]
     assert [line for line in out[2:] if line[:1] in "+-"] == ["-Back up the database first."]
     assert main(["skills", "diff", REF, "9"]) == 2
-    assert "has no version 9" in capsys.readouterr().out
+    assert "has no version 9" in capsys.readouterr().err
 
 
 def test_rollback_publishes_the_old_body_as_a_new_user_version(store, capsys, monkeypatch):
@@ -196,7 +196,7 @@ def test_pin_keeps_this_machine_on_a_version_until_unpin(store, capsys):
 def test_pin_refuses_a_version_the_store_does_not_hold(store, capsys):
     """pin to a missing version: exit 2, nothing pinned."""
     assert main(["skills", "pin", REF, "9"]) == 2
-    assert "has no version 9" in capsys.readouterr().out
+    assert "has no version 9" in capsys.readouterr().err
     assert not (paths.data_dir() / "pins.json").exists()
 
 

@@ -1,6 +1,6 @@
 """The skill optimizer's worker logic: ``lakeloop.skillopt.worker.improve``.
 
-Rules under test (skillopt-loop.md "Worker", seed 000):
+Rules under test (docs/skill-loop.md "Worker", seed 000):
 * the invocation row may lag the store: poll 1 try + 5 retries with sleep = 3 s x attempt;
   only "not found" is retried, a query error ends the run at once; exhausted -> publish nothing;
 * the invocation is the tool_call of the skill, preferring the arming tool_use_id, else the latest;
@@ -26,7 +26,8 @@ import pytest
 
 from lakeloop import config
 from lakeloop.errors import AgentError, StoreError
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity
 from lakeloop.skillopt import attempts, prompts
 from lakeloop.skillopt import worker as W
 from lakeloop.skillopt.worker import Deps, Job, build_window, improve

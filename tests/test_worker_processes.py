@@ -15,10 +15,11 @@ import pytest
 
 from conftest import REPO, recorded_payloads, wait_until
 from lakeloop import paths
-from lakeloop.cli.skills import push
-from lakeloop.hooks.user_prompt_submit import react
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.react import react
+from lakeloop.capture.rows import build_message, session_row
+from lakeloop.identity import Identity
 from lakeloop.skillopt import pending
+from lakeloop.skillopt.publish import push
 from lakeloop.skillopt.pull import pull
 from lakeloop.store.embedded import EmbeddedStore
 

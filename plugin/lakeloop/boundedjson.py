@@ -20,7 +20,7 @@ twenty times the size of the text. ``loads_object`` bounds both:
 * Time: the scan is linear: an unterminated string ends it at once (a string is
   never re-scanned from a later quote).
 
-Errors: ``PayloadError`` (a ``ValueError``) with a short reason; the text of
+Errors: ``PayloadError`` (a ``LakeloopError`` and a ``ValueError``) with a short reason; the text of
 the payload never goes into the reason.
 """
 
@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import json
 import re
+
+from .errors import LakeloopError
 
 #: Deepest nesting accepted (arrays and objects), counting the top-level object as 1.
 MAX_DEPTH = 100
@@ -52,8 +54,9 @@ _OPEN = (ord("["), ord("{"))
 _CLOSE = (ord("]"), ord("}"))
 
 
-class PayloadError(ValueError):
-    """The bytes are not a JSON object within the bounds; ``str(error)`` says why."""
+class PayloadError(LakeloopError, ValueError):
+    """The bytes are not a JSON object within the bounds; ``str(error)`` says why (never the
+    payload's text). A ValueError too, as ``json.loads`` errors are."""
 
 
 class Cut(str):

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 #: Marks every process the skill optimizer starts (the worker and the judge's
 #: and proposer's own agent sessions). Hooks that see it neither capture, arm
-#: nor react: the recursion guard of skillopt-loop.md.
+#: nor react: the recursion guard of docs/skill-loop.md.
 WORKER_ENV = "LAKELOOP_WORKER"
 
 
@@ -138,7 +138,7 @@ def judge_min_confidence() -> float:
 def skill_review() -> str:
     """``LAKELOOP_SKILL_REVIEW``: ``auto`` (default: plain optimizer changes are published, risky
     ones held as proposals) or ``all`` (every optimizer change is held for a person to accept).
-    Any other value reads as ``all``: a mistyped setting fails closed (issue 7, point 5)."""
+    Any other value reads as ``all``: a mistyped setting fails closed."""
     raw = os.environ.get("LAKELOOP_SKILL_REVIEW", "").strip().lower()
     return "auto" if raw in ("", "auto") else "all"
 
@@ -224,7 +224,7 @@ def deeplake_retry_after_cap_s() -> float:
 def deeplake_visibility_wait_s() -> float:
     """``LAKELOOP_DEEPLAKE_VISIBILITY_WAIT_S``: how long to wait, after an INSERT whose outcome is
     unknown, before looking its ids up, seconds (default 5): a row committed moments ago may not be
-    visible yet (deeplake-api.md, visibility lag), and a lookup too early would send it twice."""
+    visible yet (docs/deeplake-store.md, visibility lag), and a lookup too early would send it twice."""
     return _float("LAKELOOP_DEEPLAKE_VISIBILITY_WAIT_S", 5.0)
 
 

@@ -14,8 +14,22 @@
     │       └── PermanentError     retrying cannot help
     │           ├── PaymentRequired  402: the organisation is out of credits
     │           ├── AuthError        401 / 403
-    │           └── AlreadyExists    500 saying something "already exists"
-    └── AgentError                 the user's agent CLI could not be run or failed
+    │           ├── AlreadyExists    500 saying something "already exists"
+    │           └── store.deeplake.DeeplakeStatementRefused  the service cannot run a statement
+    ├── AgentError                 the user's agent CLI could not be run or failed
+    ├── RequestRefused             what a person asked for was refused (a command exits 2)
+    │   ├── skillopt.publish.SkillPushRefused  a skill push (unreadable, unsafe name, misattributed)
+    │   ├── skillopt.review.ReviewError        a proposal review (unknown, ambiguous, stale)
+    │   └── cli.skills_history.BadSkillRef     a malformed or unknown skill ref or version
+    ├── boundedjson.PayloadError   a hook payload outside the JSON bounds (also a ValueError)
+    ├── records.FrozenInstanceError  assignment to a frozen record (also an AttributeError)
+    ├── outbox.spool.OutboxFull    the outbox is over its size cap (also an OSError)
+    ├── deeplake.lite._NotSent / _SentUnanswered  internal: where a connection failed
+    └── MemoryRefused              the memory path refused a tool call (below)
+
+Classes raised by one module live in it; the tree above is the map. ``exit_code`` is the status a
+``lakeloop`` command ends with when the error stops it (``cli.error_handler``): 1, or 2 for a
+``RequestRefused``.
 
 Messages and ``body`` never hold the token: bodies are trimmed to 300
 characters and passed through ``lakeloop.log.redact``.
@@ -27,7 +41,11 @@ BODY_LIMIT = 300
 
 
 class LakeloopError(Exception):
-    """Base of every error lakeloop raises on purpose."""
+    """Base of every error lakeloop raises on purpose. Its message is ours: one readable
+    sentence with no secret, fit to show a person (``cli.error_handler`` prints it)."""
+
+    #: Exit status of a ``lakeloop`` command that this error ends.
+    exit_code = 1
 
 
 class StoreError(LakeloopError):
@@ -87,3 +105,30 @@ class AlreadyExists(PermanentError):
 
 class AgentError(LakeloopError):
     """The agent CLI used for the judge or proposer is missing, timed out or failed."""
+
+
+class RequestRefused(LakeloopError):
+    """What a person asked for was refused: bad input (a malformed ref, an unknown version, an
+    unreadable skill directory) or an action the rules forbid (publishing under another author).
+    The message says what and, where it helps, what to do instead. A command ends with exit 2."""
+
+    exit_code = 2
+
+
+# the memory path ------------------------------------------------------------------------------
+# MemoryRefused's sub-classes live next to the code that raises them (this module imports
+# nothing at module level, so the memory modules import it freely on hook paths):
+#
+#   MemoryRefused
+#   ├── memory.bash.syntax.CommandRefused   a Bash command on the memory path not accepted (.reason)
+#   ├── memory.paths.PathRefused            a tool's path into the memory path not accepted
+#   ├── memory.notes.NoteRefused            a note not stored (read-only path, too large)
+#   ├── memory.grep_pattern.PatternError    a grep pattern GNU grep refuses (GNU's message)
+#   └── memory.answer.AnswerDenied          a memory-path tool call denied (the reason shown)
+
+
+class MemoryRefused(LakeloopError):
+    """The memory path (``lakeloop.memory``) refused a tool call or one of its parts.
+
+    ``str()`` is one line for the agent: what was refused and, where it helps, what to do
+    instead (the PreToolUse answer turns it into a deny reason)."""

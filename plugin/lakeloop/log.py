@@ -3,7 +3,7 @@
 ``setup(component)`` is idempotent and never raises: when the log directory is
 not writable, records go nowhere rather than into the agent's terminal. The
 file is ``paths.log_file()``; it rotates at 5 MiB keeping 3 old files. The log directory
-is 0700 and every log file 0600 (issue 7).
+is 0700 and every log file 0600.
 ``LAKELOOP_DEBUG=1`` lowers the level to DEBUG.
 """
 
@@ -37,7 +37,7 @@ def redact(text: str) -> str:
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A ``RotatingFileHandler`` whose files (the log and, after rotation, each new one) are
-    created 0600 whatever the umask (issue 7); rotated files keep that mode (a rename)."""
+    created 0600 whatever the umask; rotated files keep that mode (a rename)."""
 
     def _open(self):
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, paths.PRIVATE_FILE_MODE)
@@ -62,7 +62,7 @@ def setup(component: str) -> logging.Logger:
         logger.propagate = False
         try:
             paths.private_dir(paths.log_dir())
-            paths.private_file(paths.log_file())  # a log from before issue 7 may be 0644
+            paths.private_file(paths.log_file())  # a log from an older lakeloop may be 0644
             handler: logging.Handler = _PrivateRotatingFileHandler(
                 paths.log_file(), maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )

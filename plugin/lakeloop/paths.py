@@ -7,7 +7,7 @@
   (``~/.local/state/lakeloop/log`` on Linux).
 * skills root: ``LAKELOOP_SKILLS_DIR``, else ``~/.claude/skills``.
 
-The data and log directories are private (issue 7): ``private_dir`` creates them 0700
+The data and log directories are private: ``private_dir`` creates them 0700
 (and narrows an older, wider one), and every file lakeloop creates in them is 0600
 (explicit modes, and ``os.umask(0o077)`` in every lakeloop process). Pulled skills under
 the skills root are the agent's files, not lakeloop's private data: SKILL.md is 0644.
@@ -83,7 +83,7 @@ def _compute(kind: str) -> str:
         return os.path.join(os.environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state"), APP, "log")
 
 
-#: Modes of what lakeloop creates in its data and log directories (issue 7): private to the user.
+#: Modes of what lakeloop creates in its data and log directories: private to the user.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 _private_checked: set[str] = set()
@@ -125,7 +125,7 @@ def private_dir(path: str | os.PathLike) -> None:
 
 def private_file(path: str | os.PathLike) -> None:
     """Narrow an existing file lakeloop made (store, log) to 0600 when group or others have
-    any access (a file from before issue 7). Missing files and failures are ignored."""
+    any access (a file from an older lakeloop). Missing files and failures are ignored."""
     try:
         if os.stat(path).st_mode & 0o077:
             os.chmod(path, PRIVATE_FILE_MODE)

@@ -17,11 +17,14 @@ Raises TypeError for a missing or unknown argument, as dataclasses does.
 
 from __future__ import annotations
 
+from .errors import LakeloopError
+
 _MISSING = object()
 
 
-class FrozenInstanceError(AttributeError):
-    """Assignment to a field of a frozen record."""
+class FrozenInstanceError(LakeloopError, AttributeError):
+    """Assignment to (or deletion of) a field of a frozen record; an AttributeError too, as
+    ``dataclasses.FrozenInstanceError`` is."""
 
 
 class _Field:

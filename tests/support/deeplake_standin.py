@@ -1,6 +1,6 @@
 """Loopback stand-in for the Deeplake tables API, backed by a real PostgreSQL database.
 
-Serves the wire contract of ``/work/shared/reference/deeplake-api.md``:
+Serves the wire contract of ``docs/deeplake-store.md``:
 
 * ``POST /workspaces/{ws}/tables/query`` with ``{"query": SQL}`` runs the SQL and answers
   ``{"columns": [...], "rows": [[...]], "row_count": N}``; a statement without a result

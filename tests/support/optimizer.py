@@ -8,7 +8,9 @@ import json
 import logging
 from typing import Any
 
-from lakeloop.rows import Identity, build_message, session_row
+from lakeloop.capture.rows import build_message, session_row
+
+from lakeloop.identity import Identity
 from lakeloop.skillopt.worker import Deps, Job
 from lakeloop.store.base import SkillRow
 

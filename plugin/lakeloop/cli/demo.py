@@ -97,7 +97,7 @@ def run(args) -> int:
     skill_dir = base / "authoring" / "db-migrate"
     skill_dir.mkdir(parents=True, exist_ok=True)
     (skill_dir / "SKILL.md").write_text(SKILL_V1)
-    from .skills import push
+    from ..skillopt.publish import push
 
     row = push(skill_dir, name="db-migrate", author="alice")
     _say(f"1. alice shares her skill: {row.ref} v{row.version} in the store")

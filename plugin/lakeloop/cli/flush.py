@@ -8,7 +8,7 @@ from ._output import emit_json
 def run(args) -> int:
     """Drain the outbox in this process (waiting up to ``--wait`` seconds for a running
     drainer to finish first). Exit 0 when nothing is left waiting, 1 otherwise."""
-    from ..hooks.capture import drain
+    from ..capture.drain import drain
     from ..log import setup
     from ..outbox.usage import status
 

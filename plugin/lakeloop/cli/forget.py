@@ -29,8 +29,6 @@ import argparse
 import datetime as _dt
 import sys
 
-from ..errors import StoreError
-
 
 def add_parser(sub) -> None:
     """Register ``forget`` on the ``lakeloop`` sub-command parsers ``sub``."""
@@ -118,7 +116,8 @@ def _purge_cached(where, notes: list[tuple[str, int]]) -> None:
 
 
 def run(args) -> int:
-    """Count, confirm, delete. See the module docstring for the exit codes."""
+    """Count, confirm, delete. See the module docstring for the exit codes. Raises StoreError
+    when the store fails (``cli.error_handler`` says nothing (more) was deleted: exit 1)."""
     from ..log import setup
     from ..outbox.usage import status as outbox_status
     from ..store import open_store
@@ -129,42 +128,38 @@ def run(args) -> int:
         print("lakeloop forget: give at least one of --session, --before, --match", file=sys.stderr)
         return 2
     log = setup("forget")
-    try:
-        with open_store() as store:
-            count = store.count_session_rows(where)
-            notes = store.memory_rows_matching(where)
-            what = _what(count, notes)
-            where_text = f"the {store.name} store ({getattr(store, 'path', '')})"
-            print(f"{what} {_describe(args)} in {where_text}")
-            for path, _n in notes[:SHOWN_PATHS]:
-                print(f"  {_shown(path)}")
-            if len(notes) > SHOWN_PATHS:
-                print(f"  ... and {len(notes) - SHOWN_PATHS} more")
-            waiting = outbox_status().get("pending", 0)
-            if waiting:
-                print(f"note: {waiting} event(s) still wait in the local outbox and are not in the store yet; "
-                      "`lakeloop flush` stores them, then run forget again to include them")
-            if count == 0 and not notes:
-                _purge_cached(where, notes)
-                print("nothing to forget")
-                return 0
-            if not args.yes:
-                answer = _confirm(what)
-                if answer is None:
-                    print("lakeloop forget: refusing to delete without confirmation: there is no terminal to ask "
-                          "on; run it again with --yes", file=sys.stderr)
-                    return 2
-                if not answer:
-                    print("nothing deleted")
-                    return 1
-            if count:
-                store.delete_session_rows(where)
-            if notes:
-                store.delete_memory_rows(where)
+    with open_store() as store:
+        count = store.count_session_rows(where)
+        notes = store.memory_rows_matching(where)
+        what = _what(count, notes)
+        where_text = f"the {store.name} store ({getattr(store, 'path', '')})"
+        print(f"{what} {_describe(args)} in {where_text}")
+        for path, _n in notes[:SHOWN_PATHS]:
+            print(f"  {_shown(path)}")
+        if len(notes) > SHOWN_PATHS:
+            print(f"  ... and {len(notes) - SHOWN_PATHS} more")
+        waiting = outbox_status().get("pending", 0)
+        if waiting:
+            print(f"note: {waiting} event(s) still wait in the local outbox and are not in the store yet; "
+                  "`lakeloop flush` stores them, then run forget again to include them")
+        if count == 0 and not notes:
             _purge_cached(where, notes)
-    except StoreError as exc:
-        print(f"lakeloop forget: the store failed, nothing (more) deleted: {exc}", file=sys.stderr)
-        return 1
+            print("nothing to forget")
+            return 0
+        if not args.yes:
+            answer = _confirm(what)
+            if answer is None:
+                print("lakeloop forget: refusing to delete without confirmation: there is no terminal to ask "
+                      "on; run it again with --yes", file=sys.stderr)
+                return 2
+            if not answer:
+                print("nothing deleted")
+                return 1
+        if count:
+            store.delete_session_rows(where)
+        if notes:
+            store.delete_memory_rows(where)
+        _purge_cached(where, notes)
     # The match text may be a secret the user wants gone: never logged.
     log.info("forget: deleted %d row(s) and %d memory row(s) (filters: %s)", count, sum(n for _p, n in notes),
              ",".join(n for n, v in (("session", args.session), ("before", args.before), ("match", args.match)) if v))

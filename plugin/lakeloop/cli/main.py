@@ -11,7 +11,7 @@ from .. import __version__
 
 class OneLineHelp(argparse.HelpFormatter):
     """Help formatter that never wraps a help text: every command and option keeps one line
-    (issue 7: ``lakeloop --help`` lists each user-facing command with one line)."""
+    (``lakeloop --help`` lists each user-facing command with one line)."""
 
     def _split_lines(self, text: str, width: int) -> list[str]:
         return [" ".join(text.split())]
@@ -80,9 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the subcommand; returns the exit code."""
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+def _run(args: argparse.Namespace) -> int:
+    """Import the command ``args.command`` names and run it; returns its exit code."""
     if args.command == "logs":
         from .logs import run
     elif args.command == "status":
@@ -105,11 +104,20 @@ def main(argv: list[str] | None = None) -> int:
         from .search import run
     else:
         from .demo import run
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the subcommand through ``cli.error_handler.run_command`` (an
+    error is one line on stderr, a traceback goes to the log file); returns the exit code."""
     import os
 
-    umask = os.umask(0o077)  # what the command (and a worker it is) creates is private (issue 7)
+    from .error_handler import run_command
+
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    umask = os.umask(0o077)  # what the command (and a worker it is) creates is private to the user
     try:
-        return run(args)
+        return run_command(_run, args)
     finally:
         os.umask(umask)
 

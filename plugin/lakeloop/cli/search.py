@@ -18,9 +18,6 @@ characters shown as escapes (``\\x1b``; in ``--json`` as JSON ``\\u`` escapes); 
 from __future__ import annotations
 
 import argparse
-import sys
-
-from ..errors import StoreError
 
 DEFAULT_LIMIT = 10
 
@@ -56,16 +53,13 @@ def _one_line(text: str) -> str:
 
 
 def run(args) -> int:
-    """Print the hits for ``args.query``. Exit 1 when the store cannot be read."""
+    """Print the hits for ``args.query``. Raises StoreError when the store cannot be read
+    (``cli.error_handler``: exit 1, one line on stderr)."""
     from ..store import open_store
 
     query = " ".join(args.query)
-    try:
-        with open_store() as store:
-            hits = store.search(query, limit=args.limit, user=args.user, project=args.project)
-    except StoreError as exc:
-        print(f"lakeloop: cannot search the store: {exc}", file=sys.stderr)
-        return 1
+    with open_store() as store:
+        hits = store.search(query, limit=args.limit, user=args.user, project=args.project)
     if args.json:
         from ._output import emit_json
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from ..errors import StoreError
 from ._output import emit_json, table
 
 
 def run(args) -> int:
-    """List recent sessions. Exit 1 when the store cannot be read."""
+    """List recent sessions. Raises StoreError when the store cannot be read (``cli.error_handler``:
+    exit 1)."""
     from ..store import open_store
 
-    try:
-        with open_store() as store:
-            sessions = store.list_sessions(limit=args.limit)
-    except StoreError as exc:
-        print(f"lakeloop: cannot read the store: {exc}")
-        return 1
+    with open_store() as store:
+        sessions = store.list_sessions(limit=args.limit)
     if args.json:
         emit_json({"sessions": sessions})
         return 0

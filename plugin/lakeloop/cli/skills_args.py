@@ -1,4 +1,4 @@
-"""The ``lakeloop skills`` argument parsers (issue 7): list (the default), push, history, diff,
+"""The ``lakeloop skills`` argument parsers: list (the default), push, history, diff,
 rollback, pin, unpin, proposals, accept, reject. Kept apart from the commands so building the
 parser imports nothing but argparse; ``cli.skills.run`` dispatches."""
 

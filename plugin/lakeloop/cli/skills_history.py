@@ -1,4 +1,4 @@
-"""History and control of one team skill (issue 7): ``lakeloop skills history|diff|rollback|pin|unpin``.
+"""History and control of one team skill: ``lakeloop skills history|diff|rollback|pin|unpin``.
 
 * ``history REF [--json]``: every version, oldest first: number, when, who published it
   (a user, or the optimizer and from whose session) and the judge's reason for optimizer
@@ -12,7 +12,8 @@
 * ``pin REF N`` / ``unpin REF``: this machine stays on version N at every pull
   (``skillopt.pins``); both pull at once so SKILL.md follows.
 
-Exit codes: 0 done, 1 the store failed, 2 bad input (malformed ref, unknown skill or version).
+Exit codes: 0 done, 1 the store failed, 2 bad input (malformed ref, unknown skill or version:
+``BadSkillRef``); ``cli.error_handler`` prints the errors.
 """
 
 from __future__ import annotations
@@ -20,41 +21,35 @@ from __future__ import annotations
 import difflib
 import uuid
 
-from ..errors import StoreError
+from ..errors import RequestRefused, StoreError
 from ._output import emit_json, table
 
 
-class _Bad(Exception):
-    """Bad input: printed, exit 2."""
+class BadSkillRef(RequestRefused):
+    """A skills command named a malformed skill ref, a skill the store does not hold, or a
+    version the skill does not have. The message says which and where to look."""
 
 
 def _rows(store, ref: str):
-    """``(name, author, team rows)`` of ``ref``; raises _Bad for a malformed or unknown ref."""
+    """``(name, author, team rows)`` of ``ref``; raises BadSkillRef for a malformed or unknown ref."""
     from ..skillopt.refs import split_ref
     from ..skillopt.versions import team_rows
 
     parts = split_ref(ref)
     if parts is None:
-        raise _Bad(f"not a team skill ref (<name>--<author>): {ref[:80]!r}")
+        raise BadSkillRef(f"not a team skill ref (<name>--<author>): {ref[:80]!r}")
     rows = team_rows(store, *parts)
     if not rows:
-        raise _Bad(f"no team skill {ref} in the store (see: lakeloop skills)")
+        raise BadSkillRef(f"no team skill {ref} in the store (see: lakeloop skills)")
     return parts[0], parts[1], rows
 
 
 def _with_store(fn):
-    """Run ``fn(store)`` on the configured store, mapping errors to exit codes."""
+    """``fn(store)`` on the configured store; what it raises goes to ``cli.error_handler``."""
     from ..store import open_store
 
-    try:
-        with open_store() as store:
-            return fn(store)
-    except _Bad as exc:
-        print(f"lakeloop: {exc}")
-        return 2
-    except StoreError as exc:
-        print(f"lakeloop: the store failed: {exc}")
-        return 1
+    with open_store() as store:
+        return fn(store)
 
 
 def history_items(rows) -> list[dict]:
@@ -124,7 +119,7 @@ def diff(args) -> int:
             new = current if args.b is None else version_row(rows, args.b)
             missing = [v for v, r in ((args.a, old), (args.b, new)) if r is None]
             if missing:
-                raise _Bad(f"{args.ref} has no version {missing[0]} (see: lakeloop skills history {args.ref})")
+                raise BadSkillRef(f"{args.ref} has no version {missing[0]} (see: lakeloop skills history {args.ref})")
         for line in difflib.unified_diff(old.body.splitlines(), new.body.splitlines(),
                                          f"{args.ref} v{old.version}", f"{args.ref} v{new.version}", lineterm=""):
             print(line)
@@ -135,7 +130,7 @@ def diff(args) -> int:
 
 def rollback(args) -> int:
     """``lakeloop skills rollback REF --to N [--json]``: publish version N's body as a new version."""
-    from ..rows import utc_now
+    from ..identity import utc_now
     from ..skillopt.versions import current_row, current_user, version_row, with_publisher, without_reason
     from ..store.base import SkillRow
 
@@ -143,7 +138,7 @@ def rollback(args) -> int:
         name, author, rows = _rows(store, args.ref)
         target, current = version_row(rows, args.to), current_row(rows)
         if target is None:
-            raise _Bad(f"{args.ref} has no version {args.to} (see: lakeloop skills history {args.ref})")
+            raise BadSkillRef(f"{args.ref} has no version {args.to} (see: lakeloop skills history {args.ref})")
         if target.body == current.body:
             print(f"{args.ref} v{current.version} already has v{args.to}'s body; nothing published")
             return 0
@@ -170,15 +165,14 @@ def rollback(args) -> int:
 
 def _pull_now(store) -> list[str]:
     """Pull at once (so SKILL.md follows a pin) and return the change lines. Raises StoreError."""
-    from filelock import Timeout
-
+    from ..locks import LockTimeout
     from ..log import setup
     from ..skillopt.announce import change_lines
     from ..skillopt.pull import pull
 
     try:
         return change_lines(pull(store, setup("skills")))
-    except Timeout:
+    except LockTimeout:
         return ["another pull is running; SKILL.md follows at the next session start"]
 
 
@@ -190,7 +184,7 @@ def pin(args) -> int:
     def run(store) -> int:
         _name, _author, rows = _rows(store, args.ref)
         if version_row(rows, args.version) is None:
-            raise _Bad(f"{args.ref} has no version {args.version} (see: lakeloop skills history {args.ref})")
+            raise BadSkillRef(f"{args.ref} has no version {args.version} (see: lakeloop skills history {args.ref})")
         try:
             pins.pin(args.ref, args.version)
         except OSError as exc:
@@ -214,8 +208,7 @@ def unpin(args) -> int:
     from ..skillopt.refs import split_ref
 
     if split_ref(args.ref) is None:
-        print(f"lakeloop: not a team skill ref (<name>--<author>): {args.ref[:80]!r}")
-        return 2
+        raise BadSkillRef(f"not a team skill ref (<name>--<author>): {args.ref[:80]!r}")
     try:
         was = pins.unpin(args.ref)
     except OSError as exc:
@@ -238,7 +231,8 @@ def unpin(args) -> int:
                 print(f"  {line}")
         return 0
 
-    code = _with_store(run)
-    if code == 1:
+    try:
+        return _with_store(run)
+    except StoreError:
         print("the pin is removed; the next session start pulls the current version")
-    return code
+        raise

@@ -1,4 +1,4 @@
-"""Reviewing held optimizer changes (issue 7, point 5): ``lakeloop skills proposals|accept|reject``.
+"""Reviewing held optimizer changes: ``lakeloop skills proposals|accept|reject``.
 
 * ``proposals [--json]``: every waiting proposal, oldest first: ref, proposal id, the base
   version it was proposed against and the current version, who it came from, the judge's
@@ -12,14 +12,14 @@
 ``ID`` may be a unique prefix of at least 6 characters. Text that comes from the store
 (diffs, reasons) is printed with control characters made visible, so a proposal cannot
 drive the terminal. Exit codes: 0 done, 1 the store failed, 2 bad input or refused
-(malformed ref, unknown proposal, edits that no longer apply).
+(malformed ref, unknown proposal, edits that no longer apply: ``skillopt.review.ReviewError``);
+``cli.error_handler`` prints the errors (with ``--json`` also as ``{"error": ...}``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import StoreError
 from ..textsafe import escape
 from ._output import emit_json
 
@@ -30,24 +30,12 @@ def _safe(text: str) -> str:
     return escape(text)
 
 
-def _run(args, fn: Callable[[Any], int]) -> int:
-    """``fn(store)`` on the configured store; ReviewError -> exit 2, StoreError -> exit 1."""
-    from ..skillopt.review import ReviewError
+def _run(fn: Callable[[Any], int]) -> int:
+    """``fn(store)`` on the configured store; ReviewError and StoreError go to ``cli.error_handler``."""
     from ..store import open_store
 
-    as_json = bool(getattr(args, "json", False))
-    try:
-        with open_store() as store:
-            return fn(store)
-    except ReviewError as exc:
-        code, message = 2, str(exc)
-    except StoreError as exc:
-        code, message = 1, f"the store failed: {exc}"
-    if as_json:
-        emit_json({"error": message})
-    else:
-        print(f"lakeloop: {_safe(message)}")
-    return code
+    with open_store() as store:
+        return fn(store)
 
 
 def proposal_item(view) -> dict[str, Any]:
@@ -92,7 +80,7 @@ def proposals(args) -> int:
             print(_safe(item["diff"]).rstrip("\n"))
         return 0
 
-    return _run(args, show)
+    return _run(show)
 
 
 def accept(args) -> int:
@@ -116,7 +104,7 @@ def accept(args) -> int:
                   f"reject it: lakeloop skills reject {done.row.ref} {done.proposal.id[:8]}")
         return 0
 
-    return _run(args, do)
+    return _run(do)
 
 
 def reject(args) -> int:
@@ -131,4 +119,4 @@ def reject(args) -> int:
             print(f"rejected proposal {gone.id[:8]} of {gone.ref}")
         return 0
 
-    return _run(args, do)
+    return _run(do)

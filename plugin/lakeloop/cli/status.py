@@ -1,5 +1,5 @@
 """``lakeloop status [--json]``: which store, where files live, open windows, pulled skills,
-pinned skills (``pins``: ``{ref: version}``, issue 7) and the outbox (``outbox``: ``pending``, ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
+pinned skills (``pins``: ``{ref: version}``) and the outbox (``outbox``: ``pending``, ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``DeeplakeClient``: the one HTTP client every hook and the worker use for Deeplake.
 
-Wire contract (deeplake-api.md): ``POST {api}/workspaces/{ws}/tables/query`` with
+Wire contract (docs/deeplake-store.md): ``POST {api}/workspaces/{ws}/tables/query`` with
 ``{"query": sql}`` answering ``{"columns", "rows", "row_count"}``, and
 ``GET {api}/workspaces/{ws}/tables``; headers ``Authorization: Bearer``,
 ``X-Activeloop-Org-Id``, ``Content-Type: application/json``, ``User-Agent``.
@@ -20,7 +20,7 @@ Behaviour, with its sources:
   retried once it may have been applied: a 5xx, or a connection that fails after
   the request went out (a read timeout, a reset, a closed connection), raises
   ``OutcomeUnknown`` at once so the caller can look up what was applied
-  (issue 6: exactly once). 429, 401/403 on session inserts, and failures to
+  (exactly once). 429, 401/403 on session inserts, and failures to
   connect (nothing was sent) are retried as usual.
 * ``on_retry(attempt, error)`` runs, and finishes, before the next attempt starts.
 * Concurrency (seed 003): at most 5 requests in flight per process and a

@@ -5,7 +5,7 @@ Read from the environment (``LAKELOOP_DEEPLAKE_TOKEN`` and
 ``LAKELOOP_DEEPLAKE_API_URL``, ``LAKELOOP_DEEPLAKE_ORG_NAME``), else from
 ``~/.deeplake/credentials.json`` (``LAKELOOP_DEEPLAKE_CREDENTIALS`` names
 another file): ``{"token", "orgId", "orgName"?, "userName"?, "workspaceId"?,
-"apiUrl"?}`` (deeplake-api.md). The workspace defaults to ``default`` and the
+"apiUrl"?}`` (docs/deeplake-store.md). The workspace defaults to ``default`` and the
 API to ``https://api.deeplake.ai``. The token is never printed: ``repr`` hides it.
 """
 

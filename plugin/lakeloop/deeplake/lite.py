@@ -5,7 +5,7 @@ httpx that process pays ~70 ms and ~15 MB to import it and ~50 ms to build its T
 context (measured: ``bench/hook_latency.py --store deeplake --memory``), several times the
 interpreter's own start-up; the issue's target for such an answer is under 10x that start-up.
 ``LiteClient`` sends the same request with :mod:`http.client`: the same endpoint, headers and
-JSON body (deeplake-api.md), the same status mapping (``lakeloop.deeplake.status.classify``),
+JSON body (docs/deeplake-store.md), the same status mapping (``lakeloop.deeplake.status.classify``),
 the same retry rules for idempotent statements (transient statuses and network failures,
 backoff of seed 003, ``Retry-After`` up to a cap), ``OutcomeUnknown`` for a non-idempotent
 statement that may have been applied, optional request slots (``light_client`` takes none: see
@@ -23,7 +23,7 @@ import random
 import time
 
 from .. import __version__
-from ..errors import AlreadyExists, DeeplakeError, NetworkError, PermanentError
+from ..errors import AlreadyExists, DeeplakeError, LakeloopError, NetworkError, PermanentError
 from .status import backoff_s, classify, retry_wait_s, stop_or_retry
 
 TYPE_CHECKING = False
@@ -110,9 +110,9 @@ class LiteClient:
                 status, text, ctype, hinted = self._attempt(method, path, body)
                 error = classify(status, self._scrub(text), ctype, retry_auth)
                 maybe_applied = status >= 500 and not isinstance(error, AlreadyExists)
-            except _Unsent as exc:
+            except _NotSent as exc:
                 error, maybe_applied = NetworkError(f"Deeplake unreachable: {exc}"), False
-            except _Sent as exc:
+            except _SentUnanswered as exc:
                 error, maybe_applied = NetworkError(f"Deeplake unreachable: {exc}"), True
             if error is None:
                 try:
@@ -146,7 +146,7 @@ class LiteClient:
             try:
                 conn.connect()
             except OSError as exc:
-                raise _Unsent(type(exc).__name__) from None
+                raise _NotSent(type(exc).__name__) from None
             conn.sock.settimeout(self.read_timeout_s)
             headers = {"Authorization": f"Bearer {self.creds.token}", "X-Activeloop-Org-Id": self.creds.org_id,
                        "User-Agent": f"lakeloop/{__version__}", "Accept": "application/json"}
@@ -157,7 +157,7 @@ class LiteClient:
                 response = conn.getresponse()
                 raw = response.read(MAX_BODY_BYTES + 1)
             except (OSError, http.client.HTTPException) as exc:
-                raise _Sent(type(exc).__name__) from None
+                raise _SentUnanswered(type(exc).__name__) from None
             except ValueError as exc:  # http.client refused a header or URL: its text may hold the token
                 raise PermanentError(f"Deeplake request refused before sending ({type(exc).__name__})") from None
             if len(raw) > MAX_BODY_BYTES:
@@ -168,12 +168,14 @@ class LiteClient:
             conn.close()
 
 
-class _Unsent(Exception):
-    """The connection failed before the request went out (safe to retry any statement)."""
+class _NotSent(LakeloopError):
+    """Internal to ``_send``: the connection failed before the request went out (safe to retry
+    any statement). The message is the OS error's type name only."""
 
 
-class _Sent(Exception):
-    """The connection failed after the request went out (the statement may have run)."""
+class _SentUnanswered(LakeloopError):
+    """Internal to ``_send``: the connection failed after the request went out (the statement
+    may have run). The message is the error's type name only."""
 
 
 _context = None
@@ -206,7 +208,7 @@ def light_client(creds: Credentials) -> LiteClient:
     values, and the 402 user notice.
 
     It takes no machine-wide request slot: a memory answer is one short read per tool call,
-    and importing filelock for the slot costs ~15 ms, a sixth of the answer. The slots bound
+    made while the agent waits, and must not queue behind a drainer's batch. The slots bound
     the bursts of the drainers and workers (seed 003), which keep them."""
     from .. import config
 

@@ -1,7 +1,7 @@
 """Bounding requests in flight: per process (a semaphore) and machine-wide (file locks).
 
 The machine-wide bound is ``size`` lock files ``<data dir>/slots/slot-<i>.lock``:
-a request holds one (an exclusive ``filelock`` on it) while it is in flight,
+a request holds one (an exclusive lock on it, ``lakeloop.locks``) while it is in flight,
 so however many hook and worker processes run, at most ``size`` requests are
 in flight on the machine. A process that dies releases its slot with its file
 descriptor. Waiting is bounded by ``wait_s`` (inside a hook's time budget);
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Callable, Iterator
 
 from ..errors import SlotTimeout
+from ..locks import try_lock, unlock
 
 POLL_S = 0.01
 
@@ -56,31 +57,25 @@ class Slots:
             if self.machine <= 0:
                 yield None
                 return
-            lock, index = self._acquire_machine(deadline)
+            fd, index = self._acquire_machine(deadline)
             try:
                 yield index
             finally:
-                lock.release()
+                unlock(fd)
         finally:
             self._semaphore.release()
 
-    def _acquire_machine(self, deadline: float):
-        from filelock import FileLock, Timeout
-
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def _acquire_machine(self, deadline: float) -> tuple[int, int]:
+        """``(descriptor holding the slot's lock, slot index)``. Raises SlotTimeout past ``deadline``."""
         order = list(range(self.machine))
         while True:
             random.shuffle(order)
             for index in order:
-                # A fresh FileLock (own file descriptor) per try: flock then excludes other
-                # threads of this process as well as other processes.
-                lock = FileLock(str(self.directory / f"slot-{index}.lock"), timeout=0, thread_local=False,
-                                is_singleton=False)
-                try:
-                    lock.acquire(timeout=0)
-                    return lock, index
-                except Timeout:
-                    continue
+                # Each try opens its own descriptor: the lock then excludes other threads of
+                # this process as well as other processes.
+                fd = try_lock(self.directory / f"slot-{index}.lock")
+                if fd is not None:
+                    return fd, index
             if self._clock() >= deadline:
                 raise SlotTimeout(f"all {self.machine} machine-wide request slots busy for {self.wait_s:.1f} s")
             self._sleep(POLL_S)

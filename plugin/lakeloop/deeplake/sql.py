@@ -1,7 +1,7 @@
 """SQL text building for Deeplake: the one place values are escaped.
 
 The tables API takes SQL text only (no bound parameters), so escaping is the
-security boundary (deeplake-api.md, "Endpoints"):
+security boundary (docs/deeplake-store.md, "Requests"):
 
 * ``literal(value)``: ``E'...'`` with ``\\`` doubled and ``'`` doubled; NUL and
   other control characters except tab, newline and carriage return dropped.

@@ -6,7 +6,7 @@ The pull runs in a detached child; the hook waits for it at most
 failing Deeplake never holds the session up longer) and the child finishes
 on its own if it needs more.
 
-What the user is told (issue 7, transparency; ``lakeloop.skillopt.announce``): one line
+What the user is told (transparency; ``lakeloop.skillopt.announce``): one line
 per team skill the pull changed and per skill of theirs with changes waiting for their
 review. The child hands its lines back through a small handoff file; when the hook has
 stopped waiting, the child posts them as a notice (``notices.post_event``) for the next
@@ -17,7 +17,7 @@ context.
 A memory root that exists on disk (it never should; ``lakeloop.memory.answer`` refuses to
 answer from it) is reported to the user here too, through the same notices.
 
-For the model (issue 8): a few lines of ``additionalContext`` (``memory_context``, under
+For the model: a few lines of ``additionalContext`` (``memory_context``, under
 ``MAX_CONTEXT_CHARS``) saying where the team's memory lives and how to search it. They are
 left out on ``resume`` (the resumed conversation already has them) and in the loop's own
 judge/proposer sessions.
@@ -214,7 +214,7 @@ def _start(payload: dict[str, Any], log: logging.Logger, texts: list[str]) -> No
 
     waiting = len(outbox.pending())
     if waiting:  # events left by an earlier session (store down, machine off): store them now
-        from .capture import drainer_child
+        from ..capture.drain import drainer_child
         from ..outbox.spool import start_drainer
 
         try:

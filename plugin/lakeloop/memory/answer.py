@@ -1,4 +1,4 @@
-"""PreToolUse answers for tool calls on the memory path (issue 8).
+"""PreToolUse answers for tool calls on the memory path.
 
 ``handle(payload, log)`` returns the hook output (a dict to print as JSON) for a tool call
 that touches the memory path, or None to let the call pass through untouched.
@@ -11,8 +11,8 @@ Each answer costs ONE store query (``Store.memory_query``), then:
   extended regular expression) over the virtual tree; the result is written to an answer
   file and the Grep is redirected to print that file's lines verbatim.
 * Glob: matching virtual paths, newest-first order is not known, so sorted by path.
-* Bash: a command built only from the forms ``lakeloop.memory.command`` accepts runs on
-  the virtual tree (``lakeloop.memory.shell``); the host shell only runs
+* Bash: a command built only from the forms ``lakeloop.memory.bash.parser`` accepts runs on
+  the virtual tree (``lakeloop.memory.bash.runner``); the host shell only runs
   ``cat -- <answer file>`` (our own path, quoted): no captured byte reaches a shell.
   ``echo ... > / >> PATH`` and heredocs store a note (``lakeloop.memory.notes``).
 * Write, Edit, MultiEdit, NotebookEdit: denied with a one-line reason.
@@ -25,7 +25,7 @@ of the stored text.
 Beside the root, the host paths ``lakeloop.memory.paths.guarded`` names (lakeloop's credentials
 file, ``~/.deeplake``) are refused to every tool: Read, Write and the edit tools on them, Grep
 and Glob on them or on a directory above them whose search could select the credentials file
-(``paths.search_reaches``), and Bash commands that may name them (``command.touches_memory``) or
+(``paths.search_reaches``), and Bash commands that may name them (``bash.scan.touches_memory``) or
 reach them without naming them (``reach.reason``: a tree walk from home or above, names computed at
 run time next to the home directory).
 A memory root that exists on disk (it never should: the tree is virtual) is refused too: every
@@ -43,6 +43,7 @@ import json
 import os
 import time
 
+from ..errors import MemoryRefused
 from ..textsafe import escape
 from . import paths as mpaths
 
@@ -69,8 +70,9 @@ _PATH_KEYS = {"Read": "file_path", "Write": "file_path", "Edit": "file_path", "M
               "NotebookEdit": "notebook_path", "Grep": "path", "Glob": "path"}
 
 
-class Deny(Exception):
-    """Deny the tool call; ``str()`` is the one-line reason shown to the agent."""
+class AnswerDenied(MemoryRefused):
+    """The memory path denies the tool call; ``str()`` is the one-line reason shown to the agent
+    (``handle`` turns it into a PreToolUse deny)."""
 
 
 #: Whole-answer deadline (seconds): past it the call is denied. Claude Code kills a PreToolUse
@@ -80,7 +82,11 @@ DEADLINE_S = 4.0
 
 
 class _Late(BaseException):
-    """Raised by the deadline's SIGALRM inside whatever runs (``re`` and SQLite check signals)."""
+    """Raised by the deadline's SIGALRM inside whatever runs (``re`` and SQLite check signals).
+
+    A control-flow signal, not an error: it derives from ``BaseException`` so that it escapes
+    every ``except Exception`` on the way (the answer's own fail-closed crash handler, a store's
+    or a library's error handling) up to ``handle``, which turns it into the deadline's deny."""
 
 
 _deadline_at = float("inf")  # monotonic time of the current answer's deadline
@@ -137,22 +143,22 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
             vpath = mpaths.virtual(raw, cwd, root)
             if vpath is None:
                 if tool in WRITE_TOOLS and "memory-answers" in raw and _in_answer_dir(raw):
-                    raise Deny("That file is a lakeloop answer to an earlier tool call on the memory path; "
+                    raise AnswerDenied("That file is a lakeloop answer to an earlier tool call on the memory path; "
                                "it cannot be edited.")
                 why = _guarded(tool, ti, raw, cwd, root)
                 if why:
                     log.warning("memory: %s on a guarded path denied", tool)
-                    raise Deny(why)
+                    raise AnswerDenied(why)
                 return None
             if tool in WRITE_TOOLS:
-                raise Deny(f"The memory path is read-only. To leave a note run Bash: "
+                raise AnswerDenied(f"The memory path is read-only. To leave a note run Bash: "
                            f"echo 'TEXT' >> {root}/notes/NAME.md ; to read: {mpaths.root_hint(root)}.")
             out = {"Read": _read, "Grep": _grep, "Glob": _glob}[tool](ti, vpath, root, log)
         else:
             return None
     except mpaths.PathRefused as exc:
         out = _deny(f"{exc}. {mpaths.root_hint(root).capitalize()}.")
-    except Deny as exc:
+    except AnswerDenied as exc:
         out = _deny(str(exc))
     except Exception as exc:  # fail closed: a crash must never let a memory-path call reach the host
         log.exception("memory %s answer crashed: %s", tool, type(exc).__name__)
@@ -198,7 +204,7 @@ def _deny(reason: str) -> dict[str, Any]:
 # the one store query ---------------------------------------------------------------------
 def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
     """Run ``query`` on the store in use (one query) and build the tree, this machine's
-    recent notes overlaid. Raises Deny when the store cannot answer."""
+    recent notes overlaid. Raises AnswerDenied when the store cannot answer."""
     from ..errors import LakeloopError
     from . import notes
     from .tree import Tree
@@ -215,7 +221,8 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
             if time.monotonic() >= _deadline_at - 0.05 or "interrupted" in str(exc):
                 raise _Late() from None  # the deadline, turned into an error by SQLite
             log.warning("memory query failed: %s: %s", type(exc).__name__, str(exc)[:200])
-            raise Deny(f"Team memory is unavailable right now ({type(exc).__name__}); try again later.") from None
+            raise AnswerDenied(f"Team memory is unavailable right now ({type(exc).__name__}); "
+                               "try again later.") from None
     extra = notes.overlay(query.prefixes) if query.prefixes else {}
     return Tree(records, index=query.index, extra_docs=extra)
 
@@ -233,7 +240,7 @@ def _refuse_on_disk(log: logging.Logger) -> None:
     posted = notices.memory_root_on_disk(root, kind)
     log.warning("memory root %s exists on disk (a %s): memory answers refused until it is removed%s",
                 root, kind, "; notice posted for the next session start" if posted else "")
-    raise Deny(f"{root} exists on disk (a {kind} lakeloop did not create), so lakeloop does not answer from "
+    raise AnswerDenied(f"{root} exists on disk (a {kind} lakeloop did not create), so lakeloop does not answer from "
                "the memory path until the user removes it; the user is told at the next session start. "
                "Do not create, change or delete anything there.")
 
@@ -329,7 +336,8 @@ def _read(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     tree = _fetch(_read_query(vpath), log)
     kind = tree.kind(vpath)
     if kind is None:
-        raise Deny(f"No such file in team memory: {mpaths.real(vpath, root)}. {mpaths.root_hint(root).capitalize()}.")
+        raise AnswerDenied(f"No such file in team memory: {mpaths.real(vpath, root)}. "
+                           f"{mpaths.root_hint(root).capitalize()}.")
     text = tree.text(vpath) if kind == "file" else listing_text(tree, vpath, root)
     updated = dict(ti)
     updated["file_path"] = answer_file(escape(text))
@@ -350,7 +358,7 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
 
     pattern = ti.get("pattern")
     if not isinstance(pattern, str):
-        raise Deny("Grep needs a pattern.")
+        raise AnswerDenied("Grep needs a pattern.")
     mode = ti.get("output_mode") if ti.get("output_mode") in ("content", "files_with_matches", "count") \
         else "files_with_matches"
     ctx = _int(ti.get("-C", ti.get("context", 0)))
@@ -364,7 +372,7 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     try:
         matcher = g.compile_matcher(opts)
     except g.PatternError as exc:
-        raise Deny(f"Bad pattern: {exc}") from None
+        raise AnswerDenied(f"Bad pattern: {exc}") from None
     from ..records import replace
 
     from .tree import LINE_LIMIT
@@ -493,9 +501,9 @@ def _glob(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
 
     pattern = ti.get("pattern")
     if not isinstance(pattern, str) or not pattern:
-        raise Deny("Glob needs a pattern.")
+        raise AnswerDenied("Glob needs a pattern.")
     if pattern.startswith("/") or ".." in pattern.split("/"):
-        raise Deny(f"Glob patterns on the memory path are relative to {root} and may not use '..'.")
+        raise AnswerDenied(f"Glob patterns on the memory path are relative to {root} and may not use '..'.")
     tree = _fetch(MemoryQuery(prefixes=("/" if vpath == "/" else vpath + "/",), listing=True,
                               index=vpath == "/"), log)
     found = [mpaths.real(f, root) for f in tree.files_under(vpath) if _glob_match(pattern, f, vpath)]
@@ -516,7 +524,7 @@ def _bash(ti: dict[str, Any], root: str, cwd: str | None, payload: dict[str, Any
     command = ti.get("command")
     if not isinstance(command, str):
         return None
-    from . import command as cmd
+    from .bash.scan import touches_memory
 
     home = os.path.expanduser("~")
     guards = mpaths.guarded()
@@ -525,22 +533,25 @@ def _bash(ti: dict[str, Any], root: str, cwd: str | None, payload: dict[str, Any
     why = reason(command, home=home, cwd=cwd, guards=guards, root=root)
     if why:
         log.warning("memory: refused a Bash command that may reach lakeloop's credentials (%d chars)", len(command))
-        raise Deny(why)
-    if not cmd.touches_memory(command, root, home, cwd=cwd, guards=guards) \
+        raise AnswerDenied(why)
+    if not touches_memory(command, root, home, cwd=cwd, guards=guards) \
             and not (cwd and mpaths.virtual(cwd, None, root)):
         return None
+    from .bash.parser import parse
+    from .bash.syntax import CommandRefused
+
     try:
-        script = cmd.parse(command, root=root, home=home, cwd=cwd or home, guards=guards)
-    except cmd.Refused as exc:
+        script = parse(command, root=root, home=home, cwd=cwd or home, guards=guards)
+    except CommandRefused as exc:
         log.warning("memory: refused Bash command (%d chars): %s", len(command), exc.reason[:200])
-        raise Deny(exc.reason) from None
+        raise AnswerDenied(exc.reason) from None
     if script is None:
         return None
-    from . import shell
+    from .bash import runner
 
-    query = shell.plan(script)
+    query = runner.plan(script)
     tree = _fetch(query, log)
-    result = shell.run(script, tree, root=root, max_bytes=MAX_BYTES)
+    result = runner.run(script, tree, root=root, max_bytes=MAX_BYTES)
     if result.note is not None:
         _save_note(result.note, payload, log)
     text = result.stdout
@@ -567,14 +578,14 @@ def _save_note(note: tuple[str, str], payload: dict[str, Any], log: logging.Logg
         with open_store(light=True) as store:
             row_id = notes.save(store, vpath, text, current_identity().user, project)
     except notes.NoteRefused as exc:
-        raise Deny(f"Note not saved: {exc}.") from None
+        raise AnswerDenied(f"Note not saved: {exc}.") from None
     except _Late:
         log.warning("memory note %s: no answer within the deadline; it may or may not be stored", vpath[:200])
-        raise Deny(f"The note may or may not have been saved (team memory did not answer within "
+        raise AnswerDenied(f"The note may or may not have been saved (team memory did not answer within "
                    f"{DEADLINE_S:.0f} s); read it back with cat before writing it again.") from None
     except (LakeloopError, OSError) as exc:
         log.warning("memory note not saved: %s: %s", type(exc).__name__, str(exc)[:200])
-        raise Deny(f"Note not saved: team memory is unavailable ({type(exc).__name__}).") from None
+        raise AnswerDenied(f"Note not saved: team memory is unavailable ({type(exc).__name__}).") from None
     log.info("memory note saved path=%s bytes=%d id=%s", vpath[:200], len(text), row_id)
 
 

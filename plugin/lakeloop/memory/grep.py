@@ -6,8 +6,9 @@ file-name prefixes. Patterns are parsed the way GNU grep parses them (its DFA le
 structure, glibc's regcomp for the errors, with GNU's messages) and translated to a Python
 ``re`` pattern; no pattern text ever reaches ``re`` unescaped, so no captured byte becomes
 a regex flag or construct. The pattern front end (parsing, GNU's error messages, case
-folding, bracket expressions, translation to ``re``) is ``lakeloop.memory.grep_pattern``;
-this module holds the API, the matcher choice, the output and the narrowing literals.
+folding, bracket expressions, translation to ``re``, narrowing literals) is
+``lakeloop.memory.grep_pattern``, used through its one entry ``compile_pattern``; this module
+holds the API, the matcher choice and the output.
 
 GNU's own quirks are reproduced where they change results: the DFA and glibc reading an
 operator after an anchor differently (``^*a``, ``\\<*a``, ERE ``{1}a``), the superset
@@ -28,31 +29,16 @@ match inside a multibyte non-word character the way GNU's byte matcher does.
 from __future__ import annotations
 
 import re
-from ..records import dataclass, field, replace
+
+from ..records import dataclass, field
+from .grep_pattern import CompiledPattern, PatternError, compile_pattern
+
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
     from typing import Callable, Iterable, Sequence
 
-from .grep_pattern import (  # noqa: F401  (RE_DUP_MAX, PatternError: re-exported API)
-    EMPTY,
-    ESIZE,
-    RE_DUP_MAX,
-    WORD_CHAR,
-    Parser,
-    PatternError,
-    alternation,
-    as_fixed,
-    backref_text,
-    concat,
-    fold_case,
-    nonempty,
-    nullable,
-    small,
-    split_patterns,
-    superset_pattern,
-    to_regex,
-    uses_kwset,
-)
+#: ``PatternError`` (``grep_pattern``) is part of this module's API: callers catch it from here.
+__all__ = ["GrepOptions", "GrepResult", "PatternError", "compile_matcher", "grep", "narrowing_literals"]
 
 
 @dataclass(frozen=True)
@@ -103,104 +89,9 @@ class GrepResult:
     messages: list[str] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------------------
-# compilation
-
-
-@dataclass
-class _Parsed:
-    asts: list[tuple[tuple, bool, bool]]  # (ast, backslash-digit in text, real backref)
-    superset: tuple | None = None
-
-
-def _parse_all(opts: GrepOptions) -> _Parsed:
-    """Every pattern parsed as GNU decides it; raises PatternError."""
-    if opts.mode not in ("G", "E", "F"):
-        raise ValueError("mode must be G, E or F")
-    pats = split_patterns(opts.patterns)
-    fixed = pats if opts.mode == "F" else as_fixed(pats, opts.mode, opts.ignore_case)
-    if fixed is not None:
-        return _Parsed([(concat([("c", ch) for ch in p]), False, False) for p in fixed])
-    ere, icase = opts.mode == "E", opts.ignore_case
-    sup = None
-    try:
-        # glibc compiles every pattern first (its errors win), then the DFA parses them
-        gparsers = [Parser(p, ere, icase, glibc=True) for p in pats]
-        gasts = [parser.parse() for parser in gparsers]
-        parsers = [Parser(p, ere, icase) for p in pats]
-        asts = [parser.parse() for parser in parsers]
-        if opts.word or any(parser.regex_only for parser in parsers):
-            # glibc's regex decides, after GNU's superset DFA let the line through
-            if gasts != asts or (opts.word and any(q.stray_rparen for q in parsers)):
-                sup = superset_pattern(pats, ere, icase, opts.word)
-            parsers, asts = gparsers, gasts
-    except RecursionError:
-        raise PatternError("grep: " + ESIZE) from None
-    return _Parsed([(a, backref_text(p), q.has_ref) for a, p, q in zip(asts, pats, parsers)],
-                   sup)
-
-
-def _compile(opts: GrepOptions) -> tuple[list[re.Pattern], re.Pattern | None]:
-    """The Python regexes whose any-search decides whether a line matches, and a
-    regex every selected line must match too (GNU's superset DFA) or None.
-
-    Like GNU: the patterns without a backslash-digit are one regex, each other pattern
-    is its own (back-references are local to a pattern)."""
-    parsed = _parse_all(opts)
-    asts = parsed.asts
-    icase = opts.ignore_case
-    groups = []
-    plain = [a for a, text, _ in asts if not text]
-    if plain:
-        groups.append((alternation(plain) if len(plain) > 1 else plain[0], False))
-    groups.extend((a, ref) for a, text, ref in asts if text)
-    kwset = opts.word and uses_kwset(split_patterns(opts.patterns), opts.mode, icase)
-    out = []
-    try:
-        for ast, ref in groups:
-            body = to_regex(ast, icase, ref)
-            if opts.word:
-                ne = None
-                if not (ref or kwset or not nullable(ast)):
-                    ne_ast = nonempty(ast)
-                    ne = to_regex(ne_ast, icase, False) if small(ne_ast, 20000) else None
-                if ne is None:
-                    body = "(?<!%s)(?:%s)(?!%s)" % (WORD_CHAR, body, WORD_CHAR)
-                else:
-                    # EGexecute: an empty match counts only where no longer match starts
-                    body = ("(?<!%s)(?:(?:%s)(?!%s)|(?!%s)(?=%s)(?!%s))"
-                            % (WORD_CHAR, ne, WORD_CHAR, WORD_CHAR, body, ne))
-            out.append(re.compile(body))
-        sup = None if parsed.superset is None else re.compile(
-            to_regex(parsed.superset, icase, False))
-    except (re.error, RecursionError, OverflowError) as exc:  # pragma: no cover - limits
-        raise PatternError("grep: " + ESIZE) from exc
-    return out, sup
-
-
-def _invert_matches_nothing(opts: GrepOptions) -> bool:
-    """GNU exits 1 at once, printing nothing, for ``grep -v ''`` (no -w)."""
-    return opts.invert and not opts.word and split_patterns(opts.patterns) == [""]
-
-
-def _fixed_strings(opts: GrepOptions) -> list[str] | None:
-    """The patterns as plain substrings when a substring test is exactly GNU's match
-    (no -w; with -i only ASCII letters whose sole counterpart is the other case)."""
-    if opts.word:
-        return None
-    parsed = _parse_all(opts)
-    if parsed.superset is not None:
-        return None
-    out = []
-    for ast, _, _ in parsed.asts:
-        items = ast[1] if ast[0] == "cat" else () if ast is EMPTY else (ast,)
-        if any(x[0] != "c" for x in items):
-            return None
-        text = "".join(x[1] for x in items)
-        if opts.ignore_case and not all(c.isascii() and c not in "iIsS" for c in text):
-            return None
-        out.append(text)
-    return out
+def _compiled(opts: GrepOptions) -> CompiledPattern:
+    """``opts``' patterns as GNU decides them; raises ``PatternError``, ``ValueError`` (bad mode)."""
+    return compile_pattern(opts.patterns, opts.mode, opts.ignore_case, opts.word)
 
 
 def compile_matcher(opts: GrepOptions) -> Callable[[str], bool]:
@@ -209,9 +100,16 @@ def compile_matcher(opts: GrepOptions) -> Callable[[str], bool]:
     ``line`` is one line without its ``\\n``. Raises ``PatternError`` (message as GNU
     prints it) for a bad pattern, ``ValueError`` for a bad ``mode``.
     """
-    fixed = _fixed_strings(opts)
+    return _matcher(_compiled(opts), opts.invert)
+
+
+def _matcher(pattern: CompiledPattern, invert: bool) -> Callable[[str], bool]:
+    """The line predicate of a compiled pattern: a substring test when that is exactly GNU's
+    match, else the regexes, behind a substring test of the narrowing literals when there are
+    some (cheap, and the regex may not search fast)."""
+    fixed = pattern.fixed_strings()
     if fixed is not None:  # plain substrings: no regex needed
-        if opts.ignore_case:
+        if pattern.ignore_case:
             low = tuple(x.translate(_ASCII_LOWER) for x in fixed)
 
             def matches(line: str) -> bool:
@@ -222,8 +120,8 @@ def compile_matcher(opts: GrepOptions) -> Callable[[str], bool]:
             matches = lambda line: only in line
         else:
             matches = lambda line: any(x in line for x in fixed)
-        return (lambda line: not matches(line)) if opts.invert else matches
-    regexes, sup = _compile(opts)
+        return (lambda line: not matches(line)) if invert else matches
+    regexes, sup = pattern.regexes()
     searches = [r.search for r in regexes]
     if len(searches) == 1 and sup is None:
         s0 = searches[0]
@@ -233,10 +131,10 @@ def compile_matcher(opts: GrepOptions) -> Callable[[str], bool]:
     else:
         ss = sup.search
         matches = lambda line: ss(line) is not None and any(s(line) for s in searches)
-    lits = narrowing_literals(replace(opts, invert=False))
+    lits = pattern.literals()
     if lits:  # a substring test first: cheap, and the regex may not search fast
         full = matches
-        if opts.ignore_case:
+        if pattern.ignore_case:
             low = tuple(x.translate(_ASCII_LOWER) for x in lits)
 
             def matches(line: str) -> bool:
@@ -244,7 +142,7 @@ def compile_matcher(opts: GrepOptions) -> Callable[[str], bool]:
                 return any(x in text for x in low) and full(line)
         else:
             matches = lambda line: any(x in line for x in lits) and full(line)
-    if opts.invert:
+    if invert:
         return lambda line: not matches(line)
     return matches
 
@@ -268,7 +166,8 @@ def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]
     (no exception).
     """
     try:
-        selected = compile_matcher(opts)
+        pattern = _compiled(opts)
+        selected = _matcher(pattern, opts.invert)
     except PatternError as exc:
         return GrepResult([], [], 2, 0, str(exc))
     out: list[str] = []
@@ -280,8 +179,8 @@ def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]
         if max_lines is None or len(out) < max_lines:
             out.append(text)
 
-    if _invert_matches_nothing(opts):
-        return GrepResult([], [], 1, 0)
+    if opts.invert and not opts.word and pattern.patterns == ("",):
+        return GrepResult([], [], 1, 0)  # GNU exits 1 at once, printing nothing, for `grep -v ''`
     matched: list[str] = []
     messages: list[str] = []
     before, after = max(opts.before, 0), max(opts.after, 0)
@@ -348,81 +247,6 @@ def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]
 # narrowing literals
 
 
-def _ci_variants(run: str) -> list[str] | None:
-    """Under -i: spellings of the best >= 3-char window of ``run`` (ASCII) covering GNU's
-    non-ASCII case counterparts (i/ı, s/ſ), at most 4; None when no window fits."""
-    special = [any(ord(x) > 127 for x in fold_case(ch)) for ch in run]
-    best = None
-    for a in range(len(run)):
-        k = 0
-        for b in range(a, len(run)):
-            k += special[b]
-            if k > 2:
-                break
-            if b - a + 1 >= 3:
-                key = (b - a + 1, -k)
-                if best is None or key > best[0]:
-                    best = (key, a, b + 1)
-    if best is None:
-        return None
-    win = run[best[1]:best[2]]
-    out = [""]
-    for ch in win:
-        alts = [ch] + [x for x in fold_case(ch) if ord(x) > 127]
-        out = [p + x for p in out for x in alts]
-    return out
-
-
-def _lits_for_run(run: str, icase: bool) -> list[str] | None:
-    if len(run) < 3:
-        return None
-    if not icase:
-        return [run]
-    return _ci_variants(run)
-
-
-def _better(a: list[str] | None, b: list[str] | None) -> list[str] | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    ka = (min(map(len, a)), -len(a))
-    kb = (min(map(len, b)), -len(b))
-    return b if kb > ka else a
-
-
-def _required(node: tuple, icase: bool) -> list[str] | None:
-    """Strings one of which every match of ``node`` contains, or None."""
-    k = node[0]
-    if k == "grp":
-        return _required(node[1], icase)
-    if k == "rep":
-        return _required(node[1], icase) if node[2] >= 1 else None
-    if k == "alt":
-        out: list[str] = []
-        for x in node[1]:
-            r = _required(x, icase)
-            if r is None:
-                return None
-            out.extend(r)
-        return list(dict.fromkeys(out)) if len(out) <= 32 else None
-    if k == "c":
-        return _lits_for_run(node[1], icase) if not icase or ord(node[1]) < 128 else None
-    if k != "cat":
-        return None
-    best = None
-    run = ""
-    for x in list(node[1]) + [EMPTY]:
-        if x[0] == "c" and (not icase or ord(x[1]) < 128):
-            run += x[1]
-            continue
-        best = _better(best, _lits_for_run(run, icase))
-        run = ""
-        if x[0] in ("grp", "rep", "alt"):
-            best = _better(best, _required(x, icase))
-    return best
-
-
 def narrowing_literals(opts: GrepOptions) -> tuple[str, ...] | None:
     """Strings (each >= 3 characters) one of which, compared ASCII-case-insensitively, is
     in every line GNU grep selects for ``opts``; None when no such set is known (``-v``,
@@ -431,16 +255,6 @@ def narrowing_literals(opts: GrepOptions) -> tuple[str, ...] | None:
     if opts.invert:
         return None
     try:
-        asts = _parse_all(opts).asts
+        return _compiled(opts).literals()
     except (PatternError, ValueError):
         return None
-    out: list[str] = []
-    for ast, _, _ in asts:
-        r = _required(ast, opts.ignore_case)
-        if r is None:
-            return None
-        out.extend(r)
-    out = list(dict.fromkeys(out))
-    if not out or len(out) > 64 or any(len(x) < 3 for x in out):
-        return None
-    return tuple(out)

@@ -1,5 +1,9 @@
 """The pattern front end of ``lakeloop.memory.grep``: GNU grep 3.8 patterns to Python ``re``.
 
+``compile_pattern(patterns, mode, ignore_case, word)`` is the entry ``grep`` uses: it parses a
+pattern list as GNU grep decides it and returns a ``CompiledPattern`` (its plain substrings when
+a substring test is exact, its Python regexes, its narrowing literals); a bad pattern raises
+``PatternError``. Underneath:
 ``Parser(pattern, ere, icase, glibc=False).parse()`` reads one BRE/ERE pattern the way
 GNU grep does (its DFA lexer for the structure, glibc's regcomp where they disagree and
 for the errors) into a tuple AST (node kinds below); ``to_regex(ast, icase, caps)`` writes
@@ -14,6 +18,8 @@ backslash``. Also here: the glibc C.UTF-8 character classes, GNU's ``-i`` case f
 from __future__ import annotations
 
 import re
+
+from ..errors import MemoryRefused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,8 +43,9 @@ ESIZE = "Regular expression too big"
 _COLON = "character class syntax is [[:space:]], not [:space:]"
 
 
-class PatternError(ValueError):
-    """Bad pattern; ``str()`` is GNU grep's message, e.g. ``grep: Unmatched ( or \\(``."""
+class PatternError(MemoryRefused):
+    """A pattern GNU grep refuses; ``str()`` is GNU grep's message, e.g. ``grep: Unmatched ( or \\(``
+    (never the pattern itself)."""
 
 
 # ---------------------------------------------------------------------------
@@ -786,3 +793,212 @@ def superset_pattern(pats: list[str], ere: bool, icase: bool, word: bool) -> tup
 
     sup = walk(ast)
     return sup if chars else None
+
+
+# ---------------------------------------------------------------------------
+# the compile entry: a pattern list as GNU grep decides it
+
+
+class CompiledPattern:
+    """A ``-e`` pattern list as GNU grep 3.8 decides it (what ``compile_pattern`` returns).
+
+    ``patterns``: the patterns as GNU sees them (split at newlines, duplicates dropped), a tuple
+    of str; ``mode`` (``"G"``, ``"E"`` or ``"F"``), ``ignore_case`` (``-i``) and ``word``
+    (``-w``): as given. A matcher is built from ``fixed_strings()``, ``regexes()`` and
+    ``literals()``; ``-v`` is the caller's (none of these depends on it)."""
+
+    __slots__ = ("patterns", "mode", "ignore_case", "word", "_asts", "_superset", "_compiled")
+
+    def __init__(self, patterns: list[str], mode: str, ignore_case: bool, word: bool,
+                 asts: list[tuple[tuple, bool, bool]], superset: tuple | None) -> None:
+        self.patterns = tuple(patterns)
+        self.mode, self.ignore_case, self.word = mode, ignore_case, word
+        self._asts = asts            # (ast, backslash-digit in the text, real back-reference)
+        self._superset = superset    # GNU's superset DFA as an AST, or None
+        self._compiled: tuple[list[re.Pattern[str]], re.Pattern[str] | None] | None = None
+
+    def fixed_strings(self) -> tuple[str, ...] | None:
+        """The patterns as plain substrings when a substring test is exactly GNU's match (no
+        ``-w``, no superset filter; with ``-i`` only ASCII characters other than ``i``/``s``,
+        whose sole counterpart is the other case), else None."""
+        if self.word or self._superset is not None:
+            return None
+        out = []
+        for ast, _, _ in self._asts:
+            items = ast[1] if ast[0] == "cat" else () if ast is EMPTY else (ast,)
+            if any(x[0] != "c" for x in items):
+                return None
+            text = "".join(x[1] for x in items)
+            if self.ignore_case and not all(c.isascii() and c not in "iIsS" for c in text):
+                return None
+            out.append(text)
+        return tuple(out)
+
+    def regexes(self) -> tuple[list[re.Pattern[str]], re.Pattern[str] | None]:
+        """``(regexes, superset)``: the Python regexes whose any-search decides whether a line
+        (without its ``\\n``) matches, and a regex every selected line must match too (GNU's
+        superset DFA) or None. Like GNU, the patterns without a backslash-digit are one regex,
+        each other pattern is its own (back-references are local to a pattern). Compiled on the
+        first call. Raises ``PatternError`` (``grep: Regular expression too big``) when ``re``
+        cannot compile them."""
+        if self._compiled is None:
+            self._compiled = self._compile()
+        return self._compiled
+
+    def _compile(self) -> tuple[list[re.Pattern[str]], re.Pattern[str] | None]:
+        asts = self._asts
+        icase = self.ignore_case
+        groups = []
+        plain = [a for a, text, _ in asts if not text]
+        if plain:
+            groups.append((alternation(plain) if len(plain) > 1 else plain[0], False))
+        groups.extend((a, ref) for a, text, ref in asts if text)
+        kwset = self.word and uses_kwset(list(self.patterns), self.mode, icase)
+        out = []
+        try:
+            for ast, ref in groups:
+                body = to_regex(ast, icase, ref)
+                if self.word:
+                    ne = None
+                    if not (ref or kwset or not nullable(ast)):
+                        ne_ast = nonempty(ast)
+                        ne = to_regex(ne_ast, icase, False) if small(ne_ast, 20000) else None
+                    if ne is None:
+                        body = "(?<!%s)(?:%s)(?!%s)" % (WORD_CHAR, body, WORD_CHAR)
+                    else:
+                        # EGexecute: an empty match counts only where no longer match starts
+                        body = ("(?<!%s)(?:(?:%s)(?!%s)|(?!%s)(?=%s)(?!%s))"
+                                % (WORD_CHAR, ne, WORD_CHAR, WORD_CHAR, body, ne))
+                out.append(re.compile(body))
+            sup = None if self._superset is None else re.compile(to_regex(self._superset, icase, False))
+        except (re.error, RecursionError, OverflowError) as exc:  # pragma: no cover - limits
+            raise PatternError("grep: " + ESIZE) from exc
+        return out, sup
+
+    def literals(self) -> tuple[str, ...] | None:
+        """Strings (each >= 3 characters) one of which, compared ASCII-case-insensitively, is in
+        every line the patterns match; None when no such set is known (patterns like ``.*``).
+        With ``-i`` the strings may spell ``i``/``s`` as ``ı``/``ſ`` (GNU folds those together);
+        other non-ASCII letters end a literal."""
+        out: list[str] = []
+        for ast, _, _ in self._asts:
+            r = _required(ast, self.ignore_case)
+            if r is None:
+                return None
+            out.extend(r)
+        out = list(dict.fromkeys(out))
+        if not out or len(out) > 64 or any(len(x) < 3 for x in out):
+            return None
+        return tuple(out)
+
+
+def compile_pattern(patterns: Iterable[str], mode: str = "G", ignore_case: bool = False,
+                    word: bool = False) -> CompiledPattern:
+    """The ``-e`` ``patterns`` (one holding newlines is several) parsed as GNU grep 3.8 decides
+    them for ``mode`` (``"G"`` BRE, ``"E"`` ERE, ``"F"`` fixed strings), ``ignore_case`` (``-i``)
+    and ``word`` (``-w``). Raises ``PatternError`` (GNU's message) for a pattern GNU refuses,
+    ``ValueError`` for another ``mode``. No ``re`` regex is compiled yet
+    (``CompiledPattern.regexes``)."""
+    if mode not in ("G", "E", "F"):
+        raise ValueError("mode must be G, E or F")
+    pats = split_patterns(patterns)
+    fixed = pats if mode == "F" else as_fixed(pats, mode, ignore_case)
+    if fixed is not None:
+        return CompiledPattern(pats, mode, ignore_case, word,
+                               [(concat([("c", ch) for ch in p]), False, False) for p in fixed], None)
+    ere = mode == "E"
+    sup = None
+    try:
+        # glibc compiles every pattern first (its errors win), then the DFA parses them
+        gparsers = [Parser(p, ere, ignore_case, glibc=True) for p in pats]
+        gasts = [parser.parse() for parser in gparsers]
+        parsers = [Parser(p, ere, ignore_case) for p in pats]
+        asts = [parser.parse() for parser in parsers]
+        if word or any(parser.regex_only for parser in parsers):
+            # glibc's regex decides, after GNU's superset DFA let the line through
+            if gasts != asts or (word and any(q.stray_rparen for q in parsers)):
+                sup = superset_pattern(pats, ere, ignore_case, word)
+            parsers, asts = gparsers, gasts
+    except RecursionError:
+        raise PatternError("grep: " + ESIZE) from None
+    return CompiledPattern(pats, mode, ignore_case, word,
+                           [(a, backref_text(p), q.has_ref) for a, p, q in zip(asts, pats, parsers)], sup)
+
+
+# ---------------------------------------------------------------------------
+# narrowing literals (CompiledPattern.literals)
+
+
+def _ci_variants(run: str) -> list[str] | None:
+    """Under -i: spellings of the best >= 3-char window of ``run`` (ASCII) covering GNU's
+    non-ASCII case counterparts (i/ı, s/ſ), at most 4; None when no window fits."""
+    special = [any(ord(x) > 127 for x in fold_case(ch)) for ch in run]
+    best = None
+    for a in range(len(run)):
+        k = 0
+        for b in range(a, len(run)):
+            k += special[b]
+            if k > 2:
+                break
+            if b - a + 1 >= 3:
+                key = (b - a + 1, -k)
+                if best is None or key > best[0]:
+                    best = (key, a, b + 1)
+    if best is None:
+        return None
+    win = run[best[1]:best[2]]
+    out = [""]
+    for ch in win:
+        alts = [ch] + [x for x in fold_case(ch) if ord(x) > 127]
+        out = [p + x for p in out for x in alts]
+    return out
+
+
+def _lits_for_run(run: str, icase: bool) -> list[str] | None:
+    if len(run) < 3:
+        return None
+    if not icase:
+        return [run]
+    return _ci_variants(run)
+
+
+def _better(a: list[str] | None, b: list[str] | None) -> list[str] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    ka = (min(map(len, a)), -len(a))
+    kb = (min(map(len, b)), -len(b))
+    return b if kb > ka else a
+
+
+def _required(node: tuple, icase: bool) -> list[str] | None:
+    """Strings one of which every match of ``node`` contains, or None."""
+    k = node[0]
+    if k == "grp":
+        return _required(node[1], icase)
+    if k == "rep":
+        return _required(node[1], icase) if node[2] >= 1 else None
+    if k == "alt":
+        out: list[str] = []
+        for x in node[1]:
+            r = _required(x, icase)
+            if r is None:
+                return None
+            out.extend(r)
+        return list(dict.fromkeys(out)) if len(out) <= 32 else None
+    if k == "c":
+        return _lits_for_run(node[1], icase) if not icase or ord(node[1]) < 128 else None
+    if k != "cat":
+        return None
+    best = None
+    run = ""
+    for x in list(node[1]) + [EMPTY]:
+        if x[0] == "c" and (not icase or ord(x[1]) < 128):
+            run += x[1]
+            continue
+        best = _better(best, _lits_for_run(run, icase))
+        run = ""
+        if x[0] in ("grp", "rep", "alt"):
+            best = _better(best, _required(x, icase))
+    return best

@@ -18,6 +18,7 @@ import os
 import time
 
 from .. import paths
+from ..errors import MemoryRefused
 
 #: Seconds a note written here shadows the store's answer (longer than the visibility lag).
 OVERLAY_TTL_S = 120.0
@@ -27,8 +28,9 @@ MAX_NOTE_BYTES = 256 * 1024
 READ_ONLY = ("/index.md", "/sessions", "/skills")
 
 
-class NoteRefused(ValueError):
-    """A note the memory path does not accept; ``str()`` says why (no captured or secret text)."""
+class NoteRefused(MemoryRefused):
+    """A note the memory path does not store (a read-only path, over ``MAX_NOTE_BYTES``); ``str()``
+    says why (no captured or secret text)."""
 
 
 def _file():

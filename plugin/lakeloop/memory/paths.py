@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import os
 
+from ..errors import MemoryRefused
+
 DEFAULT_ROOT = "~/.deeplake/memory"
 #: Longest path (characters) the memory path accepts from a tool call.
 MAX_PATH_CHARS = 4096
 
 
-class PathRefused(ValueError):
-    """A path that touches the memory path but cannot be accepted; ``str()`` says why."""
+class PathRefused(MemoryRefused):
+    """A tool's path that lands inside the memory path but cannot be accepted (``..``, control
+    characters, over ``MAX_PATH_CHARS``); ``str()`` says why, without the path itself."""
 
 
 def root() -> str:
@@ -155,7 +158,7 @@ def guarded() -> tuple[str, ...]:
     memory root, answered virtually): ``~/.deeplake``, the default credentials file in it and the
     configured credentials file (each file named too, so its name can be looked for).
     Their ancestors are guarded too where a recursive read would reach them (``search_reaches``,
-    ``lakeloop.memory.command.touches_memory``)."""
+    ``lakeloop.memory.bash.scan.touches_memory``)."""
     return tuple(dict.fromkeys((_norm(DEEPLAKE_DIR), _norm(DEEPLAKE_DIR + "/credentials.json"), credentials_path())))
 
 

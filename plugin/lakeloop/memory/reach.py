@@ -1,6 +1,6 @@
 """Bash commands that can reach lakeloop's credentials without naming them.
 
-``lakeloop.memory.command.touches_memory`` finds commands that name the memory root or a guarded
+``lakeloop.memory.bash.scan.touches_memory`` finds commands that name the memory root or a guarded
 path (``lakeloop.memory.paths.guarded``: ``~/.deeplake``, the credentials file lakeloop is
 configured with), however spelled. A command can also reach ``~/.deeplake/credentials.json``
 without naming any part of it, in two ways, and ``reason`` refuses both:
@@ -23,14 +23,14 @@ without naming any part of it, in two ways, and ``reason`` refuses both:
    ``os.environ['HOME']``, ``Path.home``, ``getpwuid``, ``${PWD%/*}``, ``dirname``, ``..`` or a
    path word that is a sensitive directory).
 
-Everything else is left to ``touches_memory`` and ``parse``: a walk from a project directory, or
+Everything else is left to ``touches_memory`` and ``bash.parser.parse``: a walk from a project directory, or
 ``xargs``/``$(...)``/``python3 -c`` in a project directory without naming home, passes. What a
 hook reading command text cannot see is listed in ``docs/memory-security.md`` (names computed
 relative to a project directory below home, scripts written earlier, variables set outside the
 command).
 
 Standard library only; ``reason`` costs a small hand-written lexer and a few path operations,
-and runs only on payloads the PreToolUse byte prefilter (``lakeloop.hooks.main``) lets through.
+and runs only on payloads the PreToolUse byte prefilter (``lakeloop.memory.prefilter``) lets through.
 """
 
 from __future__ import annotations

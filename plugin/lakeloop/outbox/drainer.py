@@ -65,7 +65,7 @@ USAGE_EVERY_S = 2.0
 
 @dataclass
 class Handlers:
-    """What the drainer calls, supplied by the layer above (``lakeloop.hooks.capture``).
+    """What the drainer calls, supplied by the layer above (``lakeloop.capture.drain.handlers``).
 
     * ``parse(payload_bytes, event, header) -> payload dict``: ``header`` is the entry's settings
       header line as the hook wrote it (``spool.parse_header``), ``b""`` for an entry without

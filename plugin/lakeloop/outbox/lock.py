@@ -1,60 +1,40 @@
-"""The drain lock: one drainer per data dir, an ``flock`` on ``outbox/.drain.lock``.
+"""The drain lock: one drainer per data dir, a lock on ``outbox/.drain.lock``.
 
-Raw ``fcntl.flock`` rather than ``filelock``: the hook takes the lock and then
-forks the drainer, which inherits the locked file description, so there is no
-moment between "no drainer runs" and "the new drainer holds the lock" in which
-a second hook could start another one (``filelock`` has no API for handing a
-held lock to a forked child; it uses the same ``flock`` underneath, so the two
-interoperate). The kernel releases the lock when the holder's last descriptor
-closes, including when it dies: a claim can never outlive its drainer, and a
-live drainer's claim is never taken.
+This module only names the lock file; the lock itself is ``lakeloop.locks`` (an ``flock``
+the kernel releases when the holder dies, handed to the forked drainer through its
+descriptor: see that module). A claim can never outlive its drainer, and a live drainer's
+claim is never taken.
 """
 
 from __future__ import annotations
 
 import os
-import time
+
+from .. import locks
+from ..locks import unlock
 
 LOCK_NAME = ".drain.lock"
 
 
+def lock_path(directory: str) -> str:
+    """The drain lock's file in the outbox ``directory``."""
+    return os.path.join(directory, LOCK_NAME)
+
+
 def try_lock(directory: str) -> int | None:
-    """Take the drain lock without waiting. Returns the descriptor holding it, or None
-    when another process holds it. Raises OSError when the lock file cannot be opened."""
-    import fcntl
-
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd = os.open(os.path.join(directory, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+    """Take the drain lock of the outbox ``directory`` without waiting. Returns the descriptor
+    holding it, or None when another process holds it. Raises OSError as ``locks.try_lock``."""
+    return locks.try_lock(lock_path(directory))
 
 
-def wait_lock(directory: str, timeout_s: float, poll_s: float = 0.05) -> int | None:
+def wait_lock(directory: str, timeout_s: float, poll_s: float = locks.POLL_S) -> int | None:
     """Take the drain lock, waiting up to ``timeout_s`` seconds. Returns the descriptor or None."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        fd = try_lock(directory)
-        if fd is not None or time.monotonic() >= deadline:
-            return fd
-        time.sleep(poll_s)
+    return locks.wait_lock(lock_path(directory), timeout_s, poll_s)
 
 
 def held_by_other(directory: str) -> bool:
     """True when some process holds the drain lock right now (a drainer is running)."""
-    fd = try_lock(directory)
-    if fd is None:
-        return True
-    unlock(fd)
-    return False
+    return locks.is_held(lock_path(directory))
 
 
-def unlock(fd: int) -> None:
-    """Release the lock held by ``fd`` (closing it)."""
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+__all__ = ["LOCK_NAME", "held_by_other", "lock_path", "try_lock", "unlock", "wait_lock"]

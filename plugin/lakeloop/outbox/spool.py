@@ -14,7 +14,7 @@ header line, then the payload bytes exactly as the hook read them (``<NUL>`` is 
 
 Each recorded variable is ``NAME=<hex of its bytes>`` (``NAME=`` when set but empty; absent when
 unset). A value over ``MAX_SETTING_BYTES`` is recorded cut, as ``NAME!=<hex>``: the drainer then
-stores nothing of that event (``lakeloop.hooks.capture``). Hex keeps newlines, spaces and any byte
+stores nothing of that event (``lakeloop.capture.rows``). Hex keeps newlines, spaces and any byte
 of a hostile value inside its field. The header is always written, by the hook, as the first line,
 and the drainer reads only that line (``split_entry``): a payload that itself begins with the
 header's magic is just payload after it (and fails to parse as JSON). The magic begins with a NUL
@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..errors import LakeloopError
 from . import outbox_dir
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
@@ -57,8 +58,9 @@ MAX_SETTING_BYTES = 64 * 1024
 MAX_HEADER_BYTES = len(SETTINGS_MAGIC) + 1 + sum(len(n) + 3 + 2 * MAX_SETTING_BYTES for n in RECORDED_SETTINGS)
 
 
-class OutboxFull(OSError):
-    """The outbox is over its size cap (``LAKELOOP_OUTBOX_MAX_MB``): the event was not spooled."""
+class OutboxFull(LakeloopError, OSError):
+    """The outbox is over its size cap (``LAKELOOP_OUTBOX_MAX_MB``): the event was not spooled.
+    An OSError too (a write the outbox refused), so a caller that catches OSError still does."""
 
 
 def settings_header() -> bytes:

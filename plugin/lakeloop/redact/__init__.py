@@ -14,7 +14,7 @@
 * ``hide_private_message`` (``private.hide_private`` on every text field: ``<private>`` spans)
   and ``exclude.excluded`` (``.lakeloop-ignore``, ``LAKELOOP_EXCLUDE``).
 
-It runs in the detached drainer (``lakeloop.hooks.capture.event_rows``), never in the hook
+It runs in the detached drainer (``lakeloop.capture.rows.event_rows``), never in the hook
 process: the local outbox (private to the user, 0600) may hold the raw event until then. The
 drainer passes the settings of the session that captured the event (``enabled``,
 ``patterns``); callers that pass none get this process's environment. Scanners are compiled
@@ -32,7 +32,7 @@ from .. import config
 #: Message fields that identify the row or the event, never redacted (a session id that a
 #: custom pattern happened to match must still group the session's rows).
 STRUCTURAL = frozenset({"id", "session_id", "hook_event_name", "type", "timestamp", "tool_use_id"})
-#: Message fields holding JSON text (``lakeloop.rows``): kept parseable.
+#: Message fields holding JSON text (``lakeloop.capture.rows``): kept parseable.
 JSON_FIELDS = frozenset({"tool_input", "tool_response"})
 
 #: How many scanners (one per set of custom patterns and token) a process keeps compiled.

@@ -1,4 +1,4 @@
-"""detect-secrets' regex detectors as rules (issue 7: a well-kept secret scanner).
+"""detect-secrets' regex detectors as rules (a well-kept secret scanner).
 
 Every ``RegexBasedDetector`` subclass of ``detect_secrets.plugins`` (detect-secrets 1.5: AWS,
 GitHub, GitLab, Slack, Stripe, JWT, OpenAI, npm, PyPI, SendGrid, Twilio, Discord, Telegram,

@@ -1,4 +1,4 @@
-"""What the user (never the model) is told at session start about team skills (issue 7).
+"""What the user (never the model) is told at session start about team skills.
 
 * One line per skill a pull changed (``pull.Change.line``), e.g.
   ``db-migrate--alice v3 (lakeloop-skillopt, from bob's session): +2 -0 lines;

@@ -5,7 +5,7 @@ outcome, version, at}`` where ``key`` is the SHA-256 of the canonical edit set a
 ``outcome`` one of published, republished (after a lost publish race), held (kept as a
 proposal; ``version`` is its base), race_lost (lost a publish race, the edits no longer
 apply to the winner), duplicate (the race winner already had the change),
-publish_failed, hold_failed (issue 7).
+publish_failed, hold_failed.
 The worker never publishes an edit set whose key is recorded, and shows the
 previous attempts to the proposer. Written under the per-skill lease.
 """

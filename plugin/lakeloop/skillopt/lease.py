@@ -1,10 +1,11 @@
 """The per-skill worker lease: one improver per skill on a machine.
 
 A lease file ``<locks>/<key>.lease`` holds ``{pid, host, acquired_at}``.
-Taking or releasing it happens under a short ``filelock`` guard, so two
-workers can never both win. A lease older than ``STALE_AFTER_S`` (10 minutes,
-skillopt-loop.md; far above the worker's ~45 s invocation poll, seed 000) is
-stale and taken over, and so is one whose holder process on this host is gone.
+Taking or releasing it happens under a short guard lock (``lakeloop.locks.hold``
+on ``<key>.guard``), so two workers can never both win. A lease older than
+``STALE_AFTER_S`` (10 minutes, docs/skill-loop.md; far above the worker's ~45 s
+invocation poll, seed 000) is stale and taken over, and so is one whose holder
+process on this host is gone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Callable
 from .. import paths
 from ..detach import pid_alive
 from ..fsutil import atomic_write, read_json, safe_key
+from ..locks import Held, hold
 
 STALE_AFTER_S = 600.0
 GUARD_TIMEOUT_S = 5.0
@@ -42,11 +44,8 @@ class SkillLease:
         self.taken_over = False
         self.holder: dict | None = None
 
-    def _guarded(self):
-        from filelock import FileLock
-
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return FileLock(str(self._guard), timeout=GUARD_TIMEOUT_S, mode=0o600)
+    def _guarded(self) -> Held:
+        return hold(self._guard, GUARD_TIMEOUT_S)
 
     def _stale(self, lease: dict) -> bool:
         try:
@@ -59,7 +58,9 @@ class SkillLease:
         return lease.get("host") == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid)
 
     def acquire(self) -> bool:
-        """Take the lease unless a live, fresh one exists. Returns ``self.acquired``."""
+        """Take the lease unless a live, fresh one exists. Returns ``self.acquired``.
+        Raises LockTimeout when the guard stays held for ``GUARD_TIMEOUT_S`` seconds, OSError
+        when the lease file cannot be written."""
         with self._guarded():
             current = read_json(self.path) if self.path.exists() else None
             if isinstance(current, dict) and not self._stale(current):

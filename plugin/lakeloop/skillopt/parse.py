@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-#: Edit operations the proposer may use (skillopt-loop.md, step 5).
+#: Edit operations the proposer may use (docs/skill-loop.md, step 5).
 OPS = ("append", "insert_after", "replace", "delete")
 #: At most this many edits are applied per proposal.
 MAX_EDITS = 3

@@ -1,4 +1,4 @@
-"""Judgment windows: one small file per session (skillopt-loop.md, "Arming").
+"""Judgment windows: one small file per session (docs/skill-loop.md, "Arming").
 
 A window is ``{session_id, skill, budget, tool_use_id, version, armed_at}``.
 Files live in ``paths.pending_dir()`` named by a hash of the session id (a
@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import paths
 from ..fsutil import atomic_write_json, read_json, safe_key
+from ..locks import hold
 
 LOCK_TIMEOUT_S = 2.0
 
@@ -25,22 +26,16 @@ def _files(session_id: str) -> tuple[Path, Path]:
     return base / f"{key}.json", base / f"{key}.lock"
 
 
-def _lock(lock_path: Path):
-    from filelock import FileLock
-
-    lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S, mode=0o600)
-
-
 def arm(session_id: str, skill: str, tool_use_id: str, budget: int, version: int | None = None) -> dict[str, Any]:
     """Open (or replace) the session's window with ``budget`` user messages.
 
-    Returns the window written. Raises OSError or filelock.Timeout.
+    Returns the window written. Raises OSError, or LockTimeout (an OSError) when the
+    session's lock stays held for ``LOCK_TIMEOUT_S`` seconds.
     """
     window = {"session_id": session_id, "skill": skill, "budget": int(budget),
               "tool_use_id": tool_use_id, "version": version, "armed_at": time.time()}
     data_file, lock_file = _files(session_id)
-    with _lock(lock_file):
+    with hold(lock_file, LOCK_TIMEOUT_S):
         atomic_write_json(data_file, window)
     return window
 
@@ -56,13 +51,13 @@ def spend(session_id: str, event_id: str | None = None) -> dict[str, Any] | None
 
     Returns the window as it was before spending (None when no window is
     open, or when ``event_id`` already spent this window: a replayed prompt never
-    spends twice); the file is removed when the budget reaches 0. Raises OSError or
-    filelock.Timeout.
+    spends twice); the file is removed when the budget reaches 0. Raises OSError, or
+    LockTimeout (an OSError) when the session's lock stays held for ``LOCK_TIMEOUT_S`` seconds.
     """
     data_file, lock_file = _files(session_id)
     if not data_file.exists():
         return None
-    with _lock(lock_file):
+    with hold(lock_file, LOCK_TIMEOUT_S):
         window = read_json(data_file)
         if not isinstance(window, dict) or window.get("session_id") != session_id:
             if data_file.exists():

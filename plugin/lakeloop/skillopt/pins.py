@@ -1,4 +1,4 @@
-"""Pins: this machine stays on one version of a team skill (issue 7, ``lakeloop skills pin``).
+"""Pins: this machine stays on one version of a team skill (``lakeloop skills pin``).
 
 The pins live in ``<data dir>/pins.json`` as ``{"pins": {ref: version}}`` (mode 0600,
 written atomically). Every pull writes a pinned ref's version ``N`` instead of the

@@ -17,7 +17,7 @@ escapes such as ``\\x1b``; tabs and newlines are kept). The manifest's ``sha256`
 the stored body, so versions are compared with the store, not with the escaped file.
 
 Every skill written with a version or body other than the one pulled before
-is reported as a ``Change`` (issue 7, transparency): who published it and how
+is reported as a ``Change`` (transparency): who published it and how
 many lines were added and removed against the previously pulled body (the old
 SKILL.md when it still holds that body, else that version's row in the store).
 """
@@ -175,17 +175,16 @@ def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullRes
     """Write every current team skill (a pinned ref: its pinned version) that differs from
     what the manifest records, and report each ``Change``.
 
-    Raises StoreError when the store cannot be read; filesystem errors on one
-    skill are logged and that skill is skipped.
+    Raises StoreError when the store cannot be read, LockTimeout when another pull holds
+    the pull lock for ``LOCK_TIMEOUT_S`` seconds; filesystem errors on one skill are logged
+    and that skill is skipped.
     """
-    from filelock import FileLock
+    from ..locks import hold
 
     root = root or paths.skills_root()
     result = PullResult()
     rows, pinned = _pinned_rows(store, store.latest_skills(scope="team"), log)
-    lock = paths.data_dir() / "pull.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with FileLock(str(lock), timeout=LOCK_TIMEOUT_S, mode=0o600):
+    with hold(paths.data_dir() / "pull.lock", LOCK_TIMEOUT_S):
         manifest = load_manifest()
         for row in rows:
             target = skill_file(root, row)

@@ -3,7 +3,7 @@
 An org skill ref is ``<name>--<author>``: both parts ``[A-Za-z0-9][A-Za-z0-9._-]*``
 (no ``..``), at most 200 characters. Refs with ``:`` (plugin-namespaced), ``/``,
 ``\\`` or ``..`` are never org skills, and a ref only counts when the pull
-manifest records it (skillopt-loop.md, "Org skills").
+manifest records it (docs/skill-loop.md, "Org skills").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Held optimizer changes (proposals): the rows, listing, accepting and rejecting them.
 
-Issue 7, point 5. When the guard finds a risky change, or ``LAKELOOP_SKILL_REVIEW=all``,
+When the guard finds a risky change, or ``LAKELOOP_SKILL_REVIEW=all``,
 the worker stores the change as a skills row with scope ``proposal`` instead of
 publishing it (the lead's convention): same name and author as the skill, ``version`` =
 the base version it was proposed against, ``body`` = the full proposed body, ``id`` =
@@ -29,8 +29,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..errors import LakeloopError
-from ..rows import utc_now
+from ..errors import RequestRefused
+from ..identity import utc_now
 from ..store.base import SkillRow, Store
 from . import guard
 from .edits import apply_edits
@@ -47,9 +47,9 @@ MAX_REASON_CHARS = 2000
 MIN_ID_PREFIX = 6
 
 
-class ReviewError(LakeloopError):
+class ReviewError(RequestRefused):
     """A proposal could not be listed, accepted or rejected as asked (not found, ambiguous,
-    its edits no longer apply). The message is for the user."""
+    its edits no longer apply). The message is for the user (a command exits 2)."""
 
 
 def ending_with(names: Sequence[str], tail: Sequence[str]) -> list[str]:

@@ -1,6 +1,6 @@
 """A team skill's versions: which row is version N, who published each, and why.
 
-Conventions (issue 7, decided by the lead):
+Conventions:
 
 * ``contributors`` is append-only and its LAST element names the publisher of that
   version: a user name, or ``OPTIMIZER`` (``"lakeloop-skillopt"``) for a version the

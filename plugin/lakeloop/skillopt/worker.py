@@ -1,9 +1,9 @@
-"""The worker's logic (skillopt-loop.md, "Worker"), with its I/O as parameters.
+"""The worker's logic (docs/skill-loop.md, "Worker"), with its I/O as parameters.
 
 ``improve(job, deps)`` finds the invocation (polling through the store's
 insert->read visibility lag), builds the transcript window, asks the judge,
 and on a clear failure asks the proposer for edits, applies them, dedups, and
-then (issue 7) either holds the change as a proposal, when the guard
+then either holds the change as a proposal, when the guard
 (``skillopt.guard``) objects or ``LAKELOOP_SKILL_REVIEW=all``, or publishes
 version + 1 and checks for a publish race with another machine: the loser
 re-applies its edits on the winner and publishes the next version, or records
@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from .. import config
 from ..errors import AgentError, StoreError
-from ..rows import Identity, utc_now
+from ..identity import Identity, utc_now
 from ..store.base import SessionRow, SkillRow, Store, winner_key
 from . import MAX_REACTION_CHARS, attempts, guard, prompts, review
 from .edits import apply_edits
@@ -42,7 +42,7 @@ TURNS_AFTER = 6
 WINDOW_CHARS = 4000
 #: Marker added to contributors of versions the optimizer publishes.
 OPTIMIZER_MARKER = review.OPTIMIZER_MARKER
-#: Re-publishes after lost publish races before a run gives up (issue 7, point 8).
+#: Re-publishes after lost publish races before a run gives up.
 MAX_REPUBLISH = 3
 #: Reads of the skill's rows after a publish, spread over the store's visibility wait (point 8).
 RACE_READS = 3
@@ -82,8 +82,8 @@ class Deps:
     """The worker's I/O. ``judge`` and ``propose`` take ``(prompt, system)`` and return
     the reply text (raising AgentError); ``sleep`` takes seconds.
 
-    ``review``: ``auto`` or ``all`` (``LAKELOOP_SKILL_REVIEW``, issue 7 point 5); ``now``: the
-    clock for created_at (``rows.utc_now``'s format); ``before_publish``: called with each
+    ``review``: ``auto`` or ``all`` (``LAKELOOP_SKILL_REVIEW``); ``now``: the
+    clock for created_at (``identity.utc_now``'s format); ``before_publish``: called with each
     version row just before it is inserted (tests line racing workers up there);
     ``race_reads`` and ``race_wait_s``: the publish-race check's reads of the skill's rows and
     the time they are spread over, seconds (default: the store's ``visibility_wait_s``, 0 for
@@ -109,7 +109,7 @@ class Deps:
 class Outcome:
     """How a run ended. ``status`` is one of: published, judged_success,
     invocation_not_found, store_error, bad_job, skill_missing, already_improved,
-    proposer_failed, no_edits, duplicate; and (issue 7) held (kept as a proposal:
+    proposer_failed, no_edits, duplicate; and held (kept as a proposal:
     ``details["proposal_id"]``, ``details["held_by"]``), republished (lost a publish race,
     re-applied the edits on the winner and published the next version), race_lost (lost a
     publish race and the edits no longer apply to the winner, or too many races lost)."""

@@ -65,7 +65,7 @@ def open_store(light: bool = False) -> Store:
 
 
 def current_identity(env: Mapping[str, str] | None = None):
-    """The ``rows.Identity`` rows are written for: on Deeplake ``LAKELOOP_USER``, else the
+    """The ``identity.Identity`` rows are written for: on Deeplake ``LAKELOOP_USER``, else the
     credentials' user name, else the login name (``config.user_name``), with the credentials'
     org name (else org id) and workspace; on the embedded store ``config.user_name``, org name
     ``local`` and workspace ``default``. ``env``: where ``LAKELOOP_USER`` and the login-name
@@ -73,7 +73,7 @@ def current_identity(env: Mapping[str, str] | None = None):
     session's, recorded in its outbox entry); the store and credentials are this machine's.
     Raises StoreUnavailable as ``open_store`` does."""
     from .. import config
-    from ..rows import Identity
+    from ..identity import Identity
 
     creds = _deeplake_credentials()
     if creds is None:

@@ -1,6 +1,6 @@
 """The ``Store`` interface and its row types.
 
-Rows mirror the Deeplake tables of ``deeplake-api.md`` column for column, so
+Rows mirror the Deeplake tables of ``docs/deeplake-store.md`` column for column, so
 the embedded store and the Deeplake store hold interchangeable rows:
 
 * sessions: ``id, path, filename, message (JSON object), message_embedding,
@@ -38,7 +38,7 @@ SKILL_COLUMNS = (
 class SessionRow:
     """One captured agent event (a row of the sessions table).
 
-    ``message`` is the event object (see ``lakeloop.rows``); ``size_bytes`` is
+    ``message`` is the event object (see ``lakeloop.capture.rows``); ``size_bytes`` is
     the UTF-8 length of its JSON text.
     """
 
@@ -121,7 +121,7 @@ class SessionFilter:
 def winner_key(row: "SkillRow") -> tuple:
     """Sort key of the current version among a skill's rows: highest ``version``; between rows
     of the same version (two publishers raced), the one created first, then the smaller id
-    (issue 7: the later one is the deterministic loser and re-publishes on top)."""
+    (the later one is the deterministic loser and re-publishes on top)."""
     return (-int(row.version), row.created_at, row.id)
 
 
@@ -163,9 +163,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def current_skill(self, name: str, author: str) -> SkillRow | None:
         """The current version of ``(name, author)`` (proposals excluded): highest ``version``; on a tie
-        the earliest ``created_at``, then the smaller id (``winner_key``; deeplake-api.md
+        the earliest ``created_at``, then the smaller id (``winner_key``; docs/deeplake-store.md
         says latest, but a tie is a publish race whose loser re-publishes as the next
-        version, issue 7). None when absent."""
+        version). None when absent."""
 
     @abc.abstractmethod
     def latest_skills(self, scope: str | None = "team") -> list[SkillRow]:
@@ -207,7 +207,7 @@ class Store(abc.ABC):
         Raises ValueError for an empty filter, StoreError on failure."""
         raise NotImplementedError
 
-    # memory path (issue 8) ------------------------------------------------------
+    # memory path ------------------------------------------------------
     def memory_query(self, query: "MemoryQuery") -> "list[MemoryRecord]":
         """Answer one memory-path tool call with ONE SQL statement (one request on Deeplake):
         the records ``query`` asks for (``lakeloop.store.memory_types``). Raises StoreError."""

@@ -2,12 +2,12 @@
 
 PostgreSQL-dialect SQL sent through ``DeeplakeClient``; every value goes
 through ``lakeloop.deeplake.sql`` (the one escaping module). Tables are
-created ``USING deeplake`` with the schemas of deeplake-api.md and healed:
+created ``USING deeplake`` with the schemas of docs/deeplake-store.md and healed:
 one ``information_schema.columns`` SELECT, then ``ADD COLUMN`` only for what
 is missing. Healing runs once per machine and schema (a marker file in the
 data dir), and again whenever a query says a table or column does not exist.
 Rows are interchangeable with other clients of the same tables: the session
-path convention and message JSON are ``lakeloop.rows``'; the current skill
+path convention and message JSON are ``lakeloop.capture.rows``'; the current skill
 version is the highest ``version``, then the latest ``created_at``. Data is
 written append-only (in-place UPDATE is unreliable on this backend).
 
@@ -20,7 +20,7 @@ within their session paths, after waiting out the visibility lag
 and only the missing rows are sent again. Every reader drops repeated ids,
 because a lag longer than that wait can still let a second copy through.
 
-The memory path (issue 8): ``memory_query`` is one SELECT (one request) built by
+The memory path: ``memory_query`` is one SELECT (one request) built by
 ``lakeloop.store.memory_sql``; line numbers are ``dense_rank()`` over (creation_date, id), so
 repeated ids share one. ``search`` tries the service's BM25 (``<#>``, after a one-time
 ``CREATE INDEX ... USING deeplake_index (...) WITH (index_type = 'bm25')`` on ``memory.summary``
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from ..deeplake.lite import LiteClient
 
 _T = "TEXT NOT NULL DEFAULT ''"
-#: Column definitions, exactly deeplake-api.md's tables.
+#: Column definitions, exactly docs/deeplake-store.md's tables.
 SCHEMAS: dict[str, list[tuple[str, str]]] = {
     "sessions": [
         ("id", _T), ("path", _T), ("filename", _T), ("message", "JSONB"), ("message_embedding", "FLOAT4[]"),
@@ -82,7 +82,7 @@ def _missing_relation(error: DeeplakeError) -> bool:
 _REFUSAL_WORDS = ("does not exist", "not supported", "unsupported", "syntax error", "not implemented")
 
 
-class Refused(PermanentError):
+class DeeplakeStatementRefused(PermanentError):
     """The service refused a statement it cannot run (``_REFUSAL_WORDS``), e.g. the BM25 ``<#>``
     operator on a service without it; raised at the first such answer, without retrying."""
 
@@ -91,14 +91,14 @@ def _refused(error: DeeplakeError) -> bool:
     if isinstance(error, (AuthError, PaymentRequired)):
         return False
     text = str(error).lower()
-    return isinstance(error, Refused) or (error.status is not None and error.status < 502
-                                          and any(w in text for w in _REFUSAL_WORDS))
+    return isinstance(error, DeeplakeStatementRefused) or (error.status is not None and error.status < 502
+                                                           and any(w in text for w in _REFUSAL_WORDS))
 
 
 def _stop_on_refusal(attempt: int, error: DeeplakeError) -> None:
     """``on_retry`` hook: a refusal is final, stop retrying it."""
     if _refused(error):
-        raise Refused("Deeplake cannot run the statement", error.status, error.body)
+        raise DeeplakeStatementRefused("Deeplake cannot run the statement", error.status, error.body)
 
 
 def _json_list(value: Any) -> list[str]:
@@ -392,7 +392,7 @@ class DeeplakeStore(Store):
         cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
         self._q(f"INSERT INTO {self._t['skills']} ({cols}) VALUES ({', '.join(values)})")
 
-    # memory path (issue 8) ----------------------------------------------------
+    # memory path ----------------------------------------------------
     def memory_query(self, query: MemoryQuery) -> list[MemoryRecord]:
         """Answer ``query`` (``memory_types``) with ONE SELECT, i.e. one request ([] and no
         request when ``query.empty``). Session line text = ``CAST(message AS TEXT)``; narrowing

@@ -3,12 +3,12 @@
 WAL journal (readers never block the writer), ``busy_timeout`` 5000 ms so
 concurrent hook processes wait for each other instead of failing, and
 ``synchronous=NORMAL`` (durable across process crashes, the case hooks face).
-Columns are those of the Deeplake tables (deeplake-api.md); JSON columns are
+Columns are those of the Deeplake tables (docs/deeplake-store.md); JSON columns are
 stored as text. Session rows are unique by ``id`` (the event id): a UNIQUE index
 and ``INSERT OR IGNORE`` make every re-sent event a no-op. A store file from
 before that index gets it on open, after repeated ids are deleted (first copy kept).
 
-The memory path (issue 8): a ``memory`` table (deeplake-api.md's columns; notes written through
+The memory path: a ``memory`` table (docs/deeplake-store.md's columns; notes written through
 the memory path, unique by ``id``) and ``sessions_fts``, an FTS5 ``trigram`` index over
 ``sessions.message`` with ``sessions`` as its external content, kept in step by AFTER INSERT /
 DELETE / UPDATE triggers. ``memory_query`` narrows session lines with it (each literal of 3+
@@ -158,7 +158,7 @@ class EmbeddedStore(Store):
         try:
             paths.private_dir(self.path.parent)
             # Created 0600 (SQLite gives the -wal and -shm files the database's mode); an older,
-            # wider file is narrowed (issue 7: nothing lakeloop keeps is readable by others).
+            # wider file is narrowed (nothing lakeloop keeps is readable by others).
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, paths.PRIVATE_FILE_MODE))
             for suffix in ("", "-wal", "-shm"):
                 paths.private_file(f"{self.path}{suffix}")
@@ -429,7 +429,7 @@ class EmbeddedStore(Store):
         marks = ", ".join("?" for _ in SKILL_COLUMNS)
         self._run(f"INSERT INTO skills ({cols}) VALUES ({marks})", [values[c] for c in SKILL_COLUMNS])
 
-    # memory path (issue 8) ------------------------------------------------------
+    # memory path ------------------------------------------------------
     def memory_query(self, query: MemoryQuery) -> list[MemoryRecord]:
         """Answer ``query`` (``memory_types``) with one SQL statement; [] without a query when
         ``query.empty``. Narrowed session lines come from the FTS5 trigram index (``bm25``

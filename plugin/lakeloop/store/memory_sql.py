@@ -37,7 +37,7 @@ from .memory_types import DOC, ENTRY, LINE, SESSION, SKILL, MemoryQuery, MemoryR
 
 #: Column order of every memory statement's rows.
 COLS = ("kind", "path", "text", "line", "author", "project", "date", "score", "hit")
-#: Columns of the memory table (deeplake-api.md), in order.
+#: Columns of the memory table (docs/deeplake-store.md), in order.
 MEMORY_COLUMNS = ("id", "path", "filename", "summary", "summary_embedding", "author", "mime_type",
                   "size_bytes", "project", "description", "agent", "plugin_version", "creation_date",
                   "last_update_date")

@@ -90,7 +90,7 @@ class MemoryRecord:
 
 @dataclass(frozen=True)
 class NoteRow:
-    """A note written through the memory path: one row of the memory table (deeplake-api.md).
+    """A note written through the memory path: one row of the memory table (docs/deeplake-store.md).
 
     ``path`` is the virtual path (``/notes/x.md``); ``text`` the whole file content after the
     write (``>>`` appends are resolved before the row is written); ``id`` a uuid4 hex;

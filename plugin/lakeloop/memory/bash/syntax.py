@@ -1,20 +1,22 @@
-"""Shared types of the memory path's Bash parser: what the lexer, the option parsing and the
-parser (``lakeloop.memory.command``) all use, so those modules depend on this one and not on
-each other.
+"""Shared types of the memory path's Bash parser (``lakeloop.memory.bash``): what the cheap scan,
+the lexer, the option parsing, the parser and the runner all use, so that each of them depends on
+this module and not on the others.
 
-``Refused`` (the one error of the parser), ``show`` (user text quoted in a refusal), the value
-classes ``Record``, ``Stage``, ``Write`` and ``Script`` (what ``command.parse`` returns),
-``Ctx`` (the parse context: root, home, cwd, guards; turns path operands into virtual paths
-and raises ``Refused``), and the path helpers ``norm_root``, ``is_ancestor`` and
-``holds_home`` that the cheap test (``command.touches_memory``) shares with ``Ctx``.
-Standard library only and small: ``command`` imports it on every Bash call.
+``CommandRefused`` (the one error of the parser), ``show`` (user text quoted in a refusal), the
+value classes ``Record``, ``Stage``, ``Write`` and ``Script`` (what ``parser.parse`` returns and
+``runner.run`` runs), ``Ctx`` (the parse context: root, home, cwd, guards; turns path operands
+into virtual paths and raises ``CommandRefused``), ``MAX_COMMAND_CHARS``, and the path helpers
+``norm_root``, ``is_ancestor`` and ``holds_home`` that the cheap test (``scan.touches_memory``)
+shares with ``Ctx``. Standard library only and small: it is imported on every Bash call the
+PreToolUse prefilter lets through.
 """
 
 from __future__ import annotations
 
 import re
 
-from ..textsafe import escape_line
+from ...errors import MemoryRefused
+from ...textsafe import escape_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing at run time: imported on every Bash call
@@ -22,12 +24,16 @@ if TYPE_CHECKING:  # no typing at run time: imported on every Bash call
 
 #: Everything but the characters a loose spelling of the memory root keeps (letters, digits, ``._-``).
 LOOSE = re.compile(r"[^a-z0-9._-]+")
+#: The longest command (characters) the memory path reads; a longer one touching it is refused.
+MAX_COMMAND_CHARS = 65536
 
 
-class Refused(Exception):
-    """The command touches the memory path but is not one of the accepted forms.
+class CommandRefused(MemoryRefused):
+    """A Bash command touches the memory path (or a guarded path beside it) but is not one of
+    the accepted forms.
 
-    ``reason``: one line for the agent: what was not accepted and what to do instead.
+    ``reason`` (also ``str()``): one line for the agent, control characters escaped: what was
+    not accepted and what to do instead.
     """
 
     def __init__(self, reason: str) -> None:
@@ -59,7 +65,7 @@ class Record:
 class Stage(Record):
     """One command of a pipeline.
 
-    ``name``: one of ``COMMANDS``. ``options``: per command (all keys always present):
+    ``name``: one of ``parser.COMMANDS``. ``options``: per command (all keys always present):
 
     * cat: ``number`` (bool, ``-n``)
     * head: ``lines`` (int), ``all_but`` (bool: ``-n -N``)
@@ -100,7 +106,7 @@ class Write(Record):
 
 
 class Script(Record):
-    """A parsed command: ``stages`` of a pipeline (first stage reads memory paths or
+    """A parsed command (``parser.parse``): ``stages`` of a pipeline (first stage reads memory paths or
     ``stdin``), ``write`` when the command writes a note (then ``stages`` holds the single
     echo/cat stage producing ``write.text``), ``stdin`` the heredoc body fed to a first
     ``cat`` stage."""
@@ -128,10 +134,10 @@ def holds_home(path: str, home: str) -> bool:
 
 
 class Ctx:
-    """The context of one ``command.parse``: the memory ``root``, ``home``, ``cwd`` and
+    """The context of one ``parser.parse``: the memory ``root``, ``home``, ``cwd`` and
     ``guards`` (normalised absolute paths), the refusal ``hint``; ``memory`` (some path
     operand is inside the root) and ``host`` (the path operands outside it, as shown) are
-    filled while parsing. ``refuse`` raises ``Refused``."""
+    filled while parsing. ``refuse`` raises ``CommandRefused``."""
 
     def __init__(self, root: str, home: str, cwd: str, guards: tuple[str, ...] = ()) -> None:
         self.root, self.home, self.cwd = root, home, cwd
@@ -141,11 +147,13 @@ class Ctx:
         self.host: list[str] = []    # path operands outside the root
 
     def refuse(self, what: str, instead: str = "") -> None:
-        """Raise ``Refused``: ``what`` was not accepted; ``instead`` (default: the hint) what to do."""
-        raise Refused(f"{what}; {instead or self.hint}")
+        """Raise ``CommandRefused``: ``what`` was not accepted; ``instead`` (default: the hint) what to do."""
+        raise CommandRefused(f"{what}; {instead or self.hint}")
 
     def path(self, text: str, display: str | None = None) -> str | None:
-        """The virtual path of a path operand, or None for a host path (recorded)."""
+        """The virtual path of a path operand, or None for a host path (recorded in ``host``).
+        Raises ``CommandRefused`` for an empty operand, ``..`` near the root, a path containing
+        or imitating the root, a glob in a memory path, or a guarded host path."""
         shown = show(text if display is None else display)
         if not text:
             self.refuse("An empty path operand")
@@ -160,7 +168,8 @@ class Ctx:
 
             resolved = posixpath.normpath(p)
             if inside or resolved == root or resolved.startswith(root + "/") or _looks_like(p, root):
-                self.refuse(f"`..` in the memory path ({shown})", "name paths under " + root + " directly; " + self.hint)
+                self.refuse(f"`..` in the memory path ({shown})",
+                            "name paths under " + root + " directly; " + self.hint)
             self.guard(resolved, shown)
             self.host.append(shown)
             return None

@@ -1,35 +1,36 @@
-"""Turning a hook payload into a sessions row (deeplake-api.md's format).
+"""Turning a hook payload into a sessions row (docs/deeplake-store.md's format).
 
 * ``path`` = ``/sessions/<user>/<user>_<org name>_<workspace>_<session id>.jsonl``
-  (one path per session); ``filename`` is its last component.
+  (one path per session, ``lakeloop.identity.Identity.session_path``); ``filename`` is its last
+  component.
 * ``message`` = ``{id, session_id, transcript_path, cwd, permission_mode,
   hook_event_name, agent_id?, agent_type?, timestamp, type, ...}`` with type
   ``user_message`` (+content), ``tool_call`` (+tool_name, tool_use_id,
   tool_input and tool_response as JSON *strings*) or ``assistant_message``
   (+content, agent_transcript_path?).
 
-Untrusted values never become path components as they are: a session id or
-user name outside ``[A-Za-z0-9._-]{1,128}`` is replaced by ``x<sha256 prefix>``
-in the path (the message keeps the original).
+``event_rows`` is the drainer's step: the entry's settings decide whether the event is stored at
+all, then ``build_message``, ``<private>`` spans and secrets removed, ``session_row``.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
 import json
-import re
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
-from .store.base import SessionRow
+from .. import __version__
+from ..identity import Identity, utc_from_ns, utc_now
+from ..store.base import SessionRow
+from .parse import LAUNCHED_AS_KEY, settings_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
 
 AGENT = "claude_code"
 #: Longest text kept per field (characters); longer text is cut with a marker.
 MAX_FIELD_CHARS = 512 * 1024
-_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 #: hook event -> message type of the row it captures
 CAPTURED_EVENTS = {
@@ -38,40 +39,6 @@ CAPTURED_EVENTS = {
     "Stop": "assistant_message",
     "SubagentStop": "assistant_message",
 }
-
-
-def utc_now() -> str:
-    """ISO-8601 UTC with microseconds and ``Z``, fixed width so text order is time order."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def utc_from_ns(ns: int) -> str:
-    """``utc_now``'s format for a time in nanoseconds since the epoch."""
-    stamp = _dt.datetime.fromtimestamp(ns // 1_000_000_000, _dt.timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(ns // 1000) % 1_000_000:06d}Z"
-
-
-def path_component(value: str) -> str:
-    """``value`` when it is a safe path component, else ``x`` + 32 hex of its SHA-256."""
-    if _SAFE.fullmatch(value or "") and ".." not in value:
-        return value
-    return "x" + hashlib.sha256((value or "").encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who and where rows are written for: user (author), org name, workspace."""
-
-    user: str
-    org_name: str = "local"
-    workspace: str = "default"
-
-    def session_path(self, session_id: str) -> str:
-        """The session's row path (deeplake-api.md convention)."""
-        user = path_component(self.user)
-        name = "_".join((user, path_component(self.org_name), path_component(self.workspace),
-                         path_component(session_id)))
-        return f"/sessions/{user}/{name}.jsonl"
 
 
 def _cut(value: Any, truncated: list[str], field: str, as_json: bool = False) -> str:
@@ -99,8 +66,12 @@ def _as_json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def build_message(payload: dict[str, Any], truncated: list[str] | None = None,
-                  received_at_ns: int | None = None, event_id: str | None = None) -> dict[str, Any] | None:
+def build_message(
+    payload: dict[str, Any],
+    truncated: list[str] | None = None,
+    received_at_ns: int | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any] | None:
     """The row message for a hook payload, or None for events that are not captured.
 
     ``truncated`` (when given) receives ``field=length`` for each field cut to
@@ -143,7 +114,9 @@ def build_message(payload: dict[str, Any], truncated: list[str] | None = None,
 
 def session_row(message: dict[str, Any], identity: Identity) -> SessionRow:
     """Wrap a message into a sessions row for ``identity``; the row's ``id`` is the
-    message's ``id`` (the event id), so a re-sent event is recognised as the same row."""
+    message's ``id`` (the event id), so a re-sent event is recognised as the same row.
+    ``size_bytes`` is the UTF-8 length of the message's JSON text. Raises KeyError for a
+    message without ``session_id`` or ``hook_event_name``."""
     path = identity.session_path(message["session_id"])
     text = json.dumps(message, ensure_ascii=False)
     cwd = message.get("cwd") or ""
@@ -163,3 +136,65 @@ def session_row(message: dict[str, Any], identity: Identity) -> SessionRow:
         creation_date=now,
         last_update_date=now,
     )
+
+
+def event_rows(
+    payload: dict[str, Any], received_at_ns: int, event_id: str, identity: Identity, log: logging.Logger
+) -> list[SessionRow]:
+    """The sessions rows for one payload (0 or 1): empty when capture is off, the payload
+    has no session_id, the event is not captured, or its project is excluded (a
+    ``.lakeloop-ignore`` at or above its ``cwd`` or its real path, ``LAKELOOP_EXCLUDE``). The
+    row's id is ``event_id``, its timestamp ``received_at_ns`` (nanoseconds since the epoch).
+    In the built row, ``<private>`` spans of every text field become ``[PRIVATE]`` and then
+    secrets ``[REDACTED:<kind>]`` (``lakeloop.redact``; ``LAKELOOP_REDACT=0`` turns the latter
+    off): this runs in the drainer, so the row is cleaned before it reaches either store. The
+    settings are the entry's (``parse.SETTINGS_KEY``, set by ``parse``; this process's own for
+    a payload that did not come through it). Any exception raised while building or cleaning
+    the row propagates (the drainer moves the entry to ``failed/``)."""
+    from ..outbox.spool import MAX_SETTING_BYTES
+
+    settings = settings_of(payload)  # left in the payload: a second call on it must see the same
+    if settings.cut:
+        log.warning(
+            "event %s not captured: %s over %d bytes in its session, recorded cut (its exclusion "
+            "or redaction settings cannot be applied faithfully)",
+            event_id,
+            ", ".join(settings.cut),
+            MAX_SETTING_BYTES,
+        )
+        return []
+    if not settings.capture:
+        log.debug("capture skipped: LAKELOOP_CAPTURE=0")
+        return []
+    launched = payload.pop(LAUNCHED_AS_KEY, None)
+    if isinstance(launched, tuple) and launched[0]:  # set by parse (a JSON payload cannot hold a tuple)
+        log.warning(
+            "payload says hook_event_name=%r, launched as %s: handled as %s", launched[0], launched[1], launched[1]
+        )
+    if not payload.get("session_id"):
+        log.error("%s payload has no session_id: not captured", payload.get("hook_event_name"))
+        return []
+    from ..redact import exclude
+
+    cwd = payload.get("cwd")
+    why = exclude.excluded(cwd if isinstance(cwd, str) else "", settings.exclude)
+    if why:
+        (log.info if exclude.first_note(why) else log.debug)("not captured (project excluded: %s)", why)
+        return []
+    truncated: list[str] = []
+    message = build_message(payload, truncated, received_at_ns, event_id=event_id)
+    if message is None:
+        return []
+    if truncated:
+        log.warning("oversized fields cut to fit: %s", ", ".join(truncated))
+    from ..redact import hide_private_message, redact_message
+
+    message, spans = hide_private_message(message)
+    if spans:
+        log.info("event %s: %d <private> span(s) (or stray closing tags) not stored", event_id, spans)
+    kinds: dict[str, int] = {}
+    # the message itself when the session has LAKELOOP_REDACT=0
+    message = redact_message(message, kinds, enabled=settings.redact, patterns=settings.patterns)
+    if kinds:  # kinds and counts only: never the secret
+        log.info("event %s: redacted %s", event_id, ", ".join(f"{k}={n}" for k, n in sorted(kinds.items())))
+    return [session_row(message, identity)]

@@ -1,24 +1,23 @@
-"""UserPromptSubmit: capture the prompt, then treat it as a reaction.
+"""A UserPromptSubmit as a reaction to an armed team skill (docs/skill-loop.md, "Reaction").
 
-The hook spools the event like every capture hook (``capture.spool``); the
-detached drainer stores the row and then calls ``react``: when the session has
-an open judgment window, a non-empty prompt spends one unit of its budget and
-starts the skill optimizer's worker, detached (skillopt-loop.md, "Reaction").
-So the prompt is never delayed, and a failed reaction never undoes the capture.
+The hook only spools the prompt (``lakeloop.hooks.capture``); the detached drainer stores its
+row and calls ``react_to_entry`` first: when the session has an open judgment window, a
+non-empty prompt spends one unit of its budget and starts the skill optimizer's worker,
+detached. So the prompt is never delayed, and a failed reaction never undoes the capture.
 """
 
 from __future__ import annotations
 
 from .. import config
 from ..skillopt import MAX_REACTION_CHARS
+from .parse import settings_of
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import logging
     from typing import Any
 
-    import logging
-
-    from .capture import EntrySettings
+    from .parse import EntrySettings
 
 
 def _clean_reaction(prompt: str, settings: EntrySettings | None = None) -> str:
@@ -36,21 +35,29 @@ def _clean_reaction(prompt: str, settings: EntrySettings | None = None) -> str:
     return text
 
 
-def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | None = None,
-          event_id: str | None = None, settings: EntrySettings | None = None) -> str | None:
-    """Spend the window and start the worker. Returns the job file path, or None.
+def react(
+    payload: dict[str, Any],
+    log: logging.Logger,
+    received_at_ns: int | None = None,
+    event_id: str | None = None,
+    settings: EntrySettings | None = None,
+) -> str | None:
+    """Spend the window and start the worker. Returns the job file path, or None (no window,
+    a prompt older than the window, an empty prompt, a replayed event, or inside the
+    optimizer's own processes).
 
     ``settings``: the capture settings of the session that sent the prompt, as recorded in its
-    outbox entry (``capture.EntrySettings``); the reaction text is cleaned with them (None:
-    this process's environment).
+    outbox entry (``parse.EntrySettings``); the reaction text is cleaned with them (None:
+    this process's environment) and cut to ``MAX_REACTION_CHARS`` characters.
 
     ``event_id`` (the prompt's event id, fixed when the hook spooled it) makes the
     reaction idempotent: a prompt whose reaction already spent the window, or whose
     worker was already started, does neither again (the drainer may replay an entry).
 
-    ``received_at_ns`` is when the hook received the prompt (the drainer may run
-    later): a window armed after that is not reacted to by this prompt (the
-    prompt that led to the skill use is not a reaction to it).
+    ``received_at_ns`` is when the hook received the prompt (nanoseconds since the epoch; the
+    drainer may run later): a window armed after that is not reacted to by this prompt (the
+    prompt that led to the skill use is not a reaction to it). Errors of the window file or of
+    starting the worker propagate.
     """
     if config.in_worker():
         return None
@@ -90,6 +97,31 @@ def react(payload: dict[str, Any], log: logging.Logger, received_at_ns: int | No
     if author_env is not None:  # the session that reacted publishes, not whoever drains the outbox
         job["user"] = config.user_name(author_env)
     job_file = start_worker(job, log)
-    log.info("reaction session=%s skill=%s budget_left=%d reaction_chars=%d worker_job=%s", session_id[:64],
-             window["skill"], int(window.get("budget", 1)) - 1, len(job["reaction"]), job_file)
+    log.info(
+        "reaction session=%s skill=%s budget_left=%d reaction_chars=%d worker_job=%s",
+        session_id[:64],
+        window["skill"],
+        int(window.get("budget", 1)) - 1,
+        len(job["reaction"]),
+        job_file,
+    )
     return job_file
+
+
+def react_to_entry(payload: dict[str, Any], received_at_ns: int, event_id: str, log: logging.Logger) -> None:
+    """The drainer's reaction step for one parsed UserPromptSubmit entry: ``react`` with the
+    entry's settings (``parse.settings_of``), or nothing (one warning line) when the session's
+    settings were recorded cut (its redaction settings cannot be applied faithfully).
+    ``received_at_ns``: nanoseconds since the epoch. Raises what ``react`` raises."""
+    settings = settings_of(payload)
+    if settings.cut:
+        from ..outbox.spool import MAX_SETTING_BYTES
+
+        log.warning(
+            "event %s: no reaction: %s over %d bytes in its session, recorded cut",
+            event_id,
+            ", ".join(settings.cut),
+            MAX_SETTING_BYTES,
+        )
+        return
+    react(payload, log, received_at_ns, event_id, settings=settings)

@@ -1,4 +1,5 @@
-"""A tiny shell: runs a parsed ``command.Script`` on the virtual tree, GNU style.
+"""The runner of the memory path's Bash parser: runs a parsed ``syntax.Script`` on the virtual
+tree, GNU style, like a tiny shell.
 
 ``plan(script)`` is the ONE store query the script needs; ``run(script, tree, root=)``
 executes it on the ``Tree`` built from that query's answer and returns the text the agent
@@ -24,17 +25,18 @@ Output is capped at ``max_bytes`` characters including a last line
 from __future__ import annotations
 
 import re
-from ..records import dataclass
-from ..textsafe import escape
 
-from .command import Script, Stage
-from .tree import LINE_LIMIT, Tree  # LINE_LIMIT: most session lines one grep reads from the store
+from ...records import dataclass
+from ...textsafe import escape
+from ..tree import LINE_LIMIT  # most session lines one grep reads from the store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..store.memory_types import MemoryQuery
+    from ...store.memory_types import MemoryQuery
+    from ..tree import Tree
+    from .syntax import Script, Stage
 
 #: Room kept under the cap for the cap line itself.
 _CAP_LINE_ROOM = 100
@@ -88,7 +90,7 @@ def plan(script: Script) -> MemoryQuery:
     content of the target (and under it, to tell a directory); ``>``, echo and heredocs:
     nothing (``query.empty``: a ``>`` onto a note directory is not detected). ``index``
     is set when ``/`` or ``/index.md`` is an operand."""
-    from ..store.memory_types import MemoryQuery
+    from ...store.memory_types import MemoryQuery
 
     if script.write is not None:
         if script.write.op == ">>":
@@ -104,7 +106,7 @@ def plan(script: Script) -> MemoryQuery:
         return MemoryQuery(prefixes=_uniq(_tree_prefixes(ops)), listing=True, index=index)
     if st.name != "grep":
         return MemoryQuery(prefixes=_uniq(_content_prefixes(ops)), content=True, index=index)
-    from .grep import PatternError, compile_matcher, narrowing_literals
+    from ..grep import PatternError, compile_matcher, narrowing_literals
 
     g = st.options["grep"]
     try:
@@ -530,9 +532,8 @@ def _run_find(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
 
 
 def _run_grep(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | None) -> None:
-    from ..records import replace
-
-    from .grep import PatternError, compile_matcher, grep
+    from ...records import replace
+    from ..grep import PatternError, compile_matcher, grep
 
     o = st.options
     g = o["grep"]

@@ -1,10 +1,10 @@
-"""Per-command option parsing of the memory path's Bash parser (``lakeloop.memory.command``).
+"""Per-command option parsing of the memory path's Bash parser (``lakeloop.memory.bash``).
 
-``STAGES[name](args, ctx, first, has_stdin)`` turns the words after one of
-``command.COMMANDS`` into a ``syntax.Stage`` (options as documented there, operands as
+``STAGES[name](args, ctx, first, has_stdin)`` turns the words (``lexer.Word``) after one of
+``parser.COMMANDS`` into a ``syntax.Stage`` (options as documented there, operands as
 virtual paths via ``ctx.path``), with GNU getopt_long's permutation (``_getopt``); unknown
-flags and bad values raise ``syntax.Refused`` through ``ctx.refuse``. ``echo_text`` is
-what an ``echo`` writes. Imported by ``command.parse`` only, never on the cheap path.
+flags and bad values raise ``syntax.CommandRefused`` through ``ctx.refuse``. ``echo_text`` is
+what an ``echo`` writes. Imported by ``parser`` only, never on the cheap path (``scan``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _getopt(args: list[Word], cmd: str, flags: str, with_arg: str, longs: dict[s
             ctx: Ctx, digits: bool = False) -> tuple[list[tuple[str, str | None]], list[Word]]:
     """GNU getopt_long with argument permutation: ``(options, operands)``; ``options`` are
     ``(letter, value)``; a long option maps to its letter via ``longs`` (name -> (letter,
-    takes value)); with ``digits``, ``-NUM`` gives ``("#", NUM)``. Unknown options: Refused."""
+    takes value)); with ``digits``, ``-NUM`` gives ``("#", NUM)``. Unknown options: CommandRefused."""
     opts: list[tuple[str, str | None]] = []
     operands: list[Word] = []
     k = 0
@@ -183,7 +183,8 @@ def _echo_words(args: list[Word], ctx: Ctx) -> tuple[list[str], bool]:
 
 
 def echo_text(args: list[Word], ctx: Ctx) -> str:
-    """What ``echo ARGS`` writes (``-n``: no newline at the end)."""
+    """What ``echo ARGS`` writes (``-n``: no newline at the end). Raises ``CommandRefused`` for
+    ``-e`` (escapes are not interpreted on the memory path)."""
     words, newline = _echo_words(args, ctx)
     return " ".join(words) + ("\n" if newline else "")
 
@@ -208,7 +209,7 @@ _GREP_LONGS = {
 
 
 def _p_grep(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
-    from .grep import GrepOptions
+    from ..grep import GrepOptions
 
     opts, words = _getopt(args, "grep", "rRinlcwvFEGhHsqy", "eABC", _GREP_LONGS, ctx, digits=True)
     patterns: list[str] = []
@@ -320,6 +321,6 @@ def _p_find(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     return Stage("find", {"tests": tests, "maxdepth": maxdepth, "mindepth": mindepth}, vpaths, display)
 
 
-#: Command name (``command.COMMANDS``) -> its option parser ``(args, ctx, first, has_stdin) -> Stage``.
+#: Command name (``parser.COMMANDS``) -> its option parser ``(args, ctx, first, has_stdin) -> Stage``.
 STAGES = {"cat": _p_cat, "head": _p_head, "tail": _p_tail, "ls": _p_ls, "grep": _p_grep,
           "wc": _p_wc, "find": _p_find, "echo": _p_echo}

@@ -1,4 +1,4 @@
-"""The lexer of the memory path's Bash parser (``lakeloop.memory.command``).
+"""The lexer of the memory path's Bash parser (``lakeloop.memory.bash``).
 
 ``Lexer(command, home, hint).tokens()`` splits one command the way POSIX sh would into
 ``Word`` (text after quote removal and ``~``/``$HOME`` expansion at the start of a word,
@@ -6,14 +6,14 @@ whether any part was quoted, the raw source text), the operators ``"|"``, ``">"`
 ``">>"``, and ``Heredoc`` (body and whether its delimiter was quoted). Anything else a
 shell would interpret (other operators, ``$`` expansions, backticks, unquoted globs and
 braces, ``!``, ``#``, newlines outside a heredoc, fd redirections) raises
-``syntax.Refused``. Imported by ``command.parse`` only, never on the cheap path.
+``syntax.CommandRefused``. Imported by ``parser`` only, never on the cheap path (``scan``).
 """
 
 from __future__ import annotations
 
 import re
 
-from .syntax import Record, Refused
+from .syntax import CommandRefused, Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +44,10 @@ class Heredoc(Record):
 
 class Lexer:
     """A small POSIX-sh-like lexer producing words and the operators ``|``, ``>``, ``>>``
-    and heredocs; raises Refused for anything else a shell would interpret."""
+    and heredocs; raises ``CommandRefused`` for anything else a shell would interpret.
+
+    ``s``: the command; ``home``: the home directory ``~``/``$HOME``/``${HOME}`` expand to;
+    ``hint``: the refusal's default advice (``syntax.Ctx.hint``)."""
 
     def __init__(self, s: str, home: str, hint: str) -> None:
         self.s, self.n, self.home, self.hint = s, len(s), home, hint
@@ -52,12 +55,12 @@ class Lexer:
         self.heredocs: list[Heredoc] = []
 
     def refuse(self, what: str, instead: str = "") -> None:
-        """Raise ``Refused``: ``what`` is not supported; ``instead`` (default: the hint) what to do."""
-        raise Refused(f"{what}: not supported on the memory path; {instead or self.hint}")
+        """Raise ``CommandRefused``: ``what`` is not supported; ``instead`` (default: the hint) what to do."""
+        raise CommandRefused(f"{what}: not supported on the memory path; {instead or self.hint}")
 
     def tokens(self) -> list[Any]:
         """The command's tokens in order: ``Word``, ``"|"``, ``">"``, ``">>"``, ``Heredoc``.
-        Raises ``Refused``."""
+        Raises ``CommandRefused``."""
         s, n = self.s, self.n
         out: list[Any] = []
         i = 0

@@ -1,0 +1,112 @@
+"""The drainer's entry points and the capture ``Handlers`` it runs with.
+
+``drainer_child`` is the body of the detached drainer a capture hook or SessionStart forks
+(``lakeloop.outbox.spool.start_drainer``); ``drain`` drains in the calling process
+(``lakeloop flush``, platforms without fork, tests). Both run the generic loop
+(``lakeloop.outbox.drainer``) with ``handlers``: ``parse``, ``react``, ``rows`` of this package
+and ``lakeloop.store.open_store``.
+
+Import-light at module level (``lakeloop.config`` only): SessionStart imports this module in
+the hook process to hand ``drainer_child`` to ``start_drainer``; the pipeline is imported in
+the drainer.
+"""
+
+from __future__ import annotations
+
+from .. import config
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..identity import Identity
+    from ..outbox.drainer import Handlers, Result
+
+#: Hard backstop on a detached drainer's life (seconds): SIGALRM ends one stuck in a system
+#: call, which releases the drain lock (its in-flight entries are then looked up, not lost).
+DRAINER_ALARM_S = 900
+
+
+def drainer_child(lock_fd: int) -> None:
+    """Body of the detached drainer: runs in the forked child holding the drain lock through
+    ``lock_fd`` (released when the drain ends), with a ``DRAINER_ALARM_S`` alarm and the
+    ``drain`` log. Returns when the outbox stays empty for ``LAKELOOP_DRAIN_LINGER_S`` seconds or
+    the drainer gives up; an exception propagates to the fork wrapper
+    (``lakeloop.detach.fork_detached``), which logs it."""
+    import signal
+
+    signal.alarm(DRAINER_ALARM_S)
+    from ..log import setup
+
+    log = setup("drain")
+    from ..outbox.drainer import Drainer, run_locked
+
+    run_locked(
+        lambda: Drainer(handlers(log), log, linger_s=config.drain_linger_s(), max_bytes=config.outbox_max_mb() << 20),
+        lock_fd,
+        log,
+    )
+
+
+def drain(
+    log: logging.Logger, linger_s: float = 0.0, wait_s: float = 0.0, sleep: Callable[[float], None] | None = None
+) -> Result | None:
+    """Drain the outbox in this process (``lakeloop flush``, platforms without fork, tests).
+    Waits up to ``wait_s`` seconds for a running drainer to finish first, then lingers
+    ``linger_s`` seconds for new entries; ``sleep`` (seconds -> None) replaces the loop's pauses
+    (tests). Returns the drainer's ``Result``, or None when another drainer still holds the
+    lock. Raises OSError when the lock file cannot be opened."""
+    import time
+
+    from ..outbox import outbox_dir
+    from ..outbox.drainer import Drainer, run_locked
+    from ..outbox.lock import wait_lock
+
+    fd = wait_lock(outbox_dir(), wait_s)
+    if fd is None:
+        return None
+    pause = time.sleep if sleep is None else sleep
+    return run_locked(
+        lambda: Drainer(handlers(log), log, linger_s=linger_s, max_bytes=config.outbox_max_mb() << 20, sleep=pause),
+        fd,
+        log,
+    )
+
+
+def handlers(log: logging.Logger) -> Handlers:
+    """The drainer's callbacks for capture (see ``lakeloop.outbox.drainer.Handlers``):
+    ``parse.parse``, ``react.react_to_entry``, ``rows.event_rows`` and ``store.open_store``,
+    logging to ``log``. Each row is filed under the identity of the session that captured it
+    (``EntrySettings.author_env``), resolved once per distinct author per drain, on first need
+    (``store.current_identity``, which raises StoreUnavailable)."""
+    from ..outbox.drainer import Handlers
+    from .parse import parse, settings_of
+    from .react import react_to_entry
+    from .rows import event_rows
+
+    identities: dict[tuple[tuple[str, str], ...] | None, Identity] = {}
+
+    def rows(payload: dict[str, Any], received_ns: int, event_id: str) -> list:
+        env = settings_of(payload).author_env
+        key = None if env is None else tuple(sorted(env.items()))
+        identity = identities.get(key)
+        if identity is None:
+            from ..store import current_identity
+
+            identity = identities[key] = current_identity(env)
+        return event_rows(payload, received_ns, event_id, identity, log)
+
+    def parse_entry(data: bytes, event: str, header: bytes | None = None) -> dict[str, Any]:
+        return parse(data, event, header, log)
+
+    def react(payload: dict[str, Any], received_ns: int, event_id: str) -> None:
+        react_to_entry(payload, received_ns, event_id, log)
+
+    def open_store():
+        from ..store import open_store as open_default
+
+        return open_default()
+
+    return Handlers(parse=parse_entry, react=react, rows=rows, open_store=open_store)
