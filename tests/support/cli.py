@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-PLUGIN_SRC = Path(__file__).resolve().parents[2] / "plugin"
+from tests.support.repo import PLUGIN_SRC
 
 
 def run_lakeloop(*argv: str, prelude: str = "", timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
@@ -22,5 +21,6 @@ def run_lakeloop(*argv: str, prelude: str = "", timeout: float = 60, **env: str)
     code = f"import sys\n{prelude}\nfrom lakeloop.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
     environ = {**os.environ, **env}
     environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_SRC), environ.get("PYTHONPATH", "")) if p)
-    return subprocess.run([sys.executable, "-c", code, *argv], env=environ, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv], env=environ, capture_output=True, text=True, timeout=timeout
+    )

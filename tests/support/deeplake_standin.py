@@ -170,8 +170,16 @@ class DeeplakeStandIn:
     visibility lag holds one); ``seed`` seeds the random failure and drop draws.
     """
 
-    def __init__(self, dsn: str, workspace: str = "default", token: str = "test-token",
-                 org_id: str = "test-org", *, pool_size: int = 200, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        workspace: str = "default",
+        token: str = "test-token",
+        org_id: str = "test-org",
+        *,
+        pool_size: int = 200,
+        seed: int = 0,
+    ) -> None:
         self.dsn = dsn
         self.workspace = workspace
         self.token = token
@@ -194,7 +202,7 @@ class DeeplakeStandIn:
 
     # -- settings and counters ---------------------------------------------------
 
-    def configure(self, **settings: Any) -> "DeeplakeStandIn":
+    def configure(self, **settings: Any) -> DeeplakeStandIn:
         """Change settings (names as in :data:`SETTINGS`, plus ``seed``); returns self."""
         unknown = set(settings) - set(SETTINGS) - {"seed"}
         if unknown:
@@ -236,7 +244,7 @@ class DeeplakeStandIn:
             raise RuntimeError("the stand-in is not running")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "DeeplakeStandIn":
+    def start(self) -> DeeplakeStandIn:
         """Listen on a free loopback port and serve from a background thread."""
         standin = self
 
@@ -244,8 +252,7 @@ class DeeplakeStandIn:
             owner = standin
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                         name="deeplake-standin", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="deeplake-standin", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -267,7 +274,7 @@ class DeeplakeStandIn:
             self._commit(conn)
         self._pool.close()
 
-    def __enter__(self) -> "DeeplakeStandIn":
+    def __enter__(self) -> DeeplakeStandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -365,8 +372,9 @@ class DeeplakeStandIn:
 
     def tables(self) -> dict[str, Any]:
         """The ``GET .../tables`` body."""
-        body = self.execute("SELECT table_name FROM information_schema.tables "
-                            "WHERE table_schema = 'public' ORDER BY table_name")
+        body = self.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
+        )
         return {"tables": [{"table_name": row[0]} for row in body["rows"]]}
 
 
@@ -455,8 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not left:
                 leave(None)
 
-    def _answer(self, path: str, sql: str | None,
-                injected: int | None) -> tuple[int | None, Any, dict[str, str]]:
+    def _answer(self, path: str, sql: str | None, injected: int | None) -> tuple[int | None, Any, dict[str, str]]:
         """(status, body, extra headers) for a request that is not dropped before it runs;
         status None: the statement ran and committed, drop the connection now."""
         owner = self.owner
@@ -466,8 +473,10 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Retry-After"] = str(owner.retry_after)
             body = owner.fail_body
             return injected, ({"error": f"injected {injected}"} if body is None else body), headers
-        if (self.headers.get("Authorization") != f"Bearer {owner.token}"
-                or self.headers.get("X-Activeloop-Org-Id") != owner.org_id):
+        if (
+            self.headers.get("Authorization") != f"Bearer {owner.token}"
+            or self.headers.get("X-Activeloop-Org-Id") != owner.org_id
+        ):
             return 401, {"error": "Unauthorized: missing or invalid token or org id"}, {}
         if owner.payment_required:
             return 402, PAYMENT_REQUIRED, {}

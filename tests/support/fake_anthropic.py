@@ -44,9 +44,10 @@ import itertools
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -87,12 +88,12 @@ class Reply:
     error_message: str = ""
 
     @classmethod
-    def text(cls, text: str) -> "Reply":
+    def text(cls, text: str) -> Reply:
         """A plain text answer ending the turn (``stop_reason`` ``end_turn``)."""
         return cls([{"type": "text", "text": text}], "end_turn")
 
     @classmethod
-    def tool_use(cls, name: str, input: dict[str, Any], id: str | None = None) -> "Reply":
+    def tool_use(cls, name: str, input: dict[str, Any], id: str | None = None) -> Reply:
         """A call of tool ``name`` with ``input`` (``stop_reason`` ``tool_use``).
 
         ``id`` defaults to a fresh ``toolu_fake_NNNN_<name>``.
@@ -102,7 +103,7 @@ class Reply:
         return cls([block], "tool_use")
 
     @classmethod
-    def error(cls, status: int = 400, message: str = "scripted error") -> "Reply":
+    def error(cls, status: int = 400, message: str = "scripted error") -> Reply:
         """An HTTP error answer (Anthropic error JSON).
 
         On a 400, ``claude -p`` exits 1 within a second with ``is_error`` true and
@@ -111,7 +112,7 @@ class Reply:
         """
         return cls([], "end_turn", status, message)
 
-    def __add__(self, other: "Reply") -> "Reply":
+    def __add__(self, other: Reply) -> Reply:
         stop = "tool_use" if "tool_use" in (self.stop_reason, other.stop_reason) else other.stop_reason
         return Reply(self.content + other.content, stop)
 
@@ -146,11 +147,14 @@ class Reply:
                 ("content_block_stop", {"type": "content_block_stop", "index": index}),
             ]
         events += [
-            ("message_delta", {
-                "type": "message_delta",
-                "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": _usage(self)["output_tokens"]},
-            }),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
+                    "usage": {"output_tokens": _usage(self)["output_tokens"]},
+                },
+            ),
             ("message_stop", {"type": "message_stop"}),
         ]
         return events
@@ -158,8 +162,7 @@ class Reply:
 
 def _usage(reply: Reply) -> dict[str, int]:
     out = sum(len(json.dumps(b)) // 4 + 1 for b in reply.content)
-    return {"input_tokens": 10, "output_tokens": out,
-            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    return {"input_tokens": 10, "output_tokens": out, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 
 
 ScriptFn = Callable[[Request], Reply]
@@ -277,14 +280,19 @@ def is_subagent(request: Request) -> bool:
 
     Its system prompt holds "You are an agent for Claude Code" (general-purpose agent).
     """
-    return (is_messages_request(request) and has_tools(request)
-            and _SUBAGENT_MARKER in system_text(request) and not is_background(request))
+    return (
+        is_messages_request(request)
+        and has_tools(request)
+        and _SUBAGENT_MARKER in system_text(request)
+        and not is_background(request)
+    )
 
 
 def is_main_agent(request: Request) -> bool:
     """True for a main-agent turn: offers tools, not a subagent turn, not a side-call."""
-    return (is_messages_request(request) and has_tools(request)
-            and not is_subagent(request) and not is_background(request))
+    return (
+        is_messages_request(request) and has_tools(request) and not is_subagent(request) and not is_background(request)
+    )
 
 
 def is_tool_less(request: Request) -> bool:
@@ -294,12 +302,14 @@ def is_tool_less(request: Request) -> bool:
 
 # ---------------------------------------------------------------- rule-based script
 
+
 def _background_reply(request: Request) -> Reply:
     # Title / rename helpers ask for JSON with "title" / "name"; the others take any text.
     return Reply.text('{"title": "Test session", "name": "test-session"}')
 
 
-Responder = Union[Reply, ScriptFn]
+Responder = Reply | ScriptFn
+_OK = Reply.text("ok")
 
 
 class Script:
@@ -313,14 +323,13 @@ class Script:
     get ``default``.
     """
 
-    def __init__(self, default: Responder = Reply.text("ok"),
-                 background: Responder | None = None) -> None:
+    def __init__(self, default: Responder = _OK, background: Responder | None = None) -> None:
         self._rules: list[tuple[Callable[[Request], bool], list[Responder]]] = []
         self._default = default
         self._background = background or _background_reply
         self._lock = threading.Lock()
 
-    def on(self, predicate: Callable[[Request], bool], *replies: Responder) -> "Script":
+    def on(self, predicate: Callable[[Request], bool], *replies: Responder) -> Script:
         """Add a rule answering requests matching ``predicate``; returns ``self`` for chaining."""
         if not replies:
             raise ValueError("a rule needs at least one reply")
@@ -342,6 +351,7 @@ class Script:
 
 
 # ---------------------------------------------------------------- the server
+
 
 class FakeAnthropic:
     """A scripted Messages API server on ``127.0.0.1`` (random port), in a background thread.
@@ -381,7 +391,7 @@ class FakeAnthropic:
             raise RuntimeError("FakeAnthropic not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "FakeAnthropic":
+    def start(self) -> FakeAnthropic:
         """Bind to a free loopback port and serve in a daemon thread."""
         if self._server is None:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -399,7 +409,7 @@ class FakeAnthropic:
                 self._thread.join(timeout=5)
             self._server = self._thread = None
 
-    def __enter__(self) -> "FakeAnthropic":
+    def __enter__(self) -> FakeAnthropic:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -475,7 +485,9 @@ def _make_handler(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
             model = body.get("model", "claude-fake")
             if reply.status != 200:
                 kind = "invalid_request_error" if reply.status < 500 else "api_error"
-                self._send_json(reply.status, {"type": "error", "error": {"type": kind, "message": reply.error_message}})
+                self._send_json(
+                    reply.status, {"type": "error", "error": {"type": kind, "message": reply.error_message}}
+                )
             elif body.get("stream"):
                 self._stream(reply.sse_events(model))
             else:

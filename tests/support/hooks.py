@@ -5,12 +5,16 @@ payload on stdin, ``LAKELOOP_PYTHON`` set to this interpreter, the test's (isola
   recorded Claude Code 2.1.330 ones.
 * ``run_pretooluse(payload, **env)``: ``(decision, output, process)``; decision is ``"allow"``,
   ``"deny"`` or ``"pass"`` (no output). Asserts exit 0 and an answer within the hook's timeout.
-* ``run_hook(event, payload, **env)``: any other event; returns the finished process.
+* ``run_hook(event, payload, timeout=60, text=False, **env)``: any event; returns the finished
+  process (bytes output, or str with ``text=True``). This is THE hook launcher of the tests: every
+  test that runs a hook as Claude Code does goes through it (or through a wrapper of it, such as
+  ``tests.support.capture.capture``).
+* ``run_quiet_hook(event, payload, **env)``: ``run_hook``, also asserting the hook printed nothing
+  (no stdout, which would reach the model, and no stderr).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -18,40 +22,62 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-HOOK_RUN = REPO / "hooks" / "run"
-PAYLOADS_FILE = REPO / "plugin" / "lakeloop" / "data" / "claude-code-2.1.330-hook-payloads.jsonl"
+from tests.support.payloads import first_payload
+from tests.support.repo import HOOK_RUN, REPO
+
 _HOOKS = json.loads((REPO / "hooks" / "hooks.json").read_text())["hooks"]
 #: The PreToolUse hook's timeout (seconds) in hooks.json: an answer later than this is no answer.
 HOOK_TIMEOUT_S = next(h["timeout"] for entry in _HOOKS["PreToolUse"] for h in entry["hooks"])
 SESSION_ID = "5b0c9a51-7d0e-4d43-9a51-0c0ffee0a8e1"
 
 
-def recorded(event: str, tool_name: str | None = None) -> dict:
-    """A copy of the first recorded payload of ``event`` (and ``tool_name`` when given)."""
-    for line in PAYLOADS_FILE.read_text(encoding="utf-8").splitlines():
-        payload = json.loads(line)
-        if payload["hook_event_name"] == event and (tool_name is None or payload.get("tool_name") == tool_name):
-            return copy.deepcopy(payload)
-    raise LookupError(f"no recorded {event} payload for tool {tool_name}")
-
-
-def pretooluse_payload(tool: str, tool_input: dict, cwd: str | os.PathLike, *, session_id: str = SESSION_ID,
-                       transcript: str | os.PathLike | None = None) -> dict:
+def pretooluse_payload(
+    tool: str,
+    tool_input: dict,
+    cwd: str | os.PathLike,
+    *,
+    session_id: str = SESSION_ID,
+    transcript: str | os.PathLike | None = None,
+) -> dict:
     """A PreToolUse payload for ``tool`` with ``tool_input``, run in ``cwd``."""
-    p = recorded("PreToolUse", "Bash")
+    p = first_payload("PreToolUse", "Bash")
     transcript = transcript or Path.home() / ".claude" / "projects" / "p" / f"{session_id}.jsonl"
-    p.update(session_id=session_id, cwd=str(cwd), tool_name=tool, tool_input=tool_input,
-             tool_use_id="toolu_01SecTest", transcript_path=str(transcript))
+    p.update(
+        session_id=session_id,
+        cwd=str(cwd),
+        tool_name=tool,
+        tool_input=tool_input,
+        tool_use_id="toolu_01SecTest",
+        transcript_path=str(transcript),
+    )
     return p
 
 
-def run_hook(event: str, payload: dict | bytes, timeout: float = 60, **env_extra: str) -> subprocess.CompletedProcess:
-    """Run ``hooks/run event`` on ``payload`` (a dict is sent as JSON); asserts exit 0."""
-    env = dict(os.environ, LAKELOOP_PYTHON=sys.executable, **env_extra)
+def run_hook(
+    event: str, payload: dict | bytes, timeout: float = 60, text: bool = False, **env_extra: str
+) -> subprocess.CompletedProcess:
+    """Run ``hooks/run event`` on ``payload`` (a dict is sent as JSON, bytes as they are) in this
+    test's environment plus ``env_extra``, with ``LAKELOOP_PYTHON`` set to this interpreter; asserts
+    exit 0. Output is bytes, or str (UTF-8) with ``text``. Raises ``subprocess.TimeoutExpired`` after
+    ``timeout`` seconds."""
+    env = {**os.environ, "LAKELOOP_PYTHON": sys.executable, **env_extra}
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
-    proc = subprocess.run([str(HOOK_RUN), event], input=data, capture_output=True, env=env, timeout=timeout)
-    assert proc.returncode == 0
+    proc = subprocess.run(
+        [str(HOOK_RUN), event],
+        input=data.decode("utf-8") if text else data,
+        capture_output=True,
+        env=env,
+        timeout=timeout,
+        encoding="utf-8" if text else None,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def run_quiet_hook(event: str, payload: dict | bytes, **env_extra: str) -> subprocess.CompletedProcess:
+    """``run_hook`` that also asserts empty stdout and stderr."""
+    proc = run_hook(event, payload, **env_extra)
+    assert proc.stdout == b"" and proc.stderr == b"", (proc.stdout, proc.stderr)
     return proc
 
 

@@ -3,7 +3,7 @@
 An edge ``A -> B`` is any ``import`` or ``from ... import`` statement in ``A`` naming package module
 ``B``, at module level or inside functions (a lazy import still runs). Imports under
 ``if TYPE_CHECKING:`` are kept as edges marked ``type_only``: they never run (no circle through them),
-but they are design dependencies (the layer rule counts them). See tests/test_import_graph.py for the
+but they are design dependencies (the layer rule counts them). See tests/project/test_import_graph.py for the
 full rules.
 """
 
@@ -13,8 +13,10 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.repo import PLUGIN_SRC
+
 PACKAGE = "lakeloop"
-PACKAGE_DIR = Path(__file__).resolve().parents[2] / "plugin" / PACKAGE
+PACKAGE_DIR = PLUGIN_SRC / PACKAGE
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,9 @@ def _type_checking_lines(tree: ast.AST) -> set[int]:
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and (
-                (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
-                or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")):
+            (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+            or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+        ):
             for stmt in node.body:
                 for inner in ast.walk(stmt):
                     if hasattr(inner, "lineno"):
@@ -94,6 +97,22 @@ def _private_module_outside(target: str, source: str) -> bool:
     return False
 
 
+def _literal_import(node: ast.AST) -> str | None:
+    """The module a call ``importlib.import_module("a.b")`` / ``import_module(...)`` /
+    ``__import__("a.b")`` names with a string literal (None for anything else, a computed name
+    included: that one cannot be read from the source)."""
+    if not (
+        isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return node.args[0].value if name in ("import_module", "__import__") else None
+
+
 def build_graph(root: Path = PACKAGE_DIR) -> Graph:
     """Parse every module under ``root`` and return its import graph and private-name findings."""
     modules = _module_names(root)
@@ -105,12 +124,18 @@ def build_graph(root: Path = PACKAGE_DIR) -> Graph:
         bound_modules: dict[str, str] = {}  # local alias -> package module it names
         type_only = _type_checking_lines(tree)
 
-        def add(target: str, line: int) -> None:
-            edges.append(Edge(name, target, line, line in type_only))
-            if _private_module_outside(target, name):
-                private.append(f"{name}:{line} imports private module {target}")
+        def add(target: str, line: int, source: str = name, type_lines: set[int] = type_only) -> None:
+            edges.append(Edge(source, target, line, line in type_lines))
+            if _private_module_outside(target, source):
+                private.append(f"{source}:{line} imports private module {target}")
 
         for node in ast.walk(tree):
+            literal = _literal_import(node)
+            if literal is not None:
+                target = literal if literal in modules else literal.rsplit(".", 1)[0]
+                if target in modules:
+                    add(target, node.lineno)
+                continue
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name in modules:
@@ -131,9 +156,13 @@ def build_graph(root: Path = PACKAGE_DIR) -> Graph:
                     if alias.name != "*" and _is_private(alias.name) and source != name:
                         private.append(f"{name}:{node.lineno} imports {alias.name} from {source}")
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in bound_modules and _is_private(node.attr)
-                    and bound_modules[node.value.id] != name):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in bound_modules
+                and _is_private(node.attr)
+                and bound_modules[node.value.id] != name
+            ):
                 target = bound_modules[node.value.id]
                 sub = f"{target}.{node.attr}"
                 if sub in modules and not _private_module_outside(sub, name):
@@ -198,9 +227,14 @@ def cycles(graph: Graph) -> list[str]:
         members = set(component)
         if len(component) == 1 and component[0] not in adj[component[0]]:
             continue
-        inside = sorted({f"{e.source}:{e.line} -> {e.target}" for e in graph.edges
-                         if e.source in members and e.target in members and not e.type_only},
-                        key=lambda s: (s.split(":")[0], s))
+        inside = sorted(
+            {
+                f"{e.source}:{e.line} -> {e.target}"
+                for e in graph.edges
+                if e.source in members and e.target in members and not e.type_only
+            },
+            key=lambda s: (s.split(":")[0], s),
+        )
         found.append(f"circle {' <-> '.join(component)}\n      " + "\n      ".join(inside))
     return found
 
@@ -209,8 +243,10 @@ def summary(graph: Graph) -> str:
     """How big the graph is and what each module imports from the package."""
     adj = graph.adjacency()
     type_only = sum(e.type_only for e in graph.edges)
-    lines = [f"{len(graph.modules)} modules, {len(graph.edges)} imports of package modules "
-             f"({type_only} under TYPE_CHECKING, not edges), {sum(len(t) for t in adj.values())} distinct edges"]
+    lines = [
+        f"{len(graph.modules)} modules, {len(graph.edges)} imports of package modules "
+        f"({type_only} under TYPE_CHECKING, not edges), {sum(len(t) for t in adj.values())} distinct edges"
+    ]
     for module in sorted(adj):
         if adj[module]:
             lines.append(f"  {module} -> {', '.join(sorted(adj[module]))}")

@@ -23,8 +23,9 @@ def agent_sees(tool: str, decision: str, out: dict | None, cwd: str | os.PathLik
         return spec.get("permissionDecisionReason", "")
     updated = spec["updatedInput"]
     if tool == "Bash":
-        ran = subprocess.run(["bash", "-c", updated["command"]], cwd=cwd, capture_output=True, timeout=30,
-                             stdin=subprocess.DEVNULL)
+        ran = subprocess.run(
+            ["bash", "-c", updated["command"]], cwd=cwd, capture_output=True, timeout=30, stdin=subprocess.DEVNULL
+        )
         return (ran.stdout + ran.stderr).decode("utf-8", "replace")
     path = updated.get("file_path") or updated.get("path")
     return Path(path).read_text(encoding="utf-8", errors="replace")

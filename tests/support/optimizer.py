@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 from lakeloop.capture.rows import build_message, session_row
-
 from lakeloop.identity import Identity
 from lakeloop.skillopt.worker import Deps, Job
 from lakeloop.store.base import SkillRow
@@ -41,24 +40,31 @@ class Session:
     def __init__(self, store, sid: str = SID, identity: Identity = ME):
         self.store, self.sid, self.identity, self.n = store, sid, identity, 0
 
-    def _add(self, payload: dict[str, Any]) -> "Session":
+    def _add(self, payload: dict[str, Any]) -> Session:
         self.n += 1
         msg = build_message({"session_id": self.sid, "cwd": "/home/dev/project", **payload})
         msg["timestamp"] = f"2026-06-08T04:28:{self.n // 1000:02d}.{self.n % 1000:03d}000Z"
         self.store.append_session_row(session_row(msg, self.identity))
         return self
 
-    def user(self, text: str) -> "Session":
+    def user(self, text: str) -> Session:
         return self._add({"hook_event_name": "UserPromptSubmit", "prompt": text})
 
-    def assistant(self, text: str) -> "Session":
+    def assistant(self, text: str) -> Session:
         return self._add({"hook_event_name": "Stop", "last_assistant_message": text})
 
-    def skill(self, ref: str = REF, tool_use_id: str = "toolu_arm") -> "Session":
-        return self._add({"hook_event_name": "PostToolUse", "tool_name": "Skill", "tool_input": {"skill": ref},
-                          "tool_response": {"success": True}, "tool_use_id": tool_use_id})
+    def skill(self, ref: str = REF, tool_use_id: str = "toolu_arm") -> Session:
+        return self._add(
+            {
+                "hook_event_name": "PostToolUse",
+                "tool_name": "Skill",
+                "tool_input": {"skill": ref},
+                "tool_response": {"success": True},
+                "tool_use_id": tool_use_id,
+            }
+        )
 
-    def standard(self) -> "Session":
+    def standard(self) -> Session:
         """Prompt, skill invocation, answer, then the reaction captured."""
         return self.user("migrate the db").skill().assistant("I ran alembic upgrade head.").user(REACTION)
 
@@ -76,14 +82,22 @@ class Agent:
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
 
-def seed_skill(store, version: int = 1, body: str = BODY_V1, created_at: str | None = None,
-               **extra: Any) -> SkillRow:
+def seed_skill(store, version: int = 1, body: str = BODY_V1, created_at: str | None = None, **extra: Any) -> SkillRow:
     """Insert one team version of db-migrate--alice."""
-    row = SkillRow(id=extra.pop("id", f"skill-v{version}"), name=NAME, author=AUTHOR, body=body, version=version,
-                   scope="team", contributors=extra.pop("contributors", ["alice"]),
-                   source_sessions=extra.pop("source_sessions", ["origin-session"]),
-                   description="Run the project's database migrations", trigger_text="migrate the db",
-                   created_at=created_at or f"2026-01-0{version}T00:00:00.000000Z", **extra)
+    row = SkillRow(
+        id=extra.pop("id", f"skill-v{version}"),
+        name=NAME,
+        author=AUTHOR,
+        body=body,
+        version=version,
+        scope="team",
+        contributors=extra.pop("contributors", ["alice"]),
+        source_sessions=extra.pop("source_sessions", ["origin-session"]),
+        description="Run the project's database migrations",
+        trigger_text="migrate the db",
+        created_at=created_at or f"2026-01-0{version}T00:00:00.000000Z",
+        **extra,
+    )
     store.insert_skill(row)
     return row
 
@@ -92,14 +106,30 @@ def make_deps(store, judge=None, propose=None, sleeps: list | None = None, **kw:
     """Deps with scripted agents, a recording sleep (no real waiting) and no invocation retries."""
     sleeps = [] if sleeps is None else sleeps
     kw.setdefault("retries", 0)
-    return Deps(store=store, identity=ME, judge=judge or Agent(FAIL), propose=propose or Agent(PLAIN),
-                sleep=sleeps.append, log=LOG, **kw)
+    return Deps(
+        store=store,
+        identity=ME,
+        judge=judge or Agent(FAIL),
+        propose=propose or Agent(PLAIN),
+        sleep=sleeps.append,
+        log=LOG,
+        **kw,
+    )
 
 
 def job(**kw: Any) -> Job:
     """The reaction job of the standard session."""
-    return Job(**{"session_id": SID, "skill": REF, "reaction": REACTION, "tool_use_id": "toolu_arm",
-                  "user": "bob", "armed_version": None, **kw})
+    return Job(
+        **{
+            "session_id": SID,
+            "skill": REF,
+            "reaction": REACTION,
+            "tool_use_id": "toolu_arm",
+            "user": "bob",
+            "armed_version": None,
+            **kw,
+        }
+    )
 
 
 def team_versions(store) -> list[int]:

