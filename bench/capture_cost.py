@@ -47,8 +47,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "hooks" / "run"
@@ -95,7 +96,7 @@ def _proc_table() -> list[tuple[int, bytes, int]]:
                 stat = fh.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) > 1:
             table.append((int(entry), fields[0], int(fields[1])))
     return table
@@ -130,7 +131,7 @@ class Processes:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def start(self) -> "Processes":
+    def start(self) -> Processes:
         """Become a child subreaper, note the CPU baseline and start the reaper thread."""
         set_child_subreaper(True)
         self._cpu0 = _children_cpu_s()
@@ -153,7 +154,7 @@ class Processes:
         except OSError:
             pass
 
-    def __enter__(self) -> "Processes":
+    def __enter__(self) -> Processes:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -166,9 +167,11 @@ class Processes:
         stdout/stderr on /dev/null; returns its pid (wait for it with :meth:`wait`).
         Raises RuntimeError after :meth:`close`."""
         read, write = os.pipe()
-        actions = [(os.POSIX_SPAWN_DUP2, read, 0),
-                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                   (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
+        actions = [
+            (os.POSIX_SPAWN_DUP2, read, 0),
+            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+        ]
         try:
             with self._lock:  # registered before the reaper can see its exit
                 if self._closed:
@@ -182,7 +185,7 @@ class Processes:
         try:
             view = memoryview(stdin)
             while view:
-                view = view[os.write(write, view):]
+                view = view[os.write(write, view) :]
         except BrokenPipeError:
             pass
         finally:
@@ -315,17 +318,26 @@ def hook_env(tmp: str, python: str, standin: Any | None) -> tuple[dict[str, str]
     """(environment for the hooks, data dir) for an isolated run under ``tmp``: a temporary
     HOME decides the data and log dirs (platformdirs), as inside Claude Code."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKELOOP_", "XDG_", "PYTHON"))}
-    env.update(HOME=f"{tmp}/home", CLAUDE_PLUGIN_DATA=f"{tmp}/plugin-data", LAKELOOP_PYTHON=python,
-               LAKELOOP_CLAUDE_BIN="/nonexistent", LAKELOOP_USER="bench",
-               LAKELOOP_DEEPLAKE_CREDENTIALS=f"{tmp}/no-credentials.json",
-               # anything the hooks start with -m imports this checkout's plugin, like entry.py does
-               PYTHONPATH=str(ROOT / "plugin"))
+    env.update(
+        HOME=f"{tmp}/home",
+        CLAUDE_PLUGIN_DATA=f"{tmp}/plugin-data",
+        LAKELOOP_PYTHON=python,
+        LAKELOOP_CLAUDE_BIN="/nonexistent",
+        LAKELOOP_USER="bench",
+        LAKELOOP_DEEPLAKE_CREDENTIALS=f"{tmp}/no-credentials.json",
+        # anything the hooks start with -m imports this checkout's plugin, like entry.py does
+        PYTHONPATH=str(ROOT / "plugin"),
+    )
     if standin is None:
         env["LAKELOOP_STORE"] = "embedded"
     else:
-        env.update(LAKELOOP_STORE="deeplake", LAKELOOP_DEEPLAKE_TOKEN=standin.token,
-                   LAKELOOP_DEEPLAKE_ORG_ID=standin.org_id, LAKELOOP_DEEPLAKE_WORKSPACE=standin.workspace,
-                   LAKELOOP_DEEPLAKE_API_URL=standin.base_url)
+        env.update(
+            LAKELOOP_STORE="deeplake",
+            LAKELOOP_DEEPLAKE_TOKEN=standin.token,
+            LAKELOOP_DEEPLAKE_ORG_ID=standin.org_id,
+            LAKELOOP_DEEPLAKE_WORKSPACE=standin.workspace,
+            LAKELOOP_DEEPLAKE_API_URL=standin.base_url,
+        )
     data_dir = Path(tmp, "home", ".local", "share", "lakeloop")  # platformdirs' user data dir there
     data_dir.mkdir(parents=True)
     return env, data_dir
@@ -338,7 +350,7 @@ class StoreReader:
     def __init__(self, data_dir: Path, dsn: str | None) -> None:
         self.data_dir = data_dir
         self.dsn = dsn
-        self._pg = None
+        self._pg: Any = None  # a psycopg connection once the Deeplake stand-in is read
 
     def _select(self, sql: str) -> list[tuple]:
         """Rows of ``sql`` on the sessions table; [] while there is no such table."""
@@ -358,8 +370,9 @@ class StoreReader:
         import psycopg
 
         if self._pg is None or self._pg.closed:
-            self._pg = psycopg.connect(self.dsn, connect_timeout=10, autocommit=True,
-                                       options="-c statement_timeout=30000")
+            self._pg = psycopg.connect(
+                self.dsn, connect_timeout=10, autocommit=True, options="-c statement_timeout=30000"
+            )
         try:
             return self._pg.execute(sql).fetchall()
         except psycopg.errors.UndefinedTable:
@@ -415,6 +428,7 @@ def install_deadline(seconds: float) -> None:
     """Raise Deadline in the main thread after ``seconds`` (0: none) and turn SIGTERM into
     KeyboardInterrupt, so the cleanup on the way out (processes killed, PostgreSQL stopped,
     temporary directories removed) always runs."""
+
     def expired(_sig, _frame):
         raise Deadline(f"run exceeded {seconds:.0f} s")
 
@@ -441,14 +455,16 @@ def percentile(values: list[float], q: float) -> float:
 def measure(store: str, events: int, python: str, stored_timeout: float, quiet_timeout: float) -> dict[str, Any]:
     """One run on ``store`` (embedded or deeplake); returns its figures."""
     with contextlib.ExitStack() as stack:
-        standin, dsn = (stack.enter_context(deeplake_standin()) if store == "deeplake" else (None, None))
+        standin, dsn = stack.enter_context(deeplake_standin()) if store == "deeplake" else (None, None)
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lakeloop-cost-"))
         env, data_dir = hook_env(tmp, python, standin)
         reader = StoreReader(data_dir, dsn)
         stack.callback(reader.close)
         base = recorded_payload("UserPromptSubmit")
-        payloads = [json.dumps({**base, "prompt": f"{base['prompt']} (capture cost event {i + 1} of {events})"})
-                    .encode() for i in range(events)]
+        payloads = [
+            json.dumps({**base, "prompt": f"{base['prompt']} (capture cost event {i + 1} of {events})"}).encode()
+            for i in range(events)
+        ]
         procs = stack.enter_context(Processes())
         hook_walls: list[float] = []
         killed = 0
@@ -488,15 +504,25 @@ def measure(store: str, events: int, python: str, stored_timeout: float, quiet_t
         cpu = procs.cpu_s()
         left, failed = outbox_left(data_dir)
         figures = {
-            "store": store, "events": events, "sent": len(hook_walls), "stored": stored,
-            "rows": len(rows), "duplicates": len(rows) - stored,
-            "cpu_ms_per_event": cpu * 1000 / events, "cpu_s": cpu,
+            "store": store,
+            "events": events,
+            "sent": len(hook_walls),
+            "stored": stored,
+            "rows": len(rows),
+            "duplicates": len(rows) - stored,
+            "cpu_ms_per_event": cpu * 1000 / events,
+            "cpu_s": cpu,
             "hook_cpu_ms_per_event": procs.hook_cpu_s * 1000 / events,
             "detached_cpu_ms_per_event": procs.detached_cpu_s * 1000 / events,
-            "stored_s": stored_s, "quiet_s": quiet_s if quiet else None, "detached": procs.detached,
+            "stored_s": stored_s,
+            "quiet_s": quiet_s if quiet else None,
+            "detached": procs.detached,
             "hook_p50_ms": statistics.median(hook_walls) if hook_walls else float("nan"),
-            "hook_p90_ms": percentile(hook_walls, 0.9), "hooks_killed": killed, "killed_at_end": leftover,
-            "outbox_left": left, "outbox_failed": failed,
+            "hook_p90_ms": percentile(hook_walls, 0.9),
+            "hooks_killed": killed,
+            "killed_at_end": leftover,
+            "outbox_left": left,
+            "outbox_failed": failed,
         }
         if standin is not None:
             figures.update(requests=len(standin.requests), max_in_flight=standin.max_in_flight)
@@ -505,15 +531,22 @@ def measure(store: str, events: int, python: str, stored_timeout: float, quiet_t
 
 def report(f: dict[str, Any]) -> None:
     """Print one run's figures."""
+
     def secs(value: float | None) -> str:
         return "not reached" if value is None else f"{value:.2f} s"
 
     print(f"store: {f['store']}")
     print(f"  events sent              {f['sent']} of {f['events']}")
-    print(f"  events stored            {f['stored']}" + ("" if f["stored"] == f["events"] else "  <-- LOST EVENTS")
-          + f"  (rows {f['rows']}" + (f", {f['duplicates']} DUPLICATES)" if f["duplicates"] else ")"))
-    print(f"  CPU per event            {f['cpu_ms_per_event']:.1f} ms  (hooks {f['hook_cpu_ms_per_event']:.1f}, "
-          f"detached {f['detached_cpu_ms_per_event']:.1f}; total {f['cpu_s']:.2f} s)")
+    print(
+        f"  events stored            {f['stored']}"
+        + ("" if f["stored"] == f["events"] else "  <-- LOST EVENTS")
+        + f"  (rows {f['rows']}"
+        + (f", {f['duplicates']} DUPLICATES)" if f["duplicates"] else ")")
+    )
+    print(
+        f"  CPU per event            {f['cpu_ms_per_event']:.1f} ms  (hooks {f['hook_cpu_ms_per_event']:.1f}, "
+        f"detached {f['detached_cpu_ms_per_event']:.1f}; total {f['cpu_s']:.2f} s)"
+    )
     print(f"  wall until all stored    {secs(f['stored_s'])}")
     print(f"  wall until all exited    {secs(f['quiet_s'])}")
     print(f"  detached processes       {f['detached']}")
@@ -532,8 +565,12 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=40)
     ap.add_argument("--python", default=sys.executable, help="interpreter the hooks run on (LAKELOOP_PYTHON)")
     ap.add_argument("--stored-timeout-s", type=float, default=120.0, help="longest wait for all rows")
-    ap.add_argument("--quiet-timeout-s", type=float, default=60.0,
-                    help="longest wait for the detached processes to exit once the rows are there")
+    ap.add_argument(
+        "--quiet-timeout-s",
+        type=float,
+        default=60.0,
+        help="longest wait for the detached processes to exit once the rows are there",
+    )
     ap.add_argument("--max-run-s", type=float, default=600.0, help="bound on the whole run (0: none)")
     args = ap.parse_args()
     install_deadline(args.max_run_s)

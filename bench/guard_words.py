@@ -24,11 +24,19 @@ def main() -> None:
     from wordfreq import top_n_list
 
     version = importlib.metadata.version("wordfreq")
-    words = sorted({w for w in top_n_list("en", COUNT)
-                    if re.fullmatch(r"[a-z]+(?:'[a-z]+)?", w) and (len(w) > 1 or w in ("a", "i"))})
-    header = (f"# The {COUNT:,} most frequent English words (wordfreq {version}, top_n_list('en', {COUNT})), "
-              "letters only,\n# sorted alphabetically. Word-frequency data (c) Robyn Speer, wordfreq, CC BY-SA 4.0.\n"
-              "# The release guard's base vocabulary (lakeloop.skillopt.guard); regenerate with bench/guard_words.py.\n")
+    words = sorted(
+        {
+            w
+            for w in top_n_list("en", COUNT)
+            if re.fullmatch(r"[a-z]+(?:'[a-z]+)?", w) and (len(w) > 1 or w in ("a", "i"))
+        }
+    )
+    header = (
+        f"# The {COUNT:,} most frequent English words (wordfreq {version}, top_n_list('en', {COUNT})), "
+        "letters only,\n# sorted alphabetically. Word-frequency data (c) Robyn Speer, wordfreq, CC BY-SA 4.0.\n"
+        "# The release guard's base vocabulary (lakeloop.skillopt.guard); "
+        "regenerate with bench/guard_words.py.\n"
+    )
     OUT.write_text(header + "".join(w + "\n" for w in words))
     print(f"{len(words)} words written to {OUT}")
 

@@ -66,8 +66,9 @@ def measure(event: str, payload: bytes, env: dict, runs: int) -> list[float]:
     for i in range(runs + 2):
         _settle(DATA_DIR)
         t0 = time.perf_counter()
-        subprocess.run([str(ROOT / "hooks" / "run"), event], input=payload, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(ROOT / "hooks" / "run"), event], input=payload, env=env, check=True, stdout=subprocess.DEVNULL
+        )
         if i >= 2:
             times.append((time.perf_counter() - t0) * 1000)
     return times
@@ -97,8 +98,9 @@ def measure_memory(payload: bytes, env: dict, runs: int, standin) -> tuple[list[
                 requests.append(len(standin.requests) - before)
     if os.path.exists("/usr/bin/time"):
         for _ in range(3):
-            proc = subprocess.run(["/usr/bin/time", "-f", "%M", *hook], input=payload, env=env,
-                                  capture_output=True, check=True)
+            proc = subprocess.run(
+                ["/usr/bin/time", "-f", "%M", *hook], input=payload, env=env, capture_output=True, check=True
+            )
             peak = max(peak, int(proc.stderr.decode().strip().splitlines()[-1]))
     return times, peak, requests, out
 
@@ -108,7 +110,7 @@ def _answer_lines(updated: dict) -> int:
     path = updated.get("path") or updated.get("file_path") or ""
     command = updated.get("command") or ""
     if command.startswith("cat -- '"):
-        path = command[len("cat -- '"):].split("'", 1)[0]
+        path = command[len("cat -- '") :].split("'", 1)[0]
     try:
         return len(Path(path).read_text(encoding="utf-8").splitlines())
     except OSError:
@@ -143,15 +145,24 @@ def memory_cases(args, env: dict, standin, home: str, floor: float) -> int:
     print(f"memory path: {events} events stored in {fill_s:.1f} s ({fill_s / events * 1000:.2f} ms per event)")
     word, common = memory_corpus.MARKER, memory_corpus.MARKER_COMMON
     cases = [
-        (f"memory Grep word '{word}' (content)", "Grep",
-         {"pattern": word, "path": root, "output_mode": "content", "-n": True}),
+        (
+            f"memory Grep word '{word}' (content)",
+            "Grep",
+            {"pattern": word, "path": root, "output_mode": "content", "-n": True},
+        ),
         (f"memory Grep '{common}' (files, ranked)", "Grep", {"pattern": common, "path": root}),
-        ("memory Grep regex 'z.b.a.o' (no index)", "Grep",
-         {"pattern": "z.b.a.o", "path": root, "output_mode": "content"}),
+        (
+            "memory Grep regex 'z.b.a.o' (no index)",
+            "Grep",
+            {"pattern": "z.b.a.o", "path": root, "output_mode": "content"},
+        ),
         ("memory Read session file (200 lines)", "Read", {"file_path": session_file}),
         ("memory Read /index.md", "Read", {"file_path": f"{root}/index.md"}),
-        (f"memory Bash grep -rn {word} | head", "Bash",
-         {"command": f"grep -rn {word} ~/.deeplake/memory | head", "description": "search memory"}),
+        (
+            f"memory Bash grep -rn {word} | head",
+            "Bash",
+            {"command": f"grep -rn {word} ~/.deeplake/memory | head", "description": "search memory"},
+        ),
     ]
     for label, tool, tool_input in cases:
         payload = _pre_tool_use(tool, tool_input, home)
@@ -164,8 +175,10 @@ def memory_cases(args, env: dict, standin, home: str, floor: float) -> int:
         extra = ""
         if standin is not None:
             extra = f"  requests/call {sorted(set(requests))}"
-        print(f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
-              f"({statistics.median(times) / floor:.1f}x floor)  peak {peak_kib / 1024:5.1f} MiB  {decision}{extra}")
+        print(
+            f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
+            f"({statistics.median(times) / floor:.1f}x floor)  peak {peak_kib / 1024:5.1f} MiB  {decision}{extra}"
+        )
     print(f"peak RSS of the memory hooks: {worst / 1024:.1f} MiB (target < 40 MiB)")
     return events
 
@@ -200,13 +213,21 @@ def run(args, standin) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKELOOP_", "XDG_"))}
         # As installed: Python caches compiled modules (a developer shell may say otherwise).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env.update(HOME=f"{tmp}/home", CLAUDE_PLUGIN_DATA=f"{tmp}/plugin-data", LAKELOOP_PYTHON=args.python,
-                   LAKELOOP_CLAUDE_BIN="/nonexistent")
+        env.update(
+            HOME=f"{tmp}/home",
+            CLAUDE_PLUGIN_DATA=f"{tmp}/plugin-data",
+            LAKELOOP_PYTHON=args.python,
+            LAKELOOP_CLAUDE_BIN="/nonexistent",
+        )
         data_dir = f"{tmp}/home/.local/share/lakeloop"  # platformdirs' user data dir for that HOME
         if standin is not None:
-            env.update(LAKELOOP_DEEPLAKE_TOKEN=standin.token, LAKELOOP_DEEPLAKE_ORG_ID=standin.org_id,
-                       LAKELOOP_DEEPLAKE_WORKSPACE=standin.workspace, LAKELOOP_DEEPLAKE_API_URL=standin.base_url,
-                       LAKELOOP_STORE="deeplake")
+            env.update(
+                LAKELOOP_DEEPLAKE_TOKEN=standin.token,
+                LAKELOOP_DEEPLAKE_ORG_ID=standin.org_id,
+                LAKELOOP_DEEPLAKE_WORKSPACE=standin.workspace,
+                LAKELOOP_DEEPLAKE_API_URL=standin.base_url,
+                LAKELOOP_STORE="deeplake",
+            )
         print(f"store: {args.store}")
         global DATA_DIR
         DATA_DIR = Path(data_dir)
@@ -233,8 +254,10 @@ def run(args, standin) -> int:
             if event in ("PostToolUse", "UserPromptSubmit"):
                 captured += len(times) + 2
             q = statistics.quantiles(times, n=10)
-            print(f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
-                  f"min {min(times):6.1f} ms  (n={len(times)})")
+            print(
+                f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
+                f"min {min(times):6.1f} ms  (n={len(times)})"
+            )
         # The detached drainers store the spooled events; wait for them, then count rows.
         import sqlite3
 
@@ -249,16 +272,19 @@ def run(args, standin) -> int:
         else:
             import httpx
 
-            answer = httpx.post(f"{standin.base_url}/workspaces/{standin.workspace}/tables/query",
-                                json={"query": "SELECT COUNT(*) AS n FROM sessions"},
-                                headers={"Authorization": f"Bearer {standin.token}",
-                                         "X-Activeloop-Org-Id": standin.org_id}).json()
+            answer = httpx.post(
+                f"{standin.base_url}/workspaces/{standin.workspace}/tables/query",
+                json={"query": "SELECT COUNT(*) AS n FROM sessions"},
+                headers={"Authorization": f"Bearer {standin.token}", "X-Activeloop-Org-Id": standin.org_id},
+            ).json()
             rows = answer["rows"][0][0]
             print(f"stand-in requests: {len(standin.requests)}, peak in flight: {standin.max_in_flight}")
         time.sleep(0.5)  # let the last drainer release its lock before the directory goes
         rows -= prefilled
-        print(f"rows stored by the drainers: {rows} of {captured} capture events"
-              + ("" if rows == captured else "  <-- LOST EVENTS"))
+        print(
+            f"rows stored by the drainers: {rows} of {captured} capture events"
+            + ("" if rows == captured else "  <-- LOST EVENTS")
+        )
     return 0 if rows == captured else 1
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugin"))
 
-from lakeloop.capture.rows import session_row  # noqa: E402
-from lakeloop.identity import Identity  # noqa: E402
+from lakeloop.capture.rows import session_row  # noqa: E402 - importable once plugin/ is on sys.path
+from lakeloop.identity import Identity  # noqa: E402 - importable once plugin/ is on sys.path
 
 MARKER = "zebracorn"
 MARKER_COMMON = "migration"
@@ -47,18 +47,29 @@ def rows(events: int, seed: int = 7):
         if rng.random() < 0.01:
             text += f" {MARKER_COMMON} "
         kind = ("user_message", "tool_call", "assistant_message")[i % 3]
-        msg = {"id": f"00000000-0000-4000-8000-{i:012d}", "session_id": f"bench-{session:05d}",
-               "transcript_path": f"/home/{user}/.claude/projects/p/bench-{session:05d}.jsonl",
-               "cwd": f"/home/{user}/src/project{session % 7}", "permission_mode": "default",
-               "hook_event_name": {"user_message": "UserPromptSubmit", "tool_call": "PostToolUse",
-                                   "assistant_message": "Stop"}[kind],
-               "timestamp": f"2026-11-{1 + session % 20:02d}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z",
-               "type": kind}
+        msg = {
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "session_id": f"bench-{session:05d}",
+            "transcript_path": f"/home/{user}/.claude/projects/p/bench-{session:05d}.jsonl",
+            "cwd": f"/home/{user}/src/project{session % 7}",
+            "permission_mode": "default",
+            "hook_event_name": {
+                "user_message": "UserPromptSubmit",
+                "tool_call": "PostToolUse",
+                "assistant_message": "Stop",
+            }[kind],
+            "timestamp": f"2026-11-{1 + session % 20:02d}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}"
+            f":{i % 60:02d}.{i % 1000:03d}Z",
+            "type": kind,
+        }
         if kind == "tool_call":
             tool = rng.choice(("Bash", "Read", "Grep"))
-            msg.update(tool_name=tool, tool_use_id=f"toolu_{i:010d}",
-                       tool_input=json.dumps({"command": text[:120]}),
-                       tool_response=json.dumps({"stdout": text + " " + " ".join(rng.choices(vocab, k=rng.randint(30, 300)))}))
+            msg.update(
+                tool_name=tool,
+                tool_use_id=f"toolu_{i:010d}",
+                tool_input=json.dumps({"command": text[:120]}),
+                tool_response=json.dumps({"stdout": text + " " + " ".join(rng.choices(vocab, k=rng.randint(30, 300)))}),
+            )
         else:
             msg["content"] = text
         yield session_row(msg, ident)

@@ -65,8 +65,9 @@ def main() -> int:
             for k, root in sides.items():
                 payload = payloads[i % len(payloads)]
                 t0 = time.perf_counter()
-                proc = subprocess.run([str(root / "hooks" / "run"), "PreToolUse"], input=payload, env=envs[k],
-                                      capture_output=True)
+                proc = subprocess.run(
+                    [str(root / "hooks" / "run"), "PreToolUse"], input=payload, env=envs[k], capture_output=True
+                )
                 elapsed = (time.perf_counter() - t0) * 1000
                 if proc.stdout:
                     raise SystemExit(f"{k}: passthrough printed {proc.stdout[:200]!r}")

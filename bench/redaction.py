@@ -50,8 +50,9 @@ CAPTURED = ("UserPromptSubmit", "PostToolUse", "Stop", "SubagentStop")
 #: meant, so they are not ordinary text. A test file whose strings are credentials or hostile
 #: input to redaction belongs here, relative to the repository.
 CORPORA = (
-    "tests/test_redaction.py",
-    "tests/test_redaction_credentials.py",
+    "tests/redact/test_secrets.py",
+    "tests/redact/test_credentials.py",
+    "tests/support/secret_corpus.py",
 )
 
 
@@ -59,8 +60,9 @@ def corpus_files() -> list[Path]:
     """The repository's own ordinary text (see the module docstring)."""
     files = set(ROOT.glob("plugin/**/*.py")) | set(ROOT.glob("bench/*.py")) | {ROOT / "README.md"}
     files |= set(ROOT.glob("tests/**/*.py")) | set(ROOT.glob("docs/**/*.md"))
-    return sorted(p for p in files if p.is_file() and ".egg-info" not in str(p)
-                  and str(p.relative_to(ROOT)) not in CORPORA)
+    return sorted(
+        p for p in files if p.is_file() and ".egg-info" not in str(p) and str(p.relative_to(ROOT)) not in CORPORA
+    )
 
 
 def big_payload(kb: int) -> dict:
@@ -74,8 +76,12 @@ def big_payload(kb: int) -> dict:
             if len(text) >= kb * 1024:
                 break
     base = next(p for p in recorded() if p["hook_event_name"] == "PostToolUse")
-    return {**base, "tool_name": "Bash", "tool_input": {"command": "cat plugin/**/*.py"},
-            "tool_response": {"stdout": text[:kb * 1024], "stderr": "", "interrupted": False}}
+    return {
+        **base,
+        "tool_name": "Bash",
+        "tool_input": {"command": "cat plugin/**/*.py"},
+        "tool_response": {"stdout": text[: kb * 1024], "stderr": "", "interrupted": False},
+    }
 
 
 def recorded() -> list[dict]:
@@ -110,19 +116,25 @@ def cpu_ms_per_event(payloads: list[dict], iterations: int, redact: bool) -> flo
 
 
 #: What a drainer imports whether or not it redacts (the baseline of ``build_cost_ms``).
-DRAINER_IMPORTS = ("import lakeloop.capture.drain, lakeloop.capture.parse, lakeloop.capture.rows, "
-                   "lakeloop.outbox.drainer, lakeloop.store, "
-                   "lakeloop.store.embedded, lakeloop.deeplake.credentials, lakeloop.boundedjson, lakeloop.log")
+DRAINER_IMPORTS = (
+    "import lakeloop.capture.drain, lakeloop.capture.parse, lakeloop.capture.rows, "
+    "lakeloop.outbox.drainer, lakeloop.store, "
+    "lakeloop.store.embedded, lakeloop.deeplake.credentials, lakeloop.boundedjson, lakeloop.log"
+)
 
 
 def build_cost_ms(cached: bool) -> float:
     """CPU ms a fresh process that imported what a drainer imports (``DRAINER_IMPORTS``) then
     spends building the rules (and redacting one string); ``cached``: with the patterns cache
     already in the data dir (else a new, empty data dir: detect-secrets is imported). Best of 3."""
+
     def child(code: str, data_dir: str) -> float:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "LAKELOOP_DATA_DIR": data_dir,
-                                                                     "PYTHONPATH": str(ROOT / "plugin")})
+        subprocess.run(
+            [sys.executable, "-c", code],
+            check=True,
+            env={**os.environ, "LAKELOOP_DATA_DIR": data_dir, "PYTHONPATH": str(ROOT / "plugin")},
+        )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
 
@@ -144,11 +156,15 @@ def run_cost(args) -> None:
     payloads = recorded()
     big = [big_payload(args.big_kb)]
     print(f"command: python bench/redaction.py --iterations {args.iterations} --big-kb {args.big_kb}")
-    print(f"recorded payloads: {len(payloads)} capture events "
-          f"({', '.join(sorted({p['hook_event_name'] for p in payloads}))})")
+    print(
+        f"recorded payloads: {len(payloads)} capture events "
+        f"({', '.join(sorted({p['hook_event_name'] for p in payloads}))})"
+    )
     rows = []
-    for label, items, n in (("recorded payloads", payloads, args.iterations),
-                            (f"{args.big_kb} KB tool output", big, max(5, args.iterations // 10))):
+    for label, items, n in (
+        ("recorded payloads", payloads, args.iterations),
+        (f"{args.big_kb} KB tool output", big, max(5, args.iterations // 10)),
+    ):
         off = cpu_ms_per_event(items, n, redact=False)
         on = cpu_ms_per_event(items, n, redact=True)
         rows.append((label, off, on))
@@ -156,8 +172,10 @@ def run_cost(args) -> None:
     for label, off, on in rows:
         print(f"{label:<24} {off:>14.3f} {on:>11.3f} {on - off:>9.3f}")
     cold, warm = build_cost_ms(cached=False), build_cost_ms(cached=True)
-    print(f"building the rules once per drainer: {cold:.0f} ms CPU cold (imports detect-secrets), "
-          f"{warm:.0f} ms warm (patterns cache in the data dir)")
+    print(
+        f"building the rules once per drainer: {cold:.0f} ms CPU cold (imports detect-secrets), "
+        f"{warm:.0f} ms warm (patterns cache in the data dir)"
+    )
 
 
 def run_false_positives(args) -> None:
@@ -185,9 +203,11 @@ def run_false_positives(args) -> None:
     print("command: python bench/redaction.py --false-positives" + (f" --files {args.files}" if args.files else ""))
     if missing:
         print(f"({missing} listed files no longer exist)")
-    print(f"{len(files)} files, {mb:.2f} MB as stored tool output; {len(found)} redactions in {hit_files} files: "
-          f"{len(found) / len(files):.3f} per file, {len(found) / mb:.1f} per MB")
-    for rel, kind, sample in found[:args.show]:
+    print(
+        f"{len(files)} files, {mb:.2f} MB as stored tool output; {len(found)} redactions in {hit_files} files: "
+        f"{len(found) / len(files):.3f} per file, {len(found) / mb:.1f} per MB"
+    )
+    for rel, kind, sample in found[: args.show]:
         print(f"  {rel}: {kind}: {sample}")
 
 

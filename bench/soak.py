@@ -50,8 +50,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from capture_cost import (ROOT, Processes, StoreReader, deeplake_standin, hook_env, install_deadline,
-                          outbox_left, percentile, recorded_payload)
+from capture_cost import (
+    ROOT,
+    Processes,
+    StoreReader,
+    deeplake_standin,
+    hook_env,
+    install_deadline,
+    outbox_left,
+    percentile,
+    recorded_payload,
+)
 
 MARKER = re.compile(r"lkmk-[0-9a-f]{32}")
 CYCLE = ("UserPromptSubmit", "PostToolUse", "PostToolUse", "Stop")
@@ -70,8 +79,11 @@ def session_events(index: int, events: int, run_id: str) -> tuple[str, list[tupl
         if event == "UserPromptSubmit":
             payload = {**prompt, "prompt": f"soak session {index} event {j}: {marker}"}
         elif event == "PostToolUse":
-            payload = {**tool, "tool_use_id": marker,
-                       "tool_input": {**tool.get("tool_input", {}), "command": f"echo {marker}"}}
+            payload = {
+                **tool,
+                "tool_use_id": marker,
+                "tool_input": {**tool.get("tool_input", {}), "command": f"echo {marker}"},
+            }
         else:
             payload = {**stop, "last_assistant_message": f"done with event {j} of session {index}: {marker}"}
         payload["session_id"] = session_id
@@ -128,8 +140,14 @@ def soak(store: str, args: argparse.Namespace) -> dict[str, Any]:
             standin, dsn = stack.enter_context(deeplake_standin(seed=args.seed))
             r = args.fault_rate
             faults = rng.choices([None, 503, 429], weights=[1 - 2 * r, r, r], k=200_000)
-            normal = dict(fail_rate=0.0, drop_rate=r, after_commit_fail_rate=r, after_commit_drop_rate=r,
-                          latency_s=args.latency_s, visibility_lag_s=args.lag_s)
+            normal = dict(
+                fail_rate=0.0,
+                drop_rate=r,
+                after_commit_fail_rate=r,
+                after_commit_drop_rate=r,
+                latency_s=args.latency_s,
+                visibility_lag_s=args.lag_s,
+            )
             standin.configure(fail_sequence=faults, retry_after="1", **normal)
             outage = Outage(standin, args.outage_s, normal)
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lakeloop-soak-"))
@@ -137,8 +155,13 @@ def soak(store: str, args: argparse.Namespace) -> dict[str, Any]:
         reader = StoreReader(data_dir, dsn)
         stack.callback(reader.close)
         if args.keep_dir:  # after the processes are gone, before tmp is removed
-            stack.callback(shutil.copytree, Path(tmp, "home", ".local"), Path(args.keep_dir, store),
-                           dirs_exist_ok=True, ignore_dangling_symlinks=True)
+            stack.callback(
+                shutil.copytree,
+                Path(tmp, "home", ".local"),
+                Path(args.keep_dir, store),
+                dirs_exist_ok=True,
+                ignore_dangling_symlinks=True,
+            )
         procs = stack.enter_context(Processes())
 
         lock = threading.Lock()
@@ -171,8 +194,12 @@ def soak(store: str, args: argparse.Namespace) -> dict[str, Any]:
 
         sampler = threading.Thread(target=sample, name="sampler", daemon=True)
         sampler.start()
-        threads = [threading.Thread(target=run_session, args=(evs, rng.uniform(0, args.stagger_s)),
-                                    name=f"session-{i}", daemon=True) for i, (_sid, evs) in enumerate(plan)]
+        threads = [
+            threading.Thread(
+                target=run_session, args=(evs, rng.uniform(0, args.stagger_s)), name=f"session-{i}", daemon=True
+            )
+            for i, (_sid, evs) in enumerate(plan)
+        ]
         for thread in threads:
             thread.start()
         send_deadline = t0 + args.send_timeout_s
@@ -215,60 +242,85 @@ def soak(store: str, args: argparse.Namespace) -> dict[str, Any]:
                 pass
         sent_set = set(sent_markers)
         figures: dict[str, Any] = {
-            "store": store, "sessions": sessions, "events_per_session": events, "planned": total,
-            "sent": len(sent_markers), "rows": len(rows),
+            "store": store,
+            "sessions": sessions,
+            "events_per_session": events,
+            "planned": total,
+            "sent": len(sent_markers),
+            "rows": len(rows),
             "stored": sum(1 for m in sent_set if per_marker[m]),
             "duplicates": sum(c - 1 for c in per_marker.values() if c > 1),
             "repeated_ids": sum(c - 1 for c in per_id.values() if c > 1),
             "lost": sum(1 for m in sent_set if not per_marker[m]),
             "foreign_rows": foreign,
             "hook_p50_ms": statistics.median(walls) if walls else float("nan"),
-            "hook_p95_ms": percentile(walls, 0.95), "hook_max_ms": max(walls, default=float("nan")),
-            "detached": procs.detached, "cpu_s": cpu, "cpu_s_per_event": cpu / max(1, len(sent_markers)),
-            "hook_cpu_s": procs.hook_cpu_s, "detached_cpu_s": procs.detached_cpu_s,
-            "sent_s": sent_s, "quiet_s": quiet_s if quiet else None, "peak_alive": peak_alive,
-            "hooks_killed": killed, "killed_at_end": killed_at_end,
-            "outbox_left": left, "outbox_failed": failed,
+            "hook_p95_ms": percentile(walls, 0.95),
+            "hook_max_ms": max(walls, default=float("nan")),
+            "detached": procs.detached,
+            "cpu_s": cpu,
+            "cpu_s_per_event": cpu / max(1, len(sent_markers)),
+            "hook_cpu_s": procs.hook_cpu_s,
+            "detached_cpu_s": procs.detached_cpu_s,
+            "sent_s": sent_s,
+            "quiet_s": quiet_s if quiet else None,
+            "peak_alive": peak_alive,
+            "hooks_killed": killed,
+            "killed_at_end": killed_at_end,
+            "outbox_left": left,
+            "outbox_failed": failed,
         }
         if standin is not None:
             statuses = collections.Counter(r.status for r in standin.requests)
             figures.update(
-                requests=len(standin.requests), max_in_flight=standin.max_in_flight,
+                requests=len(standin.requests),
+                max_in_flight=standin.max_in_flight,
                 statuses=dict(sorted(statuses.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))),
-                inserts_committed=standin.inserts_committed, after_commit_failed=standin.after_commit_failed,
+                inserts_committed=standin.inserts_committed,
+                after_commit_failed=standin.after_commit_failed,
                 after_commit_dropped=standin.after_commit_dropped,
-                outage=(outage.started, outage.ended) if outage else None)
+                outage=(outage.started, outage.ended) if outage else None,
+            )
         return figures
 
 
 def report(f: dict[str, Any]) -> None:
     """Print one run's figures."""
+
     def secs(value: float | None) -> str:
         return "not reached" if value is None else f"{value:.1f} s"
 
     bad = f["lost"] or f["duplicates"] or f["repeated_ids"]
     print(f"store: {f['store']}  ({f['sessions']} sessions x {f['events_per_session']} events)")
     print(f"  sent                     {f['sent']} of {f['planned']}")
-    print(f"  stored                   {f['stored']}  (rows {f['rows']}, rows without exactly one marker "
-          f"{f['foreign_rows']})")
+    print(
+        f"  stored                   {f['stored']}  (rows {f['rows']}, rows without exactly one marker "
+        f"{f['foreign_rows']})"
+    )
     print(f"  duplicates               {f['duplicates']}  (repeated message ids {f['repeated_ids']})")
-    print(f"  lost                     {f['lost']}  (outbox left {f['outbox_left']}, "
-          f"outbox/failed {f['outbox_failed']})")
+    print(
+        f"  lost                     {f['lost']}  (outbox left {f['outbox_left']}, outbox/failed {f['outbox_failed']})"
+    )
     if "max_in_flight" in f:
         print(f"  peak requests in flight  {f['max_in_flight']}")
     print(f"  peak processes alive     {f['peak_alive']}")
-    print(f"  hook wall                p50 {f['hook_p50_ms']:.0f} ms  p95 {f['hook_p95_ms']:.0f} ms  "
-          f"max {f['hook_max_ms']:.0f} ms")
+    print(
+        f"  hook wall                p50 {f['hook_p50_ms']:.0f} ms  p95 {f['hook_p95_ms']:.0f} ms  "
+        f"max {f['hook_max_ms']:.0f} ms"
+    )
     print(f"  drainer processes        {f['detached']}  (detached processes reaped)")
-    print(f"  CPU per event            {f['cpu_s_per_event']:.3f} s  (total {f['cpu_s']:.1f} s: hooks "
-          f"{f['hook_cpu_s']:.1f}, detached {f['detached_cpu_s']:.1f})")
+    print(
+        f"  CPU per event            {f['cpu_s_per_event']:.3f} s  (total {f['cpu_s']:.1f} s: hooks "
+        f"{f['hook_cpu_s']:.1f}, detached {f['detached_cpu_s']:.1f})"
+    )
     print(f"  wall                     sending {f['sent_s']:.1f} s, until all exited {secs(f['quiet_s'])}")
     if "requests" in f:
         started, ended = f["outage"] or (None, None)
         when = "none" if started is None else f"{started:.1f} s .. {ended if ended is None else round(ended, 1)} s"
-        print(f"  stand-in                 {f['requests']} requests, statuses {f['statuses']}, "
-              f"INSERTs committed {f['inserts_committed']}, commit-then-500 {f['after_commit_failed']}, "
-              f"commit-then-drop {f['after_commit_dropped']}, outage {when}")
+        print(
+            f"  stand-in                 {f['requests']} requests, statuses {f['statuses']}, "
+            f"INSERTs committed {f['inserts_committed']}, commit-then-500 {f['after_commit_failed']}, "
+            f"commit-then-drop {f['after_commit_dropped']}, outage {when}"
+        )
     extra = [f"{k}={f[k]}" for k in ("hooks_killed", "killed_at_end") if f[k]]
     if extra:
         print("  !! " + ", ".join(extra))
@@ -279,13 +331,18 @@ def main() -> int:
     """Run the soak; returns 1 when a run lost or duplicated an event."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", choices=("deeplake", "embedded", "both"), default="both")
-    ap.add_argument("--sessions", type=int, default=0,
-                    help="concurrent sessions (default: 100 on deeplake, 50 on embedded)")
+    ap.add_argument(
+        "--sessions", type=int, default=0, help="concurrent sessions (default: 100 on deeplake, 50 on embedded)"
+    )
     ap.add_argument("--events", type=int, default=20, help="events per session")
     ap.add_argument("--outage-s", type=float, default=30.0, help="outage in the middle (deeplake; 0: none)")
-    ap.add_argument("--fault-rate", type=float, default=0.02,
-                    help="rate of each injected fault: 503, 429, dropped connection (per request), "
-                         "commit-then-500, commit-then-drop (per successful INSERT)")
+    ap.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.02,
+        help="rate of each injected fault: 503, 429, dropped connection (per request), "
+        "commit-then-500, commit-then-drop (per successful INSERT)",
+    )
     ap.add_argument("--latency-s", type=float, default=0.05, help="added to every stand-in request")
     ap.add_argument("--lag-s", type=float, default=1.0, help="visibility lag of INSERTs at the stand-in")
     ap.add_argument("--seed", type=int, default=1)
@@ -293,8 +350,12 @@ def main() -> int:
     ap.add_argument("--python", default=sys.executable, help="interpreter the hooks run on (LAKELOOP_PYTHON)")
     ap.add_argument("--hook-timeout-s", type=float, default=60.0, help="a hook running longer is killed")
     ap.add_argument("--send-timeout-s", type=float, default=300.0, help="sessions stop sending after this")
-    ap.add_argument("--drain-timeout-s", type=float, default=180.0,
-                    help="longest wait after sending for every detached process to exit")
+    ap.add_argument(
+        "--drain-timeout-s",
+        type=float,
+        default=180.0,
+        help="longest wait after sending for every detached process to exit",
+    )
     ap.add_argument("--keep-dir", help="copy each store's data and log dirs to DIR/<store> at the end")
     ap.add_argument("--max-run-s", type=float, default=1500.0, help="bound on the whole run (0: none)")
     args = ap.parse_args()

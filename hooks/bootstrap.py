@@ -5,8 +5,9 @@ VENV is not ready. A capture event (UserPromptSubmit, PostToolUse, Stop,
 SubagentStop) is spooled to the outbox (``lakeloop.outbox`` needs only the
 standard library), so the first hook that runs from the ready virtualenv stores
 it: no event is lost while the plugin installs itself. Other events are logged
-as not handled. It then starts one detached build (``python3 -m venv VENV`` then ``pip install -r hooks/requirements.txt``;
-the ready marker, a copy of the requirements file, is written last) unless one
+as not handled. It then starts one detached build (``python3 -m venv VENV`` then
+``pip install -r hooks/requirements.txt``; the ready marker, a copy of the requirements file,
+is written last) unless one
 is already running, and returns at once. ``bootstrap.py --build VENV`` is the
 build itself. Exits 0 always.
 """
@@ -29,7 +30,7 @@ def _log(message):
         from lakeloop import log
 
         log.setup("bootstrap").warning(message)
-    except Exception:  # noqa: BLE001 - nothing else to do without a log
+    except Exception:  # nothing else to do without a log
         pass
 
 
@@ -50,7 +51,7 @@ def _spool(event, data):
         from lakeloop.outbox import spool
 
         spool.put_raw(event, data)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"could not spool ({exc})"
     return "spooled to the outbox, stored once the virtualenv is ready"
 
@@ -59,8 +60,19 @@ def _build(venv):
     marker = os.path.join(venv, ".lakeloop-ready")
     try:
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-        subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "-r", REQUIREMENTS], check=True)
+        subprocess.run(
+            [
+                os.path.join(venv, "bin", "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                REQUIREMENTS,
+            ],
+            check=True,
+        )
         with open(REQUIREMENTS, "rb") as src, open(marker + ".tmp", "wb") as dst:
             dst.write(src.read())
         os.replace(marker + ".tmp", marker)
@@ -81,9 +93,11 @@ def main(argv):
     venv = argv[0] if argv else ""
     event = argv[1] if len(argv) > 1 else "?"
     data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)  # read the payload so Claude Code never blocks on the pipe
-    if sys.version_info < (3, 10):
-        _log(f"{event}: python3 is {sys.version.split()[0]}, lakeloop needs >= 3.10; hook inactive "
-             "(set LAKELOOP_PYTHON to a newer interpreter)")
+    if sys.version_info < (3, 10):  # noqa: UP036 - run by the system python3, which may be older
+        _log(
+            f"{event}: python3 is {sys.version.split()[0]}, lakeloop needs >= 3.10; hook inactive "
+            "(set LAKELOOP_PYTHON to a newer interpreter)"
+        )
         return
     if not venv:
         return
@@ -102,14 +116,20 @@ def main(argv):
         _log(f"{event}: not handled, cannot prepare a virtualenv at {venv}: {exc}")
         return
     with open(os.devnull, "rb") as null, open(os.devnull, "wb") as out:
-        subprocess.Popen([sys.executable, os.path.abspath(__file__), "--build", venv], stdin=null,
-                         stdout=out, stderr=out, close_fds=True, start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--build", venv],
+            stdin=null,
+            stdout=out,
+            stderr=out,
+            close_fds=True,
+            start_new_session=True,
+        )
     _log(f"{event}: {spooled}; building the plugin's virtualenv at {venv} in the background")
 
 
 if __name__ == "__main__":
     try:
         main(sys.argv[1:])
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     sys.exit(0)

@@ -14,6 +14,6 @@ try:
     from lakeloop.hooks.main import main
 
     main(sys.argv[1:])
-except BaseException:  # noqa: BLE001 - a hook must never fail the agent; main() logs its own crashes
+except BaseException:  # a hook must never fail the agent; main() logs its own crashes
     pass
 sys.exit(0)

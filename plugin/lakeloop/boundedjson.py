@@ -48,7 +48,7 @@ MAX_MEMBERS = 10_000
 
 _NEXT = re.compile(rb'["\[\]{}]')
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_SCALAR = re.compile(rb'[^,}\]\s]+')
+_SCALAR = re.compile(rb"[^,}\]\s]+")
 _WS = re.compile(rb"[ \t\n\r]*")
 _OPEN = (ord("["), ord("{"))
 _CLOSE = (ord("]"), ord("}"))
@@ -140,12 +140,14 @@ def _loads(data: bytes):
 
 
 def _skip_ws(data: bytes, pos: int) -> int:
-    return _WS.match(data, pos).end()
+    match = _WS.match(data, pos)
+    assert match is not None  # "[ \t\n\r]*" matches at every position, if only the empty string
+    return match.end()
 
 
 def _value_end(data: bytes, pos: int) -> int:
     """End offset of the JSON value starting at ``pos`` (not validated: ``json`` does that)."""
-    first = data[pos:pos + 1]
+    first = data[pos : pos + 1]
     if first == b'"':
         match = _STRING.match(data, pos)
         if match is None:
@@ -170,12 +172,12 @@ def _value_end(data: bytes, pos: int) -> int:
 def _members(data: bytes) -> dict:
     """A large top-level object member by member (see the module docstring)."""
     pos = _skip_ws(data, 0)
-    if data[pos:pos + 1] != b"{":
+    if data[pos : pos + 1] != b"{":
         raise PayloadError("payload is not a JSON object")
     pos = _skip_ws(data, pos + 1)
     out: dict = {}
     parsed = 0
-    if data[pos:pos + 1] == b"}":
+    if data[pos : pos + 1] == b"}":
         return out
     while True:
         match = _STRING.match(data, pos)
@@ -187,7 +189,7 @@ def _members(data: bytes) -> dict:
             raise PayloadError(f"over {MAX_MEMBERS} members")
         key = _loads(match.group())
         pos = _skip_ws(data, match.end())
-        if data[pos:pos + 1] != b":":
+        if data[pos : pos + 1] != b":":
             raise PayloadError(f"expected ':' at offset {pos}")
         start = _skip_ws(data, pos + 1)
         end = _value_end(data, start)
@@ -195,14 +197,14 @@ def _members(data: bytes) -> dict:
         if size <= MEMBER_BYTES and parsed + size <= PARSED_BYTES:
             out[key] = _loads(data[start:end])
             parsed += size
-        elif data[start:start + 1] in (b'"', b"{", b"["):
+        elif data[start : start + 1] in (b'"', b"{", b"["):
             out[key] = _large(data, start, end)
         else:
             raise PayloadError(f"member {key[:40]!r} is a {size}-byte scalar")
         pos = _skip_ws(data, end)
-        sep = data[pos:pos + 1]
+        sep = data[pos : pos + 1]
         if sep == b"}":
-            if data[_skip_ws(data, pos + 1):]:
+            if data[_skip_ws(data, pos + 1) :]:
                 raise PayloadError("extra data after the object")
             return out
         if sep != b",":
@@ -212,8 +214,8 @@ def _members(data: bytes) -> dict:
 
 def _large(data: bytes, start: int, end: int) -> str:
     """A member too large to parse: a ``Cut`` string or ``RawJSON`` text of its first bytes."""
-    if data[start:start + 1] == b'"':
-        prefix = data[start + 1:min(end - 1, start + 1 + CUT_BYTES)]
+    if data[start : start + 1] == b'"':
+        prefix = data[start + 1 : min(end - 1, start + 1 + CUT_BYTES)]
         for _ in range(8):  # drop an escape sequence split by the cut
             try:
                 text = _loads(b'"' + prefix + b'"')
@@ -222,8 +224,8 @@ def _large(data: bytes, start: int, end: int) -> str:
                 prefix = prefix[:-1]
         else:
             text = ""
-        value: str = Cut(text)
+        value: Cut | RawJSON = Cut(text)
     else:
-        value = RawJSON(data[start:min(end, start + CUT_BYTES)].decode("utf-8", "replace"))
+        value = RawJSON(data[start : min(end, start + CUT_BYTES)].decode("utf-8", "replace"))
     value.original_bytes = end - start
     return value

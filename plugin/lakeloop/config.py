@@ -12,7 +12,7 @@ import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Mapping
+    from collections.abc import Mapping
 
 #: Marks every process the skill optimizer starts (the worker and the judge's
 #: and proposer's own agent sessions). Hooks that see it neither capture, arm
@@ -46,6 +46,7 @@ def _flag(name: str, default: bool, env: Mapping[str, str] | None = None) -> boo
 # The four capture settings below take ``env``: the environment to read (default: this
 # process's). The drainer passes the one the capturing hook recorded in the outbox entry
 # (``lakeloop.outbox.spool``), so a session's settings apply to its own events only.
+
 
 def capture_enabled(env: Mapping[str, str] | None = None) -> bool:
     """``LAKELOOP_CAPTURE`` (default on); ``0`` turns capture off."""
@@ -176,6 +177,7 @@ def user_name(env: Mapping[str, str] | None = None) -> str:
 
 
 # Deeplake ------------------------------------------------------------------
+
 
 def store_kind() -> str:
     """``LAKELOOP_STORE``: ``deeplake``, ``embedded``, or empty for automatic (Deeplake when

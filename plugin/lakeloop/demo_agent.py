@@ -47,8 +47,13 @@ def answer(prompt: str, system: str) -> str:
         users = [line for line in text.splitlines() if line.startswith("USER:")]
         last = users[-1] if users else ""
         if _NEGATIVE.search(last):
-            return json.dumps({"success": 0, "confidence": 0.9,
-                               "reason": "the user reports that the migration failed and data was lost"})
+            return json.dumps(
+                {
+                    "success": 0,
+                    "confidence": 0.9,
+                    "reason": "the user reports that the migration failed and data was lost",
+                }
+            )
         return json.dumps({"success": 1, "confidence": 0.8, "reason": "no complaint from the user"})
     return json.dumps({"edits": [{"op": "append", "text": SAFETY_STEP}]})
 
@@ -58,9 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     prompt = sys.stdin.read()
     text = answer(prompt, _arg(argv, "--system-prompt"))
-    print(json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": text,
-                      "session_id": str(uuid.uuid4()), "model": _arg(argv, "--model"),
-                      "lakeloop_scripted_stand_in": True}))
+    print(
+        json.dumps(
+            {
+                "type": "result",
+                "subtype": "success",
+                "is_error": False,
+                "result": text,
+                "session_id": str(uuid.uuid4()),
+                "model": _arg(argv, "--model"),
+                "lakeloop_scripted_stand_in": True,
+            }
+        )
+    )
     return 0
 
 

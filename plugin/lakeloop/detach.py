@@ -13,7 +13,7 @@ import time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 
 def fork_detached(fn: Callable[[], object], component: str = "detached") -> int | None:
@@ -35,13 +35,13 @@ def fork_detached(fn: Callable[[], object], component: str = "detached") -> int 
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         fn()
-    except BaseException as exc:  # noqa: BLE001 - the child must never return into the hook
+    except BaseException as exc:  # the child must never return into the hook
         code = 1
         try:
             from .log import setup
 
             setup(component).exception("hook crashed (exit 0, agent unaffected): %s", type(exc).__name__)
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
     finally:
         os._exit(code)

@@ -17,13 +17,17 @@
     │           ├── AlreadyExists    500 saying something "already exists"
     │           └── store.deeplake.DeeplakeStatementRefused  the service cannot run a statement
     ├── AgentError                 the user's agent CLI could not be run or failed
+    ├── cli.skills_history.PinsNotWritten  this machine's pins file could not be written
     ├── RequestRefused             what a person asked for was refused (a command exits 2)
     │   ├── skillopt.publish.SkillPushRefused  a skill push (unreadable, unsafe name, misattributed)
     │   ├── skillopt.review.ReviewError        a proposal review (unknown, ambiguous, stale)
-    │   └── cli.skills_history.BadSkillRef     a malformed or unknown skill ref or version
+    │   ├── cli.skills_history.BadSkillRef     a malformed or unknown skill ref or version
+    │   └── deeplake.sql.IdentifierRefused     a table or column name (a setting) that is not a
+    │                                          plain SQL identifier (also a ValueError)
     ├── boundedjson.PayloadError   a hook payload outside the JSON bounds (also a ValueError)
     ├── records.FrozenInstanceError  assignment to a frozen record (also an AttributeError)
     ├── outbox.spool.OutboxFull    the outbox is over its size cap (also an OSError)
+    ├── locks.LockTimeout          a file lock stayed held past its wait (also a TimeoutError)
     ├── deeplake.lite._NotSent / _SentUnanswered  internal: where a connection failed
     └── MemoryRefused              the memory path refused a tool call (below)
 

@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
     from typing import Any

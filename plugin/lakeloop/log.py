@@ -45,7 +45,7 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
 
 class _RedactingFormatter(logging.Formatter):
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)  # UTC; staticmethod: called unbound, as formatTime does
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

@@ -62,10 +62,12 @@ def memory_root_on_disk(root: str, kind: str) -> bool:
     """Post (at most once a day, ``post``) the notice telling the user that the memory path
     ``root`` exists on disk as a ``kind`` (``"directory"``, ``"file"``, ``"symlink"``) and must be
     removed. Returns True when written."""
-    return post(MEMORY_ROOT_ON_DISK,
-                f"lakeloop: {root} exists on disk (a {kind}). lakeloop serves team memory there as virtual "
-                f"files and nothing should exist at that path, so it does not answer from it until you remove "
-                f"it. Look at what it holds, then move it away (for example: mv {root} {root}.moved).")
+    return post(
+        MEMORY_ROOT_ON_DISK,
+        f"lakeloop: {root} exists on disk (a {kind}). lakeloop serves team memory there as virtual "
+        f"files and nothing should exist at that path, so it does not answer from it until you remove "
+        f"it. Look at what it holds, then move it away (for example: mv {root} {root}.moved).",
+    )
 
 
 def post_event(text: str) -> bool:

@@ -158,8 +158,9 @@ def log_file() -> Path:
 def skills_root() -> Path:
     """Where pulled org skills are written (``LAKELOOP_SKILLS_DIR`` overrides)."""
     override = os.environ.get("LAKELOOP_SKILLS_DIR", "").strip()
-    return _path(os.path.expanduser(override) if override else os.path.join(os.path.expanduser("~"), ".claude",
-                                                                              "skills"))
+    return _path(
+        os.path.expanduser(override) if override else os.path.join(os.path.expanduser("~"), ".claude", "skills")
+    )
 
 
 def store_file() -> Path:

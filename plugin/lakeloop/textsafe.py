@@ -14,7 +14,7 @@ cannot even be encoded for a terminal), except tab and newline. That is
 the C0 controls but tab and newline, DEL, the C1 controls, the bidi controls (``U+061C``,
 ``U+200E``, ``U+200F``, ``U+202A``-``U+202E``, ``U+2066``-``U+2069``), zero-width characters,
 ``U+FEFF``, the soft hyphen and the tag characters. (``UNSAFE`` lists them as of Unicode 15;
-``tests/test_textsafe.py`` checks it against ``unicodedata``.) A character below ``U+0100``
+``tests/project/test_textsafe.py`` checks it against ``unicodedata``.) A character below ``U+0100``
 becomes ``\\xHH`` (``\\x1b``), one below ``U+10000`` ``\\uHHHH`` (``\\u202e``), any other
 ``\\UHHHHHHHH``, as Python writes them.
 
@@ -38,7 +38,8 @@ import re
 UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e"
     "\u200b-\u200f\u2028-\u202e\ud800-\udfff\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
-    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -63,7 +64,7 @@ def _json_escape(match: re.Match[str]) -> str:
     if code < 0x10000:
         return f"\\u{code:04x}"
     code -= 0x10000
-    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def escape_json(document: str) -> str:

@@ -53,15 +53,23 @@ def _say(text: str) -> None:
 
 def _hook(event: str, payload: dict, env: dict) -> float:
     started = time.monotonic()
-    subprocess.run([str(PLUGIN_ROOT / "hooks" / "run"), event], input=json.dumps(payload).encode(),
-                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=60)
+    subprocess.run(
+        [str(PLUGIN_ROOT / "hooks" / "run"), event],
+        input=json.dumps(payload).encode(),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
     return (time.monotonic() - started) * 1000
 
 
 def _scripted_agent(directory: Path) -> Path:
     script = directory / "scripted-agent-cli"
-    script.write_text(f"#!/bin/sh\nPYTHONPATH={str(PLUGIN_ROOT / 'plugin')!r} exec {sys.executable!r} "
-                      "-m lakeloop.demo_agent \"$@\"\n")
+    script.write_text(
+        f'#!/bin/sh\nPYTHONPATH={str(PLUGIN_ROOT / "plugin")!r} exec {sys.executable!r} -m lakeloop.demo_agent "$@"\n'
+    )
     script.chmod(0o755)
     return script
 
@@ -69,16 +77,23 @@ def _scripted_agent(directory: Path) -> Path:
 def run(args) -> int:
     """Run the demo; exit 0 when version 2 was published and pulled, else 1."""
     if not (PLUGIN_ROOT / "hooks" / "run").exists():
-        print(f"lakeloop demo needs the plugin checkout (hooks/run not found under {PLUGIN_ROOT}); "
-              "install with `pip install -e .` from the repository")
+        print(
+            f"lakeloop demo needs the plugin checkout (hooks/run not found under {PLUGIN_ROOT}); "
+            "install with `pip install -e .` from the repository"
+        )
         return 1
     base = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="lakeloop-demo-"))
     base.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKELOOP_")}
-    env.update(LAKELOOP_DATA_DIR=str(base / "data"), LAKELOOP_LOG_DIR=str(base / "log"),
-               LAKELOOP_SKILLS_DIR=str(base / "skills"), LAKELOOP_USER="dev",
-               LAKELOOP_PYTHON=sys.executable, LAKELOOP_INVOCATION_BACKOFF_S="0.5",
-               LAKELOOP_STORE="embedded")  # the demo never touches a team's Deeplake, even with credentials
+    env.update(
+        LAKELOOP_DATA_DIR=str(base / "data"),
+        LAKELOOP_LOG_DIR=str(base / "log"),
+        LAKELOOP_SKILLS_DIR=str(base / "skills"),
+        LAKELOOP_USER="dev",
+        LAKELOOP_PYTHON=sys.executable,
+        LAKELOOP_INVOCATION_BACKOFF_S="0.5",
+        LAKELOOP_STORE="embedded",
+    )  # the demo never touches a team's Deeplake, even with credentials
     os.environ.update({k: v for k, v in env.items() if k.startswith("LAKELOOP_")})
 
     from ..skillopt.agent import find_claude
@@ -121,16 +136,24 @@ def run(args) -> int:
         if version and version >= 2:
             break
         time.sleep(0.2)
-    outcomes = [line.split("pid=", 1)[-1] for line in (base / "log" / "lakeloop.log").read_text().splitlines()
-                if "worker outcome=" in line or "judge:" in line]
+    outcomes = [
+        line.split("pid=", 1)[-1]
+        for line in (base / "log" / "lakeloop.log").read_text().splitlines()
+        if "worker outcome=" in line or "judge:" in line
+    ]
     for line in outcomes:
         _say(f"3. worker: {line.split(' ', 1)[-1]}")
     if not version or version < 2:
         _say(f"FAILED: no version 2 published within {WAIT_S:.0f} s; see {base / 'log' / 'lakeloop.log'}")
         return 1
 
-    new_session = {"session_id": "demo-next-session", "transcript_path": "", "cwd": str(base),
-                   "hook_event_name": "SessionStart", "source": "startup"}
+    new_session = {
+        "session_id": "demo-next-session",
+        "transcript_path": "",
+        "cwd": str(base),
+        "hook_event_name": "SessionStart",
+        "source": "startup",
+    }
     _hook("SessionStart", new_session, env)
     pulled = base / "skills" / "db-migrate--alice" / "SKILL.md"
     manifest = json.loads((base / "data" / "pulled-skills.json").read_text())

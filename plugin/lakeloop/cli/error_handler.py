@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -73,12 +74,33 @@ def _log_crash(exc: BaseException, command: str) -> str:
     from .. import paths
     from ..log import setup
 
+    where = paths.log_file()
+    before = _state(where)
     log = setup("cli")
     log.error("lakeloop %s: unexpected %s", command, type(exc).__name__, exc_info=exc)  # flushed per record
-    where = paths.log_file()
-    if where.exists():
+    after = _state(where)
+    # a regular file that took the record: it grew, or it was rotated and the new one holds it
+    if after is not None and after[1] > 0 and (before is None or after[0] != before[0] or after[1] > before[1]):
         return f"the traceback is in {where}"
-    return f"it could not be logged ({paths.log_dir()} is not writable)"
+    import os
+
+    folder = paths.log_dir()
+    if not (folder.is_dir() and os.access(folder, os.W_OK)):
+        return f"it could not be logged ({folder} is not writable)"
+    return f"it could not be logged ({where} is not a writable file)"
+
+
+def _state(path: Path) -> tuple[int, int] | None:
+    """``(inode, size in bytes)`` of the regular file at ``path``; None when it is missing, not a
+    regular file (a directory, a device such as /dev/full) or cannot be read."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size) if stat.S_ISREG(st.st_mode) else None
 
 
 def _say(message: str, as_json: bool) -> None:

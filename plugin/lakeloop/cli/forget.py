@@ -34,11 +34,17 @@ def add_parser(sub) -> None:
     """Register ``forget`` on the ``lakeloop`` sub-command parsers ``sub``."""
     forget = sub.add_parser("forget", help="delete captured rows and notes (by session, date, text)")
     forget.add_argument("--session", metavar="ID", help="captured rows of this session id")
-    forget.add_argument("--before", metavar="DATE", type=before_arg,
-                        help="rows and notes written before DATE, UTC (YYYY-MM-DD or ISO-8601)")
-    forget.add_argument("--match", metavar="TEXT",
-                        help="rows whose message, and notes or summaries whose text or path, contains TEXT "
-                             "(case-insensitive)")
+    forget.add_argument(
+        "--before",
+        metavar="DATE",
+        type=before_arg,
+        help="rows and notes written before DATE, UTC (YYYY-MM-DD or ISO-8601)",
+    )
+    forget.add_argument(
+        "--match",
+        metavar="TEXT",
+        help="rows whose message, and notes or summaries whose text or path, contains TEXT (case-insensitive)",
+    )
     forget.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
 
@@ -64,8 +70,9 @@ def before_arg(text: str) -> str:
     try:
         return parse_before(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD or ISO-8601, e.g. "
-                                         "2025-06-30 or 2025-06-30T12:00:00Z)") from None
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (use YYYY-MM-DD or ISO-8601, e.g. 2025-06-30 or 2025-06-30T12:00:00Z)"
+        ) from None
 
 
 def _describe(args) -> str:
@@ -140,8 +147,10 @@ def run(args) -> int:
             print(f"  ... and {len(notes) - SHOWN_PATHS} more")
         waiting = outbox_status().get("pending", 0)
         if waiting:
-            print(f"note: {waiting} event(s) still wait in the local outbox and are not in the store yet; "
-                  "`lakeloop flush` stores them, then run forget again to include them")
+            print(
+                f"note: {waiting} event(s) still wait in the local outbox and are not in the store yet; "
+                "`lakeloop flush` stores them, then run forget again to include them"
+            )
         if count == 0 and not notes:
             _purge_cached(where, notes)
             print("nothing to forget")
@@ -149,8 +158,11 @@ def run(args) -> int:
         if not args.yes:
             answer = _confirm(what)
             if answer is None:
-                print("lakeloop forget: refusing to delete without confirmation: there is no terminal to ask "
-                      "on; run it again with --yes", file=sys.stderr)
+                print(
+                    "lakeloop forget: refusing to delete without confirmation: there is no terminal to ask "
+                    "on; run it again with --yes",
+                    file=sys.stderr,
+                )
                 return 2
             if not answer:
                 print("nothing deleted")
@@ -161,7 +173,11 @@ def run(args) -> int:
             store.delete_memory_rows(where)
         _purge_cached(where, notes)
     # The match text may be a secret the user wants gone: never logged.
-    log.info("forget: deleted %d row(s) and %d memory row(s) (filters: %s)", count, sum(n for _p, n in notes),
-             ",".join(n for n, v in (("session", args.session), ("before", args.before), ("match", args.match)) if v))
+    log.info(
+        "forget: deleted %d row(s) and %d memory row(s) (filters: %s)",
+        count,
+        sum(n for _p, n in notes),
+        ",".join(n for n, v in (("session", args.session), ("before", args.before), ("match", args.match)) if v),
+    )
     print(f"deleted {what}")
     return 0

@@ -26,7 +26,13 @@ def run(args) -> int:
     if not token or not args.org_id.strip():
         print("lakeloop login: a token and --org-id are required")
         return 2
-    path = save(token, args.org_id.strip(), org_name=args.org_name or "", user_name=args.user_name or "",
-                workspace=args.workspace or "", api_url=args.api_url or "")
+    path = save(
+        token,
+        args.org_id.strip(),
+        org_name=args.org_name or "",
+        user_name=args.user_name or "",
+        workspace=args.workspace or "",
+        api_url=args.api_url or "",
+    )
     print(f"saved Deeplake credentials to {path} (mode 0600); `lakeloop doctor` checks them")
     return 0

@@ -26,8 +26,9 @@ class OneLineHelp(argparse.HelpFormatter):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lakeloop", description="lakeloop: session capture and org skill improvement",
-                                formatter_class=OneLineHelp)
+    p = argparse.ArgumentParser(
+        prog="lakeloop", description="lakeloop: session capture and org skill improvement", formatter_class=OneLineHelp
+    )
     p.add_argument("--version", action="version", version=f"lakeloop {__version__}")
     # metavar: the usage line says COMMAND instead of listing every choice (the hidden ones too)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
@@ -58,8 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="one round trip to the store; says what failed")
 
     flush = sub.add_parser("flush", help="store the outbox's waiting events now")
-    flush.add_argument("--wait", type=float, default=30.0,
-                       help="seconds to wait for a running drainer to finish first (default 30)")
+    flush.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for a running drainer to finish first (default 30)"
+    )
     flush.add_argument("--json", action="store_true")
 
     worker = sub.add_parser("worker")  # internal (the optimizer's process): no help, so never listed
@@ -76,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="replay a recorded session through the real hooks")
     demo.add_argument("--dir", help="working directory for the demo's state (default: a new temp dir)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's directory")
-    demo.add_argument("--scripted", action="store_true", help="use the scripted agent stand-in even when claude is installed")
+    demo.add_argument(
+        "--scripted", action="store_true", help="use the scripted agent stand-in even when claude is installed"
+    )
     return p
 
 

@@ -37,8 +37,9 @@ def add_parser(sub) -> None:
     search = sub.add_parser("search", help="search the team memory (sessions, notes, skills), best matches first")
     search.add_argument("query", nargs="+", metavar="QUERY", help="words to look for (3+ characters match best)")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
-    search.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT,
-                        help=f"most hits to show (default {DEFAULT_LIMIT})")
+    search.add_argument(
+        "--limit", type=_positive, default=DEFAULT_LIMIT, help=f"most hits to show (default {DEFAULT_LIMIT})"
+    )
     search.add_argument("--user", metavar="U", help="only rows written by this user")
     search.add_argument("--project", metavar="P", help="only rows of this project")
 
@@ -63,8 +64,21 @@ def run(args) -> int:
     if args.json:
         from ._output import emit_json
 
-        emit_json([{"path": h.path, "line": h.line, "text": h.text, "author": h.author, "project": h.project,
-                    "date": h.date, "score": h.score, "kind": h.extra.get("kind", "")} for h in hits])
+        emit_json(
+            [
+                {
+                    "path": h.path,
+                    "line": h.line,
+                    "text": h.text,
+                    "author": h.author,
+                    "project": h.project,
+                    "date": h.date,
+                    "score": h.score,
+                    "kind": h.extra.get("kind", ""),
+                }
+                for h in hits
+            ]
+        )
         return 0
     if not hits:
         print("no matches in the team memory")

@@ -18,7 +18,11 @@ def run(args) -> int:
     if not sessions:
         print("no sessions captured yet")
         return 0
-    table(["SESSION", "ROWS", "TYPES", "LAST"],
-          [[s["session_id"], s["rows"], ",".join(f"{k}={v}" for k, v in sorted(s["types"].items())), s["last"]]
-           for s in sessions])
+    table(
+        ["SESSION", "ROWS", "TYPES", "LAST"],
+        [
+            [s["session_id"], s["rows"], ",".join(f"{k}={v}" for k, v in sorted(s["types"].items())), s["last"]]
+            for s in sessions
+        ],
+    )
     return 0

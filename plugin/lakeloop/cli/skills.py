@@ -20,8 +20,9 @@ def _push(args) -> int:
     row = push(Path(args.directory), args.name, args.author, user=current_user(), as_contributor=args.as_contributor)
     publisher = row.contributors[-1]
     if args.json:
-        emit_json({"name": row.name, "author": row.author, "ref": row.ref, "version": row.version,
-                   "published_by": publisher})
+        emit_json(
+            {"name": row.name, "author": row.author, "ref": row.ref, "version": row.version, "published_by": publisher}
+        )
     else:
         by = "" if publisher == row.author else f" (published by {publisher})"
         print(f"pushed {row.ref} as version {row.version}{by}")
@@ -34,17 +35,28 @@ def _list(args) -> int:
 
     with open_store() as store:
         skills = [s for s in store.latest_skills(scope=None) if s.scope != "proposal"]
-    items = [{"name": s.name, "author": s.author, "ref": s.ref, "version": s.version, "scope": s.scope,
-              "contributors": s.contributors, "published_by": publisher(s).label(), "updated_at": s.updated_at}
-             for s in skills]
+    items = [
+        {
+            "name": s.name,
+            "author": s.author,
+            "ref": s.ref,
+            "version": s.version,
+            "scope": s.scope,
+            "contributors": s.contributors,
+            "published_by": publisher(s).label(),
+            "updated_at": s.updated_at,
+        }
+        for s in skills
+    ]
     if args.json:
         emit_json({"skills": items})
     elif not items:
         print("no skills in the store yet (share one with: lakeloop skills push DIR)")
     else:
-        table(["NAME", "AUTHOR", "VERSION", "SCOPE", "PUBLISHED BY", "UPDATED"],
-              [[i["name"], i["author"], i["version"], i["scope"], i["published_by"], i["updated_at"]]
-               for i in items])
+        table(
+            ["NAME", "AUTHOR", "VERSION", "SCOPE", "PUBLISHED BY", "UPDATED"],
+            [[i["name"], i["author"], i["version"], i["scope"], i["published_by"], i["updated_at"]] for i in items],
+        )
     return 0
 
 

@@ -35,16 +35,18 @@ def add_skills_parser(sub, formatter_class=argparse.HelpFormatter) -> argparse.A
     """Add ``skills`` and its subcommands to ``sub`` (the top-level subparsers action), their
     help laid out by ``formatter_class``. ``args.skills_command`` is the subcommand (None
     means list)."""
-    skills = sub.add_parser("skills", help="team skills: list, push, history, diff, pin, review",
-                            description="Team skills in the store. Without a subcommand: list them.",
-                            formatter_class=formatter_class)
+    skills = sub.add_parser(
+        "skills",
+        help="team skills: list, push, history, diff, pin, review",
+        description="Team skills in the store. Without a subcommand: list them.",
+        formatter_class=formatter_class,
+    )
     skills.add_argument("--json", action="store_true", help="print JSON")
     helps = dict(SUBCOMMANDS)
     skills_sub = skills.add_subparsers(dest="skills_command", metavar="SUBCOMMAND", title="subcommands")
 
     def add(name: str) -> argparse.ArgumentParser:
-        parser = skills_sub.add_parser(name, help=helps[name], description=helps[name],
-                                       formatter_class=formatter_class)
+        parser = skills_sub.add_parser(name, help=helps[name], description=helps[name], formatter_class=formatter_class)
         parser.add_argument("--json", action="store_true", help="print JSON")
         return parser
 
@@ -53,8 +55,11 @@ def add_skills_parser(sub, formatter_class=argparse.HelpFormatter) -> argparse.A
     push.add_argument("directory", help="a skill directory holding SKILL.md")
     push.add_argument("--name", help="skill name (default: front matter name, else the directory name)")
     push.add_argument("--author", help="whose skill this is (default: you; another author needs --as-contributor)")
-    push.add_argument("--as-contributor", action="store_true",
-                      help="publish a new version of --author's existing skill, recorded as yours")
+    push.add_argument(
+        "--as-contributor",
+        action="store_true",
+        help="publish a new version of --author's existing skill, recorded as yours",
+    )
 
     history = add("history")
     history.add_argument("ref", help="the skill, <name>--<author>")

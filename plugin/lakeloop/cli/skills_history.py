@@ -21,8 +21,12 @@ from __future__ import annotations
 import difflib
 import uuid
 
-from ..errors import RequestRefused, StoreError
+from ..errors import LakeloopError, RequestRefused, StoreError
 from ._output import emit_json, table
+
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from ..store.base import SkillRow, Store
 
 
 class BadSkillRef(RequestRefused):
@@ -30,18 +34,25 @@ class BadSkillRef(RequestRefused):
     version the skill does not have. The message says which and where to look."""
 
 
-def _rows(store, ref: str):
-    """``(name, author, team rows)`` of ``ref``; raises BadSkillRef for a malformed or unknown ref."""
+class PinsNotWritten(LakeloopError):
+    """``skills pin``/``unpin`` could not write this machine's pins file (the message names the
+    file and the system's reason). A command ends with exit 1."""
+
+
+def _rows(store: Store, ref: str) -> tuple[str, str, list[SkillRow], SkillRow]:
+    """``(name, author, team rows, current row)`` of ``ref``; raises BadSkillRef for a malformed
+    or unknown ref, StoreError when the store fails."""
     from ..skillopt.refs import split_ref
-    from ..skillopt.versions import team_rows
+    from ..skillopt.versions import current_row, team_rows
 
     parts = split_ref(ref)
     if parts is None:
         raise BadSkillRef(f"not a team skill ref (<name>--<author>): {ref[:80]!r}")
     rows = team_rows(store, *parts)
-    if not rows:
+    current = current_row(rows)
+    if current is None:  # no rows
         raise BadSkillRef(f"no team skill {ref} in the store (see: lakeloop skills)")
-    return parts[0], parts[1], rows
+    return parts[0], parts[1], rows, current
 
 
 def _with_store(fn):
@@ -66,12 +77,21 @@ def history_items(rows) -> list[dict]:
         who = publisher(row)
         same_as = first_with.get(row.body)
         first_with.setdefault(row.body, row.version)
-        items.append({"version": row.version, "id": row.id, "created_at": row.created_at,
-                      "published_by": who.user, "by_optimizer": who.by_optimizer, "session": who.session,
-                      "reason": reason(row.description) if who.by_optimizer else "",
-                      "current": current is not None and row.id == current.id,
-                      "lost_race": row.id in lost, "lines": len(row.body.splitlines()),
-                      "same_as": same_as if same_as != row.version else None})
+        items.append(
+            {
+                "version": row.version,
+                "id": row.id,
+                "created_at": row.created_at,
+                "published_by": who.user,
+                "by_optimizer": who.by_optimizer,
+                "session": who.session,
+                "reason": reason(row.description) if who.by_optimizer else "",
+                "current": current is not None and row.id == current.id,
+                "lost_race": row.id in lost,
+                "lines": len(row.body.splitlines()),
+                "same_as": same_as if same_as != row.version else None,
+            }
+        )
     return items
 
 
@@ -80,7 +100,7 @@ def history(args) -> int:
     from ..skillopt import pins
 
     def show(store) -> int:
-        _name, _author, rows = _rows(store, args.ref)
+        _name, _author, rows, _current = _rows(store, args.ref)
         items = history_items(rows)
         pinned = pins.load().get(args.ref)
         if args.json:
@@ -88,8 +108,11 @@ def history(args) -> int:
             return 0
         cells = []
         for i in items:
-            who = (f"lakeloop-skillopt, from {i['published_by'] or '?'}'s session {i['session']}"
-                   if i["by_optimizer"] else i["published_by"])
+            who = (
+                f"lakeloop-skillopt, from {i['published_by'] or '?'}'s session {i['session']}"
+                if i["by_optimizer"]
+                else i["published_by"]
+            )
             mark = " (current)" if i["current"] else " (lost a publish race)" if i["lost_race"] else ""
             why = i["reason"] or (f"same body as v{i['same_as']}" if i["same_as"] else "")
             cells.append([f"v{i['version']}{mark}", i["created_at"], who, why])
@@ -103,25 +126,31 @@ def history(args) -> int:
 
 def diff(args) -> int:
     """``lakeloop skills diff REF [A [B]]``: prints the unified diff (nothing when equal)."""
-    from ..skillopt.versions import current_row, version_row
+    from ..skillopt.versions import version_row
 
     def show(store) -> int:
-        _name, _author, rows = _rows(store, args.ref)
-        current = current_row(rows)
+        _name, _author, rows, current = _rows(store, args.ref)
         if args.a is None:
             earlier = sorted({r.version for r in rows if r.version < current.version})
             if not earlier:
                 print(f"{args.ref} has only version {current.version}")
                 return 0
-            old, new = version_row(rows, earlier[-1]), current
+            a, b = earlier[-1], None
         else:
-            old = version_row(rows, args.a)
-            new = current if args.b is None else version_row(rows, args.b)
-            missing = [v for v, r in ((args.a, old), (args.b, new)) if r is None]
-            if missing:
-                raise BadSkillRef(f"{args.ref} has no version {missing[0]} (see: lakeloop skills history {args.ref})")
-        for line in difflib.unified_diff(old.body.splitlines(), new.body.splitlines(),
-                                         f"{args.ref} v{old.version}", f"{args.ref} v{new.version}", lineterm=""):
+            a, b = args.a, args.b
+        old = version_row(rows, a)
+        new = current if b is None else version_row(rows, b)
+        if old is None or new is None:
+            raise BadSkillRef(
+                f"{args.ref} has no version {a if old is None else b} (see: lakeloop skills history {args.ref})"
+            )
+        for line in difflib.unified_diff(
+            old.body.splitlines(),
+            new.body.splitlines(),
+            f"{args.ref} v{old.version}",
+            f"{args.ref} v{new.version}",
+            lineterm="",
+        ):
             print(line)
         return 0
 
@@ -131,12 +160,12 @@ def diff(args) -> int:
 def rollback(args) -> int:
     """``lakeloop skills rollback REF --to N [--json]``: publish version N's body as a new version."""
     from ..identity import utc_now
-    from ..skillopt.versions import current_row, current_user, version_row, with_publisher, without_reason
+    from ..skillopt.versions import current_user, version_row, with_publisher, without_reason
     from ..store.base import SkillRow
 
     def run(store) -> int:
-        name, author, rows = _rows(store, args.ref)
-        target, current = version_row(rows, args.to), current_row(rows)
+        name, author, rows, current = _rows(store, args.ref)
+        target = version_row(rows, args.to)
         if target is None:
             raise BadSkillRef(f"{args.ref} has no version {args.to} (see: lakeloop skills history {args.ref})")
         if target.body == current.body:
@@ -145,19 +174,32 @@ def rollback(args) -> int:
         user = current_user()
         now = utc_now()
         row = SkillRow(
-            id=str(uuid.uuid4()), name=name, author=author, body=target.body, version=current.version + 1,
-            project=current.project, project_key=current.project_key, local_path=current.local_path,
-            install=current.install, source_sessions=list(current.source_sessions),
-            source_agent=current.source_agent, scope="team",
+            id=str(uuid.uuid4()),
+            name=name,
+            author=author,
+            body=target.body,
+            version=current.version + 1,
+            project=current.project,
+            project_key=current.project_key,
+            local_path=current.local_path,
+            install=current.install,
+            source_sessions=list(current.source_sessions),
+            source_agent=current.source_agent,
+            scope="team",
             contributors=with_publisher(current.contributors, user),
-            description=without_reason(target.description), trigger_text=target.trigger_text,
-            created_at=now, updated_at=now)
+            description=without_reason(target.description),
+            trigger_text=target.trigger_text,
+            created_at=now,
+            updated_at=now,
+        )
         store.insert_skill(row)
         if args.json:
             emit_json({"ref": args.ref, "version": row.version, "restored": args.to, "published_by": user})
         else:
-            print(f"{args.ref} v{row.version} published with v{args.to}'s body (by {user}); "
-                  f"teammates get it at their next session start")
+            print(
+                f"{args.ref} v{row.version} published with v{args.to}'s body (by {user}); "
+                f"teammates get it at their next session start"
+            )
         return 0
 
     return _with_store(run)
@@ -182,14 +224,13 @@ def pin(args) -> int:
     from ..skillopt.versions import version_row
 
     def run(store) -> int:
-        _name, _author, rows = _rows(store, args.ref)
+        _name, _author, rows, _current = _rows(store, args.ref)
         if version_row(rows, args.version) is None:
             raise BadSkillRef(f"{args.ref} has no version {args.version} (see: lakeloop skills history {args.ref})")
         try:
             pins.pin(args.ref, args.version)
         except OSError as exc:
-            print(f"lakeloop: cannot write {pins.pins_file()}: {exc.strerror}")
-            return 1
+            raise PinsNotWritten(f"cannot write {pins.pins_file()}: {exc.strerror}") from None
         lines = _pull_now(store)
         if args.json:
             emit_json({"ref": args.ref, "pinned": args.version, "pulled": lines})
@@ -212,8 +253,7 @@ def unpin(args) -> int:
     try:
         was = pins.unpin(args.ref)
     except OSError as exc:
-        print(f"lakeloop: cannot write {pins.pins_file()}: {exc.strerror}")
-        return 1
+        raise PinsNotWritten(f"cannot write {pins.pins_file()}: {exc.strerror}") from None
     if was is None:
         if args.json:
             emit_json({"ref": args.ref, "unpinned": None, "pulled": []})
@@ -234,5 +274,8 @@ def unpin(args) -> int:
     try:
         return _with_store(run)
     except StoreError:
-        print("the pin is removed; the next session start pulls the current version")
+        import sys
+
+        # to stderr, before the handler's error line: stdout stays one JSON document with --json
+        print("the pin is removed; the next session start pulls the current version", file=sys.stderr)
         raise

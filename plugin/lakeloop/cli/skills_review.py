@@ -18,7 +18,8 @@ drive the terminal. Exit codes: 0 done, 1 the store failed, 2 bad input or refus
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..textsafe import escape
 from ._output import emit_json
@@ -42,11 +43,21 @@ def proposal_item(view) -> dict[str, Any]:
     """One JSON-ready dict per ``review.Preview``: ``ref, id, base_version, current_version,
     proposed_by, session, created_at, reason, held_by, checks, applies, problem, diff``."""
     p = view.proposal
-    return {"ref": p.ref, "id": p.id, "base_version": p.base_version,
-            "current_version": view.current.version if view.current else None,
-            "proposed_by": p.proposed_by, "session": p.session, "created_at": p.row.created_at,
-            "reason": p.reason, "held_by": p.held_by, "checks": view.checks, "applies": view.body is not None,
-            "problem": view.problem, "diff": view.diff}
+    return {
+        "ref": p.ref,
+        "id": p.id,
+        "base_version": p.base_version,
+        "current_version": view.current.version if view.current else None,
+        "proposed_by": p.proposed_by,
+        "session": p.session,
+        "created_at": p.row.created_at,
+        "reason": p.reason,
+        "held_by": p.held_by,
+        "checks": view.checks,
+        "applies": view.body is not None,
+        "problem": view.problem,
+        "diff": view.diff,
+    }
 
 
 def proposals(args) -> int:
@@ -66,8 +77,10 @@ def proposals(args) -> int:
                 print()
             now = item["current_version"]
             moved = f", skill now at v{now}" if now is not None and now != item["base_version"] else ""
-            print(f"{item['ref']}  proposal {item['id']}  (against v{item['base_version']}{moved}, "
-                  f"{_safe(item['created_at'])})")
+            print(
+                f"{item['ref']}  proposal {item['id']}  (against v{item['base_version']}{moved}, "
+                f"{_safe(item['created_at'])})"
+            )
             who = _safe(item["proposed_by"] or "unknown")
             print(f"  from {who}'s session {_safe(item['session'] or '?')}")
             print(f"  judge: {_safe(item['reason'] or '(no reason recorded)')}")
@@ -75,8 +88,10 @@ def proposals(args) -> int:
             if not item["applies"]:
                 print(f"  cannot be accepted: {_safe(item['problem'])}")
                 continue
-            print(f"  accept: lakeloop skills accept {item['ref']} {item['id'][:8]}   "
-                  f"reject: lakeloop skills reject {item['ref']} {item['id'][:8]}")
+            print(
+                f"  accept: lakeloop skills accept {item['ref']} {item['id'][:8]}   "
+                f"reject: lakeloop skills reject {item['ref']} {item['id'][:8]}"
+            )
             print(_safe(item["diff"]).rstrip("\n"))
         return 0
 
@@ -91,17 +106,30 @@ def accept(args) -> int:
     def do(store) -> int:
         done = accept_proposal(store, args.ref, args.proposal_id, config.user_name())
         if getattr(args, "json", False):
-            emit_json({"ref": done.row.ref, "proposal_id": done.proposal.id, "version": done.row.version,
-                       "reapplied": done.moved, "checks": done.checks, "cleanup_error": done.cleanup_error or None})
+            emit_json(
+                {
+                    "ref": done.row.ref,
+                    "proposal_id": done.proposal.id,
+                    "version": done.row.version,
+                    "reapplied": done.moved,
+                    "checks": done.checks,
+                    "cleanup_error": done.cleanup_error or None,
+                }
+            )
             return 0
-        how = (f" (its edits re-applied on v{done.row.version - 1}: the skill moved since "
-               f"v{done.proposal.base_version})" if done.moved else "")
+        how = (
+            f" (its edits re-applied on v{done.row.version - 1}: the skill moved since v{done.proposal.base_version})"
+            if done.moved
+            else ""
+        )
         print(f"accepted proposal {done.proposal.id[:8]}: published {done.row.ref} v{done.row.version}{how}")
         if done.checks:
             print(f"  the guard's checks (accepted anyway): {_safe('; '.join(done.checks))}")
         if done.cleanup_error:
-            print(f"  the proposal row could not be deleted ({_safe(done.cleanup_error)}); "
-                  f"reject it: lakeloop skills reject {done.row.ref} {done.proposal.id[:8]}")
+            print(
+                f"  the proposal row could not be deleted ({_safe(done.cleanup_error)}); "
+                f"reject it: lakeloop skills reject {done.row.ref} {done.proposal.id[:8]}"
+            )
         return 0
 
     return _run(do)

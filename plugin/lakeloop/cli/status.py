@@ -1,5 +1,6 @@
 """``lakeloop status [--json]``: which store, where files live, open windows, pulled skills,
-pinned skills (``pins``: ``{ref: version}``) and the outbox (``outbox``: ``pending``, ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
+pinned skills (``pins``: ``{ref: version}``) and the outbox (``outbox``: ``pending``,
+``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from ._output import emit_json
 def collect() -> dict:
     """The status as a JSON-ready dict (store errors are reported, not raised)."""
     from ..errors import StoreError
-    from ..skillopt.agent import find_claude
     from ..skillopt import pins
+    from ..skillopt.agent import find_claude
     from ..skillopt.refs import load_manifest
     from ..store import open_store
 
@@ -34,10 +35,16 @@ def collect() -> dict:
     info["outbox"] = outbox_status()
     try:
         with open_store() as store:
-            info["store"] = {"kind": store.name, "location": str(getattr(store, "path", "")), "ok": True,
-                             "sessions": len(store.list_sessions(limit=10_000))}
+            info["store"] = {
+                "kind": store.name,
+                "location": str(getattr(store, "path", "")),
+                "ok": True,
+                "sessions": len(store.list_sessions(limit=10_000)),
+            }
     except StoreError as exc:
-        info["store"] = {"kind": "unknown", "ok": False, "error": str(exc)}
+        from ..textsafe import escape_line
+
+        info["store"] = {"kind": "unknown", "ok": False, "error": escape_line(str(exc))}
     return info
 
 
@@ -49,8 +56,10 @@ def run(args) -> int:
     else:
         store = info["store"]
         print(f"lakeloop {info['version']}")
-        print(f"store:        {store['kind']} {store.get('location', '')}"
-              + ("" if store["ok"] else f"  ERROR: {store['error']}"))
+        print(
+            f"store:        {store['kind']} {store.get('location', '')}"
+            + ("" if store["ok"] else f"  ERROR: {store['error']}")
+        )
         print(f"data dir:     {info['data_dir']}")
         print(f"log file:     {info['log_file']}")
         print(f"skills root:  {info['skills_root']}")
@@ -60,9 +69,11 @@ def run(args) -> int:
         print(f"open windows: {info['pending_windows']}")
         box = info["outbox"]
         age = "" if box["oldest_age_s"] is None else f", oldest {box['oldest_age_s']:.0f} s old"
-        print(f"outbox:       {box['pending']} waiting{age}, {box['failed']} failed, {box['bytes']} bytes"
-              + (f", {box['dropped']} dropped (outbox full)" if box["dropped"] else "")
-              + ("  FULL: new events are dropped" if box["full"] else ""))
+        print(
+            f"outbox:       {box['pending']} waiting{age}, {box['failed']} failed, {box['bytes']} bytes"
+            + (f", {box['dropped']} dropped (outbox full)" if box["dropped"] else "")
+            + ("  FULL: new events are dropped" if box["full"] else "")
+        )
         pulled = ", ".join(f"{r} v{v}" for r, v in sorted(info["pulled_skills"].items())) or "none"
         print(f"pulled:       {pulled}")
         pinned = ", ".join(f"{r} v{v}" for r, v in sorted(info["pins"].items()))

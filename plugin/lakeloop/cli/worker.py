@@ -14,7 +14,6 @@ from pathlib import Path
 from .. import config
 from ..log import setup
 
-
 #: Longest the worker waits for a store that is down (seconds): inside the lease's 10 min staleness.
 STORE_WAIT_S = 480.0
 #: Pauses between store probes while waiting (seconds); the last one repeats.
@@ -71,8 +70,11 @@ def run(args) -> int:
 
         with SkillLease(job.skill) as lease:
             if not lease.acquired:
-                log.info("worker outcome=locked: another worker holds %s (pid %s); exiting quietly",
-                         job.skill, (lease.holder or {}).get("pid"))
+                log.info(
+                    "worker outcome=locked: another worker holds %s (pid %s); exiting quietly",
+                    job.skill,
+                    (lease.holder or {}).get("pid"),
+                )
                 return 0
             if lease.taken_over:
                 log.warning("worker: took over a stale lease on %s from %s", job.skill, lease.holder)
@@ -87,10 +89,13 @@ def run(args) -> int:
                 return 0
             with store:
                 deps = Deps(
-                    store=store, identity=current_identity(),
+                    store=store,
+                    identity=current_identity(),
                     judge=lambda prompt, system: claude_call(prompt, system, config.judge_model()),
                     propose=lambda prompt, system: claude_call(prompt, system, config.proposer_model()),
-                    sleep=time.sleep, log=log, backoff_s=config.invocation_backoff_s(),
+                    sleep=time.sleep,
+                    log=log,
+                    backoff_s=config.invocation_backoff_s(),
                     min_confidence=config.judge_min_confidence(),
                 )
                 improve(job, deps)

@@ -40,7 +40,8 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -48,14 +49,13 @@ from .. import __version__
 from ..errors import AlreadyExists, DeeplakeError, NetworkError, PermanentError
 from .credentials import Credentials
 from .slots import Slots
-
-from .status import (RETRYABLE_STATUS, backoff_s, classify, retry_after_s, retry_wait_s,  # noqa: F401
-                     stop_or_retry)  # RETRYABLE_STATUS, retry_after_s: still importable from here
+from .status import PAYMENT_NOTICE, backoff_s, classify, retry_wait_s, stop_or_retry
+from .status import RETRYABLE_STATUS as RETRYABLE_STATUS  # re-exported: still importable from here
+from .status import retry_after_s as retry_after_s  # re-exported: still importable from here
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_FACTOR = 2.0
 JITTER_S = 0.2
-from .status import PAYMENT_NOTICE  # noqa: E402,F401
 
 log = logging.getLogger("lakeloop.deeplake")
 OnRetry = Callable[[int, DeeplakeError], None]
@@ -69,13 +69,24 @@ class DeeplakeClient:
     ``on_payment_required`` is called once per 402 (default: post the user notice).
     """
 
-    def __init__(self, creds: Credentials, *, slots: Slots | None = None, connect_timeout_s: float = 3.0,
-                 read_timeout_s: float = 7.0, max_retries: int = 3, backoff_base_s: float = BACKOFF_BASE_S,
-                 backoff_factor: float = BACKOFF_FACTOR, jitter_s: float = JITTER_S,
-                 retry_after_cap_s: float = 5.0, sleep: Callable[[float], None] = time.sleep,
-                 rand: Callable[[], float] = random.random, transport: httpx.BaseTransport | None = None,
-                 client_factory: Callable[[], httpx.Client] | None = None,
-                 on_payment_required: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        creds: Credentials,
+        *,
+        slots: Slots | None = None,
+        connect_timeout_s: float = 3.0,
+        read_timeout_s: float = 7.0,
+        max_retries: int = 3,
+        backoff_base_s: float = BACKOFF_BASE_S,
+        backoff_factor: float = BACKOFF_FACTOR,
+        jitter_s: float = JITTER_S,
+        retry_after_cap_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        transport: httpx.BaseTransport | None = None,
+        client_factory: Callable[[], httpx.Client] | None = None,
+        on_payment_required: Callable[[], None] | None = None,
+    ) -> None:
         self.creds = creds
         self.slots = slots
         self.max_retries = max_retries
@@ -97,15 +108,20 @@ class DeeplakeClient:
 
     def _new_http(self) -> httpx.Client:
         return httpx.Client(
-            timeout=self._timeout, transport=self._transport,
+            timeout=self._timeout,
+            transport=self._transport,
             limits=httpx.Limits(max_connections=10, max_keepalive_connections=5),
-            headers={"Authorization": f"Bearer {self.creds.token}", "X-Activeloop-Org-Id": self.creds.org_id,
-                     "User-Agent": f"lakeloop/{__version__}"},
+            headers={
+                "Authorization": f"Bearer {self.creds.token}",
+                "X-Activeloop-Org-Id": self.creds.org_id,
+                "User-Agent": f"lakeloop/{__version__}",
+            },
         )
 
     # public -----------------------------------------------------------------
-    def query(self, sql: str, *, retry_auth: bool = False, on_retry: OnRetry | None = None,
-              idempotent: bool = True) -> list[dict[str, Any]]:
+    def query(
+        self, sql: str, *, retry_auth: bool = False, on_retry: OnRetry | None = None, idempotent: bool = True
+    ) -> list[dict[str, Any]]:
         """Run one SQL statement; returns the rows as dicts (``[]`` for a statement with no
         result set). ``retry_auth`` marks a session insert (401 / empty-or-HTML 403 retried).
         ``idempotent=False`` (an INSERT) raises ``OutcomeUnknown`` instead of retrying once
@@ -149,35 +165,54 @@ class DeeplakeClient:
         try:
             return response.json()
         except ValueError:
-            raise PermanentError("Deeplake answered with a body that is not JSON", response.status_code,
-                                 self._scrub(response.text)) from None
+            raise PermanentError(
+                "Deeplake answered with a body that is not JSON", response.status_code, self._scrub(response.text)
+            ) from None
 
     def _scrub(self, text: str) -> str:
         """``text`` without the token, however the server echoed it (redact() only knows its shapes)."""
         return text.replace(self.creds.token, "***") if self.creds.token else text
 
-    def _send(self, method: str, path: str, body: Any, retry_auth: bool, on_retry: OnRetry | None,
-              idempotent: bool = True) -> httpx.Response:
+    def _send(
+        self, method: str, path: str, body: Any, retry_auth: bool, on_retry: OnRetry | None, idempotent: bool = True
+    ) -> httpx.Response:
         attempt = 0
         while True:
             response: httpx.Response | None = None
             maybe_applied = False
             try:
                 response = self._attempt(method, path, body)
-                error = classify(response.status_code, self._scrub(response.text),
-                                 response.headers.get("content-type", ""), retry_auth)
+                error = classify(
+                    response.status_code,
+                    self._scrub(response.text),
+                    response.headers.get("content-type", ""),
+                    retry_auth,
+                )
                 maybe_applied = response.status_code >= 500 and not isinstance(error, AlreadyExists)
             except httpx.TransportError as exc:  # connect, read, write, pool, protocol, timeouts
                 error = NetworkError(f"Deeplake unreachable: {type(exc).__name__}")
                 maybe_applied = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
                 self._rebuild_pool()
             if error is None:
-                return response  # type: ignore[return-value]
-            stop_or_retry(error, attempt, self.max_retries, idempotent=idempotent, maybe_applied=maybe_applied,
-                          on_payment_required=self._on_payment_required, log=log, what=f"{method} {path}")
+                assert response is not None  # classify() ran: the request was answered
+                return response
+            stop_or_retry(
+                error,
+                attempt,
+                self.max_retries,
+                idempotent=idempotent,
+                maybe_applied=maybe_applied,
+                on_payment_required=self._on_payment_required,
+                log=log,
+                what=f"{method} {path}",
+            )
             attempt += 1
-            delay = retry_wait_s(attempt, response.headers.get("retry-after") if response is not None else None,
-                                 self.retry_after_cap_s, self._backoff_s)
+            delay = retry_wait_s(
+                attempt,
+                response.headers.get("retry-after") if response is not None else None,
+                self.retry_after_cap_s,
+                self._backoff_s,
+            )
             log.info("deeplake %s: %s; retry %d/%d in %.2f s", path, error, attempt, self.max_retries, delay)
             if on_retry is not None:
                 on_retry(attempt, error)  # completes before the next attempt starts
@@ -249,8 +284,11 @@ def shared_client(creds: Credentials) -> DeeplakeClient:
             from .slots import default_slots
 
             _shared = DeeplakeClient(
-                creds, slots=default_slots(), connect_timeout_s=config.deeplake_connect_timeout_s(),
-                read_timeout_s=config.deeplake_read_timeout_s(), max_retries=config.deeplake_max_retries(),
+                creds,
+                slots=default_slots(),
+                connect_timeout_s=config.deeplake_connect_timeout_s(),
+                read_timeout_s=config.deeplake_read_timeout_s(),
+                max_retries=config.deeplake_max_retries(),
                 retry_after_cap_s=config.deeplake_retry_after_cap_s(),
             )
         return _shared

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-from ..records import dataclass, field
 from pathlib import Path
+
+from ..records import dataclass, field
 
 DEFAULT_API_URL = "https://api.deeplake.ai"
 DEFAULT_WORKSPACE = "default"
@@ -46,10 +47,14 @@ def load() -> Credentials | None:
     token = env.get("LAKELOOP_DEEPLAKE_TOKEN", "").strip()
     org = env.get("LAKELOOP_DEEPLAKE_ORG_ID", "").strip()
     if token and org:
-        return Credentials(token=token, org_id=org, org_name=env.get("LAKELOOP_DEEPLAKE_ORG_NAME", "").strip(),
-                           workspace=env.get("LAKELOOP_DEEPLAKE_WORKSPACE", "").strip() or DEFAULT_WORKSPACE,
-                           api_url=(env.get("LAKELOOP_DEEPLAKE_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/"),
-                           source="environment")
+        return Credentials(
+            token=token,
+            org_id=org,
+            org_name=env.get("LAKELOOP_DEEPLAKE_ORG_NAME", "").strip(),
+            workspace=env.get("LAKELOOP_DEEPLAKE_WORKSPACE", "").strip() or DEFAULT_WORKSPACE,
+            api_url=(env.get("LAKELOOP_DEEPLAKE_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/"),
+            source="environment",
+        )
     path = credentials_file()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -61,17 +66,32 @@ def load() -> Credentials | None:
     if not token or not org:
         return None
     return Credentials(
-        token=token, org_id=org, org_name=str(data.get("orgName") or ""), user_name=str(data.get("userName") or ""),
-        workspace=(env.get("LAKELOOP_DEEPLAKE_WORKSPACE", "").strip() or str(data.get("workspaceId") or "")
-                   or DEFAULT_WORKSPACE),
-        api_url=(env.get("LAKELOOP_DEEPLAKE_API_URL", "").strip() or str(data.get("apiUrl") or "")
-                 or DEFAULT_API_URL).rstrip("/"),
+        token=token,
+        org_id=org,
+        org_name=str(data.get("orgName") or ""),
+        user_name=str(data.get("userName") or ""),
+        workspace=(
+            env.get("LAKELOOP_DEEPLAKE_WORKSPACE", "").strip()
+            or str(data.get("workspaceId") or "")
+            or DEFAULT_WORKSPACE
+        ),
+        api_url=(
+            env.get("LAKELOOP_DEEPLAKE_API_URL", "").strip() or str(data.get("apiUrl") or "") or DEFAULT_API_URL
+        ).rstrip("/"),
         source=str(path),
     )
 
 
-def save(token: str, org_id: str, *, org_name: str = "", user_name: str = "", workspace: str = "",
-         api_url: str = "", path: Path | None = None) -> Path:
+def save(
+    token: str,
+    org_id: str,
+    *,
+    org_name: str = "",
+    user_name: str = "",
+    workspace: str = "",
+    api_url: str = "",
+    path: Path | None = None,
+) -> Path:
     """Write the credentials file (mode 0600, atomically), keeping fields of an existing
     file that are not given. Returns its path. Raises OSError."""
     from ..fsutil import atomic_write
@@ -83,8 +103,7 @@ def save(token: str, org_id: str, *, org_name: str = "", user_name: str = "", wo
     except (OSError, ValueError):
         current = {}
     current.update({"token": token, "orgId": org_id})
-    for key, value in (("orgName", org_name), ("userName", user_name), ("workspaceId", workspace),
-                       ("apiUrl", api_url)):
+    for key, value in (("orgName", org_name), ("userName", user_name), ("workspaceId", workspace), ("apiUrl", api_url)):
         if value:
             current[key] = value
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

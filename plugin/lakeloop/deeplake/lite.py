@@ -9,8 +9,8 @@ JSON body (docs/deeplake-store.md), the same status mapping (``lakeloop.deeplake
 the same retry rules for idempotent statements (transient statuses and network failures,
 backoff of seed 003, ``Retry-After`` up to a cap), ``OutcomeUnknown`` for a non-idempotent
 statement that may have been applied, optional request slots (``light_client`` takes none: see
-there), one user notice on 402, and no token in any error. It opens one connection per request (no pool to keep). Long-lived
-processes (the drainer, the worker, the CLI) keep using ``DeeplakeClient`` (httpx).
+there), one user notice on 402, and no token in any error. It opens one connection per request
+(no pool to keep). Long-lived processes (the drainer, the worker, the CLI) keep using ``DeeplakeClient`` (httpx).
 
 TLS: the system's default context, with certifi's CA bundle when it is installed (as httpx
 uses it).
@@ -28,7 +28,8 @@ from .status import backoff_s, classify, retry_wait_s, stop_or_retry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from collections.abc import Callable
+    from typing import Any
 
     from .credentials import Credentials
     from .slots import Slots
@@ -45,11 +46,22 @@ class LiteClient:
     (``lakeloop.deeplake.slots``). Not thread-safe (hook processes are single-threaded).
     """
 
-    def __init__(self, creds: Credentials, *, slots: Slots | None = None, connect_timeout_s: float = 3.0,
-                 read_timeout_s: float = 7.0, max_retries: int = 3, backoff_base_s: float = 0.5,
-                 backoff_factor: float = 2.0, jitter_s: float = 0.2, retry_after_cap_s: float = 5.0,
-                 sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
-                 on_payment_required: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        creds: Credentials,
+        *,
+        slots: Slots | None = None,
+        connect_timeout_s: float = 3.0,
+        read_timeout_s: float = 7.0,
+        max_retries: int = 3,
+        backoff_base_s: float = 0.5,
+        backoff_factor: float = 2.0,
+        jitter_s: float = 0.2,
+        retry_after_cap_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        on_payment_required: Callable[[], None] | None = None,
+    ) -> None:
         from urllib.parse import urlsplit
 
         self.creds = creds
@@ -66,14 +78,22 @@ class LiteClient:
         self._https = url.scheme == "https"
         self._host, self._port = url.hostname, url.port or (443 if self._https else 80)
         if any(ord(c) < 32 or ord(c) == 127 for c in f"{creds.token}{creds.org_id}"):
-            raise PermanentError("Deeplake credentials hold control characters (token or org id): fix "
-                                 "~/.deeplake/credentials.json or LAKELOOP_DEEPLAKE_TOKEN")
+            raise PermanentError(
+                "Deeplake credentials hold control characters (token or org id): fix "
+                "~/.deeplake/credentials.json or LAKELOOP_DEEPLAKE_TOKEN"
+            )
         self._prefix = f"{url.path}/workspaces/{creds.workspace}"
         self.base = f"{creds.api_url.rstrip('/')}/workspaces/{creds.workspace}"
 
     # the DeeplakeClient surface the store uses -------------------------------------------------
-    def query(self, sql: str, *, retry_auth: bool = False, on_retry: Callable[[int, DeeplakeError], None] | None = None,
-              idempotent: bool = True) -> list[dict[str, Any]]:
+    def query(
+        self,
+        sql: str,
+        *,
+        retry_auth: bool = False,
+        on_retry: Callable[[int, DeeplakeError], None] | None = None,
+        idempotent: bool = True,
+    ) -> list[dict[str, Any]]:
         """Run one SQL statement; the rows as dicts. Raises like ``DeeplakeClient.query``:
         TransientError (after the retries), OutcomeUnknown, PermanentError and subclasses."""
         body = json.dumps({"query": sql}).encode("utf-8")
@@ -101,8 +121,15 @@ class LiteClient:
     def _scrub(self, text: str) -> str:
         return text.replace(self.creds.token, "***") if self.creds.token else text
 
-    def _send(self, method: str, path: str, body: bytes | None, retry_auth: bool,
-              on_retry: Callable[[int, DeeplakeError], None] | None, idempotent: bool) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        retry_auth: bool,
+        on_retry: Callable[[int, DeeplakeError], None] | None,
+        idempotent: bool,
+    ) -> Any:
         attempt = 0
         while True:
             hinted = None
@@ -118,10 +145,17 @@ class LiteClient:
                 try:
                     return json.loads(text) if text.strip() else {}
                 except ValueError:
-                    raise PermanentError("Deeplake answered with a body that is not JSON", status,
-                                         self._scrub(text[:2000])) from None
-            stop_or_retry(error, attempt, self.max_retries, idempotent=idempotent, maybe_applied=maybe_applied,
-                          on_payment_required=self._on_payment_required)
+                    raise PermanentError(
+                        "Deeplake answered with a body that is not JSON", status, self._scrub(text[:2000])
+                    ) from None
+            stop_or_retry(
+                error,
+                attempt,
+                self.max_retries,
+                idempotent=idempotent,
+                maybe_applied=maybe_applied,
+                on_payment_required=self._on_payment_required,
+            )
             attempt += 1
             delay = retry_wait_s(attempt, hinted, self.retry_after_cap_s, self._backoff_s)
             if on_retry is not None:
@@ -137,9 +171,11 @@ class LiteClient:
     def _request(self, method: str, path: str, body: bytes | None) -> tuple[int, str, str, str | None]:
         import http.client
 
+        conn: http.client.HTTPConnection  # HTTPSConnection is a subclass
         if self._https:
-            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.connect_timeout_s,
-                                               context=_tls_context())
+            conn = http.client.HTTPSConnection(
+                self._host, self._port, timeout=self.connect_timeout_s, context=_tls_context()
+            )
         else:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=self.connect_timeout_s)
         try:
@@ -148,8 +184,12 @@ class LiteClient:
             except OSError as exc:
                 raise _NotSent(type(exc).__name__) from None
             conn.sock.settimeout(self.read_timeout_s)
-            headers = {"Authorization": f"Bearer {self.creds.token}", "X-Activeloop-Org-Id": self.creds.org_id,
-                       "User-Agent": f"lakeloop/{__version__}", "Accept": "application/json"}
+            headers = {
+                "Authorization": f"Bearer {self.creds.token}",
+                "X-Activeloop-Org-Id": self.creds.org_id,
+                "User-Agent": f"lakeloop/{__version__}",
+                "Accept": "application/json",
+            }
             if body is not None:
                 headers["Content-Type"] = "application/json"
             try:
@@ -162,8 +202,12 @@ class LiteClient:
                 raise PermanentError(f"Deeplake request refused before sending ({type(exc).__name__})") from None
             if len(raw) > MAX_BODY_BYTES:
                 raise PermanentError(f"Deeplake answer over {MAX_BODY_BYTES} bytes", response.status)
-            return (response.status, raw.decode("utf-8", "replace"), response.getheader("content-type", ""),
-                    response.getheader("retry-after"))
+            return (
+                response.status,
+                raw.decode("utf-8", "replace"),
+                response.getheader("content-type", ""),
+                response.getheader("retry-after"),
+            )
         finally:
             conn.close()
 
@@ -218,7 +262,11 @@ def light_client(creds: Credentials) -> LiteClient:
 
         post("deeplake-payment-required", PAYMENT_NOTICE)
 
-    return LiteClient(creds, connect_timeout_s=min(config.deeplake_connect_timeout_s(), LIGHT_CONNECT_TIMEOUT_S),
-                      read_timeout_s=min(config.deeplake_read_timeout_s(), LIGHT_READ_TIMEOUT_S),
-                      max_retries=min(config.deeplake_max_retries(), LIGHT_RETRIES),
-                      retry_after_cap_s=config.deeplake_retry_after_cap_s(), on_payment_required=payment_notice)
+    return LiteClient(
+        creds,
+        connect_timeout_s=min(config.deeplake_connect_timeout_s(), LIGHT_CONNECT_TIMEOUT_S),
+        read_timeout_s=min(config.deeplake_read_timeout_s(), LIGHT_READ_TIMEOUT_S),
+        max_retries=min(config.deeplake_max_retries(), LIGHT_RETRIES),
+        retry_after_cap_s=config.deeplake_retry_after_cap_s(),
+        on_payment_required=payment_notice,
+    )

@@ -17,12 +17,13 @@ import random
 import threading
 import time
 from pathlib import Path
-TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
-if TYPE_CHECKING:
-    from typing import Callable, Iterator
 
 from ..errors import SlotTimeout
 from ..locks import try_lock, unlock
+
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 POLL_S = 0.01
 
@@ -34,8 +35,15 @@ class Slots:
     wait for both together, in seconds. ``machine <= 0`` disables the machine bound.
     """
 
-    def __init__(self, directory: Path, per_process: int = 5, machine: int = 8, wait_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        directory: Path,
+        per_process: int = 5,
+        machine: int = 8,
+        wait_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.directory = Path(directory)
         self.per_process = max(1, per_process)
         self.machine = machine
@@ -87,8 +95,12 @@ def default_slots() -> Slots:
     ``LAKELOOP_DEEPLAKE_SLOT_WAIT_S``)."""
     from .. import config, paths
 
-    return Slots(paths.data_dir() / "slots", per_process=config.deeplake_max_in_flight(),
-                 machine=config.deeplake_machine_max_in_flight(), wait_s=config.deeplake_slot_wait_s())
+    return Slots(
+        paths.data_dir() / "slots",
+        per_process=config.deeplake_max_in_flight(),
+        machine=config.deeplake_machine_max_in_flight(),
+        wait_s=config.deeplake_slot_wait_s(),
+    )
 
 
 __all__ = ["Slots", "default_slots"]

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import json
 import re
+
+from ..errors import RequestRefused
+
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Any, Iterable
+    from collections.abc import Iterable
+    from typing import Any
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -56,10 +60,20 @@ def literal(value: Any) -> str:
     return f"E'{text}'"
 
 
+class IdentifierRefused(RequestRefused, ValueError):
+    """A table or column name that is not a plain SQL identifier (``[A-Za-z_][A-Za-z0-9_]*``, at
+    most 63 characters). Table names come from settings (``LAKELOOP_*_TABLE``), so the message
+    says so; a ``lakeloop`` command ends with exit 2."""
+
+
 def ident(name: str) -> str:
-    """A quoted identifier; raises ValueError for anything but ``[A-Za-z_][A-Za-z0-9_]*``."""
+    """A quoted identifier; raises IdentifierRefused (a ValueError) for anything but
+    ``[A-Za-z_][A-Za-z0-9_]*`` of at most 63 characters."""
     if not isinstance(name, str) or not _IDENT.fullmatch(name) or len(name) > 63:
-        raise ValueError(f"refused identifier {str(name)[:40]!r}: must match [A-Za-z_][A-Za-z0-9_]*")
+        raise IdentifierRefused(
+            f"refused identifier {str(name)[:40]!r}: must match [A-Za-z_][A-Za-z0-9_]* "
+            "(check the LAKELOOP_*_TABLE settings)"
+        )
     return f'"{name}"'
 
 

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import time
 
-from ..errors import (AlreadyExists, AuthError, DeeplakeError, OutcomeUnknown, PaymentRequired, PermanentError,
-                      TransientError)
+from ..errors import (
+    AlreadyExists,
+    AuthError,
+    DeeplakeError,
+    OutcomeUnknown,
+    PaymentRequired,
+    PermanentError,
+    TransientError,
+)
 
-PAYMENT_NOTICE = ("lakeloop: your Deeplake organisation is out of credits (HTTP 402), so sessions are not being "
-                  "saved to the shared memory. Add credits in the Deeplake console; lakeloop resumes by itself.")
+PAYMENT_NOTICE = (
+    "lakeloop: your Deeplake organisation is out of credits (HTTP 402), so sessions are not being "
+    "saved to the shared memory. Add credits in the Deeplake console; lakeloop resumes by itself."
+)
 
 #: Statuses retried with backoff (seed 003; docs/deeplake-store.md "Failures, retries, backoff").
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -68,10 +77,17 @@ def retry_after_s(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-
-
-def stop_or_retry(error: DeeplakeError, attempt: int, max_retries: int, *, idempotent: bool,
-                  maybe_applied: bool, on_payment_required=None, log=None, what: str = "") -> None:
+def stop_or_retry(
+    error: DeeplakeError,
+    attempt: int,
+    max_retries: int,
+    *,
+    idempotent: bool,
+    maybe_applied: bool,
+    on_payment_required=None,
+    log=None,
+    what: str = "",
+) -> None:
     """The retry rule both clients follow after a failed attempt (``attempt`` retries done so
     far): raise ``OutcomeUnknown`` when a non-idempotent statement may have been applied,
     tell the user once on 402, raise ``error`` when it is not transient or the retries are spent

@@ -17,6 +17,14 @@ from __future__ import annotations
 import sys
 import time
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
+if TYPE_CHECKING:
+    from logging import Logger
+
+    _LoggerLike = Logger  # what type checkers see: every Logger attribute is forwarded
+else:
+    _LoggerLike = object
+
 #: Payloads larger than this (bytes) are not parsed; the event is logged as dropped.
 MAX_STDIN_BYTES = 32 * 1024 * 1024
 
@@ -61,8 +69,9 @@ def parse_payload(data: bytes) -> tuple[dict | None, str]:
         return None, f"{exc}: ignored"
 
 
-class LazyLog:
-    """A ``logging.Logger`` stand-in that configures logging on first use.
+class LazyLog(_LoggerLike):
+    """A ``logging.Logger`` stand-in that configures logging on first use (every attribute
+    is the configured logger's, so it passes wherever a Logger is expected).
 
     The fast paths (a PreToolUse on a tool that cannot load a skill) then never
     import ``logging`` at all: Python start-up is most of a hook's cost.
@@ -70,7 +79,7 @@ class LazyLog:
 
     def __init__(self, component: str) -> None:
         self._component = component
-        self._logger = None
+        self._logger: Logger | None = None
 
     @property
     def used(self) -> bool:
@@ -135,8 +144,9 @@ def _main(event: str, started: float) -> int:
         named = payload.get("hook_event_name")
         if named != event:
             if named:
-                log.warning("payload says hook_event_name=%r, launched as %s: handled as %s",
-                            _short(named), event, event)
+                log.warning(
+                    "payload says hook_event_name=%r, launched as %s: handled as %s", _short(named), event, event
+                )
             payload["hook_event_name"] = event
         module_name, func = target.split(":")
         module = __import__(f"lakeloop.hooks.{module_name}", fromlist=[func])

@@ -4,19 +4,19 @@ uses an org skill.
 A thin dispatcher. Tool calls on the memory path, and those that would read lakeloop's
 credentials file or ``~/.deeplake`` (``lakeloop.memory.paths.guarded``), go to
 ``lakeloop.memory.answer``, whose decision (allow with a redirected input, or deny with a
-reason) is printed as the hook's JSON output. Otherwise, fast path first: a tool call that cannot load a skill returns after
-one dict lookup, without touching the store or importing anything more.
+reason) is printed as the hook's JSON output. Otherwise, fast path first: a tool call that
+cannot load a skill returns after one dict lookup, without touching the store or importing
+anything more.
 """
 
 from __future__ import annotations
 
+from .. import config
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Any
-
     import logging
-
-from .. import config
+    from typing import Any
 
 _SKILL_LOADING_TOOLS = frozenset({"Skill", "Read", "View", "read_file", "Bash", "Shell", "shell"})
 #: Tools whose calls may touch the memory path (``lakeloop.memory.answer``).
@@ -28,7 +28,8 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
     session's window when the tool call loads an org skill."""
     tool_name = payload.get("tool_name")
     if tool_name in _MEMORY_TOOLS and not config.in_worker():
-        from ..memory.answer import dumps, handle as memory_answer
+        from ..memory.answer import dumps
+        from ..memory.answer import handle as memory_answer
 
         out = memory_answer(payload, log)
         if out is not None:
@@ -60,7 +61,13 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
         return
     from ..skillopt import pending
 
-    window = pending.arm(session_id, ref, str(payload.get("tool_use_id") or ""),
-                         config.judge_window(), entry.get("version"))
-    log.info("armed window skill=%s session=%s budget=%d tool_use_id=%s", ref, session_id[:64],
-             window["budget"], window["tool_use_id"][:64])
+    window = pending.arm(
+        session_id, ref, str(payload.get("tool_use_id") or ""), config.judge_window(), entry.get("version")
+    )
+    log.info(
+        "armed window skill=%s session=%s budget=%d tool_use_id=%s",
+        ref,
+        session_id[:64],
+        window["budget"],
+        window["tool_use_id"][:64],
+    )

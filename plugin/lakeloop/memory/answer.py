@@ -50,6 +50,7 @@ from . import paths as mpaths
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Set as AbstractSet
     from typing import Any
 
     from ..store.memory_types import MemoryQuery
@@ -66,8 +67,15 @@ ANSWER_TTL_S = 600.0
 
 READ_TOOLS = frozenset({"Read"})
 WRITE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
-_PATH_KEYS = {"Read": "file_path", "Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
-              "NotebookEdit": "notebook_path", "Grep": "path", "Glob": "path"}
+_PATH_KEYS = {
+    "Read": "file_path",
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+    "Grep": "path",
+    "Glob": "path",
+}
 
 
 class AnswerDenied(MemoryRefused):
@@ -111,8 +119,10 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | Non
         return _handle(payload, log)
     except _Late:
         log.warning("memory %s: no answer within %.1f s: denied", str(payload.get("tool_name"))[:40], DEADLINE_S)
-        return _deny(f"Team memory could not answer within {DEADLINE_S:.0f} s; narrow the pattern or path "
-                     "(a pattern with a literal word of 3+ characters is fast) and try again.")
+        return _deny(
+            f"Team memory could not answer within {DEADLINE_S:.0f} s; narrow the pattern or path "
+            "(a pattern with a literal word of 3+ characters is fast) and try again."
+        )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -143,16 +153,20 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
             vpath = mpaths.virtual(raw, cwd, root)
             if vpath is None:
                 if tool in WRITE_TOOLS and "memory-answers" in raw and _in_answer_dir(raw):
-                    raise AnswerDenied("That file is a lakeloop answer to an earlier tool call on the memory path; "
-                               "it cannot be edited.")
+                    raise AnswerDenied(
+                        "That file is a lakeloop answer to an earlier tool call on the memory path; "
+                        "it cannot be edited."
+                    )
                 why = _guarded(tool, ti, raw, cwd, root)
                 if why:
                     log.warning("memory: %s on a guarded path denied", tool)
                     raise AnswerDenied(why)
                 return None
             if tool in WRITE_TOOLS:
-                raise AnswerDenied(f"The memory path is read-only. To leave a note run Bash: "
-                           f"echo 'TEXT' >> {root}/notes/NAME.md ; to read: {mpaths.root_hint(root)}.")
+                raise AnswerDenied(
+                    f"The memory path is read-only. To leave a note run Bash: "
+                    f"echo 'TEXT' >> {root}/notes/NAME.md ; to read: {mpaths.root_hint(root)}."
+                )
             out = {"Read": _read, "Grep": _grep, "Glob": _glob}[tool](ti, vpath, root, log)
         else:
             return None
@@ -162,8 +176,9 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
         out = _deny(str(exc))
     except Exception as exc:  # fail closed: a crash must never let a memory-path call reach the host
         log.exception("memory %s answer crashed: %s", tool, type(exc).__name__)
-        out = _deny(f"lakeloop could not check this call on the memory path ({type(exc).__name__}); "
-                    f"{mpaths.root_hint(root)}.")
+        out = _deny(
+            f"lakeloop could not check this call on the memory path ({type(exc).__name__}); {mpaths.root_hint(root)}."
+        )
     if out is not None:  # a deny is logged (the agent was refused); an allow only with LAKELOOP_DEBUG,
         # since configuring logging would cost an answer ~10 ms
         decision = out["hookSpecificOutput"]["permissionDecision"]
@@ -180,7 +195,7 @@ def _guarded(tool: str, ti: dict[str, Any], raw: str, cwd: str | None, root: str
     credentials file or the memory root's directory (Grep, Glob); else None. The path is taken as
     spelled and, when it exists through a symlink, as its real path (``paths.guard_reason``,
     ``paths.search_reaches``)."""
-    path = mpaths.host_path(raw, cwd)   # `~/.`, `//`, `/./` read as what they name; symlinks: below
+    path = mpaths.host_path(raw, cwd)  # `~/.`, `//`, `/./` read as what they name; symlinks: below
     if path is None:
         return None
     if tool not in ("Grep", "Glob"):
@@ -191,14 +206,24 @@ def _guarded(tool: str, ti: dict[str, Any], raw: str, cwd: str | None, root: str
 
 # decisions -------------------------------------------------------------------------------
 def _allow(updated: dict[str, Any]) -> dict[str, Any]:
-    return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow",
-                                   "permissionDecisionReason": "answered by lakeloop from team memory",
-                                   "updatedInput": updated}}
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "allow",
+            "permissionDecisionReason": "answered by lakeloop from team memory",
+            "updatedInput": updated,
+        }
+    }
 
 
 def _deny(reason: str) -> dict[str, Any]:
-    return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
-                                   "permissionDecisionReason": " ".join(escape(reason).split())[:1000]}}
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": " ".join(escape(reason).split())[:1000],
+        }
+    }
 
 
 # the one store query ---------------------------------------------------------------------
@@ -221,8 +246,9 @@ def _fetch(query: MemoryQuery, log: logging.Logger) -> Tree:
             if time.monotonic() >= _deadline_at - 0.05 or "interrupted" in str(exc):
                 raise _Late() from None  # the deadline, turned into an error by SQLite
             log.warning("memory query failed: %s: %s", type(exc).__name__, str(exc)[:200])
-            raise AnswerDenied(f"Team memory is unavailable right now ({type(exc).__name__}); "
-                               "try again later.") from None
+            raise AnswerDenied(
+                f"Team memory is unavailable right now ({type(exc).__name__}); try again later."
+            ) from None
     extra = notes.overlay(query.prefixes) if query.prefixes else {}
     return Tree(records, index=query.index, extra_docs=extra)
 
@@ -238,11 +264,17 @@ def _refuse_on_disk(log: logging.Logger) -> None:
     from .. import notices
 
     posted = notices.memory_root_on_disk(root, kind)
-    log.warning("memory root %s exists on disk (a %s): memory answers refused until it is removed%s",
-                root, kind, "; notice posted for the next session start" if posted else "")
-    raise AnswerDenied(f"{root} exists on disk (a {kind} lakeloop did not create), so lakeloop does not answer from "
-               "the memory path until the user removes it; the user is told at the next session start. "
-               "Do not create, change or delete anything there.")
+    log.warning(
+        "memory root %s exists on disk (a %s): memory answers refused until it is removed%s",
+        root,
+        kind,
+        "; notice posted for the next session start" if posted else "",
+    )
+    raise AnswerDenied(
+        f"{root} exists on disk (a {kind} lakeloop did not create), so lakeloop does not answer from "
+        "the memory path until the user removes it; the user is told at the next session start. "
+        "Do not create, change or delete anything there."
+    )
 
 
 # answer files ------------------------------------------------------------------------------
@@ -284,27 +316,33 @@ def answer_file(text: str) -> str:
     return path
 
 
-def cap(lines: list[str], total: int | None = None, max_lines: int = MAX_LINES,
-        max_bytes: int = MAX_BYTES) -> list[str]:
+def cap(
+    lines: list[str], total: int | None = None, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES
+) -> list[str]:
     """``lines`` cut to ``max_lines`` lines and ``max_bytes`` bytes, with a last line saying
     how many lines were left out (``total``: the full count when ``lines`` is already cut)."""
     total = len(lines) if total is None else total
-    out, size = [], 0
+    out: list[str] = []
+    size = 0
     for line in lines[:max_lines]:
         size += len(line.encode("utf-8", "surrogatepass")) + 1
         if size > max_bytes and out:
             break
         out.append(line)
     if total > len(out):
-        out.append(f"[lakeloop: {total - len(out)} more lines left out (cap: {max_lines} lines, "
-                   f"{max_bytes} bytes); narrow the path or pattern, or use head_limit/offset]")
+        out.append(
+            f"[lakeloop: {total - len(out)} more lines left out (cap: {max_lines} lines, "
+            f"{max_bytes} bytes); narrow the path or pattern, or use head_limit/offset]"
+        )
     return out
 
 
 def limited_line(limit: int) -> str:
     """The line added when a grep read ``limit`` session lines (``MemoryQuery.limit``)."""
-    return (f"[lakeloop: the store returned its limit of {limit} session lines for this search, so "
-            "matches past them are not shown; narrow the pattern or the path]")
+    return (
+        f"[lakeloop: the store returned its limit of {limit} session lines for this search, so "
+        "matches past them are not shown; narrow the pattern or the path]"
+    )
 
 
 # Read ----------------------------------------------------------------------------------------
@@ -336,8 +374,9 @@ def _read(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     tree = _fetch(_read_query(vpath), log)
     kind = tree.kind(vpath)
     if kind is None:
-        raise AnswerDenied(f"No such file in team memory: {mpaths.real(vpath, root)}. "
-                           f"{mpaths.root_hint(root).capitalize()}.")
+        raise AnswerDenied(
+            f"No such file in team memory: {mpaths.real(vpath, root)}. {mpaths.root_hint(root).capitalize()}."
+        )
     text = tree.text(vpath) if kind == "file" else listing_text(tree, vpath, root)
     updated = dict(ti)
     updated["file_path"] = answer_file(escape(text))
@@ -359,29 +398,44 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     pattern = ti.get("pattern")
     if not isinstance(pattern, str):
         raise AnswerDenied("Grep needs a pattern.")
-    mode = ti.get("output_mode") if ti.get("output_mode") in ("content", "files_with_matches", "count") \
+    mode = (
+        ti.get("output_mode")
+        if ti.get("output_mode") in ("content", "files_with_matches", "count")
         else "files_with_matches"
+    )
     ctx = _int(ti.get("-C", ti.get("context", 0)))
     opts = g.GrepOptions(
-        patterns=(pattern,), mode="E", ignore_case=bool(ti.get("-i")),
+        patterns=(pattern,),
+        mode="E",
+        ignore_case=bool(ti.get("-i")),
         line_number=mode == "content" and ti.get("-n", True) is not False,
-        count=mode == "count", files_with_matches=mode == "files_with_matches",
+        count=mode == "count",
+        files_with_matches=mode == "files_with_matches",
         before=_int(ti.get("-B"), ctx) if mode == "content" else 0,
-        after=_int(ti.get("-A"), ctx) if mode == "content" else 0, with_filename=True,
-        context_given=mode == "content" and any(k in ti for k in ("-A", "-B", "-C", "context")))
+        after=_int(ti.get("-A"), ctx) if mode == "content" else 0,
+        with_filename=True,
+        context_given=mode == "content" and any(k in ti for k in ("-A", "-B", "-C", "context")),
+    )
     try:
         matcher = g.compile_matcher(opts)
     except g.PatternError as exc:
         raise AnswerDenied(f"Bad pattern: {exc}") from None
     from ..records import replace
-
     from .tree import LINE_LIMIT
 
     literals = g.narrowing_literals(opts)
     prefixes = ("/",) if vpath == "/" else (vpath, vpath + "/")
-    query = MemoryQuery(prefixes=prefixes, content=True, literals=literals, case_sensitive=not opts.ignore_case,
-                        context=(opts.before, opts.after), rank=literals is not None and opts.files_with_matches,
-                        index=vpath == "/", limit=LINE_LIMIT, matcher=matcher if literals is None else None)
+    query = MemoryQuery(
+        prefixes=prefixes,
+        content=True,
+        literals=literals,
+        case_sensitive=not opts.ignore_case,
+        context=(opts.before, opts.after),
+        rank=literals is not None and opts.files_with_matches,
+        index=vpath == "/",
+        limit=LINE_LIMIT,
+        matcher=matcher if literals is None else None,
+    )
     tree = _fetch(query, log)
     if tree.kind(vpath) == "file":  # one file searched: no file-name prefix (as grep and rg print it)
         opts = replace(opts, with_filename=False)
@@ -413,7 +467,7 @@ def _grep(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     return _allow({"pattern": "^", "path": path, "output_mode": "content", "-n": False, "head_limit": 0})
 
 
-def _split_prefix(line: str, names: set[str], numbered: bool) -> tuple[str, str]:
+def _split_prefix(line: str, names: AbstractSet[str], numbered: bool) -> tuple[str, str]:
     """``(prefix, text)`` of a grep output line: the prefix is ``name:``/``name-`` when the line
     starts with one of ``names`` (file names are shown), then ``N:``/``N-`` when ``numbered``
     (line numbers are shown); ``""`` when there is none. ``prefix + text == line``."""
@@ -434,8 +488,9 @@ def _split_prefix(line: str, names: set[str], numbered: bool) -> tuple[str, str]
     return line[:at], line[at:]
 
 
-def _cut(line: str, pattern: str, ignore_case: bool, names: set[str] = frozenset(),
-         numbered: bool = False) -> str:
+def _cut(
+    line: str, pattern: str, ignore_case: bool, names: AbstractSet[str] = frozenset(), numbered: bool = False
+) -> str:
     """``line`` as shown (``escape``d), cut to at most ``MAX_LINE_BYTES`` UTF-8 bytes around its
     first match in the stored text. The prefix (``name:N:``, ``N:`` or ``name:``: ``names`` are
     the file names shown, empty when none is; ``numbered`` when line numbers are) is kept whole
@@ -459,8 +514,12 @@ def _cut(line: str, pattern: str, ignore_case: bool, names: set[str] = frozenset
     width = budget - len(tail) - 8
     while True:
         start = max(0, min(at - width // 3, len(line) - width))
-        piece = (("…" if start else "") + escape(line[start:start + width])
-                 + ("…" if start + width < len(line) else "") + tail)
+        piece = (
+            ("…" if start else "")
+            + escape(line[start : start + width])
+            + ("…" if start + width < len(line) else "")
+            + tail
+        )
         if len(piece.encode("utf-8", "surrogatepass")) <= budget or width < 12:
             return prefix + piece
         width = width * 3 // 4
@@ -473,7 +532,7 @@ def _glob_match(pattern: str, vfile: str, base: str) -> bool:
     import fnmatch
     import re
 
-    rel = vfile[len(base.rstrip("/")) + 1:] if base != "/" else vfile[1:]
+    rel = vfile[len(base.rstrip("/")) + 1 :] if base != "/" else vfile[1:]
     if "/" not in pattern:
         return fnmatch.fnmatchcase(rel.rsplit("/", 1)[-1], pattern)
     out, i = "", 0
@@ -504,8 +563,7 @@ def _glob(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
         raise AnswerDenied("Glob needs a pattern.")
     if pattern.startswith("/") or ".." in pattern.split("/"):
         raise AnswerDenied(f"Glob patterns on the memory path are relative to {root} and may not use '..'.")
-    tree = _fetch(MemoryQuery(prefixes=("/" if vpath == "/" else vpath + "/",), listing=True,
-                              index=vpath == "/"), log)
+    tree = _fetch(MemoryQuery(prefixes=("/" if vpath == "/" else vpath + "/",), listing=True, index=vpath == "/"), log)
     found = [mpaths.real(f, root) for f in tree.files_under(vpath) if _glob_match(pattern, f, vpath)]
     shown = cap(found) if found else ["No files found"]
     return _deny_as_answer("\n".join(shown))
@@ -513,14 +571,19 @@ def _glob(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
 
 def _deny_as_answer(text: str) -> dict[str, Any]:
     """Glob cannot be redirected to virtual files: the list goes back as the deny reason."""
-    return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
-                                   "permissionDecisionReason": "Team memory (virtual files, read them with Read):\n"
-                                   + escape(text)}}
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": "Team memory (virtual files, read them with Read):\n" + escape(text),
+        }
+    }
 
 
 # Bash -------------------------------------------------------------------------------------
-def _bash(ti: dict[str, Any], root: str, cwd: str | None, payload: dict[str, Any],
-          log: logging.Logger) -> dict[str, Any] | None:
+def _bash(
+    ti: dict[str, Any], root: str, cwd: str | None, payload: dict[str, Any], log: logging.Logger
+) -> dict[str, Any] | None:
     command = ti.get("command")
     if not isinstance(command, str):
         return None
@@ -534,8 +597,9 @@ def _bash(ti: dict[str, Any], root: str, cwd: str | None, payload: dict[str, Any
     if why:
         log.warning("memory: refused a Bash command that may reach lakeloop's credentials (%d chars)", len(command))
         raise AnswerDenied(why)
-    if not touches_memory(command, root, home, cwd=cwd, guards=guards) \
-            and not (cwd and mpaths.virtual(cwd, None, root)):
+    if not touches_memory(command, root, home, cwd=cwd, guards=guards) and not (
+        cwd and mpaths.virtual(cwd, None, root)
+    ):
         return None
     from .bash.parser import parse
     from .bash.syntax import CommandRefused
@@ -555,7 +619,7 @@ def _bash(ti: dict[str, Any], root: str, cwd: str | None, payload: dict[str, Any
     if result.note is not None:
         _save_note(result.note, payload, log)
     text = result.stdout
-    if tree.line_records >= (query.limit or float("inf")):
+    if query.limit and tree.line_records >= query.limit:  # no limit (None or 0): never cut
         text += limited_line(query.limit) + "\n"
     command_out = f"cat -- {_quote(answer_file(text))}" if text else "true"
     if result.status:
@@ -581,8 +645,10 @@ def _save_note(note: tuple[str, str], payload: dict[str, Any], log: logging.Logg
         raise AnswerDenied(f"Note not saved: {exc}.") from None
     except _Late:
         log.warning("memory note %s: no answer within the deadline; it may or may not be stored", vpath[:200])
-        raise AnswerDenied(f"The note may or may not have been saved (team memory did not answer within "
-                   f"{DEADLINE_S:.0f} s); read it back with cat before writing it again.") from None
+        raise AnswerDenied(
+            f"The note may or may not have been saved (team memory did not answer within "
+            f"{DEADLINE_S:.0f} s); read it back with cat before writing it again."
+        ) from None
     except (LakeloopError, OSError) as exc:
         log.warning("memory note not saved: %s: %s", type(exc).__name__, str(exc)[:200])
         raise AnswerDenied(f"Note not saved: team memory is unavailable ({type(exc).__name__}).") from None

@@ -35,7 +35,7 @@ from .grep_pattern import CompiledPattern, PatternError, compile_pattern
 
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 #: ``PatternError`` (``grep_pattern``) is part of this module's API: callers catch it from here.
 __all__ = ["GrepOptions", "GrepResult", "PatternError", "compile_matcher", "grep", "narrowing_literals"]
@@ -117,34 +117,50 @@ def _matcher(pattern: CompiledPattern, invert: bool) -> Callable[[str], bool]:
                 return any(x in text for x in low)
         elif len(fixed) == 1:
             only = fixed[0]
-            matches = lambda line: only in line
+
+            def matches(line: str) -> bool:
+                return only in line
         else:
-            matches = lambda line: any(x in line for x in fixed)
+
+            def matches(line: str) -> bool:
+                return any(x in line for x in fixed)
+
         return (lambda line: not matches(line)) if invert else matches
     regexes, sup = pattern.regexes()
     searches = [r.search for r in regexes]
     if len(searches) == 1 and sup is None:
         s0 = searches[0]
-        matches: Callable[[str], bool] = lambda line: s0(line) is not None
+
+        def full(line: str) -> bool:
+            return s0(line) is not None
     elif sup is None:
-        matches = lambda line: any(s(line) for s in searches)
+
+        def full(line: str) -> bool:
+            return any(s(line) for s in searches)
     else:
         ss = sup.search
-        matches = lambda line: ss(line) is not None and any(s(line) for s in searches)
+
+        def full(line: str) -> bool:
+            return ss(line) is not None and any(s(line) for s in searches)
+
+    selected = full
     lits = pattern.literals()
     if lits:  # a substring test first: cheap, and the regex may not search fast
-        full = matches
         if pattern.ignore_case:
-            low = tuple(x.translate(_ASCII_LOWER) for x in lits)
+            folded = tuple(x.translate(_ASCII_LOWER) for x in lits)
 
-            def matches(line: str) -> bool:
+            def narrowed(line: str) -> bool:
                 text = line.lower() if line.isascii() else line.translate(_ASCII_LOWER)
-                return any(x in text for x in low) and full(line)
+                return any(x in text for x in folded) and full(line)
         else:
-            matches = lambda line: any(x in line for x in lits) and full(line)
+
+            def narrowed(line: str) -> bool:
+                return any(x in line for x in lits) and full(line)
+
+        selected = narrowed
     if invert:
-        return lambda line: not matches(line)
-    return matches
+        return lambda line: not selected(line)
+    return selected
 
 
 # ---------------------------------------------------------------------------
@@ -155,8 +171,9 @@ _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 _BINARY = re.compile("[\x00\ud800-\udfff]")  # NUL, or a byte decoded with surrogateescape
 
 
-def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]]],
-         max_lines: int | None = None) -> GrepResult:
+def grep(
+    opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]]], max_lines: int | None = None
+) -> GrepResult:
     """Run grep over ``files`` and return what GNU grep prints.
 
     ``files``: ``(display name, [(line number, text without "\\n"), ...])`` with increasing
@@ -196,12 +213,12 @@ def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]
                 emit(name)
             continue
         if opts.count:
-            emit("%s:%d" % (name, len(sel)) if opts.with_filename else str(len(sel)))
+            emit(f"{name}:{len(sel)}" if opts.with_filename else str(len(sel)))
             continue
         if quiet or not sel:
             continue
         if _BINARY.search("\n".join(text for _, text in lines)):
-            messages.append("grep: %s: binary file matches" % name)
+            messages.append(f"grep: {name}: binary file matches")
             continue
         pre = name if opts.with_filename else ""
         nums = [n for n, _ in lines]
@@ -210,8 +227,11 @@ def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]
                 if max_lines is not None and len(out) >= max_lines:
                     total += len(sel) - j
                     break
-                emit((pre + ":" if opts.with_filename else "")
-                     + (str(nums[i]) + ":" if opts.line_number else "") + lines[i][1])
+                emit(
+                    (pre + ":" if opts.with_filename else "")
+                    + (str(nums[i]) + ":" if opts.line_number else "")
+                    + lines[i][1]
+                )
             used = True
             continue
         # contiguous runs of present line numbers bound the context
@@ -220,8 +240,7 @@ def grep(opts: GrepOptions, files: Iterable[tuple[str, Sequence[tuple[int, str]]
         for k in range(len(nums)):
             run_start[k] = run_start[k - 1] if k and nums[k] == nums[k - 1] + 1 else k
         for k in range(len(nums) - 1, -1, -1):
-            run_end[k] = (run_end[k + 1] if k + 1 < len(nums) and nums[k + 1] == nums[k] + 1
-                          else k)
+            run_end[k] = run_end[k + 1] if k + 1 < len(nums) and nums[k + 1] == nums[k] + 1 else k
         selset = set(sel)
         last = -1  # index of the last printed line in this file
         for i in sel:

@@ -23,7 +23,7 @@ from ..errors import MemoryRefused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterable
+    from collections.abc import Iterable
 
 RE_DUP_MAX = 0x7FFF
 
@@ -56,8 +56,7 @@ _NOTW = "\\xb2\\xb3\\xb9\\xbc-\\xbe"  # Latin-1 numerics Python calls \w and gli
 WORD_CHAR = "[^\\W" + _NOTW + "]"
 _NWORD = "[\\W" + _NOTW + "]"
 _SPACES = " \\t\\n\\v\\f\\r\\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000"
-_NOGRAPH = ("\\x00-\\x20\\x7f-\\x9f\\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029"
-            "\\u205f\\u3000")
+_NOGRAPH = "\\x00-\\x20\\x7f-\\x9f\\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000"
 _CLASSES = {
     "alpha": "[^\\W0-9_" + _NOTW + "]",
     "alnum": "[^\\W_" + _NOTW + "]",
@@ -81,8 +80,9 @@ def _case_class(name: str) -> str:
     frag = _case_cache.get(name)
     if frag is None:
         extra = "\u01c5\u01c8\u01cb\u01f2"
-        test = (lambda ch: ch.isupper() or ch.istitle()) if name == "upper" else (
-            lambda ch: ch.islower() or ch in extra)
+        test = (
+            (lambda ch: ch.isupper() or ch.istitle()) if name == "upper" else (lambda ch: ch.islower() or ch in extra)
+        )
         runs: list[list[int]] = []
         for cp in range(0x20000):
             if test(chr(cp)):
@@ -91,10 +91,18 @@ def _case_class(name: str) -> str:
                 else:
                     runs.append([cp, cp])
         # BMP and beyond apart: re keeps a BMP-only set as one fast bitmap
-        parts = ["[" + "".join(_esc_in(chr(a)) if a == b else _esc_in(chr(a)) + "-" + _esc_in(chr(b))
-                               for a, b in runs if (a > 0xFFFF) == astral) + "]"
-                 for astral in (False, True)]
-        frag = "(?:%s|[\\U00010000-\\U0010ffff](?<=%s))" % tuple(parts)
+        parts = [
+            "["
+            + "".join(
+                _esc_in(chr(a)) if a == b else _esc_in(chr(a)) + "-" + _esc_in(chr(b))
+                for a, b in runs
+                if (a > 0xFFFF) == astral
+            )
+            + "]"
+            for astral in (False, True)
+        ]
+        bmp, astral_set = parts
+        frag = f"(?:{bmp}|[\\U00010000-\\U0010ffff](?<={astral_set}))"
         _case_cache[name] = frag
     return frag
 
@@ -112,8 +120,9 @@ def _esc_in(ch: str) -> str:
 # ---------------------------------------------------------------------------
 # case folding as GNU does it (dfa's case_folded_counterparts; glibc towupper)
 
-_LONESOME = "\u00b5\u0131\u017f\u01c5\u01c8\u01cb\u01f2\u0345\u03c2\u03d0\u03d1\u03d5\u03d6" \
-            "\u03f0\u03f1\u03f2\u03f5\u1e9b\u1fbe"
+_LONESOME = (
+    "\u00b5\u0131\u017f\u01c5\u01c8\u01cb\u01f2\u0345\u03c2\u03d0\u03d1\u03d5\u03d6\u03f0\u03f1\u03f2\u03f5\u1e9b\u1fbe"
+)
 
 
 def _up(ch: str) -> str:
@@ -183,7 +192,7 @@ class Parser:
         self.glibc = glibc
         self.regex_only = False
         self.laststart = True
-        self.lasttok = _END
+        self.lasttok: int | str = _END  # the last token's kind, "n" for an atom
         self.after_anchor = False
         self.ngroups = 0
         self.open: list[int] = []
@@ -274,7 +283,7 @@ class Parser:
                 return ("n", ("anc", "^"))
             return self._char(c)
         if c == "$" and not bs:
-            rest = s[self.i:]
+            rest = s[self.i :]
             if ere or not rest or rest.startswith(("\\)", "\\|", "\n")):
                 return ("n", ("anc", "$"))
             return self._char(c)
@@ -376,7 +385,7 @@ class Parser:
         start_i = self.i
         if self.laststart:
             # ERE at the start of an expression: glibc skips the '{'; dfa decides.
-            m = re.match(r"([0-9]*)(?:(,)([0-9]*))?}", self.s[self.i:])
+            m = re.match(r"([0-9]*)(?:(,)([0-9]*))?}", self.s[self.i :])
             if m and (m.group(1) or m.group(2)):
                 lo = _capped(m.group(1) or "0")
                 hi = lo if not m.group(2) else (_capped(m.group(3)) if m.group(3) else None)
@@ -473,8 +482,11 @@ class Parser:
                 break
         if colon == 7 and not self.glibc:
             raise PatternError("grep: " + _COLON)
-        if neg or any(ord(c) > 127 for c in chars) or (
-                icase and any(ord(x) > 127 for c in chars for x in fold_case(c))):
+        if (
+            neg
+            or any(ord(c) > 127 for c in chars)
+            or (icase and any(ord(x) > 127 for c in chars for x in fold_case(c)))
+        ):
             self.regex_only = True
         return _set_frag(neg, chars, ranges, classes, icase)
 
@@ -486,7 +498,7 @@ class Parser:
             delim = s[self.i + 1]
             self.i += 2
             j = s.find(delim + "]", self.i)
-            name = s[self.i:j] if j >= 0 else ""
+            name = s[self.i : j] if j >= 0 else ""
             if j < 0 or len(name.encode("utf-8", "surrogatepass")) >= 32:
                 raise PatternError("grep: " + _EBRACK)
             self.i = j + 2
@@ -503,8 +515,7 @@ class Parser:
         return "char", c
 
 
-def _set_frag(neg: bool, chars: set[str], ranges: list[tuple[str, str]],
-              classes: list[str], icase: bool) -> str:
+def _set_frag(neg: bool, chars: set[str], ranges: list[tuple[str, str]], classes: list[str], icase: bool) -> str:
     """A bracket expression as a Python fragment matching exactly one character."""
     parts: list[str] = []
     if icase:
@@ -516,8 +527,7 @@ def _set_frag(neg: bool, chars: set[str], ranges: list[tuple[str, str]],
             for cp in range(ord(lo), ord(hi) + 1):
                 folded.update(x for x in fold_case(chr(cp)) if lo <= _up(x) <= hi)
         chars, ranges = folded, []
-    body = "".join(_esc_in(c) for c in sorted(chars)) + "".join(
-        _esc_in(a) + "-" + _esc_in(b) for a, b in ranges)
+    body = "".join(_esc_in(c) for c in sorted(chars)) + "".join(_esc_in(a) + "-" + _esc_in(b) for a, b in ranges)
     if body:
         parts.insert(0, "[" + body + "]")
     parts.extend(_class_frag(c) for c in dict.fromkeys(classes))
@@ -532,7 +542,10 @@ def _set_frag(neg: bool, chars: set[str], ranges: list[tuple[str, str]],
 # AST -> Python regex
 
 _ANCHORS = {
-    "^": "^", "`": "\\A", "$": "\\Z", "'": "\\Z",
+    "^": "^",
+    "`": "\\A",
+    "$": "\\Z",
+    "'": "\\Z",
     "<": "(?<!" + WORD_CHAR + ")(?=" + WORD_CHAR + ")",
     ">": "(?<=" + WORD_CHAR + ")(?!" + WORD_CHAR + ")",
     "b": "(?:(?<!" + WORD_CHAR + ")(?=" + WORD_CHAR + ")|(?<=" + WORD_CHAR + ")(?!" + WORD_CHAR + "))",
@@ -558,15 +571,15 @@ def to_regex(node: tuple, icase: bool, caps: bool) -> str:
         return "(?:" + "|".join(to_regex(x, icase, caps) for x in node[1]) + ")"
     if k == "grp":
         inner = to_regex(node[1], icase, caps)
-        return "(?P<g%d>%s)" % (node[2], inner) if caps else "(?:" + inner + ")"
+        return f"(?P<g{node[2]}>{inner})" if caps else "(?:" + inner + ")"
     if k == "rep":
         lo, hi = node[2], node[3]
         q = {(0, None): "*", (1, None): "+", (0, 1): "?"}.get((lo, hi))
         if q is None:
-            q = "{%d}" % lo if lo == hi else "{%d,}" % lo if hi is None else "{%d,%d}" % (lo, hi)
+            q = f"{{{lo}}}" if lo == hi else f"{{{lo},}}" if hi is None else f"{{{lo},{hi}}}"
         return "(?:" + to_regex(node[1], icase, caps) + ")" + q
     if k == "ref":
-        return "(?i:(?P=g%d))" % node[1] if icase else "(?P=g%d)" % node[1]
+        return f"(?i:(?P=g{node[1]}))" if icase else f"(?P=g{node[1]})"
     if k == "emp":
         return ""
     if k == "sup":
@@ -640,7 +653,7 @@ def nonempty(node: tuple) -> tuple:
         out = []
         for i, x in enumerate(xs):
             head = [_zero(y) for y in xs[:i]]
-            out.append(concat(head + [nonempty(x)] + list(xs[i + 1:])))
+            out.append(concat(head + [nonempty(x)] + list(xs[i + 1 :])))
             if not nullable(x):
                 break
         return alternation(out)
@@ -753,8 +766,10 @@ def uses_kwset(pats: list[str], mode: str, icase: bool) -> bool:
     return as_fixed(pats, mode, icase) is not None
 
 
-_WRAP = {True: ("(^|[^[:alnum:]_])(", ")([^[:alnum:]_]|$)"),
-         False: ("\\(^\\|[^[:alnum:]_]\\)\\(", "\\)\\([^[:alnum:]_]\\|$\\)")}
+_WRAP = {
+    True: ("(^|[^[:alnum:]_])(", ")([^[:alnum:]_]|$)"),
+    False: ("\\(^\\|[^[:alnum:]_]\\)\\(", "\\)\\([^[:alnum:]_]\\|$\\)"),
+}
 
 
 def superset_pattern(pats: list[str], ere: bool, icase: bool, word: bool) -> tuple | None:
@@ -809,12 +824,19 @@ class CompiledPattern:
 
     __slots__ = ("patterns", "mode", "ignore_case", "word", "_asts", "_superset", "_compiled")
 
-    def __init__(self, patterns: list[str], mode: str, ignore_case: bool, word: bool,
-                 asts: list[tuple[tuple, bool, bool]], superset: tuple | None) -> None:
+    def __init__(
+        self,
+        patterns: list[str],
+        mode: str,
+        ignore_case: bool,
+        word: bool,
+        asts: list[tuple[tuple, bool, bool]],
+        superset: tuple | None,
+    ) -> None:
         self.patterns = tuple(patterns)
         self.mode, self.ignore_case, self.word = mode, ignore_case, word
-        self._asts = asts            # (ast, backslash-digit in the text, real back-reference)
-        self._superset = superset    # GNU's superset DFA as an AST, or None
+        self._asts = asts  # (ast, backslash-digit in the text, real back-reference)
+        self._superset = superset  # GNU's superset DFA as an AST, or None
         self._compiled: tuple[list[re.Pattern[str]], re.Pattern[str] | None] | None = None
 
     def fixed_strings(self) -> tuple[str, ...] | None:
@@ -864,11 +886,10 @@ class CompiledPattern:
                         ne_ast = nonempty(ast)
                         ne = to_regex(ne_ast, icase, False) if small(ne_ast, 20000) else None
                     if ne is None:
-                        body = "(?<!%s)(?:%s)(?!%s)" % (WORD_CHAR, body, WORD_CHAR)
+                        body = f"(?<!{WORD_CHAR})(?:{body})(?!{WORD_CHAR})"
                     else:
                         # EGexecute: an empty match counts only where no longer match starts
-                        body = ("(?<!%s)(?:(?:%s)(?!%s)|(?!%s)(?=%s)(?!%s))"
-                                % (WORD_CHAR, ne, WORD_CHAR, WORD_CHAR, body, ne))
+                        body = f"(?<!{WORD_CHAR})(?:(?:{ne})(?!{WORD_CHAR})|(?!{WORD_CHAR})(?={body})(?!{ne}))"
                 out.append(re.compile(body))
             sup = None if self._superset is None else re.compile(to_regex(self._superset, icase, False))
         except (re.error, RecursionError, OverflowError) as exc:  # pragma: no cover - limits
@@ -892,8 +913,9 @@ class CompiledPattern:
         return tuple(out)
 
 
-def compile_pattern(patterns: Iterable[str], mode: str = "G", ignore_case: bool = False,
-                    word: bool = False) -> CompiledPattern:
+def compile_pattern(
+    patterns: Iterable[str], mode: str = "G", ignore_case: bool = False, word: bool = False
+) -> CompiledPattern:
     """The ``-e`` ``patterns`` (one holding newlines is several) parsed as GNU grep 3.8 decides
     them for ``mode`` (``"G"`` BRE, ``"E"`` ERE, ``"F"`` fixed strings), ``ignore_case`` (``-i``)
     and ``word`` (``-w``). Raises ``PatternError`` (GNU's message) for a pattern GNU refuses,
@@ -904,8 +926,9 @@ def compile_pattern(patterns: Iterable[str], mode: str = "G", ignore_case: bool 
     pats = split_patterns(patterns)
     fixed = pats if mode == "F" else as_fixed(pats, mode, ignore_case)
     if fixed is not None:
-        return CompiledPattern(pats, mode, ignore_case, word,
-                               [(concat([("c", ch) for ch in p]), False, False) for p in fixed], None)
+        return CompiledPattern(
+            pats, mode, ignore_case, word, [(concat([("c", ch) for ch in p]), False, False) for p in fixed], None
+        )
     ere = mode == "E"
     sup = None
     try:
@@ -921,8 +944,9 @@ def compile_pattern(patterns: Iterable[str], mode: str = "G", ignore_case: bool 
             parsers, asts = gparsers, gasts
     except RecursionError:
         raise PatternError("grep: " + ESIZE) from None
-    return CompiledPattern(pats, mode, ignore_case, word,
-                           [(a, backref_text(p), q.has_ref) for a, p, q in zip(asts, pats, parsers)], sup)
+    return CompiledPattern(
+        pats, mode, ignore_case, word, [(a, backref_text(p), q.has_ref) for a, p, q in zip(asts, pats, parsers)], sup
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -946,7 +970,7 @@ def _ci_variants(run: str) -> list[str] | None:
                     best = (key, a, b + 1)
     if best is None:
         return None
-    win = run[best[1]:best[2]]
+    win = run[best[1] : best[2]]
     out = [""]
     for ch in win:
         alts = [ch] + [x for x in fold_case(ch) if ord(x) > 127]

@@ -64,7 +64,7 @@ def virtual(path: str, cwd: str | None = None, memory_root: str | None = None) -
         raise PathRefused(f"memory path longer than {MAX_PATH_CHARS} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in path):
         raise PathRefused("control characters are not allowed in a memory path")
-    parts = [p for p in squeezed[len(r):].split("/") if p]
+    parts = [p for p in squeezed[len(r) :].split("/") if p]
     if ".." in parts:
         raise PathRefused(f"'..' is not allowed in a memory path ({root_hint(r)})")
     return "/" + "/".join(parts)
@@ -119,7 +119,7 @@ def proc_self(path: str, cwd: str | None) -> str:
     ``/proc/self/root`` as ``/``; other paths unchanged."""
     if not path.startswith("/proc/"):
         return path
-    parts = path.split("/", 4)   # ['', 'proc', 'self', 'cwd', rest]
+    parts = path.split("/", 4)  # ['', 'proc', 'self', 'cwd', rest]
     if len(parts) < 4 or not (parts[2] in ("self", "thread-self") or parts[2].isdigit()):
         return path
     rest = "/" + parts[4] if len(parts) > 4 else ""
@@ -174,8 +174,10 @@ def guard_reason(path: str, memory_root: str | None = None) -> str | None:
     for top in guarded():
         tops = set(with_real(top))
         if any(_under(c, t) for c in candidates for t in tops) and not _under(squeeze(path), r):
-            return (f"{path} is lakeloop's Deeplake directory or credentials file ({top}): tool calls may not "
-                    f"read or change it. Team memory is at {r}: {root_hint(r)}")
+            return (
+                f"{path} is lakeloop's Deeplake directory or credentials file ({top}): tool calls may not "
+                f"read or change it. Team memory is at {r}: {root_hint(r)}"
+            )
     return None
 
 
@@ -202,8 +204,10 @@ def search_reaches(base: str, glob: str | None, memory_root: str | None = None) 
             k += 1
         base, glob = os.path.join(base, *segs[:k]) if k else base, "/".join(segs[k:])
         if ".." in segs[k:]:
-            return (f"A glob with `..` after a wildcard ({glob}) may reach lakeloop's credentials; "
-                    "name the directory literally.")
+            return (
+                f"A glob with `..` after a wildcard ({glob}) may reach lakeloop's credentials; "
+                "name the directory literally."
+            )
     for each in with_real(base):
         why = _search_reason(each, glob, r, home)
         if why:
@@ -213,19 +217,22 @@ def search_reaches(base: str, glob: str | None, memory_root: str | None = None) 
 
 def _search_reason(base: str, glob: str | None, r: str, home: str) -> str | None:
     if _under(base, r):
-        return (f"Search the memory path with its root as the path ({r}) and a relative pattern; "
-                f"{root_hint(r)}.")
+        return f"Search the memory path with its root as the path ({r}) and a relative pattern; {root_hint(r)}."
     reason = guard_reason(base, r)
     if reason:
         return reason
     inside = base.rstrip("/") + "/"
     if r.startswith(inside) and base.startswith(home + "/"):
-        return (f"A search of {base} would read the memory root's directory; search {r} itself "
-                f"(answered from team memory) or a project path. {root_hint(r).capitalize()}.")
+        return (
+            f"A search of {base} would read the memory root's directory; search {r} itself "
+            f"(answered from team memory) or a project path. {root_hint(r).capitalize()}."
+        )
     for target in sorted({credentials_path(), _norm(DEEPLAKE_DIR + "/credentials.json")}):
-        if target.startswith(inside) and (not glob or glob_selects(glob, target[len(inside):])):
-            return (f"A search of {base}{' for ' + glob if glob else ''} would read lakeloop's credentials "
-                    f"file ({target}); narrow the path or the glob to leave it out.")
+        if target.startswith(inside) and (not glob or glob_selects(glob, target[len(inside) :])):
+            return (
+                f"A search of {base}{' for ' + glob if glob else ''} would read lakeloop's credentials "
+                f"file ({target}); narrow the path or the glob to leave it out."
+            )
     return None
 
 
@@ -260,7 +267,7 @@ def glob_selects(pattern: str, rel: str) -> bool:
             j = body.find("]", i + 2)
             if j < 0:
                 return True
-            inner = body[i + 1:j]
+            inner = body[i + 1 : j]
             if inner.startswith("!"):
                 inner = "^" + inner[1:]
             out.append("[" + re.sub(r"([\\\[&~|])", r"\\\1", inner) + "]")

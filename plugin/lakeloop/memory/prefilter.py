@@ -114,8 +114,9 @@ class _Tops:
         """Is absolute squeezed ``path`` at, under or above one of the paths (``real``: of their
         real paths)?"""
         inside = path.rstrip("/") + "/"
-        return any(p == path or p.startswith(inside) or path.startswith(p + "/")
-                   for p in (self.real if real else self.paths))
+        return any(
+            p == path or p.startswith(inside) or path.startswith(p + "/") for p in (self.real if real else self.paths)
+        )
 
 
 def _squeeze(path: str) -> str:
@@ -131,15 +132,15 @@ def _values(data: bytes, key: bytes) -> list[bytes | None]:
     at = data.find(key)
     while at >= 0:
         i = at + len(key)
-        while data[i:i + 1] in (b" ", b"\t", b"\n", b"\r"):
+        while data[i : i + 1] in (b" ", b"\t", b"\n", b"\r"):
             i += 1
-        if data[i:i + 1] == b":":
+        if data[i : i + 1] == b":":
             i += 1
-            while data[i:i + 1] in (b" ", b"\t", b"\n", b"\r"):
+            while data[i : i + 1] in (b" ", b"\t", b"\n", b"\r"):
                 i += 1
-            if data[i:i + 1] == b'"':
+            if data[i : i + 1] == b'"':
                 j = data.find(b'"', i + 1)
-                value = data[i + 1:j] if j > i else None
+                value = data[i + 1 : j] if j > i else None
                 out.append(None if value is None or b"\\" in value else value)
         at = data.find(key, at + 1)
     return out
@@ -156,14 +157,15 @@ def _path_reaches(data: bytes, tops: _Tops) -> bool:
     if b'"Grep"' in data or b'"Glob"' in data:
         if not values and cwds:
             values.append(cwds[0])
-        globs = [v for key in ((b'"glob"', b'"pattern"') if b'"Glob"' in data else (b'"glob"',))
-                 for v in _values(data, key)]
+        globs = [
+            v for key in ((b'"glob"', b'"pattern"') if b'"Glob"' in data else (b'"glob"',)) for v in _values(data, key)
+        ]
     for value in values:
         if value is None:
             return True
         path = value.decode("utf-8", "surrogateescape")
         if path.startswith("/proc/"):
-            return True   # `/proc/self/cwd/..`: the tool's process, not this one (full check: paths.proc_self)
+            return True  # `/proc/self/cwd/..`: the tool's process, not this one (full check: paths.proc_self)
         if path.startswith("~"):
             path = os.path.expanduser(path)
         if not path.startswith("/"):
@@ -174,7 +176,7 @@ def _path_reaches(data: bytes, tops: _Tops) -> bool:
             if glob is None or glob[:1] in (b"/", b"~") or b".." in glob:
                 return True
             lead = glob.decode("utf-8", "surrogateescape").split("/")[:-1]
-            lead = lead[:next((k for k, seg in enumerate(lead) if any(c in seg for c in "*?[{\\!")), len(lead))]
+            lead = lead[: next((k for k, seg in enumerate(lead) if any(c in seg for c in "*?[{\\!")), len(lead))]
             if lead and _reached(path + "/" + "/".join(lead), tops):
                 return True
         if _reached(path, tops):
@@ -194,14 +196,29 @@ def _reached(path: str, tops: _Tops) -> bool:
 
 #: Programs that walk a tree, take or build the names they open at run time, or run an inline
 #: program (a superset of lakeloop.memory.reach's WALKERS, COMPUTING and INTERPRETERS).
-_TRIGGERS = frozenset(b"find tree du rg ag ack ack-grep ugrep rgrep fd fdfind tar bsdtar zip 7z 7za cpio pax rsync "
-                      b"scp rclone restic borg xargs parallel eval source . read mapfile readarray sh bash zsh "
-                      b"dash ksh mksh yash fish csh tcsh busybox tclsh wish Rscript osascript pwsh powershell "
-                      b"jshell groovy scala julia deno bun awk gawk mawk nawk".split())
+_TRIGGERS = frozenset(
+    b"find tree du rg ag ack ack-grep ugrep rgrep fd fdfind tar bsdtar zip 7z 7za cpio pax rsync "
+    b"scp rclone restic borg xargs parallel eval source . read mapfile readarray sh bash zsh "
+    b"dash ksh mksh yash fish csh tcsh busybox tclsh wish Rscript osascript pwsh powershell "
+    b"jshell groovy scala julia deno bun awk gawk mawk nawk".split()
+)
 _TRIGGER_PREFIXES = (b"python", b"pypy", b"perl", b"ruby", b"php", b"lua", b"node")
 #: Bytes that name the home directory in a shell or an interpreter (besides a word starting with `~`).
-_HOME_BYTES = (b"HOME", b"USERPROFILE", b"expanduser", b"expand_path", b"getpw", b"passwd", b"homedir",
-               b".home", b"'home'", b'\\"home\\"', b"OLDPWD", b"${PWD", b"dirname")
+_HOME_BYTES = (
+    b"HOME",
+    b"USERPROFILE",
+    b"expanduser",
+    b"expand_path",
+    b"getpw",
+    b"passwd",
+    b"homedir",
+    b".home",
+    b"'home'",
+    b'\\"home\\"',
+    b"OLDPWD",
+    b"${PWD",
+    b"dirname",
+)
 #: How `_reaches_unnamed` cuts a command into segments (simple commands) and then words.
 _SEGMENT = bytes.maketrans(b";&|(){}<>`", b"\n" * 10)
 _WORD = bytes.maketrans(b"=:,+", b"    ")
@@ -219,14 +236,19 @@ def _reaches_unnamed(region: bytes, data: bytes, tops: _Tops) -> bool:
     segments = [seg.split() for seg in text.translate(None, b"'\"\\").translate(_SEGMENT).split(b"\n")]
     words = [w for seg in segments for word in seg for w in word.translate(_WORD).split()]
     base = {w.rsplit(b"/", 1)[-1] for w in words}
-    if not (substitution or base & _TRIGGERS or any(w.startswith(_TRIGGER_PREFIXES) for w in base)
-            or {b"git", b"grep"} <= base or _recursive_option(words, base)):
+    if not (
+        substitution
+        or base & _TRIGGERS
+        or any(w.startswith(_TRIGGER_PREFIXES) for w in base)
+        or {b"git", b"grep"} <= base
+        or _recursive_option(words, base)
+    ):
         return False
-    if any(h in text for h in _HOME_BYTES) or b"$'" in text:   # `$'\x2e\x2e'` spells anything
+    if any(h in text for h in _HOME_BYTES) or b"$'" in text:  # `$'\x2e\x2e'` spells anything
         return True
     for seg in segments:  # a bare `cd` goes home (also as the end of `sh -c 'cd; ...'`'s first segment)
         at = max((k for k, w in enumerate(seg) if w in (b"cd", b"pushd")), default=-1)
-        if at >= 0 and all(w[:1] == b"-" for w in seg[at + 1:]):
+        if at >= 0 and all(w[:1] == b"-" for w in seg[at + 1 :]):
             return True
     above = tops.above
     for w in words:
@@ -254,10 +276,10 @@ def _command_text(region: bytes) -> bytes:
         if j < 0:
             break
         k = j
-        while region[k - 1:k] == b"\\":
+        while region[k - 1 : k] == b"\\":
             k -= 1
         if (j - k) % 2 == 0:
-            return region[start + 1:j]
+            return region[start + 1 : j]
         j += 1
     return region
 
@@ -291,7 +313,7 @@ def _names(root: str, creds: str) -> tuple[list[bytes], bool]:
     if creds:  # every name below the home directory (or the last two): `cat ~/secrets/*` names `secrets`
         home = os.path.expanduser("~").rstrip("/")
         full = os.path.normpath(os.path.expanduser(creds))
-        below = full[len(home) + 1:] if full.startswith(home + "/") else full
+        below = full[len(home) + 1 :] if full.startswith(home + "/") else full
         parts = [c for c in below.split("/") if c]
         if not full.startswith(home + "/"):
             parts = parts[-2:]

@@ -37,11 +37,14 @@ from __future__ import annotations
 
 import re
 
-from .paths import proc_self as _proc_self, squeeze as _squeeze, with_real as _with_real
+from .paths import proc_self as _proc_self
+from .paths import squeeze as _squeeze
+from .paths import with_real as _with_real
 
 #: Programs that walk a directory tree whatever their options.
-WALKERS = frozenset("rg ag ack ack-grep ugrep rgrep fd fdfind find tree du tar bsdtar 7z 7za cpio pax "
-                    "rsync rclone restic borg".split())
+WALKERS = frozenset(
+    "rg ag ack ack-grep ugrep rgrep fd fdfind find tree du tar bsdtar 7z 7za cpio pax rsync rclone restic borg".split()
+)
 #: Programs whose first operand is a pattern, not a path (the working directory is searched when
 #: no path follows it), and ``find``-like ones that search it when no path is given at all.
 _PATTERN_FIRST = frozenset("grep egrep fgrep zgrep rgrep ugrep rg ag ack ack-grep fd fdfind git".split())
@@ -49,9 +52,11 @@ _DEFAULT_DOT = frozenset("find tree du ls".split())
 #: Programs that take the names they open from their input or build them while running.
 COMPUTING = frozenset("xargs parallel eval read mapfile readarray".split())
 #: Interpreters: their program, given inline (``-c``/``-e``) or on stdin, computes names at run time.
-INTERPRETERS = frozenset("sh bash zsh dash ksh mksh yash fish csh tcsh busybox python python2 python3 pypy pypy3 "
-                         "perl ruby node nodejs deno bun php lua luajit tclsh wish Rscript osascript pwsh "
-                         "powershell jshell groovy scala julia".split())
+INTERPRETERS = frozenset(
+    "sh bash zsh dash ksh mksh yash fish csh tcsh busybox python python2 python3 pypy pypy3 "
+    "perl ruby node nodejs deno bun php lua luajit tclsh wish Rscript osascript pwsh "
+    "powershell jshell groovy scala julia".split()
+)
 _INTERPRETER_PREFIXES = ("python", "pypy", "perl", "ruby", "php", "lua", "node")
 #: Interpreters whose first operand is the program itself.
 _PROGRAM_FIRST = frozenset("awk gawk mawk nawk".split())
@@ -61,9 +66,10 @@ _DIR_OPTIONS = frozenset("-C --directory --cwd --chdir --base-directory --search
 _PATTERN_OPTIONS = frozenset("-e -f --regexp --file".split())
 
 _HOME_TEXT = re.compile(
-    r"(?:^|[\s=:;&|(){}<>'\"`,\[+])~"          # `~` where a shell or an interpreter string starts a path
+    r"(?:^|[\s=:;&|(){}<>'\"`,\[+])~"  # `~` where a shell or an interpreter string starts a path
     r"|\bHOME\b|\bUSERPROFILE\b|expanduser|expand_path|getpw|passwd|homedir|\.home\b|['\"]home['\"]"
-    r"|\$\{?OLDPWD|\$\{PWD[^}]|\bdirname\b")
+    r"|\$\{?OLDPWD|\$\{PWD[^}]|\bdirname\b"
+)
 #: Path-like tokens of the raw text (also inside an interpreter's strings: `'/home/u/'+x`).
 _TOKENS = re.compile(r"[^\s'\"`;&|()<>=:,+{}\[\]]+")
 _GLOB = re.compile(r"[*?\[]")
@@ -91,14 +97,18 @@ def reason(command: str, *, home: str, cwd: str | None, guards: tuple[str, ...],
         if walk is not None:
             roots, dynamic = walk
             if len(roots) > MAX_PATHS:
-                return (f"`{_shown(name)}` walks more than {MAX_PATHS} paths, too many to check against lakeloop's "
-                        f"Deeplake credentials ({ctx.creds}); walk fewer at a time.")
+                return (
+                    f"`{_shown(name)}` walks more than {MAX_PATHS} paths, too many to check against lakeloop's "
+                    f"Deeplake credentials ({ctx.creds}); walk fewer at a time."
+                )
             for word in roots:
                 hit = _word_hits(word, ctx, cwds, home)
                 if hit:
-                    return (f"`{_shown(name)}` would walk {_shown(hit)} recursively, down to lakeloop's Deeplake "
-                            f"credentials ({ctx.creds}), which tool calls may not read. Walk a project directory "
-                            f"instead (e.g. `grep -rn TERM src/`); team memory is at {ctx.root}.")
+                    return (
+                        f"`{_shown(name)}` would walk {_shown(hit)} recursively, down to lakeloop's Deeplake "
+                        f"credentials ({ctx.creds}), which tool calls may not read. Walk a project directory "
+                        f"instead (e.g. `grep -rn TERM src/`); team memory is at {ctx.root}."
+                    )
             if dynamic:
                 computed = f"`{_shown(name)}` from a computed directory"
         computed = _computes(name, args) or computed
@@ -108,10 +118,12 @@ def reason(command: str, *, home: str, cwd: str | None, guards: tuple[str, ...],
     where = f"in {_shown(at)}" if at else _names_home(command, lexed, ctx, cwds, home)
     if not where:
         return None
-    return (f"This command computes the names it opens at run time ({computed}) {where}; lakeloop's Deeplake "
-            f"credentials ({ctx.creds}) lie below it, so lakeloop cannot tell whether it would read them or "
-            f"create files beside them. Name the files literally, or run it from the project directory without "
-            f"naming the home directory.")
+    return (
+        f"This command computes the names it opens at run time ({computed}) {where}; lakeloop's Deeplake "
+        f"credentials ({ctx.creds}) lie below it, so lakeloop cannot tell whether it would read them or "
+        f"create files beside them. Name the files literally, or run it from the project directory without "
+        f"naming the home directory."
+    )
 
 
 class _Context:
@@ -149,10 +161,10 @@ class _Context:
         pat = [c for c in pattern.split("/") if c]
         for top in (*self.tops, *self.homes):
             comps = [c for c in top.split("/") if c]
-            target = comps[:len(pat)]
+            target = comps[: len(pat)]
             if len(target) == len(pat) and all(
-                    fnmatch.fnmatchcase(t, g) and (g.startswith(".") or not t.startswith("."))
-                    for t, g in zip(target, pat)):
+                fnmatch.fnmatchcase(t, g) and (g.startswith(".") or not t.startswith(".")) for t, g in zip(target, pat)
+            ):
                 return True
         return False
 
@@ -184,8 +196,8 @@ class _Lexed:
         self.commands.append(self._cur)
         self._word: list[str] = []
         self._started = self._quoted = self._strip = False
-        self._redirect: bool | str = False   # True: the next word is a redirection's target; "<<": a heredoc's
-        self._heredocs: list[tuple[str, bool, bool]] = []   # (delimiter, quoted, strip tabs)
+        self._redirect: bool | str = False  # True: the next word is a redirection's target; "<<": a heredoc's
+        self._heredocs: list[tuple[str, bool, bool]] = []  # (delimiter, quoted, strip tabs)
         self._lex(command)
         self.commands = [w for w in self.commands if w]
         if depth < 3:
@@ -229,7 +241,7 @@ class _Lexed:
         return quote
 
     def _lex(self, command: str) -> None:
-        stack: list = []   # open `(`, `$(`, backtick: (kind, quote, command, word, started, redirect)
+        stack: list = []  # open `(`, `$(`, backtick: (kind, quote, command, word, started, redirect)
         quote = ""
         i, n = 0, len(command)
         while i < n:
@@ -301,7 +313,7 @@ class _Lexed:
                 i += len(m.group()) if m else 1
                 continue
             i += 1
-        while stack and stack[-1][0] != "(":   # an unclosed substitution
+        while stack and stack[-1][0] != "(":  # an unclosed substitution
             quote = self._close(stack)
         self._end_command()
 
@@ -321,8 +333,21 @@ class _Lexed:
         return i
 
 
-_C_ESCAPES = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
-              "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_C_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
 
 
 def _ansi_c(command: str, i: int) -> tuple[int, str]:
@@ -371,13 +396,16 @@ def _programs(words: list[str]) -> list[str]:
     for k, w in enumerate(words):
         name = w.rsplit("/", 1)[-1]
         if name == "eval":
-            out.append(" ".join(words[k + 1:]))
-        elif name == "env":   # `env -S 'CMD ARGS'`
-            out += [a.split("=", 1)[1] if "=" in a else b for a, b in zip(words[k + 1:], words[k + 2:] + [""])
-                    if a.split("=", 1)[0] in ("-S", "--split-string")]
+            out.append(" ".join(words[k + 1 :]))
+        elif name == "env":  # `env -S 'CMD ARGS'`
+            out += [
+                a.split("=", 1)[1] if "=" in a else b
+                for a, b in zip(words[k + 1 :], words[k + 2 :] + [""])
+                if a.split("=", 1)[0] in ("-S", "--split-string")
+            ]
         elif name in _SHELLS:
             inline = False
-            for a in words[k + 1:]:
+            for a in words[k + 1 :]:
                 if a.startswith("-") and not a.startswith("--"):
                     inline = inline or "c" in a
                 elif inline:
@@ -390,15 +418,18 @@ def _programs(words: list[str]) -> list[str]:
 
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 _KEYWORDS = frozenset("{ } ! if then else elif fi do done while until for in case esac time".split())
-_WRAPPERS = frozenset("sudo doas nice nohup timeout stdbuf ionice env command builtin exec chrt taskset "
-                      "unbuffer".split())
+_WRAPPERS = frozenset(
+    "sudo doas nice nohup timeout stdbuf ionice env command builtin exec chrt taskset unbuffer".split()
+)
 
 
 #: Each wrapper's options that are followed by a value (skipped with it); ``_CHDIR`` change directory.
 _VALUE_OPTIONS = {
     "env": frozenset("-u -C -S --unset --chdir --split-string".split()),
-    "sudo": frozenset("-u -g -C -D -h -p -U -r -t -T --user --group --chdir --host --prompt --other-user "
-                      "--close-from --role --type --command-timeout".split()),
+    "sudo": frozenset(
+        "-u -g -C -D -h -p -U -r -t -T --user --group --chdir --host --prompt --other-user "
+        "--close-from --role --type --command-timeout".split()
+    ),
     "doas": frozenset(("-u", "-C")),
     "nice": frozenset(("-n", "--adjustment")),
     "timeout": frozenset(("-s", "-k", "--signal", "--kill-after")),
@@ -416,7 +447,7 @@ def _name(words: list[str]) -> tuple[str, list[str]]:
     k = _wrapped(words)[0]
     if k >= len(words):
         return "", []
-    return words[k].rsplit("/", 1)[-1], words[k + 1:]
+    return words[k].rsplit("/", 1)[-1], words[k + 1 :]
 
 
 def _wrapped(words: list[str]) -> tuple[int, list[str]]:
@@ -456,8 +487,11 @@ def _recursive(name: str, args: list[str]) -> bool:
     for a in args:
         if a.startswith("--"):
             key = a.split("=", 1)[0]
-            if key in ("--recursive", "--dereference-recursive") or a.endswith("=recurse") \
-                    or (archive and key == "--archive"):
+            if (
+                key in ("--recursive", "--dereference-recursive")
+                or a.endswith("=recurse")
+                or (archive and key == "--archive")
+            ):
                 return True
         elif a.startswith("-") and a[1:].isalnum():
             if "R" in a or ("r" in a and name != "ls") or (archive and "a" in a):
@@ -479,15 +513,14 @@ def _walk_roots(name: str, args: list[str]) -> tuple[list[str], bool] | None:
     root holds an expansion other than ``~``/``$HOME`` (``$DIR``, a brace): computed."""
     if not _recursive(name, args):
         return None
+    roots: list[str] = []
     if name == "find":
-        roots = []
         for a in args:
             if a.startswith(("-", "(", "!")):
                 break
             roots.append(a)
         roots = roots or ["."]
         return roots, any(_dynamic(r) for r in roots)
-    roots: list[str] = []
     operands: list[str] = []
     pattern_given = False
     k = 0
@@ -502,8 +535,9 @@ def _walk_roots(name: str, args: list[str]) -> tuple[list[str], bool] | None:
                 roots.append(args[k])
                 k += 1
             continue
-        if key in _PATTERN_OPTIONS or (name in _PATTERN_FIRST and a.startswith("-") and not a.startswith("--")
-                                       and len(a) > 1 and a[-1] in "ef"):
+        if key in _PATTERN_OPTIONS or (
+            name in _PATTERN_FIRST and a.startswith("-") and not a.startswith("--") and len(a) > 1 and a[-1] in "ef"
+        ):
             pattern_given = True
         if _is_option(a):
             if "=" in a:
@@ -511,7 +545,7 @@ def _walk_roots(name: str, args: list[str]) -> tuple[list[str], bool] | None:
         elif not a.isdigit():
             operands.append(a)
     if name == "git" and "grep" in operands:
-        operands = operands[operands.index("grep") + 1:]
+        operands = operands[operands.index("grep") + 1 :]
     roots += operands
     if name in _PATTERN_FIRST:
         if len(operands) < (1 if pattern_given else 2):
@@ -529,7 +563,7 @@ def _dynamic(word: str) -> bool:
     """Does ``word`` hold an expansion the hook cannot follow (``$DIR``, ``${X%/*}``, a brace,
     backticks)? ``~``, ``$HOME`` and ``$PWD`` at its start are followed."""
     m = _HOME_PREFIX.match(word) or _PWD_PREFIX.match(word)
-    rest = word[m.end():] if m else word
+    rest = word[m.end() :] if m else word
     return any(c in rest for c in "$`{")
 
 
@@ -539,7 +573,7 @@ def _expand(word: str, home: str, cwd: str | None) -> str | None:
     expansion that cannot be followed). A glob is returned as it is (normalised)."""
     m = _HOME_PREFIX.match(word)
     if m:
-        word = home + word[m.end():]
+        word = home + word[m.end() :]
     elif word.startswith("/proc/"):
         word = _proc_self(word, cwd)
     else:
@@ -547,7 +581,7 @@ def _expand(word: str, home: str, cwd: str | None) -> str | None:
         if m:
             if cwd is None:
                 return None
-            word = cwd + word[m.end():]
+            word = cwd + word[m.end() :]
     if _dynamic(word):
         return None
     if not word.startswith("/"):
@@ -563,7 +597,7 @@ def _word_hits(word: str, ctx: _Context, cwds: list[str | None], home: str) -> s
     if not word:
         return None
     anchored = word.startswith("/") or bool(_HOME_PREFIX.match(word))
-    for cwd in (cwds[:1] if anchored else cwds):
+    for cwd in cwds[:1] if anchored else cwds:
         path = _expand(word, home, cwd)
         if path is None:
             continue
@@ -581,7 +615,7 @@ def _working_dirs(commands: list[list[str]], home: str, cwd: str | None) -> list
     out = [_squeeze(cwd) if cwd and cwd.startswith("/") else None]
     cur = out[0]
     for words in commands:
-        out += [_expand(d, home, cur) for d in _wrapped(words)[1]]   # `env -C DIR cmd`
+        out += [_expand(d, home, cur) for d in _wrapped(words)[1]]  # `env -C DIR cmd`
         name, args = _name(words)
         if name not in ("cd", "pushd"):
             continue
@@ -611,9 +645,11 @@ def _computes(name: str, args: list[str]) -> str:
         return f"`{name}` with an inline program"
     if name in INTERPRETERS or name.startswith(_INTERPRETER_PREFIXES):
         operands = [a for a in args if not _is_option(a)]
-        inline = any(a in ("--eval", "--print", "--command", "-Command", "-") or
-                     (a.startswith("-") and not a.startswith("--") and any(ch in a[1:] for ch in "ceErp"))
-                     for a in args)
+        inline = any(
+            a in ("--eval", "--print", "--command", "-Command", "-")
+            or (a.startswith("-") and not a.startswith("--") and any(ch in a[1:] for ch in "ceErp"))
+            for a in args
+        )
         if inline or not operands or operands[0] == "eval":
             return f"`{name}` with an inline program"
     return ""
@@ -626,7 +662,7 @@ def _names_home(command: str, lexed: _Lexed, ctx: _Context, cwds: list[str | Non
     if _HOME_TEXT.search(command):
         return "and names the home directory"
     words = [w for ws in lexed.commands for w in ws]
-    tokens = [t for t in _TOKENS.findall(command) if t.strip("/")]   # `'/'` in code is not a path
+    tokens = [t for t in _TOKENS.findall(command) if t.strip("/")]  # `'/'` in code is not a path
     paths = [t for t in dict.fromkeys((*words, *tokens)) if t.startswith(("/", ".", "~", "$")) or ".." in t]
     if len(paths) > MAX_PATHS:
         return f"and names more than {MAX_PATHS} paths (too many to check)"

@@ -53,4 +53,3 @@ def pending() -> list[str]:
     except (FileNotFoundError, NotADirectoryError):
         return []
     return sorted(n for n in names if n.endswith(".json") and not n.startswith("."))
-

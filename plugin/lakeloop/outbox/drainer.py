@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from . import FAILED, outbox_dir
 from .entries import REACTED, UNSURE, Entry, scan
@@ -138,7 +139,7 @@ def read_entry(path: str) -> tuple[bytes, bytes]:
         if st.st_size > MAX_ENTRY_BYTES:
             raise ValueError(f"{st.st_size} bytes, over {MAX_ENTRY_BYTES}")
         head = os.pread(fd, min(st.st_size, MAX_HEADER_BYTES), 0)
-        header = head[:header_end(head)] if head[:1] == b"\0" else b""
+        header = head[: header_end(head)] if head[:1] == b"\0" else b""
         del head
         chunks, offset, left = [], len(header), MAX_ENTRY_BYTES + 1 - len(header)
         want = max(st.st_size - offset + 1, 1)  # one byte more: a file that grew is seen
@@ -181,9 +182,18 @@ class Drainer:
     idle drainer waits for new entries; ``max_bytes`` is the outbox cap.
     """
 
-    def __init__(self, handlers: Handlers, log, *, linger_s: float = 3.0, max_bytes: int = 256 << 20,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 pauses: Sequence[float] = STORE_PAUSES_S, max_lifetime_s: float = MAX_LIFETIME_S) -> None:
+    def __init__(
+        self,
+        handlers: Handlers,
+        log,
+        *,
+        linger_s: float = 3.0,
+        max_bytes: int = 256 << 20,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        pauses: Sequence[float] = STORE_PAUSES_S,
+        max_lifetime_s: float = MAX_LIFETIME_S,
+    ) -> None:
         self.h = handlers
         self.log = log
         self.linger_s = linger_s
@@ -195,9 +205,9 @@ class Drainer:
         self.max_lifetime_s = max_lifetime_s
         self.directory = outbox_dir()
         self.result = Result()
-        self.store = None
+        self.store: Any = None  # what ``Handlers.open_store`` returns, opened on first need
         self.store_ready_at = 0.0  # monotonic time before which no batch is sent
-        self.store_dead = False    # gave up on the store for this drain
+        self.store_dead = False  # gave up on the store for this drain
         self.accepted_any = False  # the store accepted a batch in this drain
         self._parsed: dict[str, dict] = {}  # stem -> payload parsed by this pass's reactions
 
@@ -230,8 +240,9 @@ class Drainer:
                         after = (self.result.stored, self.result.failed, self.result.skipped, len(self.result.errors))
                         stalled = 0 if after != before else stalled + 1
                         if stalled >= 3:  # entries that can be neither stored nor failed: leave them
-                            self.log.error("outbox: no progress on %d entries; leaving them for a later drain",
-                                           len(entries))
+                            self.log.error(
+                                "outbox: no progress on %d entries; leaving them for a later drain", len(entries)
+                            )
                             self.result.left = len(entries)
                             self.result.gave_up = "no progress"
                             break
@@ -247,7 +258,7 @@ class Drainer:
             if self.store is not None:
                 try:
                     self.store.close()
-                except Exception:  # noqa: BLE001 - closing must not lose the result
+                except Exception:  # closing must not lose the result
                     pass
             usage.refresh(self.max_bytes)
         return self.result
@@ -274,12 +285,12 @@ class Drainer:
             header, data = read_entry(entry.path)
         except FileNotFoundError:
             return None
-        except Exception as exc:  # noqa: BLE001 - an unreadable entry must not stop the queue
+        except Exception as exc:  # an unreadable entry must not stop the queue
             self._fail(entry, f"unreadable: {type(exc).__name__}: {exc}")
             return None
         try:
             return self.h.parse(data, entry.event, header)
-        except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, ValueError, bugs
+        except Exception as exc:  # RecursionError, MemoryError, ValueError, bugs
             self._fail(entry, f"{entry.event} hook payload refused: {type(exc).__name__}: {str(exc)[:200]}")
             return None
 
@@ -298,7 +309,7 @@ class Drainer:
             try:
                 self.h.react(payload, entry.received_ns, entry.event_id)
                 self.result.reacted += 1
-            except Exception:  # noqa: BLE001 - a failed reaction never costs the capture
+            except Exception:  # a failed reaction never costs the capture
                 self.log.exception("reaction failed for event %s; the prompt is still captured", entry.event_id)
             try:
                 entry.set_flags(add=REACTED)
@@ -307,7 +318,8 @@ class Drainer:
 
     # -- storing ----------------------------------------------------------------------
     def _batch(self, entries: list[Entry]) -> list[Entry]:
-        batch, size = [], 0
+        batch: list[Entry] = []
+        size = 0
         for entry in entries:
             try:
                 entry_size = os.lstat(entry.path).st_size
@@ -327,7 +339,7 @@ class Drainer:
                 continue
             try:
                 rows = list(self.h.rows(payload, entry.received_ns, entry.event_id))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 from ..errors import StoreError
 
                 if isinstance(exc, StoreError):  # e.g. no credentials for the identity: not this entry's fault
@@ -357,7 +369,7 @@ class Drainer:
 
         unsure = any(entry.has(UNSURE) for entry, _ in items)
         marked = []
-        for entry, rows in items:
+        for entry, _ in items:
             if not entry.has(UNSURE):
                 if not entry.set_flags(add=UNSURE):
                     continue
@@ -370,7 +382,7 @@ class Drainer:
             if self.store is None:
                 try:
                     self.store = self.h.open_store()
-                except Exception as exc:  # noqa: BLE001 - configuration (bad table name), credentials
+                except Exception as exc:  # configuration (bad table name), credentials
                     from ..errors import StoreUnavailable
 
                     raise StoreUnavailable(f"cannot open the store: {type(exc).__name__}: {exc}") from exc
@@ -378,7 +390,7 @@ class Drainer:
         except OutcomeUnknown as exc:  # entries stay marked u: looked up before the next send
             self._store_failed(exc)
             return False
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             for entry in marked:  # known not applied: no lookup needed next time
                 try:
                     entry.set_flags(remove=UNSURE)
@@ -388,8 +400,12 @@ class Drainer:
                 self._store_failed(exc)
                 return False
             if len(items) > 1:
-                self.log.warning("outbox: a batch of %d was refused (%s: %s); storing its entries one by one",
-                                 len(items), type(exc).__name__, str(exc)[:200])
+                self.log.warning(
+                    "outbox: a batch of %d was refused (%s: %s); storing its entries one by one",
+                    len(items),
+                    type(exc).__name__,
+                    str(exc)[:200],
+                )
                 refused = []
                 for item in items:
                     if self.store_dead:
@@ -415,10 +431,14 @@ class Drainer:
         self.result.batches += 1
         self.accepted_any = True
         self.pauses = list(self.all_pauses)  # a success resets the pause schedule
-        for entry, rs in items:
+        for _, rs in items:
             row = rs[0]
-            self.log.info("captured %s session=%s bytes=%d", getattr(row, "type", "?"),
-                          str(getattr(row, "message", {}).get("session_id", ""))[:64], getattr(row, "size_bytes", 0))
+            self.log.info(
+                "captured %s session=%s bytes=%d",
+                getattr(row, "type", "?"),
+                str(getattr(row, "message", {}).get("session_id", ""))[:64],
+                getattr(row, "size_bytes", 0),
+            )
         return True
 
     def _store_failed(self, exc: BaseException) -> None:
@@ -450,6 +470,7 @@ def _react_only(make: Callable[[], Drainer]) -> Callable[[], Drainer]:
         drainer.store_dead = True
         drainer.result.gave_up = "reactions only"
         return drainer
+
     return build
 
 
@@ -482,6 +503,7 @@ def run_locked(make: Callable[[], Drainer], lock_fd: int, log) -> Result:
         if not entries or time.monotonic() - started >= MAX_LIFETIME_S or (result.gave_up and rounds > 3):
             break
         fd = try_lock(outbox_dir())
-    log.debug("drain done: stored=%d failed=%d reacted=%d left=%d", total.stored, total.failed, total.reacted,
-              total.left)
+    log.debug(
+        "drain done: stored=%d failed=%d reacted=%d left=%d", total.stored, total.failed, total.reacted, total.left
+    )
     return total

@@ -32,7 +32,7 @@ from . import outbox_dir
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 #: Flag file: present while the outbox is over its size cap (``usage.refresh`` sets it).
 FULL_FLAG = ".full"
@@ -48,8 +48,18 @@ ALWAYS_SPOOLED = ("UserPromptSubmit",)
 #: entry: the capture settings, ``HOME`` (``~`` in the globs), and the author the row is filed
 #: under (``LAKELOOP_USER``, then the login-name variables ``getpass.getuser`` reads, in its order:
 #: ``lakeloop.config.LOGIN_NAME_VARIABLES``).
-RECORDED_SETTINGS = ("LAKELOOP_CAPTURE", "LAKELOOP_EXCLUDE", "LAKELOOP_REDACT", "LAKELOOP_REDACT_PATTERNS", "HOME",
-                     "LAKELOOP_USER", "LOGNAME", "USER", "LNAME", "USERNAME")
+RECORDED_SETTINGS = (
+    "LAKELOOP_CAPTURE",
+    "LAKELOOP_EXCLUDE",
+    "LAKELOOP_REDACT",
+    "LAKELOOP_REDACT_PATTERNS",
+    "HOME",
+    "LAKELOOP_USER",
+    "LOGNAME",
+    "USER",
+    "LNAME",
+    "USERNAME",
+)
 #: First bytes of an entry's header line.
 SETTINGS_MAGIC = b"\0lakeloop-settings/1"
 #: Longest value recorded per variable (bytes); a longer one is recorded cut and marked.
@@ -89,7 +99,7 @@ def parse_header(line: bytes) -> tuple[dict[str, str], tuple[str, ...]]:
         raise ValueError("not a settings header")
     settings: dict[str, str] = {}
     cut: list[str] = []
-    for field in line[len(SETTINGS_MAGIC):].rstrip(b"\n").split(b" "):
+    for field in line[len(SETTINGS_MAGIC) :].rstrip(b"\n").split(b" "):
         if not field:
             continue
         name, sep, value = field.partition(b"=")
@@ -151,7 +161,7 @@ def put_raw(event: str, data: bytes, received_at_ns: int | None = None) -> str:
         for chunk in (settings_header(), data):  # no copy of the payload
             view = memoryview(chunk)
             while view:  # no fsync: durable across process crashes and kills, the case hooks face
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
     except BaseException:
         os.close(fd)
         try:

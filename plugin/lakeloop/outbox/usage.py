@@ -20,9 +20,11 @@ from .spool import FULL_FLAG
 #: Entries in failed/ older than this (seconds, since they failed) are deleted.
 FAILED_MAX_AGE_S = 7 * 24 * 3600
 DROPPED = ".dropped"
-FULL_NOTICE = ("lakeloop: the local outbox reached its size cap ({mb} MiB, LAKELOOP_OUTBOX_MAX_MB) because the store "
-               "has not accepted events for a while, so new events are being dropped (not saved). `lakeloop status` "
-               "shows the backlog; `lakeloop doctor` checks the store.")
+FULL_NOTICE = (
+    "lakeloop: the local outbox reached its size cap ({mb} MiB, LAKELOOP_OUTBOX_MAX_MB) because the store "
+    "has not accepted events for a while, so new events are being dropped (not saved). `lakeloop status` "
+    "shows the backlog; `lakeloop doctor` checks the store."
+)
 
 
 def _sizes(directory: str) -> tuple[int, int, float | None]:
@@ -103,8 +105,9 @@ def record_drop(event: str, log, max_mb: int) -> int:
         dropped = os.path.getsize(path)
     except OSError:
         dropped = -1
-    log.error("outbox full (cap %d MiB, LAKELOOP_OUTBOX_MAX_MB): %s event dropped, %d dropped so far",
-              max_mb, event, dropped)
+    log.error(
+        "outbox full (cap %d MiB, LAKELOOP_OUTBOX_MAX_MB): %s event dropped, %d dropped so far", max_mb, event, dropped
+    )
     from ..notices import post
 
     post("outbox-full", FULL_NOTICE.format(mb=max_mb))
@@ -177,6 +180,10 @@ def prune_failed(log, now: float | None = None, max_age_s: float = FAILED_MAX_AG
     except (FileNotFoundError, NotADirectoryError):
         return 0
     if pruned:
-        log.info("outbox: pruned %d failed entr%s older than %d days", pruned, "y" if pruned == 1 else "ies",
-                 max_age_s // 86400)
+        log.info(
+            "outbox: pruned %d failed entr%s older than %d days",
+            pruned,
+            "y" if pruned == 1 else "ies",
+            max_age_s // 86400,
+        )
     return pruned

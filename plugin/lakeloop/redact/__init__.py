@@ -51,7 +51,7 @@ def _deeplake_token() -> str:
         from ..deeplake.credentials import load
 
         creds = load()
-    except Exception:  # noqa: BLE001 - unreadable credentials: nothing to hide
+    except Exception:  # unreadable credentials: nothing to hide
         return ""
     return creds.token if creds is not None and len(creds.token) >= 8 else ""
 
@@ -122,8 +122,9 @@ def _redact_json(value: Any, kinds: dict[str, int], scanner) -> Any:
                 _add(kinds, {"assignment": 1})
                 out[key] = "[REDACTED:assignment]"
             else:
-                out[_redact_json(key, kinds, scanner) if isinstance(key, str) else key] = \
-                    _redact_json(item, kinds, scanner)
+                out[_redact_json(key, kinds, scanner) if isinstance(key, str) else key] = _redact_json(
+                    item, kinds, scanner
+                )
         return out
     return value
 
@@ -157,8 +158,13 @@ def _walk(value: Any, kinds: dict[str, int], scanner, name: str = "") -> Any:
     return value
 
 
-def redact_message(message: dict[str, Any], kinds: dict[str, int] | None = None, *, enabled: bool | None = None,
-                   patterns: list[str] | None = None) -> dict[str, Any]:
+def redact_message(
+    message: dict[str, Any],
+    kinds: dict[str, int] | None = None,
+    *,
+    enabled: bool | None = None,
+    patterns: list[str] | None = None,
+) -> dict[str, Any]:
     """A copy of a sessions message with every secret in its string fields (nested ones too)
     replaced, ``STRUCTURAL`` fields kept; the message itself when redaction is off.
     ``enabled`` and ``patterns`` (the custom regular expressions) are the capturing session's

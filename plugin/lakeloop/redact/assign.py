@@ -44,33 +44,116 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .rules import Span, closing_quote, keyword_spans, quote_at, read_word, unquoted
 
 #: A name holds a secret when one of its segments (split at _ - . : / and camelCase) is one of
 #: these, or two adjacent segments are one of ``SECRET_PAIRS``, or one of its parts (split at
 #: _ - . : /) ends with one of ``FUSED_WORDS`` (``PGPASSWORD``, ``PassWord``) ...
-SECRET_WORDS = frozenset({"token", "secret", "password", "passwd", "passphrase", "apikey", "accesskey",
-                          "privatekey", "secretkey", "authtoken", "dockerconfigjson", "dockercfg"})
-SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("client", "secret"),
-                          ("auth", "token")})
+SECRET_WORDS = frozenset(
+    {
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "apikey",
+        "accesskey",
+        "privatekey",
+        "secretkey",
+        "authtoken",
+        "dockerconfigjson",
+        "dockercfg",
+    }
+)
+SECRET_PAIRS = frozenset(
+    {("api", "key"), ("access", "key"), ("private", "key"), ("client", "secret"), ("auth", "token")}
+)
 FUSED_WORDS = ("password", "passwd", "passphrase", "secret", "token")
 #: ... or, weakly, its last segment is one of these after another segment (``MYSQL_PWD``), or
 #: its last upper-case part ends with ``pass``/``pwd`` (``SSHPASS``, ``DBPASS``) ...
 WEAK_WORDS = frozenset({"pass", "pwd", "auth"})
 #: ... unless its last segment says it is about the secret, not the secret.
-NOT_SECRET_LAST = frozenset({
-    "file", "files", "path", "dir", "url", "uri", "endpoint", "host", "name", "names", "id", "ids", "type", "kind",
-    "count", "len", "length", "limit", "max", "min", "size", "ttl", "expiry", "expires", "expiration", "env", "var",
-    "header", "field", "prefix", "suffix", "format", "command", "cmd", "helper", "provider", "source", "policy",
-    "usage", "budget", "timeout", "mode", "enabled", "required", "set", "present", "pattern", "patterns", "regex",
-    "rules", "label", "hint", "location", "store", "manager", "version", "scope", "scopes", "index", "position",
-    # names of code and of text about secrets: GitHubTokenDetector, secret_prompt, token_description
-    "detector", "class", "plugin", "rule", "prompt", "message", "text", "description", "doc", "help",
-    # options that say where the secret comes from: --password-stdin, SSH_AUTH_SOCK
-    "stdin", "sock", "socket",
-})
+NOT_SECRET_LAST = frozenset(
+    {
+        "file",
+        "files",
+        "path",
+        "dir",
+        "url",
+        "uri",
+        "endpoint",
+        "host",
+        "name",
+        "names",
+        "id",
+        "ids",
+        "type",
+        "kind",
+        "count",
+        "len",
+        "length",
+        "limit",
+        "max",
+        "min",
+        "size",
+        "ttl",
+        "expiry",
+        "expires",
+        "expiration",
+        "env",
+        "var",
+        "header",
+        "field",
+        "prefix",
+        "suffix",
+        "format",
+        "command",
+        "cmd",
+        "helper",
+        "provider",
+        "source",
+        "policy",
+        "usage",
+        "budget",
+        "timeout",
+        "mode",
+        "enabled",
+        "required",
+        "set",
+        "present",
+        "pattern",
+        "patterns",
+        "regex",
+        "rules",
+        "label",
+        "hint",
+        "location",
+        "store",
+        "manager",
+        "version",
+        "scope",
+        "scopes",
+        "index",
+        "position",
+        # names of code and of text about secrets: GitHubTokenDetector, secret_prompt, token_description
+        "detector",
+        "class",
+        "plugin",
+        "rule",
+        "prompt",
+        "message",
+        "text",
+        "description",
+        "doc",
+        "help",
+        # options that say where the secret comes from: --password-stdin, SSH_AUTH_SOCK
+        "stdin",
+        "sock",
+        "socket",
+    }
+)
 #: Names ending like a secret word that are not secrets (the shell's previous working directory).
 NOT_SECRET_NAMES = frozenset({"oldpwd", "bypass", "compass", "surpass", "trespass", "overpass", "underpass"})
 #: Option names starting with one of these are switches, not secrets: --no-password, --ask-pass.
@@ -91,13 +174,18 @@ _PLACEHOLDER = re.compile(
     r"""|(?:dead|beef|cafe|babe|bad|face|feed|f00d)+|[a-z_\-]*(?:password|secret|token)[a-z_\-]*"""
     r"""|pass|password|passwd|pwd|secret|token|key|api[-_]?key|value"""
     r"""|string|str|number|int|bool|boolean|bytes|any|optional\[.*)$"""
-    r"""|os\.environ|process\.env|env\(|getenv|secrets\.|(?:env|file|fd):)""", re.IGNORECASE)
+    r"""|os\.environ|process\.env|env\(|getenv|secrets\.|(?:env|file|fd):)""",
+    re.IGNORECASE,
+)
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[)\],]*")
 DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 #: Names with digits that code is full of (removed before looking for digits inside words).
-CODE_DIGITS = re.compile(r"sha\d+|base\d+|utf-?\d+|x509|oauth\d|ec2|k8s|s3|md5|http\d|ipv[46]|i18n|l10n|u?int\d+"
-                         r"|float\d+|b64|(?<![a-z])v\d+|(?:x|ed)\d{3,5}|secp\d+\w*|(?:rsa|aes|p)\d{3,4}|pbkdf2"
-                         r"|chacha20|poly1305|blake2[bs]?", re.IGNORECASE)
+CODE_DIGITS = re.compile(
+    r"sha\d+|base\d+|utf-?\d+|x509|oauth\d|ec2|k8s|s3|md5|http\d|ipv[46]|i18n|l10n|u?int\d+"
+    r"|float\d+|b64|(?<![a-z])v\d+|(?:x|ed)\d{3,5}|secp\d+\w*|(?:rsa|aes|p)\d{3,4}|pbkdf2"
+    r"|chacha20|poly1305|blake2[bs]?",
+    re.IGNORECASE,
+)
 #: Digits between letters (C0nnInfo, Lit3ral, a9f3c2): typed or generated, not a code name.
 INNER_DIGITS = re.compile(r"[A-Za-z][0-9]+[A-Za-z]")
 #: A snake_case name (code; after ``Authorization:``, a variable), and an all-caps word (a metavar
@@ -112,8 +200,24 @@ _WORD = re.compile(r"[a-z]+|[A-Z][a-z]+|[A-Z]+")
 _PHRASE = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)+(?: [0-9]{1,3})?")
 #: The keywords, searched in the lower-cased text; a text must hold one for ``find_assignments``
 #: to look.
-NEEDLES = ("token", "secret", "pass", "pwd", "auth", "apikey", "api_key", "api-key", "accesskey", "access_key",
-           "access-key", "privatekey", "private_key", "private-key", "dockercfg", "dockerconfigjson")
+NEEDLES = (
+    "token",
+    "secret",
+    "pass",
+    "pwd",
+    "auth",
+    "apikey",
+    "api_key",
+    "api-key",
+    "accesskey",
+    "access_key",
+    "access-key",
+    "privatekey",
+    "private_key",
+    "private-key",
+    "dockercfg",
+    "dockerconfigjson",
+)
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 #: A bare value: no blank, quote or shell operator; an ``=`` only as base64 padding at its end (an
 #: inner one starts another assignment: ``password=password=...`` is not one long value).
@@ -142,8 +246,11 @@ def name_strength(name: str, option: bool = False) -> int:
         # --secret-keyring FILE, --passphrase-repeat N, --export-secret-key-p12 ID
         if len(segments) > 1 and segments[0] in NOT_SECRET_FIRST:
             return 0
-        if segments[-1] in SECRET_WORDS or tuple(segments[-2:]) in SECRET_PAIRS or (
-                parts[-1].lower().endswith(FUSED_WORDS)):
+        if (
+            segments[-1] in SECRET_WORDS
+            or tuple(segments[-2:]) in SECRET_PAIRS
+            or (parts[-1].lower().endswith(FUSED_WORDS))
+        ):
             return 2
     elif any(s in SECRET_WORDS for s in segments) or any(p in SECRET_PAIRS for p in zip(segments, segments[1:])):
         return 2
@@ -208,8 +315,13 @@ def option_value_ok(value: str) -> bool:
     lower-case words (``--password option``, ``--passwd user-id``), not a roff or shell escape
     (``\\fIstring``), at least ``MIN_VALUE_CHARS`` long."""
     word = value.rstrip(",.;:")  # "--password VALUE, ...": punctuation of the sentence around it
-    return (len(value) >= MIN_VALUE_CHARS and plausible_value(word) and not value.startswith(("-", "\\"))
-            and not _METAVAR.fullmatch(word) and not _LOWER_WORDS.fullmatch(word))
+    return (
+        len(value) >= MIN_VALUE_CHARS
+        and plausible_value(word)
+        and not value.startswith(("-", "\\"))
+        and not _METAVAR.fullmatch(word)
+        and not _LOWER_WORDS.fullmatch(word)
+    )
 
 
 def _value_ok(name: str, value: str, context: str, strength: int) -> bool:
@@ -273,7 +385,7 @@ def _mapping_value(text: str, start: int, end: int) -> Span | None:
     at = _skip_blanks(text, end + len(quote))
     if text.startswith("=>", at):
         at += 2
-    elif text[at:at + 1] == ":":
+    elif text[at : at + 1] == ":":
         at += 1
     else:
         return None
@@ -299,7 +411,7 @@ def _after_option(text: str, start: int) -> bool:
     """True when the name at ``start`` is inside an option word (``--from-literal=NAME=``) or in
     the word after one (``-e NAME=``, ``-o user=bob,NAME=``): its value is a literal."""
     at = _word_start(text, start)
-    if text[at:at + 1] == "-":
+    if text[at : at + 1] == "-":
         return True
     end = at
     while end > 0 and at - end < 8 and text[end - 1] in " \t":
@@ -315,31 +427,31 @@ def _env_value(text: str, start: int, end: int, name: str) -> tuple[Span, str] |
     if start > 0:
         before = text[start - 1]
         escaped_blank = start >= 2 and text[start - 2] == "\\" and before in "nt"
-        powershell = before == ":" and text[max(0, start - 5):start - 1].lower() == "$env"
-        npmrc = before == ":" and text[start - 2:start - 1] == "/"  # //registry.npmjs.org/:_authToken=
+        powershell = before == ":" and text[max(0, start - 5) : start - 1].lower() == "$env"
+        npmrc = before == ":" and text[start - 2 : start - 1] == "/"  # //registry.npmjs.org/:_authToken=
         after_option = before == "=" and _after_option(text, start)
         if not (before.isspace() or before in ";&|(`\"',?" or escaped_blank or powershell or npmrc or after_option):
             return None
     at = end
     spaced = False
-    if text[at:at + 1] == "=":
+    if text[at : at + 1] == "=":
         at += 1
     else:
         at = _skip_blanks(text, at)
         if text.startswith(":=", at):
             at += 2
-        elif text[at:at + 1] == "=":
+        elif text[at : at + 1] == "=":
             at += 1
         else:
             return None
         at = _skip_blanks(text, at)
         spaced = True
-    if text[at:at + 1] == "=":  # == is a comparison
+    if text[at : at + 1] == "=":  # == is a comparison
         return None
     quoted = _quoted_value(text, at)
     if quoted is not None:
         return quoted, "quoted"
-    if text[at:at + 1] == "\\":
+    if text[at : at + 1] == "\\":
         return None
     if spaced and _line_start(text, start):
         # INI style at a line's start (~/.aws/credentials, .pypirc: "name = value"), to the line's end;
@@ -359,7 +471,7 @@ def _env_value(text: str, start: int, end: int, name: str) -> tuple[Span, str] |
 def _option_word(text: str, end: int, weak: bool) -> Span | None:
     """``--password VALUE``: the word after an option name ending at ``end`` (``weak``: the name
     holds a secret through a weak word, ``--pass``)."""
-    if text[end:end + 1] not in (" ", "\t"):
+    if text[end : end + 1] not in (" ", "\t"):
         return None
     at = _skip_blanks(text, end)
     stop = read_word(text, at)
@@ -377,7 +489,7 @@ def _option_word(text: str, end: int, weak: bool) -> Span | None:
 def _colon_value(text: str, start: int, end: int) -> tuple[Span, str] | None:
     """``name: value`` to the end of the line, the name at a line start or after a quote; or a
     quoted value, also after ``{`` or ``,`` (``{ password: 'x' }``)."""
-    if text[end:end + 1] != ":":
+    if text[end : end + 1] != ":":
         return None
     line = _line_start(text, start)
     after_quote = start > 0 and text[start - 1] in "\"'"
@@ -411,7 +523,7 @@ def _name_value(text: str, start: int, end: int) -> tuple[Span, str] | None:
     if _NAME_KEY.search(text, max(0, start - 24), start) is None:
         return None
     key = _VALUE_KEY.search(text, end, min(len(text), end + 200))
-    if key is None or "name" in text[end:key.start()]:
+    if key is None or "name" in text[end : key.start()]:
         return None
     quoted = _quoted_value(text, key.end())
     if quoted is not None:
@@ -457,7 +569,7 @@ def find_assignments(text: str, lower: str) -> Iterator[Span]:
         if not strength:
             if name.lower() == "auth":
                 span = _mapping_value(text, start, end)
-                if span is not None and _basic_auth(text[span[0]:span[1]]):
+                if span is not None and _basic_auth(text[span[0] : span[1]]):
                     yield span
             continue
         span = _mapping_value(text, start, end)
@@ -477,14 +589,16 @@ def find_assignments(text: str, lower: str) -> Iterator[Span]:
             if span is not None:
                 yield span
             continue
-        if span is not None and _value_ok(name, text[span[0]:span[1]], context, strength):
+        if span is not None and _value_ok(name, text[span[0] : span[1]], context, strength):
             yield span
 
 
 _HEADERS = ("authorization", "bearer", "x-api-key")
-_AFTER_NAMED = re.compile(r"(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\\*[\"'])?[ \t]*"
-                          r"(?:(?:[Bb]earer|BEARER|[Bb]asic|BASIC|[Tt]oken|[Dd]igest)[ \t]+)?"
-                          r"(?P<v>[A-Za-z0-9._~+/\-]{8,}=*)")
+_AFTER_NAMED = re.compile(
+    r"(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\\*[\"'])?[ \t]*"
+    r"(?:(?:[Bb]earer|BEARER|[Bb]asic|BASIC|[Tt]oken|[Dd]igest)[ \t]+)?"
+    r"(?P<v>[A-Za-z0-9._~+/\-]{8,}=*)"
+)
 _AFTER_BEARER = re.compile(r"[ \t]+(?P<v>[A-Za-z0-9._~+/\-]{16,}=*)")
 
 

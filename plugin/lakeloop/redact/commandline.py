@@ -34,15 +34,15 @@ Long options named like a password (``--password VALUE``, ``--db-password=VALUE`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from .assign import option_value_ok, secret_name
 from .rules import Span, read_command, unquoted
 
 #: How a short or long option's value holds the password.
-NEXT = "next"          # the next word or fused (-pSECRET, --opt SECRET, --opt=SECRET)
-FUSED = "fused"        # fused only (-pSECRET): a separate word is something else
+NEXT = "next"  # the next word or fused (-pSECRET, --opt SECRET, --opt=SECRET)
+FUSED = "fused"  # fused only (-pSECRET): a separate word is something else
 USERPASS = "userpass"  # user:password (or user%password), either way
 
 
@@ -73,26 +73,84 @@ _CONFIG = Spec(settings=("config", "configure", "set", "user-secrets"))
 
 #: Program name -> ``Spec``.
 PROGRAMS: dict[str, Spec] = {
-    **{name: _MYSQL for name in ("mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlcheck", "mysqlshow",
-                                 "mysqlpump", "mysqlslap", "mysqlbinlog", "mariadb", "mariadb-dump",
-                                 "mariadb-admin", "mariadb-import", "mariadb-check")},
-    **{name: _LOGIN for name in ("docker", "podman", "buildah", "nerdctl", "helm", "oras", "crane", "regctl",
-                                 "az", "oc", "cf", "argocd")},
-    "skopeo": Spec(short={"p": NEXT}, after=("login",), long={"creds": USERPASS, "src-creds": USERPASS,
-                                                              "dest-creds": USERPASS}),
+    **{
+        name: _MYSQL
+        for name in (
+            "mysql",
+            "mysqldump",
+            "mysqladmin",
+            "mysqlimport",
+            "mysqlcheck",
+            "mysqlshow",
+            "mysqlpump",
+            "mysqlslap",
+            "mysqlbinlog",
+            "mariadb",
+            "mariadb-dump",
+            "mariadb-admin",
+            "mariadb-import",
+            "mariadb-check",
+        )
+    },
+    **{
+        name: _LOGIN
+        for name in (
+            "docker",
+            "podman",
+            "buildah",
+            "nerdctl",
+            "helm",
+            "oras",
+            "crane",
+            "regctl",
+            "az",
+            "oc",
+            "cf",
+            "argocd",
+        )
+    },
+    "skopeo": Spec(
+        short={"p": NEXT}, after=("login",), long={"creds": USERPASS, "src-creds": USERPASS, "dest-creds": USERPASS}
+    ),
     "curl": Spec(short={"u": USERPASS, "U": USERPASS}, long={"user": USERPASS, "proxy-user": USERPASS}),
     **{name: Spec(short={"a": USERPASS}, long={"auth": USERPASS}) for name in ("http", "https", "xh")},
     "redis-cli": Spec(short={"a": NEXT}),
     "sshpass": Spec(short={"p": NEXT}),
     "mycli": Spec(short={"p": NEXT}),
-    **{name: _MONGO for name in ("mongo", "mongosh", "mongodump", "mongorestore", "mongoexport", "mongoimport",
-                                 "mongostat", "mongotop", "mongofiles")},
+    **{
+        name: _MONGO
+        for name in (
+            "mongo",
+            "mongosh",
+            "mongodump",
+            "mongorestore",
+            "mongoexport",
+            "mongoimport",
+            "mongostat",
+            "mongotop",
+            "mongofiles",
+        )
+    },
     **{name: Spec(short={"P": NEXT}) for name in ("sqlcmd", "bcp", "osql", "zip", "unzip", "zipcloak")},
     **{name: Spec(short={"p": FUSED}) for name in ("7z", "7za", "7zz", "7zr")},
-    **{name: _LDAP for name in ("ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami", "ldappasswd",
-                                "ldapcompare", "ldapmodrdn", "ldapexop")},
-    **{name: Spec(short={"U": USERPASS}, long={"user": USERPASS}, separator="%")
-       for name in ("smbclient", "rpcclient", "smbcacls", "smbget")},
+    **{
+        name: _LDAP
+        for name in (
+            "ldapsearch",
+            "ldapadd",
+            "ldapmodify",
+            "ldapdelete",
+            "ldapwhoami",
+            "ldappasswd",
+            "ldapcompare",
+            "ldapmodrdn",
+            "ldapexop",
+        )
+    },
+    **{
+        name: Spec(short={"U": USERPASS}, long={"user": USERPASS}, separator="%")
+        for name in ("smbclient", "rpcclient", "smbcacls", "smbget")
+    },
     "htpasswd": Spec(handler="htpasswd"),
     **{name: Spec(handler="slash") for name in ("sqlplus", "sqlldr", "expdp", "impdp", "exp", "imp", "rman")},
     "convertto-securestring": Spec(handler="securestring"),
@@ -114,9 +172,28 @@ PROGRAMS: dict[str, Spec] = {
 #: from its start and its program looked up in ``PROGRAMS``.
 SHORT_ANCHORS = frozenset("pPauUwbSN")
 LONG_ANCHORS = frozenset({"user", "proxy-user", "auth", "body", "creds", "src-creds", "dest-creds"})
-WORD_ANCHORS = ("pass:", "htpasswd", "mysqladmin", "rabbitmqctl", "vault login", "config", "user-secrets", "setenv ",
-                "set -", "chpasswd", "<<<", "sqlplus ", "sqlldr ", "expdp ", "impdp ", "exp ", "imp ", "rman ",
-                "SecureString", "securestring")
+WORD_ANCHORS = (
+    "pass:",
+    "htpasswd",
+    "mysqladmin",
+    "rabbitmqctl",
+    "vault login",
+    "config",
+    "user-secrets",
+    "setenv ",
+    "set -",
+    "chpasswd",
+    "<<<",
+    "sqlplus ",
+    "sqlldr ",
+    "expdp ",
+    "impdp ",
+    "exp ",
+    "imp ",
+    "rman ",
+    "SecureString",
+    "securestring",
+)
 _LONG_NAME = re.compile(r"[a-z][a-z\-]*")
 #: Lower-case substrings one of which a text must hold for ``find_commands`` to look.
 NEEDLES = tuple(sorted({" -", "--"} | {anchor.lower() for anchor in WORD_ANCHORS}))
@@ -130,7 +207,7 @@ _OPENSSL_PASS = re.compile(r"-(?:passin|passout|pass|password|k)")
 
 
 def _word(text: str, span: Span) -> str:
-    return text[span[0]:span[1]]
+    return text[span[0] : span[1]]
 
 
 def _value(text: str, span: Span, how: str, separator: str) -> Span | None:
@@ -290,7 +367,7 @@ def _reads_password(text: str, words: list[Span]) -> str:
 
 def _echo(text: str, words: list[Span], end: int) -> Iterator[Span]:
     """``echo SECRET | docker login --password-stdin`` (see ``_reads_password``)."""
-    if not (end < len(text) and text[end] == "|" and text[end + 1:end + 2] != "|"):
+    if not (end < len(text) and text[end] == "|" and text[end + 1 : end + 2] != "|"):
         return
     consumer, _stop = read_command(text, end + 1, 16)
     how = _reads_password(text, consumer)
@@ -315,7 +392,7 @@ def _command_begin(text: str, at: int, lo: int) -> int:
     i = at
     while i > lo:
         char = text[i - 1]
-        if (char == "\n" and text[i - 2:i - 1] == "\\") or (char == "n" and text[i - 4:i - 1] == "\\\\\\"):
+        if (char == "\n" and text[i - 2 : i - 1] == "\\") or (char == "n" and text[i - 4 : i - 1] == "\\\\\\"):
             i -= 2  # a line continuation: the command goes on
         elif char in _COMMAND_BREAK:
             return i
@@ -342,8 +419,13 @@ def _program(text: str, words: list[Span]) -> int:
 
 
 #: ``Spec.handler`` -> function(text, words, end) yielding the password spans of one command.
-_HANDLERS = {"htpasswd": _htpasswd, "openssl": _openssl, "echo": _echo, "slash": _user_slash_password,
-             "securestring": _securestring}
+_HANDLERS = {
+    "htpasswd": _htpasswd,
+    "openssl": _openssl,
+    "echo": _echo,
+    "slash": _user_slash_password,
+    "securestring": _securestring,
+}
 
 
 def _apply(text: str, words: list[Span], end: int, program: str) -> Iterator[Span]:
@@ -395,13 +477,13 @@ def find_commands(text: str, lower: str) -> Iterator[Span]:
         index = _program(text, words)
         if index >= 0:
             program = _program_name(text, words[index])
-            yield from _apply(text, words[index + 1:], end, program)
+            yield from _apply(text, words[index + 1 :], end, program)
         if herestrings and _reads_password(text, words):  # docker login --password-stdin <<< "$PW"
             for span in herestrings:
                 found = _value(text, span, NEXT, "")
                 if found is not None:
                     yield found
-        if begin > 0 and text[begin - 1] == "|" and text[begin - 2:begin - 1] != "|":
+        if begin > 0 and text[begin - 1] == "|" and text[begin - 2 : begin - 1] != "|":
             yield from _piped_in(text, begin - 1)
 
 
@@ -409,7 +491,7 @@ def _anchors(text: str) -> Iterator[int]:
     """Positions of the ``*_ANCHORS`` in ``text`` (see there)."""
     at = text.find(" -")
     while at >= 0:
-        if text[at + 2:at + 3] in SHORT_ANCHORS:
+        if text[at + 2 : at + 3] in SHORT_ANCHORS:
             yield at
         at = text.find(" -", at + 2)
     at = text.find("--")

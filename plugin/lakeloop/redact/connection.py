@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .assign import MIN_VALUE_CHARS, looks_generated, phrase, plausible_value, word_like
 from .rules import Span, closing_quote, keyword_spans, quote_at
@@ -28,9 +28,27 @@ from .rules import Span, closing_quote, keyword_spans, quote_at
 #: The password's keys (lower case).
 _KEYWORDS = ("password", "passwd", "pwd")
 #: Keys of a connection string other than the password's (any case, then ``=``).
-CONNECTION_KEYS = ("host", "hostaddr", "port", "user", "username", "dbname", "sslmode", "server", "database", "uid",
-                   "user id", "data source", "initial catalog", "driver", "dsn", "addr", "address",
-                   "network address", "trusted_connection")
+CONNECTION_KEYS = (
+    "host",
+    "hostaddr",
+    "port",
+    "user",
+    "username",
+    "dbname",
+    "sslmode",
+    "server",
+    "database",
+    "uid",
+    "user id",
+    "data source",
+    "initial catalog",
+    "driver",
+    "dsn",
+    "addr",
+    "address",
+    "network address",
+    "trusted_connection",
+)
 #: How far (characters, same line) another connection keyword may be from the password's.
 CONTEXT_CHARS = 160
 #: Lower-case substrings one of which a text must hold for ``find_conninfo`` to look.
@@ -70,8 +88,12 @@ def _conninfo_value(text: str, at: int) -> Span | None:
             end += 1
         return None
     end = at
-    while end < len(text) and end - at < 512 and text[end] not in _VALUE_END and not (
-            text[end] == "\\" and end + 1 < len(text) and text[end + 1] in "nrt\"\\"):
+    while (
+        end < len(text)
+        and end - at < 512
+        and text[end] not in _VALUE_END
+        and not (text[end] == "\\" and end + 1 < len(text) and text[end + 1] in 'nrt"\\')
+    ):
         end += 1
     return (at, end) if end > at else None
 
@@ -98,8 +120,9 @@ class _Keys:
                     end = at + len(key)
                     while end < len(lower) and end - at < len(key) + 8 and lower[end] in " \t":
                         end += 1
-                    if lower[end:end + 1] == "=" and (at == 0 or not (lower[at - 1].isalnum()
-                                                                      or lower[at - 1] in "_-.")):
+                    if lower[end : end + 1] == "=" and (
+                        at == 0 or not (lower[at - 1].isalnum() or lower[at - 1] in "_-.")
+                    ):
                         found.append(at)
                     at = lower.find(key, at + 1, hi + len(key))
             found.sort()
@@ -128,7 +151,7 @@ def find_conninfo(text: str, lower: str) -> Iterator[Span]:
         at = end
         while at < len(text) and text[at] in " \t":
             at += 1
-        if text[at:at + 1] != "=" or text[at + 1:at + 2] == "=":
+        if text[at : at + 1] != "=" or text[at + 1 : at + 2] == "=":
             continue
         at += 1
         while at < len(text) and text[at] in " \t":
@@ -139,12 +162,13 @@ def find_conninfo(text: str, lower: str) -> Iterator[Span]:
             if not keys.near(*_line_bounds(text, start, CONTEXT_CHARS)):
                 continue
         span = _conninfo_value(text, at)
-        if span is not None:
-            done_until = span[1]
-        value = "" if span is None else text[span[0]:span[1]]
+        if span is None:
+            continue
+        done_until = span[1]
+        value = text[span[0] : span[1]]
         if len(value) < MIN_VALUE_CHARS or not plausible_value(value) or phrase(value):
             continue
-        if (start > 0 and text[start - 1] in ",(") or text[span[1]:span[1] + 1] in (",", ")", "[", "("):
+        if (start > 0 and text[start - 1] in ",(") or text[span[1] : span[1] + 1] in (",", ")", "[", "("):
             # connect(host=h, password=pw): keyword arguments of code, not a connection string
             if not looks_generated(value):
                 continue
@@ -164,9 +188,10 @@ def find_pgpass(text: str, lower: str) -> Iterator[Span]:
             continue
         line_start, line_end = _line_bounds(text, anchor.start(), 1024)
         done = line_end
-        line_start = max(line_start, text.rfind(" ", line_start, anchor.start()) + 1,
-                         text.rfind('"', line_start, anchor.start()) + 1)
-        host = text[line_start:anchor.start()]
+        line_start = max(
+            line_start, text.rfind(" ", line_start, anchor.start()) + 1, text.rfind('"', line_start, anchor.start()) + 1
+        )
+        host = text[line_start : anchor.start()]
         if not _PGPASS_HOST.fullmatch(host) or host.isdigit():
             continue
         fields, at = [], anchor.end()
@@ -176,12 +201,12 @@ def find_pgpass(text: str, lower: str) -> Iterator[Span]:
                 break
             fields.append(match.span())
             at = match.end() + 1
-            if len(fields) < 3 and text[match.end():match.end() + 1] != ":":
+            if len(fields) < 3 and text[match.end() : match.end() + 1] != ":":
                 break
         if len(fields) != 3:
             continue
         start, end = fields[2]
-        after = text[end:end + 1]
+        after = text[end : end + 1]
         if after and after not in " \t\r\n\"'\\":
             continue  # the line goes on: not a .pgpass line (a backslash: a JSON escape, \n or \")
         value = text[start:end]
@@ -210,6 +235,6 @@ def find_sql(text: str, lower: str) -> Iterator[Span]:
         close = closing_quote(text, at + len(quote), quote)
         if close < 0:
             continue
-        value = text[at + len(quote):close]
+        value = text[at + len(quote) : close]
         if len(value) >= MIN_VALUE_CHARS and plausible_value(value) and not word_like(value):
             yield at + len(quote), close  # (a plain word is prose's: commits identified by "squash")

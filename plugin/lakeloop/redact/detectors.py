@@ -43,14 +43,27 @@ EXCLUDED = {
 
 #: detector class name -> kind; other classes get their snake-cased name without "Detector".
 KINDS = {
-    "AWSKeyDetector": "aws_key", "GitHubTokenDetector": "github_token", "GitLabTokenDetector": "gitlab_token",
-    "SlackDetector": "slack_token", "StripeDetector": "stripe_key", "JwtTokenDetector": "jwt",
-    "OpenAIDetector": "openai_key", "NpmDetector": "npm_token", "PypiTokenDetector": "pypi_token",
-    "SendGridDetector": "sendgrid_key", "TwilioKeyDetector": "twilio_key", "DiscordBotTokenDetector": "discord_token",
-    "TelegramBotTokenDetector": "telegram_token", "MailchimpDetector": "mailchimp_key",
-    "AzureStorageKeyDetector": "azure_storage_key", "SquareOAuthDetector": "square_oauth",
-    "ArtifactoryDetector": "artifactory", "CloudantDetector": "cloudant", "SoftlayerDetector": "softlayer",
-    "IbmCloudIamDetector": "ibm_cloud_iam", "IbmCosHmacDetector": "ibm_cos_hmac",
+    "AWSKeyDetector": "aws_key",
+    "GitHubTokenDetector": "github_token",
+    "GitLabTokenDetector": "gitlab_token",
+    "SlackDetector": "slack_token",
+    "StripeDetector": "stripe_key",
+    "JwtTokenDetector": "jwt",
+    "OpenAIDetector": "openai_key",
+    "NpmDetector": "npm_token",
+    "PypiTokenDetector": "pypi_token",
+    "SendGridDetector": "sendgrid_key",
+    "TwilioKeyDetector": "twilio_key",
+    "DiscordBotTokenDetector": "discord_token",
+    "TelegramBotTokenDetector": "telegram_token",
+    "MailchimpDetector": "mailchimp_key",
+    "AzureStorageKeyDetector": "azure_storage_key",
+    "SquareOAuthDetector": "square_oauth",
+    "ArtifactoryDetector": "artifactory",
+    "CloudantDetector": "cloudant",
+    "SoftlayerDetector": "softlayer",
+    "IbmCloudIamDetector": "ibm_cloud_iam",
+    "IbmCosHmacDetector": "ibm_cos_hmac",
 }
 
 #: kind -> lower-case needles; a kind not here (or in ``GATES``) always runs.
@@ -81,7 +94,7 @@ def kind_of(class_name: str) -> str:
     """The kind reported for a detector class."""
     if class_name in KINDS:
         return KINDS[class_name]
-    base = class_name[:-len("Detector")] if class_name.endswith("Detector") else class_name
+    base = class_name[: -len("Detector")] if class_name.endswith("Detector") else class_name
     return "_".join(s.lower() for s in _SEGMENT.findall(base)) or "secret"
 
 
@@ -158,9 +171,12 @@ def detector_patterns(cache_file: str | None, log) -> list[tuple[str, str, int]]
             pass
     try:
         patterns = _import_patterns()
-    except Exception as exc:  # noqa: BLE001 - a broken install must not stop capture
-        log.error("redaction: cannot load detect-secrets' detectors (%s: %s); only lakeloop's own secret "
-                  "patterns apply", type(exc).__name__, str(exc)[:200])
+    except Exception as exc:  # a broken install must not stop capture
+        log.error(
+            "redaction: cannot load detect-secrets' detectors (%s: %s); only lakeloop's own secret patterns apply",
+            type(exc).__name__,
+            str(exc)[:200],
+        )
         return []
     if cache_file:
         tmp = f"{cache_file}.{os.getpid()}.tmp"
@@ -187,6 +203,15 @@ def detector_rules(patterns: list[tuple[str, str, int]]) -> list[Rule]:
     each compiled when first needed (the patterns are detect-secrets' own, known to compile)."""
     rules = []
     for kind, source, flags in patterns:
-        rules.append(regex_rule(kind, (source, flags), 100, tail=JWT_TAIL if kind == "jwt" else TOKEN_TAIL,
-                                check=_not_placeholder, needles=NEEDLES.get(kind, ()), gate=GATES.get(kind)))
+        rules.append(
+            regex_rule(
+                kind,
+                (source, flags),
+                100,
+                tail=JWT_TAIL if kind == "jwt" else TOKEN_TAIL,
+                check=_not_placeholder,
+                needles=NEEDLES.get(kind, ()),
+                gate=GATES.get(kind),
+            )
+        )
     return rules

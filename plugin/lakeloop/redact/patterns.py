@@ -47,7 +47,8 @@ EXTRA_TOKENS = (
 _PEM = re.compile(
     r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
     r"(?:(?:[^\"\\]|\\.){0,65536}?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-    r"|(?:(?:\r?\n|\\r|\\n|[ \t])+(?:[A-Za-z0-9+/=]{8,}|[A-Za-z\-]+: [^\n\\\"]*))*)")
+    r"|(?:(?:\r?\n|\\r|\\n|[ \t])+(?:[A-Za-z0-9+/=]{8,}|[A-Za-z\-]+: [^\n\\\"]*))*)"
+)
 _PUTTY = re.compile(r"PuTTY-User-Key-File-\d: (?:[^\"\\]|\\.){0,65536}?(?:Private-MAC: [0-9a-f]+|$)")
 #: ``://user:password@host``: anchored on ``://`` (a literal start keeps the regex fast).
 _URL_PASSWORD = re.compile(r"://[^\s:/?#@\"'\\<>]{0,256}:(?P<value>[^\s/?#@\"'\\<>]{1,256})@(?=[A-Za-z0-9\[])")
@@ -67,8 +68,10 @@ def _url_check(match: re.Match, value: str) -> bool:
 
 def own_rules() -> list[Rule]:
     """lakeloop's rules (see the module docstring)."""
-    rules = [regex_rule(kind, re.compile(source), 100, group=0, tail=TOKEN_TAIL, left_boundary=True, needles=needles)
-             for kind, source, needles in EXTRA_TOKENS]
+    rules = [
+        regex_rule(kind, re.compile(source), 100, group=0, tail=TOKEN_TAIL, left_boundary=True, needles=needles)
+        for kind, source, needles in EXTRA_TOKENS
+    ]
     rules += [
         regex_rule("private_key", _PEM, 90, group=0, needles=("private key",)),
         regex_rule("private_key", _PUTTY, 90, group=0, needles=("putty-user-key-file",)),

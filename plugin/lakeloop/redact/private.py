@@ -45,7 +45,8 @@ _TAG = re.compile(
     r"""<\s*(?P<close>/\s*)?private(?![\w.:-])
         (?P<rest>(?: [^<>"']+ | "[^"]*(?:"|(?P<runaway>\Z)) | '[^']*(?:'|(?P<runaway2>\Z)) )*)
         (?P<end>>?)""",
-    re.IGNORECASE | re.VERBOSE)
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 def _hide(text: str) -> tuple[str, int]:
@@ -59,7 +60,7 @@ def _hide(text: str) -> tuple[str, int]:
         runaway = tag.group("runaway") is not None or tag.group("runaway2") is not None
         if tag.group("close") is not None:
             if depth == 0:  # stray closing tag: drop the tag, keep the text around it
-                out.append(text[start:tag.start()])
+                out.append(text[start : tag.start()])
                 start = tag.end()
                 changes += 1
                 if runaway:  # its quoted value took the rest of the text with it
@@ -72,7 +73,7 @@ def _hide(text: str) -> tuple[str, int]:
                 start = tag.end()
             continue
         if depth == 0:  # the outermost opening tag: the text before it is kept
-            out.append(text[start:tag.start()])
+            out.append(text[start : tag.start()])
         depth += 1
         if tag.group("rest").rstrip().endswith("/") and tag.group("end"):  # <private/>: to the end
             break
@@ -93,5 +94,5 @@ def hide_private(text: str) -> tuple[str, int]:
     out, changes = _hide(text)
     joined = _TAG.search(out)
     if joined is not None:  # a tag formed by removing a stray closing tag: hide from it to the end
-        out, changes = out[:joined.start()] + MARK, changes + 1
+        out, changes = out[: joined.start()] + MARK, changes + 1
     return out, changes

@@ -29,7 +29,7 @@ a trailing ``!`` counts as part of the value, other punctuation does not.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .assign import CODE_DIGITS, DOTTED, IDENTIFIER, INNER_DIGITS, SNAKE_CASE, looks_generated, plausible_value
 from .rules import Span, escaped_break, keyword_spans, read_word, skip_blanks, unquoted
@@ -39,11 +39,43 @@ KEYWORDS = ("password", "passwd", "passphrase", "passcode", "pwd", "pw", "secret
 #: Lower-case substrings one of which a text must hold for ``find_prose`` to look.
 NEEDLES = ("passw", "passphrase", "passcode", "pwd", "pw", "secret", "token", "key")
 #: Words between a keyword and its value.
-CONNECTORS = frozenset({
-    "is", "was", "are", "were", "be", "been", "will", "would", "should", "must", "has", "now", "still", "also",
-    "just", "set", "changed", "updated", "reset", "becomes", "equals", "to", "as", "=", ":", ":=", "->", "=>",
-    "→", "-", "–", "—", "here",
-})
+CONNECTORS = frozenset(
+    {
+        "is",
+        "was",
+        "are",
+        "were",
+        "be",
+        "been",
+        "will",
+        "would",
+        "should",
+        "must",
+        "has",
+        "now",
+        "still",
+        "also",
+        "just",
+        "set",
+        "changed",
+        "updated",
+        "reset",
+        "becomes",
+        "equals",
+        "to",
+        "as",
+        "=",
+        ":",
+        ":=",
+        "->",
+        "=>",
+        "→",
+        "-",
+        "–",
+        "—",
+        "here",
+    }
+)
 #: Words starting a qualifier between the keyword and a connector ("the password for prod is").
 QUALIFIERS = frozenset({"for", "of", "on", "at", "in", "to", "from"})
 #: Characters of a typed password that prose rarely has inside a word.
@@ -61,7 +93,7 @@ MAX_WORDS = 7
 
 def _words(text: str, at: int, count: int, stop: int | None = None) -> list[Span]:
     """Up to ``count`` shell-like words from ``at`` on the same line (and before ``stop``)."""
-    words = []
+    words: list[Span] = []
     stop = len(text) if stop is None else stop
     while len(words) < count:
         at = skip_blanks(text, at)
@@ -80,7 +112,7 @@ def _words(text: str, at: int, count: int, stop: int | None = None) -> list[Span
 
 
 def _norm(text: str, span: Span) -> str:
-    return text[span[0]:span[1]].lower().rstrip(",")
+    return text[span[0] : span[1]].lower().rstrip(",")
 
 
 def _core(text: str, span: Span) -> tuple[Span, str]:
@@ -139,7 +171,7 @@ def _after(text: str, end: int, keyword: str, qualified: bool) -> Iterator[tuple
     attached = at < len(text) and text[at] in ":="
     if attached:
         at += 1
-        if text[at:at + 1] in ("=", ":"):
+        if text[at : at + 1] in ("=", ":"):
             return  # == is a comparison, :: something else
     elif at < len(text) and text[at] not in " \t":
         return  # the keyword runs on into something else: "user:password@host"
@@ -202,8 +234,25 @@ def _before(text: str, lower: str, start: int) -> Span | None:
 
 #: Words before "key" that make it a secret's name ("api key VALUE"); "key C9597E8F" alone names
 #: a key (a GPG key id, a map key).
-KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "license", "deploy", "master", "encryption",
-                            "signing", "auth", "app", "client", "admin", "account", "service"})
+KEY_QUALIFIERS = frozenset(
+    {
+        "api",
+        "access",
+        "secret",
+        "private",
+        "license",
+        "deploy",
+        "master",
+        "encryption",
+        "signing",
+        "auth",
+        "app",
+        "client",
+        "admin",
+        "account",
+        "service",
+    }
+)
 _PREVIOUS_WORD = re.compile(r"([a-z]+)[ \t_\-]+$")
 
 
@@ -220,11 +269,15 @@ def find_prose(text: str, lower: str) -> Iterator[Span]:
     for start, end in keyword_spans(lower, KEYWORDS):
         if start < done_until:
             continue
-        if start > 0 and (lower[start - 1].isalnum() or lower[start - 1] == ".") and not escaped_break(
-                text, start - 2 if start >= 2 else start):
+        if (
+            start > 0
+            and (lower[start - 1].isalnum() or lower[start - 1] == ".")
+            and not escaped_break(text, start - 2 if start >= 2 else start)
+        ):
             continue  # inside a word ("keyboard"), or an attribute; a \n escape before is a line start
-        if end < len(lower) and (lower[end].isalnum() or lower[end] in "_-\"'" or (
-                lower[end] == "\\" and not escaped_break(text, end))):
+        if end < len(lower) and (
+            lower[end].isalnum() or lower[end] in "_-\"'" or (lower[end] == "\\" and not escaped_break(text, end))
+        ):
             continue  # inside a word, or a quoted key ("password": ...)
         found = False
         keyword = lower[start:end]
@@ -232,7 +285,7 @@ def find_prose(text: str, lower: str) -> Iterator[Span]:
         for word, strong in _after(text, end, keyword, qualified):
             done_until = max(done_until, word[1])
             span, value = _core(text, word)
-            after = text[word[1]:word[1] + 1]
+            after = text[word[1] : word[1] + 1]
             if after == "(" or (after == ")" and start > 0 and text[start - 1] == "_"):
                 continue  # a call, or a parameter's type (peer_public_key: X448PublicKey): code
             if value_ok(value, strong):
@@ -240,8 +293,8 @@ def find_prose(text: str, lower: str) -> Iterator[Span]:
                 found = True
                 break
         if not found:
-            word = _before(text, lower, start)
-            if word is not None:
-                span, value = _core(text, word)
+            preceding = _before(text, lower, start)
+            if preceding is not None:
+                span, value = _core(text, preceding)
                 if value_ok(value, True):
                     yield span

@@ -11,8 +11,8 @@ length (``Scanner`` guarantees it), for case-insensitive keyword searches by pos
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 Span = tuple[int, int]
 
@@ -51,10 +51,12 @@ class Rule:
 
 
 def extend(text: str, end: int, tail: re.Pattern | None) -> int:
-    """``end`` moved past the token characters (``tail``) that follow it."""
+    """``end`` moved past the token characters (``tail``, a pattern such as ``[...]*`` that
+    matches at every position) that follow it."""
     if tail is None or end == 0 or text[end - 1] in EDGE:
         return end
-    return tail.match(text, end).end()
+    more = tail.match(text, end)
+    return more.end() if more else end
 
 
 def detector_span(match: re.Match, tail: re.Pattern | None) -> Span:
@@ -79,10 +81,19 @@ def detector_span(match: re.Match, tail: re.Pattern | None) -> Span:
     return start, extend(match.string, end, tail) if end > start else end
 
 
-def regex_rule(kind: str, regex: re.Pattern | tuple[str, int], priority: int, *, group: int | str | None = None,
-               tail: re.Pattern | None = None, check: Callable[[re.Match, str], bool] | None = None,
-               left_boundary: bool = False, needles: tuple[str, ...] = (),
-               cased_needles: tuple[str, ...] = (), gate: Callable[[str], bool] | None = None) -> Rule:
+def regex_rule(
+    kind: str,
+    regex: re.Pattern | tuple[str, int],
+    priority: int,
+    *,
+    group: int | str | None = None,
+    tail: re.Pattern | None = None,
+    check: Callable[[re.Match, str], bool] | None = None,
+    left_boundary: bool = False,
+    needles: tuple[str, ...] = (),
+    cased_needles: tuple[str, ...] = (),
+    gate: Callable[[str], bool] | None = None,
+) -> Rule:
     """A rule that runs ``regex`` with ``finditer`` (given as ``(source, flags)``, it is compiled
     on first use: most texts pass no detector's needles). The secret is capture ``group`` (whole
     match for 0), or ``detector_span`` when ``group`` is None; ``tail`` extends it;
@@ -91,11 +102,12 @@ def regex_rule(kind: str, regex: re.Pattern | tuple[str, int], priority: int, *,
     with ``\\b``, so the boundary is checked here)."""
 
     compiled: list[re.Pattern] = [regex] if isinstance(regex, re.Pattern) else []
+    pending = None if isinstance(regex, re.Pattern) else regex  # (source, flags) until compiled
 
     def find(text: str, lower: str) -> Iterator[Span]:
-        if not compiled:
+        if not compiled and pending is not None:
             try:
-                compiled.append(re.compile(*regex))
+                compiled.append(re.compile(*pending))
             except (re.error, ValueError, TypeError):  # a cache from elsewhere: the rule stays inert
                 compiled.append(re.compile(r"(?!)"))
         for match in compiled[0].finditer(text):
@@ -138,8 +150,11 @@ def custom_rules(sources: list[str], log) -> list[Rule]:
         try:
             regex = re.compile(source)
         except (re.error, OverflowError, RecursionError) as exc:
-            log.warning("LAKELOOP_REDACT_PATTERNS: pattern %d is not a valid regular expression (%s): ignored",
-                        number, getattr(exc, "msg", type(exc).__name__))
+            log.warning(
+                "LAKELOOP_REDACT_PATTERNS: pattern %d is not a valid regular expression (%s): ignored",
+                number,
+                getattr(exc, "msg", type(exc).__name__),
+            )
             continue
         rules.append(regex_rule("custom", regex, 10, group=0))
     return rules
@@ -170,7 +185,7 @@ def quote_at(text: str, at: int) -> str:
     if at + slashes < len(text):
         char = text[at + slashes]
         if char == '"' or (char == "'" and not slashes):
-            return text[at:at + slashes + 1]
+            return text[at : at + slashes + 1]
     return ""
 
 
@@ -271,14 +286,19 @@ def read_word(text: str, at: int, limit: int = MAX_WORD) -> int:
 def unquoted(text: str, start: int, end: int) -> Span:
     """``(start, end)`` without the quotes when ``text[start:end]`` is one quoted chunk."""
     quote = quote_at(text, start)
-    if quote and end - start >= 2 * len(quote) and text.endswith(quote, start, end) and (
-            closing_quote(text, start + len(quote), quote) == end - len(quote)):
+    if (
+        quote
+        and end - start >= 2 * len(quote)
+        and text.endswith(quote, start, end)
+        and (closing_quote(text, start + len(quote), quote) == end - len(quote))
+    ):
         return start + len(quote), end - len(quote)
     return start, end
 
 
-def read_command(text: str, at: int, max_words: int = 64,
-                 herestrings: list[Span] | None = None) -> tuple[list[Span], int]:
+def read_command(
+    text: str, at: int, max_words: int = 64, herestrings: list[Span] | None = None
+) -> tuple[list[Span], int]:
     """``(word spans, end)`` of the command whose arguments start at ``at``: words up to a line end
     (also ``\\n`` in JSON text), ``;``, ``|``, ``&``, a parenthesis or a backquote. A redirection
     (``2>/dev/null``, ``< in.sql``) and its target are skipped; a here-string's (``<<< WORD``)
@@ -290,7 +310,7 @@ def read_command(text: str, at: int, max_words: int = 64,
         if i >= len(text) or text[i] in COMMAND_END or escaped_break(text, i):
             break
         if text[i] in "<>":
-            if words and text[words[-1][0]:words[-1][1]].isdigit() and words[-1][1] == i:
+            if words and text[words[-1][0] : words[-1][1]].isdigit() and words[-1][1] == i:
                 words.pop()  # 2>...
             operator = i
             while i < len(text) and text[i] in "<>&":

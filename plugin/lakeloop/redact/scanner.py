@@ -8,7 +8,7 @@ so JSON text stays JSON text (``[REDACTED:...]`` holds no quote or backslash).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .rules import Rule
 
@@ -80,7 +80,9 @@ class Scanner:
         spans = self.find(text)
         if not spans:
             return text, {}
-        out, kinds, at = [], {}, 0
+        out: list[str] = []
+        kinds: dict[str, int] = {}
+        at = 0
         for start, end, kind in spans:
             out.append(text[at:start])
             out.append(MARK.format(kind=kind))

@@ -57,11 +57,29 @@ def claude_call(prompt: str, system: str, model: str, timeout_s: float | None = 
     binary = find_claude()
     if binary is None:
         raise AgentError("no agent CLI: set LAKELOOP_CLAUDE_BIN or put claude on PATH")
-    argv = [binary, "-p", "--model", model, "--system-prompt", system, "--tools", "",
-            "--strict-mcp-config", "--no-session-persistence", "--output-format", "json"]
+    argv = [
+        binary,
+        "-p",
+        "--model",
+        model,
+        "--system-prompt",
+        system,
+        "--tools",
+        "",
+        "--strict-mcp-config",
+        "--no-session-persistence",
+        "--output-format",
+        "json",
+    ]
     try:
-        proc = subprocess.run(argv, input=prompt, capture_output=True, text=True,
-                              timeout=timeout_s or config.agent_timeout_s(), env=worker_env())
+        proc = subprocess.run(
+            argv,
+            input=prompt,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s or config.agent_timeout_s(),
+            env=worker_env(),
+        )
     except subprocess.TimeoutExpired as exc:
         raise AgentError(f"agent CLI timed out after {exc.timeout:.0f} s") from None
     except OSError as exc:

@@ -51,8 +51,7 @@ def review_lines(store: Store, user: str, log: logging.Logger) -> list[str]:
         ids = waiting[ref]
         if any(i not in seen for i in ids):
             n = len(ids)
-            lines.append(f"{ref}: {n} change{'s' if n != 1 else ''} waiting for your review; "
-                         "lakeloop skills proposals")
+            lines.append(f"{ref}: {n} change{'s' if n != 1 else ''} waiting for your review; lakeloop skills proposals")
     if current != seen:
         try:
             atomic_write_json(_seen_file(), {"ids": sorted(current)})

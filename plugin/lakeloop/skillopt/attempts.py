@@ -61,8 +61,17 @@ def record(ref: str, edits: list[Edit], outcome: str, version: int | None) -> st
     key = edit_set_key(edits)
     path = _file(ref)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    line = json.dumps({"ref": ref, "key": key, "edits": [e.as_dict() for e in edits], "outcome": outcome,
-                       "version": version, "at": time.time()}, ensure_ascii=False)
+    line = json.dumps(
+        {
+            "ref": ref,
+            "key": key,
+            "edits": [e.as_dict() for e in edits],
+            "outcome": outcome,
+            "version": version,
+            "at": time.time(),
+        },
+        ensure_ascii=False,
+    )
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
     return key

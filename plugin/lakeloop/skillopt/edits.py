@@ -62,7 +62,7 @@ def _apply_one(body: str, edit: Edit) -> tuple[str | None, str]:
         addition = edit.text.strip("\n")
         if span:
             head = body[: span[0]].rstrip("\n")
-            return f"{head}\n\n{addition}\n\n{body[span[0]:]}", ""
+            return f"{head}\n\n{addition}\n\n{body[span[0] :]}", ""
         return f"{body.rstrip(chr(10))}\n\n{addition}\n", ""
     count = _occurrences(body, edit.target)  # "abab" is twice in "ababab": not an exact anchor
     if count != 1:

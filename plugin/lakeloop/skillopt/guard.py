@@ -82,8 +82,8 @@ import difflib
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .parse import Edit
 
@@ -135,10 +135,37 @@ MOVES_CODE = "moves or copies a line of code"
 REUSES_CODE = "reuses a code span in a new sentence"
 
 #: The content reasons, in the order ``check`` reports them (after the structural ones).
-CONTENT_REASONS = (UNSAFE_CHARACTER, CODE_BLOCK, CODE_SPAN, REUSES_CODE, COPIES_CODE, MOVES_CODE, MARKUP, ROLE,
-                   ADDRESS, SHELL, MIXED_SCRIPTS,
-                   NOT_PROSE, UNKNOWN_WORDS, CAPITALS, LONG_NUMBER, COMMAND, CREDENTIALS, SENDS, NETWORK, OUTSIDE,
-                   HIDES, OVERRIDES, FOLLOWS, LOOP, INSTALLS, DESTRUCTIVE, REMOVES_SAFETY, REWORDS, REMOVES_LINE)
+CONTENT_REASONS = (
+    UNSAFE_CHARACTER,
+    CODE_BLOCK,
+    CODE_SPAN,
+    REUSES_CODE,
+    COPIES_CODE,
+    MOVES_CODE,
+    MARKUP,
+    ROLE,
+    ADDRESS,
+    SHELL,
+    MIXED_SCRIPTS,
+    NOT_PROSE,
+    UNKNOWN_WORDS,
+    CAPITALS,
+    LONG_NUMBER,
+    COMMAND,
+    CREDENTIALS,
+    SENDS,
+    NETWORK,
+    OUTSIDE,
+    HIDES,
+    OVERRIDES,
+    FOLLOWS,
+    LOOP,
+    INSTALLS,
+    DESTRUCTIVE,
+    REMOVES_SAFETY,
+    REWORDS,
+    REMOVES_LINE,
+)
 
 _FRONT = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n(?:.*?\r?\n)??---[ \t]*(?:\r?\n|\Z)", re.S)
 
@@ -152,9 +179,11 @@ def front_matter(body: str) -> str:
 
 # -- change size ------------------------------------------------------------------------------
 
+
 def common_ends(old: str, new: str) -> tuple[int, int]:
     """``(prefix, suffix)``: lengths of the longest common prefix and suffix of ``old`` and
     ``new`` that do not overlap (slice comparisons, so fast on megabytes)."""
+
     def common(a: str, b: str) -> int:
         lo, hi = 0, min(len(a), len(b))
         while lo < hi:
@@ -178,7 +207,7 @@ def change_size(old: str, new: str) -> tuple[int, int]:
     if old == new:
         return 0, 0
     prefix, suffix = common_ends(old, new)
-    old, new = old[prefix:len(old) - suffix], new[prefix:len(new) - suffix]
+    old, new = old[prefix : len(old) - suffix], new[prefix : len(new) - suffix]
     if len(old) + len(new) > DIFF_LIMIT:
         return len(new), len(old)
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
@@ -209,10 +238,26 @@ def change_limit(old: str) -> int:
 #: Typographic marks allowed in any skill (quotes, dashes, ellipsis, bullets, a few signs).
 TYPOGRAPHIC = frozenset("’‘“”–—…•·«»°±×µ§€£→←")
 #: Unicode's Default_Ignorable_Code_Point ranges (they render as nothing), plus U+2800.
-_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
-              (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x2800, 0x2800),
-              (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
-              (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF))
+_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
 _NEVER_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 #: Non-ASCII Latin letters without a canonical decomposition that European languages use.
 _LATIN_EXTRA = frozenset("ßæÆœŒøØłŁđĐðÐþÞħĦ")
@@ -251,8 +296,9 @@ def _plain_latin(ch: str) -> bool:
     if ch.isascii() or ch in _LATIN_EXTRA:
         return True
     decomposition = unicodedata.decomposition(ch)
-    return bool(decomposition) and not decomposition.startswith("<") and chr(
-        int(decomposition.split()[0], 16)).isascii()
+    return (
+        bool(decomposition) and not decomposition.startswith("<") and chr(int(decomposition.split()[0], 16)).isascii()
+    )
 
 
 def _lettery(ch: str) -> bool:
@@ -282,7 +328,7 @@ class Vocabulary:
     text: str
 
     @classmethod
-    def of(cls, body: str) -> "Vocabulary":
+    def of(cls, body: str) -> Vocabulary:
         """The vocabulary of ``body`` (linear in its length)."""
         raw = set(_SPLIT.split(body))
         tokens = raw | {_core(t) for t in raw}
@@ -295,11 +341,23 @@ class Vocabulary:
         lines = _lines(body)
         sentences = frozenset(s for line in lines for s in sentences_of(line))
         capitals = frozenset(w for w in _LETTER_RUN.findall(body) if w.isupper())
-        code = "\n".join([span for line in lines for span in code_spans(line)]
-                          + [line for line, fenced in _fenced(lines) if fenced])
+        code = "\n".join(
+            [span for line in lines for span in code_spans(line)] + [line for line, fenced in _fenced(lines) if fenced]
+        )
         code_words = frozenset(w for w in words_of(code) if w not in base_vocabulary())
-        return cls(frozenset(lines), sentences, frozenset(tokens), frozenset(words), frozenset(words_of(body)),
-                   capitals, code_words, code_lines(lines, code_words), chars, frozenset(scripts), body)
+        return cls(
+            frozenset(lines),
+            sentences,
+            frozenset(tokens),
+            frozenset(words),
+            frozenset(words_of(body)),
+            capitals,
+            code_words,
+            code_lines(lines, code_words),
+            chars,
+            frozenset(scripts),
+            body,
+        )
 
     def allows_char(self, ch: str) -> bool:
         """Whether an added line may hold ``ch`` (see the module docstring)."""
@@ -318,10 +376,17 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _LIST_MARKER = re.compile(r"\s*(?:(?:[-*+>#•]+|\d{1,3}[.)])\s+)*")
 
 
+def _unmarked(line: str) -> str:
+    """``line`` after its leading list or heading markers (``_LIST_MARKER`` matches at the
+    start of every line, if only the empty string)."""
+    marker = _LIST_MARKER.match(line)
+    return line[marker.end() :] if marker else line
+
+
 def sentences_of(line: str) -> list[str]:
     """The sentences of one line (split after ``.``, ``!`` or ``?``), list and heading
     markers cut from the first, surrounding spaces cut."""
-    line = line[_LIST_MARKER.match(line).end():]
+    line = _unmarked(line)
     return [s.strip() for s in _SENTENCE_SPLIT.split(line) if s.strip()]
 
 
@@ -334,12 +399,48 @@ def _lines(text: str) -> list[str]:
 # -- the folded view --------------------------------------------------------------------------
 
 #: Greek and Cyrillic letters that look like Latin ones, folded for the word and topic rules.
-_CONFUSABLES = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-    "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q",
-    "ԝ": "w", "ӏ": "l", "ɡ": "g", "ο": "o", "α": "a", "ν": "v", "ρ": "p", "ι": "i", "κ": "k", "υ": "u",
-    "χ": "x", "ϲ": "c", "ε": "e", "τ": "t", "ı": "i", "ɑ": "a", "ꭰ": "d", "ꮃ": "w",
-})
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "ѕ": "s",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "һ": "h",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "ӏ": "l",
+        "ɡ": "g",
+        "ο": "o",
+        "α": "a",
+        "ν": "v",
+        "ρ": "p",
+        "ι": "i",
+        "κ": "k",
+        "υ": "u",
+        "χ": "x",
+        "ϲ": "c",
+        "ε": "e",
+        "τ": "t",
+        "ı": "i",
+        "ɑ": "a",
+        "ꭰ": "d",
+        "ꮃ": "w",
+    }
+)
 
 
 _TYPOGRAPHIC_ASCII = str.maketrans({"’": "'", "‘": "'", "–": "-", "—": " - ", "…": "..."})
@@ -353,8 +454,7 @@ def fold(text: str, lookalikes: bool = True) -> str:
     mapped to Latin ones."""
     text = unicodedata.normalize("NFKD", text)
     if not text.isascii():
-        text = "".join(c for c in text
-                       if c.isascii() or not (unicodedata.category(c)[0] == "M" or never_allowed(c)))
+        text = "".join(c for c in text if c.isascii() or not (unicodedata.category(c)[0] == "M" or never_allowed(c)))
     text = text.casefold().translate(_TYPOGRAPHIC_ASCII)
     return text.translate(_CONFUSABLES) if lookalikes else text
 
@@ -373,7 +473,7 @@ _WORDS_PATH = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*(?:/[A-Za-z]+(?:-[A-Za-z]+)*)
 _PUNCTUATION_TOKEN = re.compile(r"[-–—]+|\.\.\.|->|[…•*·+/,:.()\[\]\"'“”‘’]|\[ \]|\(\)")
 _MARKUP = re.compile(r"<!--|-->|<\s*/?\s*[a-z!?]", re.I)
 _REGION_MARKER = re.compile(r"slow[\s_-]*update")
-_SHELL_CHARS = frozenset("$`|&;<>{}=*?!^%()[]\"")
+_SHELL_CHARS = frozenset('$`|&;<>{}=*?!^%()[]"')
 _TICKS = re.compile(r"`+")
 _FENCE = re.compile(r"^ {0,3}(?:[-*+>] +|\d{1,3}[.)] +)?(?:```|~~~)")
 #: Longest plain word (letters), and the fewest lower-to-upper case changes that make a word
@@ -398,7 +498,7 @@ def code_spans(line: str) -> list[str]:
         if j < 0:
             i += 1
             continue
-        spans.append(line[runs[i][0]:runs[j][1]])
+        spans.append(line[runs[i][0] : runs[j][1]])
         i = j + 1
     return spans
 
@@ -421,8 +521,9 @@ def _plain_word(core: str) -> str | None:
     if core.endswith("(s)"):
         core = core[:-3]
     parts = re.split(r"['’-]", core)
-    if not all(parts) or not all(unicodedata.category(p[0])[0] == "L" and all(
-            unicodedata.category(c)[0] in "LM" for c in p) for p in parts):
+    if not all(parts) or not all(
+        unicodedata.category(p[0])[0] == "L" and all(unicodedata.category(c)[0] in "LM" for c in p) for p in parts
+    ):
         return NOT_PROSE
     if len({script(c) for c in core if unicodedata.category(c)[0] == "L"}) > 1:
         return MIXED_SCRIPTS
@@ -439,8 +540,15 @@ def _plain_word(core: str) -> str | None:
 def _token_kinds(token: str) -> list[str]:
     """Why a token that is neither plain nor in the skill is held (one or more reasons)."""
     kinds = []
-    if ("://" in token or "@" in token or "~" in token or "\\" in token or "/" in token
-            or token.startswith(".") or re.search(r"\w\.\w", token)):
+    if (
+        "://" in token
+        or "@" in token
+        or "~" in token
+        or "\\" in token
+        or "/" in token
+        or token.startswith(".")
+        or re.search(r"\w\.\w", token)
+    ):
         kinds.append(ADDRESS)
     if any(c in _SHELL_CHARS for c in token) or (token.startswith("-") and token.strip("-")):
         kinds.append(SHELL)
@@ -468,11 +576,13 @@ BASE_WORDS = "data/guard-words-en.txt"
 #: Words never taken from the base vocabulary, only from the skill's own words (besides the
 #: commands and the single words of the topics): top-level domains, the roots of a Unix file
 #: system, and English words that name environment variables or a shell.
-UNLISTED = frozenset("""
+UNLISTED = frozenset(
+    """
 com net org io gov edu biz xyz
 etc usr var tmp home root proc dev opt bin sbin srv mnt sys
 path shell
-""".split())
+""".split()
+)
 #: Word paths (``and/or``) may not start with or hold one of these (``var/lib``, ``root/backups``).
 PATH_ROOTS = frozenset("etc usr var tmp home root proc dev opt bin sbin srv mnt sys lib boot".split())
 #: Upper-case words an added line may hold although the skill does not: common acronyms.
@@ -542,8 +652,21 @@ def words_of(text: str) -> list[str]:
 
 
 #: Endings an inflected or derived word may drop, with what replaces them (``tries`` -> ``try``).
-_SUFFIXES = (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
-             ("ly", ""), ("er", ""), ("er", "e"), ("or", ""), ("or", "e"))
+_SUFFIXES = (
+    ("ies", "y"),
+    ("ied", "y"),
+    ("es", ""),
+    ("s", ""),
+    ("ed", ""),
+    ("ed", "e"),
+    ("ing", ""),
+    ("ing", "e"),
+    ("ly", ""),
+    ("er", ""),
+    ("er", "e"),
+    ("or", ""),
+    ("or", "e"),
+)
 
 
 def _stems(word: str) -> list[str]:
@@ -573,14 +696,19 @@ def _word_tokens(text: str) -> str:
     kept = []
     for i, token in enumerate(t for t in _SPLIT.split(text) if t):
         core = _core(token)
-        if ((i == 0 and _MARKER.fullmatch(token)) or _NUMBER.fullmatch(core) or core.lower() in UNITS
-                or token.lower().rstrip(",;:!?)\"'") in ABBREVIATIONS or _PUNCTUATION_TOKEN.fullmatch(token)):
+        if (
+            (i == 0 and _MARKER.fullmatch(token))
+            or _NUMBER.fullmatch(core)
+            or core.lower() in UNITS
+            or token.lower().rstrip(",;:!?)\"'") in ABBREVIATIONS
+            or _PUNCTUATION_TOKEN.fullmatch(token)
+        ):
             continue
         kept.append(token[:-3] if token.endswith("(s)") else token)
     return " ".join(kept)
 
 
-def word_reasons(text: str, old: "Vocabulary", found: dict[str, list[str]]) -> None:
+def word_reasons(text: str, old: Vocabulary, found: dict[str, list[str]]) -> None:
     """Add to ``found`` the word rules' reasons for ``text`` (one added line, code spans the skill
     already has taken out): words neither the skill nor the base vocabulary has
     (``UNKNOWN_WORDS``), upper-case words of two letters or more the skill does not have, but
@@ -590,8 +718,11 @@ def word_reasons(text: str, old: "Vocabulary", found: dict[str, list[str]]) -> N
     unknown = [w for w in words_of(prose) if not known_word(w, old.prose_words)]
     if unknown:
         found.setdefault(UNKNOWN_WORDS, []).extend(w[:24] for w in unknown)
-    capitals = [w for w in _LETTER_RUN.findall(prose)
-                if len(w) >= 2 and w.isupper() and w not in old.capitals and w not in ACRONYMS]
+    capitals = [
+        w
+        for w in _LETTER_RUN.findall(prose)
+        if len(w) >= 2 and w.isupper() and w not in old.capitals and w not in ACRONYMS
+    ]
     if capitals:
         found.setdefault(CAPITALS, []).extend(w[:24] for w in capitals)
     if any(run not in old.text for run in _DIGIT_RUN.findall(text)):
@@ -619,7 +750,7 @@ def shell_like(line: str, code_words: frozenset[str]) -> bool:
     first word starts in lower case and is a command (``COMMANDS``) or a word of the skill's code
     outside the base vocabulary (``alembic downgrade base``), or it holds a shell operator
     (``&&``, ``||``, ``$(``, `` | ``, `` > ``)."""
-    text = line[_LIST_MARKER.match(line).end():].lstrip()
+    text = _unmarked(line).lstrip()
     first = _SPLIT.split(text, maxsplit=1)[0] if text else ""
     if first[:1].islower():
         word = fold(first.split("/")[0])
@@ -633,8 +764,7 @@ def code_lines(lines: Sequence[str], code_words: frozenset[str]) -> dict[str, in
     inside a fenced block, a line indented as code (four spaces or a tab) or a ``shell_like`` line."""
     counts: dict[str, int] = {}
     for line, fenced in _fenced(lines):
-        if line.strip() and (fenced or "`" in line or line.startswith(("    ", "\t"))
-                             or shell_like(line, code_words)):
+        if line.strip() and (fenced or "`" in line or line.startswith(("    ", "\t")) or shell_like(line, code_words)):
             counts[line] = counts.get(line, 0) + 1
     return counts
 
@@ -646,7 +776,8 @@ def code_lines(lines: Sequence[str], code_words: frozenset[str]) -> dict[str, in
 #: running programs (pipe, invoke, decode, program, utility). An added line may name one only
 #: when the old body already does. Programs named by ordinary English words are left out
 #: (make, find, head, cat, source, ...); "go" counts only before a Go subcommand.
-COMMANDS = frozenset("""
+COMMANDS = frozenset(
+    """
 sh bash zsh ksh csh tcsh busybox pwsh powershell cmd python python2 python3 pypy perl ruby node nodejs
 deno bun php lua luajit tclsh osascript wscript cscript mshta rundll32 regsvr32 java jshell groovy julia
 rscript dotnet npm npx pnpm pnpx yarn bunx uv uvx pip pip3 pipx poetry pdm conda mamba micromamba gem
@@ -661,7 +792,8 @@ webfetch websearch mcp tee echo printf printenv env export strace ltrace gdb jq 
 pipe pipes piped piping redirect redirects redirected redirecting invoke invokes invoked invoking decode
 decodes decoded decoding encode encodes encoded decrypt decrypts decrypted encrypt encrypts encrypted
 program programs utility utilities binary binaries executable executables one-liner oneliner
-""".split())
+""".split()
+)
 _WORD = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
 _GO = re.compile(r"\bgo\s+(?:install|get|run|build|mod|generate|tool|env)\b")
 
@@ -685,9 +817,11 @@ def _commands(folded: str, known: frozenset[str]) -> list[str]:
 # -- topics -----------------------------------------------------------------------------------
 
 _B, _E = r"(?<![\w-])", r"(?![\w-])"
-_NEGATION = (r"(?:never|not|cannot|can't|don't|dont|doesn't|won't|mustn't|shouldn't|must\s+not|should\s+not"
-             r"|do\s+not|may\s+not|must\s+never|should\s+never|no\s+(?:need|reason|point)\s+(?:to|in|for)|needn't"
-             r"|need\s+not|никогда\s+не|не|нельзя)")
+_NEGATION = (
+    r"(?:never|not|cannot|can't|don't|dont|doesn't|won't|mustn't|shouldn't|must\s+not|should\s+not"
+    r"|do\s+not|may\s+not|must\s+never|should\s+never|no\s+(?:need|reason|point)\s+(?:to|in|for)|needn't"
+    r"|need\s+not|никогда\s+не|не|нельзя)"
+)
 
 
 @dataclass(frozen=True)
@@ -707,216 +841,559 @@ class Topic:
     @functools.cached_property
     def patterns(self) -> tuple[re.Pattern, re.Pattern | None]:
         """The compiled ``(english, russian)`` patterns (``russian`` None when there is none)."""
+
         def compile_(words: tuple[str, ...]) -> re.Pattern:
             return re.compile(rf"{_B}(?:{'|'.join(words)}){_E}", re.I)
+
         return compile_(self.english), compile_(self.russian) if self.russian else None
 
 
-_COMMUNICATE = (r"(?:tell|mention|report|show|inform|notify|alert|disclose|reveal|display|surface|warn|bother"
-                r"|bring\s+up|raise|include|let\s+\w+\s+know)")
+_COMMUNICATE = (
+    r"(?:tell|mention|report|show|inform|notify|alert|disclose|reveal|display|surface|warn|bother"
+    r"|bring\s+up|raise|include|let\s+\w+\s+know)"
+)
 _SUBJECT = r"(?:the\s+)?(?:user|users|they|anyone|reviewers?|author|human|people)"
 
 TOPICS: tuple[Topic, ...] = (
-    Topic(CREDENTIALS, english=(
-        r"pass(?:words?|wd|phrases?|codes?)", r"pass\s+(?:word|phrase)s?", r"tokens?", r"secrets?", r"credentials?",
-        r"creds", r"api\s*-?\s*keys?", r"apikeys?",
-        r"(?:access|private|secret|ssh|signing|deploy|gpg|pgp|encryption|maintainer|release|master|root|admin|personal"
-        r"|service)\s+keys?", r"keys?\s+(?:file|files|folder|pair|material|ring)", r"env|envs", r"environment\s+var\w*",
-        r"env\s*vars?", r"dotenv", r"\.env", r"keychains?", r"keyrings?", r"keystores?", r"wallets?", r"gnupg",
-        r"pgpass", r"netrc", r"kubeconfig", r"cookies?", r"bearer", r"authori[sz]ation", r"auth\s*(?:header|token)s?",
-        r"otp", r"mfa", r"2fa", r"two[\s-]factor", r"login\s+details", r"superusers?",
-        r"(?:admin|root)\s+(?:accounts?|users?|access|privileges?)", r"connection\s+strings?", r"dsn",
-        r"(?:personal|private)\s+data", r"signing", r"(?<!foreign\s)(?<!primary\s)(?<!unique\s)(?<!sort\s)keys",
-        r"(?:sign|log)[\s-]?(?:in|on)\s+(?:details|data|info\w*|names?|codes?)", r"vaults?",
-        r"one[\s-]time\s+(?:codes?|pass\w*|pins?|tokens?|links?)",
-        r"(?:what|whatever|everything)\s+(?:the\s+)?(?:users?|they|you|people)\s+types?", r"keystrokes?",
-        r"passw\w*", r"kennw\w*", r"geheim\w*", r"zugangsdat\w*", r"logins?", r"certs?", r"certificates?",
-        r"administrators?", r"session\s+(?:ids?|cookies?|tokens?|keys?)", r"identity\s+(?:files?|tokens?)",
-        r"user\s?names?", r"(?:full|admin|root|write|owner)\s+(?:access|rights|permissions?)",
-        r"(?:database|server|host|db)\s+address\w*",
-        r"(?:card|credit\s+card|social\s+security|phone|account|passport|bank)\s+numbers?",
-        r"(?:customer|user|client|personal|patient|employee)s?'?\s+(?:data|names?|records?|details|e-?mails?"
-        r"|addresses|information|info)", r"(?:table|database|row|dump|backup)\s+contents?",
-        r"contents?\s+of\s+(?:the\s+)?(?:\w+\s+)?(?:tables?|database|dump|backup|rows)"),
-        russian=(r"парол\w*", r"токен\w*", r"секрет\w*", r"ключ(?!ев)\w*", r"учетн\w*\s+данн\w*", r"креденш\w*",
-                 r"переменн\w*\s+(?:окружени|сред)\w*", r"логин\w*", r"строк\w*\s+подключени\w*", r"куки")),
-    Topic(SENDS, english=(
-        r"send|sends|sent|sending", r"share|shares|sharing", r"paste|pastes|pasted|pasting",
-        r"post|posts|posted|posting", r"upload\w*", r"publish\w*", r"e-?mail\w*", r"mail|mails|mailed|mailing",
-        r"gists?", r"pastebin\w*", r"webhooks?", r"public|publicly", r"exfiltrat\w*", r"transmit\w*", r"leak\w*",
-        r"broadcast\w*", r"tweet\w*", r"clipboard", r"beacon\w*", r"push|pushes|pushed|pushing",
-        r"forward(?:s|ed|ing)?(?=\s+(?:the|it|them|all|every|this|these|those|any|a|an|your|its|their)\b)",
-        r"attach\w*", r"mirror\w*", r"relay\w*", r"sync\w*", r"replicat\w*", r"export\w*", r"transfer\w*",
-        r"disclos\w*", r"reveal\w*", r"expos(?:e|es|ed|ing|ure)", r"vendors?", r"partners?", r"third[\s-]part(?:y|ies)",
-        r"external", r"contractors?", r"suppliers?", r"outsiders?", r"strangers?", r"competitors?", r"buckets?",
-        r"(?:thumb|usb|flash|external|pen|google|shared|team|cloud|network)\s+(?:drives?|sticks?)", r"phones?",
-        r"slack", r"discord", r"telegram", r"whatsapp", r"twitter", r"facebook", r"reddit", r"dropbox", r"icloud",
-        r"onedrive", r"cloud", r"internet", r"online", r"world[\s-]readable", r"fax\w*",
-        r"so\s+(?:that\s+)?(?:others|everyone|everybody|anyone|anybody|outsiders|the\s+public)\s+can",
-        r"(?:for|to|with)\s+(?:everyone|everybody|anyone|anybody|the\s+world|all\s+users)",
-        r"(?:let|allow)\w*\s+(?:everyone|everybody|anyone|anybody)",
-        r"whole\s+(?:company|organi[sz]ation|org|world|internet)",
-        r"shared\s+(?:folders?|drives?|director(?:y|ies)|spaces?|locations?)"),
-        russian=(r"отправ\w*", r"пошли", r"посла\w*", r"перешли", r"переда\w*", r"подели\w*", r"опубликов\w*",
-                 r"публику\w*", r"публичн\w*", r"выгрузи\w*", r"вставь", r"почт\w*", r"гист\w*", r"вебхук\w*",
-                 r"запуш\w*")),
-    Topic(NETWORK, english=(
-        r"ports?\s+\d+", r"port\s+(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty"
-        r"|sixty|seventy|eighty|ninety|hundred|thousand)\w*", r"open\w*\s+(?:up\s+)?(?:a\s+|the\s+)?ports?",
-        r"listen\w*\s+on", r"expos\w*\s+(?:\w+\s+){0,2}?(?:ports?|to\s+the\s+internet|publicly)", r"tunnel\w*",
-        r"prox(?:y|ies)", r"vpns?", r"dns", r"sockets?", r"remote\s+(?:hosts?|servers?|machines?|boxe?s?)",
-        r"\(\s*(?:at|dot)\s*\)", r"\[\s*(?:at|dot)\s*\]", r"colon\s+slash", r"slash\s+slash",
-        r"firewall\w*", r"reverse\s+shell", r"bind\s+shell", r"ip\s+address\w*", r"\w+\s+dot\s+\w+\s+dot\s+\w+",
-        r"dot\s+(?:com|net|org|io|dev|sh|xyz|ru|co|app|me|ai|info)", r"at\s+sign", r"\w+\s+slash\s+\w+\s+slash"),
+    Topic(
+        CREDENTIALS,
+        english=(
+            r"pass(?:words?|wd|phrases?|codes?)",
+            r"pass\s+(?:word|phrase)s?",
+            r"tokens?",
+            r"secrets?",
+            r"credentials?",
+            r"creds",
+            r"api\s*-?\s*keys?",
+            r"apikeys?",
+            r"(?:access|private|secret|ssh|signing|deploy|gpg|pgp|encryption|maintainer|release|master|root|admin|personal"
+            r"|service)\s+keys?",
+            r"keys?\s+(?:file|files|folder|pair|material|ring)",
+            r"env|envs",
+            r"environment\s+var\w*",
+            r"env\s*vars?",
+            r"dotenv",
+            r"\.env",
+            r"keychains?",
+            r"keyrings?",
+            r"keystores?",
+            r"wallets?",
+            r"gnupg",
+            r"pgpass",
+            r"netrc",
+            r"kubeconfig",
+            r"cookies?",
+            r"bearer",
+            r"authori[sz]ation",
+            r"auth\s*(?:header|token)s?",
+            r"otp",
+            r"mfa",
+            r"2fa",
+            r"two[\s-]factor",
+            r"login\s+details",
+            r"superusers?",
+            r"(?:admin|root)\s+(?:accounts?|users?|access|privileges?)",
+            r"connection\s+strings?",
+            r"dsn",
+            r"(?:personal|private)\s+data",
+            r"signing",
+            r"(?<!foreign\s)(?<!primary\s)(?<!unique\s)(?<!sort\s)keys",
+            r"(?:sign|log)[\s-]?(?:in|on)\s+(?:details|data|info\w*|names?|codes?)",
+            r"vaults?",
+            r"one[\s-]time\s+(?:codes?|pass\w*|pins?|tokens?|links?)",
+            r"(?:what|whatever|everything)\s+(?:the\s+)?(?:users?|they|you|people)\s+types?",
+            r"keystrokes?",
+            r"passw\w*",
+            r"kennw\w*",
+            r"geheim\w*",
+            r"zugangsdat\w*",
+            r"logins?",
+            r"certs?",
+            r"certificates?",
+            r"administrators?",
+            r"session\s+(?:ids?|cookies?|tokens?|keys?)",
+            r"identity\s+(?:files?|tokens?)",
+            r"user\s?names?",
+            r"(?:full|admin|root|write|owner)\s+(?:access|rights|permissions?)",
+            r"(?:database|server|host|db)\s+address\w*",
+            r"(?:card|credit\s+card|social\s+security|phone|account|passport|bank)\s+numbers?",
+            r"(?:customer|user|client|personal|patient|employee)s?'?\s+(?:data|names?|records?|details|e-?mails?"
+            r"|addresses|information|info)",
+            r"(?:table|database|row|dump|backup)\s+contents?",
+            r"contents?\s+of\s+(?:the\s+)?(?:\w+\s+)?(?:tables?|database|dump|backup|rows)",
+        ),
+        russian=(
+            r"парол\w*",
+            r"токен\w*",
+            r"секрет\w*",
+            r"ключ(?!ев)\w*",
+            r"учетн\w*\s+данн\w*",
+            r"креденш\w*",
+            r"переменн\w*\s+(?:окружени|сред)\w*",
+            r"логин\w*",
+            r"строк\w*\s+подключени\w*",
+            r"куки",
+        ),
+    ),
+    Topic(
+        SENDS,
+        english=(
+            r"send|sends|sent|sending",
+            r"share|shares|sharing",
+            r"paste|pastes|pasted|pasting",
+            r"post|posts|posted|posting",
+            r"upload\w*",
+            r"publish\w*",
+            r"e-?mail\w*",
+            r"mail|mails|mailed|mailing",
+            r"gists?",
+            r"pastebin\w*",
+            r"webhooks?",
+            r"public|publicly",
+            r"exfiltrat\w*",
+            r"transmit\w*",
+            r"leak\w*",
+            r"broadcast\w*",
+            r"tweet\w*",
+            r"clipboard",
+            r"beacon\w*",
+            r"push|pushes|pushed|pushing",
+            r"forward(?:s|ed|ing)?(?=\s+(?:the|it|them|all|every|this|these|those|any|a|an|your|its|their)\b)",
+            r"attach\w*",
+            r"mirror\w*",
+            r"relay\w*",
+            r"sync\w*",
+            r"replicat\w*",
+            r"export\w*",
+            r"transfer\w*",
+            r"disclos\w*",
+            r"reveal\w*",
+            r"expos(?:e|es|ed|ing|ure)",
+            r"vendors?",
+            r"partners?",
+            r"third[\s-]part(?:y|ies)",
+            r"external",
+            r"contractors?",
+            r"suppliers?",
+            r"outsiders?",
+            r"strangers?",
+            r"competitors?",
+            r"buckets?",
+            r"(?:thumb|usb|flash|external|pen|google|shared|team|cloud|network)\s+(?:drives?|sticks?)",
+            r"phones?",
+            r"slack",
+            r"discord",
+            r"telegram",
+            r"whatsapp",
+            r"twitter",
+            r"facebook",
+            r"reddit",
+            r"dropbox",
+            r"icloud",
+            r"onedrive",
+            r"cloud",
+            r"internet",
+            r"online",
+            r"world[\s-]readable",
+            r"fax\w*",
+            r"so\s+(?:that\s+)?(?:others|everyone|everybody|anyone|anybody|outsiders|the\s+public)\s+can",
+            r"(?:for|to|with)\s+(?:everyone|everybody|anyone|anybody|the\s+world|all\s+users)",
+            r"(?:let|allow)\w*\s+(?:everyone|everybody|anyone|anybody)",
+            r"whole\s+(?:company|organi[sz]ation|org|world|internet)",
+            r"shared\s+(?:folders?|drives?|director(?:y|ies)|spaces?|locations?)",
+        ),
+        russian=(
+            r"отправ\w*",
+            r"пошли",
+            r"посла\w*",
+            r"перешли",
+            r"переда\w*",
+            r"подели\w*",
+            r"опубликов\w*",
+            r"публику\w*",
+            r"публичн\w*",
+            r"выгрузи\w*",
+            r"вставь",
+            r"почт\w*",
+            r"гист\w*",
+            r"вебхук\w*",
+            r"запуш\w*",
+        ),
+    ),
+    Topic(
+        NETWORK,
+        english=(
+            r"ports?\s+\d+",
+            r"port\s+(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty"
+            r"|sixty|seventy|eighty|ninety|hundred|thousand)\w*",
+            r"open\w*\s+(?:up\s+)?(?:a\s+|the\s+)?ports?",
+            r"listen\w*\s+on",
+            r"expos\w*\s+(?:\w+\s+){0,2}?(?:ports?|to\s+the\s+internet|publicly)",
+            r"tunnel\w*",
+            r"prox(?:y|ies)",
+            r"vpns?",
+            r"dns",
+            r"sockets?",
+            r"remote\s+(?:hosts?|servers?|machines?|boxe?s?)",
+            r"\(\s*(?:at|dot)\s*\)",
+            r"\[\s*(?:at|dot)\s*\]",
+            r"colon\s+slash",
+            r"slash\s+slash",
+            r"firewall\w*",
+            r"reverse\s+shell",
+            r"bind\s+shell",
+            r"ip\s+address\w*",
+            r"\w+\s+dot\s+\w+\s+dot\s+\w+",
+            r"dot\s+(?:com|net|org|io|dev|sh|xyz|ru|co|app|me|ai|info)",
+            r"at\s+sign",
+            r"\w+\s+slash\s+\w+\s+slash",
+        ),
         russian=(r"порт\w*\s+\d+", r"откро\w*\s+порт\w*", r"ip[\s-]?адрес\w*", r"\w+\s+точка\s+\w+\s+точка"),
+    ),
+    Topic(
+        OUTSIDE,
+        english=(
+            r"home\s+(?:directory|folder|dir)",
+            r"(?:parent|sibling|other|neighbou?ring)\s+(?:directory|directories"
+            r"|folders?|repositor(?:y|ies)|repos?|projects?|checkouts?)",
+            r"downloads?\s+(?:folder|directory)",
+            r"desktop",
+            r"system\s+(?:folders?|directory|directories|files?)",
+            r"root\s+(?:directory|folder)",
+            r"outside\s+(?:the|this)\s+(?:project|repo|repository|working\s+tree)",
+            r"temp(?:orary)?\s+(?:folder|directory)",
+            r"(?:their|user's|your|my|his|her)\s+(?:\w+\s+)?(?:folders?|directory|directories|machine|computer|laptop)",
+            r"documents\s+folder",
+            r"sudoers",
+            r"/etc",
+            r"dotfiles?",
+            r"(?:levels?|folders?|directory|directories|dirs?)\s+(?:above|up\s+from|outside)",
+            r"above\s+the\s+(?:project|repo\w*|working\s+tree|checkout|workspace)",
+            r"(?:every|any|all|each)\s+other\s+(?:databases?|repos?|repositor(?:y|ies)|projects?|servers?|hosts?"
+            r"|machines?|services?|environments?|clusters?|folders?|director(?:y|ies))",
+            r"you\s+can\s+(?:reach|access|find|get\s+to)",
         ),
-    Topic(OUTSIDE, english=(
-        r"home\s+(?:directory|folder|dir)", r"(?:parent|sibling|other|neighbou?ring)\s+(?:directory|directories"
-        r"|folders?|repositor(?:y|ies)|repos?|projects?|checkouts?)", r"downloads?\s+(?:folder|directory)", r"desktop",
-        r"system\s+(?:folders?|directory|directories|files?)", r"root\s+(?:directory|folder)",
-        r"outside\s+(?:the|this)\s+(?:project|repo|repository|working\s+tree)",
-        r"temp(?:orary)?\s+(?:folder|directory)",
-        r"(?:their|user's|your|my|his|her)\s+(?:\w+\s+)?(?:folders?|directory|directories|machine|computer|laptop)",
-        r"documents\s+folder", r"sudoers", r"/etc", r"dotfiles?",
-        r"(?:levels?|folders?|directory|directories|dirs?)\s+(?:above|up\s+from|outside)",
-        r"above\s+the\s+(?:project|repo\w*|working\s+tree|checkout|workspace)",
-        r"(?:every|any|all|each)\s+other\s+(?:databases?|repos?|repositor(?:y|ies)|projects?|servers?|hosts?"
-        r"|machines?|services?|environments?|clusters?|folders?|director(?:y|ies))",
-        r"you\s+can\s+(?:reach|access|find|get\s+to)"),
-        russian=(r"домашн\w*\s+(?:папк|каталог|директор)\w*", r"папк\w*\s+загрузок", r"загрузк\w*",
-                 r"соседн\w*\s+(?:папк|репозитор|каталог|проект)\w*", r"родительск\w*",
-                 r"вне\s+(?:проекта|репозитория)", r"рабоч\w*\s+стол\w*", r"временн\w*\s+(?:папк|каталог)\w*")),
-    Topic(HIDES, english=(
-        r"silent|silently|quiet|quietly|secretly", r"covert\w*", r"discreet\w*", r"stealth\w*", r"invisibl[ey]",
-        r"unnoticed", r"hide|hides|hidden|hiding", r"conceal\w*", r"suppress\w*", r"omit|omits|omitted|omitting",
-        r"cover\s+up", r"pretend\w*", r"fake|faked", r"lie|lying", r"mislead\w*",
-        r"behind\s+(?:the\s+)?(?:user|their|his|her)'?s?\s+back", r"keep\s+(?:\w+\s+){0,3}?to\s+yourself",
-        r"leav(?:e|es|ing)\s+(?:\w+\s+){0,4}?out",
-        r"without\s+(?:\w+\s+){0,2}?(?:telling|informing|notifying|alerting|mentioning|showing|letting)",
-        rf"{_NEGATION}\s+(?:\w+\s+){{0,3}}?{_COMMUNICATE}\w*(?!\s+(?:success|that\s+it\s+(?:worked|succeeded)))",
-        rf"(?:so|ensure|make\s+sure)\s+(?:that\s+)?{_SUBJECT}\s+(?:does\s+not|doesn't|do\s+not|don't|will\s+not|won't"
-        r"|cannot|can't|never|would\s+not|wouldn't)\s+(?:\w+\s+)?(?:see|notice|know|find|learn|realise|realize|spot)",
-        r"(?:nobody|no\s+one)\s+(?:\w+\s+){0,2}?(?:sees?|notices?|knows?|finds?|watch\w*|checks?|reads?)",
-        r"gloss\w*", r"downplay\w*", r"whitewash\w*", r"cover[\s-]?ups?", r"between\s+(?:us|ourselves|you\s+and\s+me)",
-        r"only\s+(?:\w+\s+){0,2}?(?:report|tell|mention|show|say|share|include|list|summar)\w*",
-        r"(?:report|tell|mention|show|summar\w*|list)\w*\s+only",
-        r"(?:free\s+of|without|no)\s+(?:any\s+)?mention", r"without\s+(?:a|any|one)\s+word",
-        r"(?:report|claim|say|state|announce)\w*\s+(?:\w+\s+){0,4}?(?:success\w*|succeeded|worked|passed|fine|done"
-        r"|healthy|green|ok)\s+(?:\w+\s+){0,2}?(?:even|regardless|whether|no\s+matter|anyway|in\s+(?:every|any|all)"
-        r"\s+cases?|always|every\s+time)",
-        r"but\s+not\s+(?:the\s+|any\s+)?(?:\w+\s+)?(?:failures?|failed|failing|errors?|warnings?|problems?|issues?)",
-        rf"(?:tell|say|write|report|claim|state|answer|reply|respond|announce)\w*\s+(?:(?!which|whether|if|how|what"
-        rf"|when|only|after)[\w']+[,:;]?\s+){{0,6}}?(?:succeeded|passed|worked|successful(?:ly)?|looks?\s+good"
-        r"|(?:is|are|was|were)\s+fine|all\s+green|(?:did|have|has)\s+not\s+(?:run|fail)\w*|didn't\s+(?:run|fail)\w*"
-        r"|never\s+ran|nothing\s+(?:failed|went\s+wrong)|no\s+(?:errors?|problems?|failures?|warnings?))",
-        r"mark\w*\s+(?:\w+\s+){0,3}?as\s+(?:passed|passing|skipped|green|done|fixed|resolved|success\w*)"),
-        russian=(r"скры\w*", r"спряч\w*", r"прят\w*", r"утаи\w*", r"молча", r"тихо", r"незаметно", r"втаине",
-                 r"таино", r"при\s+себе", r"незачем",
-                 r"не\s+(?:\w+\s+){0,2}?(?:говори|сообщаи|упоминаи|рассказываи|показываи|пиши|информируи|уведомляи)\w*",
-                 r"(?:скажи|сообщи|напиши|ответь|доложи)\w*\s+(?:(?!сколько|какие|каков|ли|почему|где|именно)"
-                 r"[\w']+[,:;]?\s+){0,5}?(?:прошл\w*|успешн\w*|в\s+порядке|работает|зелен\w*|ничего\s+не)",
-                 r"помет\w*\s+(?:\w+\s+){0,3}?как")),
-    Topic(OVERRIDES, english=(
-        r"ignor(?:e|es|ed|ing)", r"disregard\w*", r"overrid\w*", r"bypass\w*", r"circumvent\w*", r"jailbreak\w*",
-        r"you\s+are\s+now", r"developer\s+mode", r"system\s+prompt", r"new\s+instructions",
-        r"(?:previous|prior|earlier|above)\s+instructions",
-        r"(?:skip\w*|disabl\w*|turn\w*\s+off|avoid\w*)\s+(?:\w+\s+){0,3}?(?:confirm\w*|approv\w*|permission\w*"
-        r"|review\w*|verif\w*|checks?|hooks?|tests?|prompts?|safety|guard\w*|backups?|sandbox\w*|staging)",
-        r"without\s+(?:\w+\s+){0,3}?(?:confirm\w*|approv\w*|permission\w*|consent\w*|review\w*|asking|checking|reading"
-        r"|looking|testing|verifying|running)",
-        rf"{_NEGATION}\s+(?:\w+\s+){{0,2}}?(?:ask|wait|prompt|check\s+with|confirm\s+with)\w*",
-        r"auto[\s-]?(?:approv|confirm|accept)\w*", r"yes\s+to\s+all", r"no[\s-]verify",
-        r"(?:staging|review|reviews|tests?|backups?|confirmation|approval|checks?|verification|dry[\s-]?runs?|ci"
-        r"|lint\w*)\s+(?:steps?\s+|stages?\s+)?(?:is|are)\s+(?:now\s+)?(?:optional|deprecated|unnecessary|not\s+needed"
-        r"|not\s+required|no\s+longer\s+(?:needed|required))",
-        r"needs?\s+no\s+(?:review|approval|tests?|confirmation|checks?)",
-        r"(?:deploy|push|merge|release|ship|commit)\w*\s+(?:\w+\s+){0,3}?(?:directly|straight)",
-        r"(?:directly|straight)\s+(?:to|into|on)\s+(?:production|prod|main|master)",
-        r"even\s+(?:if|when)\s+(?:\w+\s+){0,4}?(?:fail\w*|errors?|problems?|blocking|broken|red|asks?)",
-        r"(?:is|are|be|becomes?|now)\s+(?:now\s+)?(?:optional|unnecessary)",
-        r"(?:is|are)\s+not\s+(?:needed|necessary|required)",
-        r"assum\w*\s+(?:that\s+)?(?:the\s+)?(?:user|users|they|everyone|the\s+team)",
-        r"yes\s+to\s+(?:all|every\w*|any\w*)", r"(?:set|put|lay|leave)\w*\s+(?:\w+\s+){0,3}?aside",
-        r"(?:accept|approv|allow|confirm|answer)\w*\s+(?:\w+\s+){0,4}?automatically",
-        r"automatically\s+(?:accept|approv|allow|confirm)\w*", r"(?:every|any|all)\s+tool\s+calls?",
-        r"regardless", r"no\s+matter\s+what", r"stop\w*\s+(?:to\s+)?(?:ask|check|confirm|wait|verif)\w*", r"disabl\w*",
-        r"(?:carry\s+on|go\s+on|continue|proceed|deploy|merge|ship|push|release|apply|run|migrate)\w*"
-        r"\s+(?:\w+\s+){0,6}?anyway", r"skip(?:s|ped|ping)?",
-        r"(?:go|goes|going|carry|carries|move|moves|continue\w*|proceed\w*)\s+(?:on\s+)?without",
-        r"(?:if|when)\s+(?:you\s+have\s+(?:the\s+)?time|(?:it\s+is\s+|it's\s+)?convenient)",
-        r"production\s+(?:\w+\s+){0,3}?(?:right\s+away|immediately|at\s+once|straight\s+away)",
-        r"(?:right\s+away|immediately|at\s+once|straight\s+away)\s+(?:\w+\s+){0,3}?production",
-        r"(?:answer|reply|respond|say)\w*\s+(?:\w+\s+){0,8}?yes",
-        r"(?:all|any|every)\s+(?:hosts?|ips?|addresses|networks?|machines?)",
-        r"(?:already|has|have)\s+(?:\w+\s+)?(?:approved|agreed|confirmed|consented|signed\s+off)",
-        r"(?:yolo|auto|bypass|unsafe|dangerous|permissive|trust\w*|unattended|god|admin|root)\s+mode",
-        r"modes?\s+(?:that|which)\s+(?:\w+\s+)?(?:accept|allow|approv|skip|bypass)\w*",
-        r"(?:give|grant)\w*\s+(?:\w+\s+){0,2}?permissions?", r"any\s+(?:tool|command|program|action)s?",
-        r"no\s+longer\s+(?:appl\w*|valid|hold\w*|matter\w*|needed|required|relevant)",
-        r"(?:do|does|did)\s+not\s+apply", r"(?:don't|doesn't)\s+apply", r"precedence", r"priority\s+over",
-        r"(?:takes?|has|have|given?|get)\s+(?:\w+\s+)?priority", r"more\s+important\s+than", r"supersed\w*",
-        r"overrul\w*"),
-        russian=(r"игнорир\w*", r"проигнорир\w*", r"пропуст\w*", r"обоид\w*", r"обходи", r"отключ\w*",
-                 r"без\s+(?:\w+\s+){0,2}?(?:подтвержд|спрос|вопрос|согласи|проверк|ревью)\w*",
-                 r"не\s+(?:\w+\s+){0,2}?(?:спрашиваи|жди|проси|уточняи|ожидаи)\w*",
-                 r"предыдущ\w*\s+(?:\w+\s+)?инструкц\w*", r"нов\w*\s+инструкц\w*", r"даже\s+(?:если|когда)"),
+        russian=(
+            r"домашн\w*\s+(?:папк|каталог|директор)\w*",
+            r"папк\w*\s+загрузок",
+            r"загрузк\w*",
+            r"соседн\w*\s+(?:папк|репозитор|каталог|проект)\w*",
+            r"родительск\w*",
+            r"вне\s+(?:проекта|репозитория)",
+            r"рабоч\w*\s+стол\w*",
+            r"временн\w*\s+(?:папк|каталог)\w*",
         ),
-    Topic(FOLLOWS, english=(
-        r"whatever\s+(?:[\w']+[,]?\s+){0,10}?(?:says?|replies|reply|asks?|tells?|suggests?|returns?|outputs?|prints?"
-        r"|contains?|instructs?|wants?)",
-        r"(?:do|run|execute|follow|obey)\s+(?:\w+\s+){0,2}?(?:whatever|anything)",
-        r"carry\s+(?:it|them|that|those)\s+out",
-        r"as\s+(?:an?\s+)?(?:instructions?|commands?|orders?)", r"instructions?\s+(?:from|in)",
-        r"new\s+polic(?:y|ies)", r"polic(?:y|ies)\s+from", r"from\s+now\s+on",
-        r"(?:previous|earlier|last|prior|another|other)\s+sessions?", r"instructions?",
-        r"(?:do|follow|obey)\s+(?:\w+\s+)?what\w*\s+(?:[\w']+\s+){0,5}?(?:says?|tells?|asks?|wants?|suggests?"
-        r"|instructs?)", r"tells?\s+you\s+to",
-        r"treat\w*\s+(?:\w+\s+){0,6}?as\s+(?:an?\s+)?(?:steps?|commands?|orders?|tasks?|requests?)",
-        r"(?:anything|everything|whatever)\s+(?:\w+\s+)?(?:in|from)\s+the",
-        r"act\w*\s+(?:up)?on\s+(?:any|all|every|the|what\w*)"),
-        russian=(r"(?:выполни|сделаи|запусти)\w*\s+(?:\w+\s+){0,2}?(?:все|что\s+угодно|команд\w*\s+из)",
-                 r"как\s+инструкц\w*", r"предыдущ\w*\s+сесси\w*", r"что\s+бы\s+(?:ни|не)")),
-    Topic(LOOP, english=(
-        r"judge|judges", r"grader", r"evaluator", r"optimi[sz]er", r"lakeloop", r"skillopt",
-        r"score\s+(?:it|this|the\s+session)", r"confidence\s+(?:of\s+)?\d",
-        r"(?:other|another|any|every|all|each)\s+(?:\w+\s+)?skills?", r"skill\s+files?",
-        r"this\s+(?:paragraph|section|text|line|instruction|note)s?\s+(?:to|into|in)", r"claude\s*\.?\s*md",
-        r"agents?\s*\.\s*md", r"settings\s*\.\s*json", r"hooks?", r"settings", r"configs?",
-        r"editors?\s+of\s+this", r"future\s+(?:editors?|versions?|edits?|readers?|revisions?)",
-        r"(?:keep|preserve|retain|copy|extend|repeat)\s+this\s+(?:paragraph|section|text|line|note|instruction"
-        r"|sentence)",
-        r"session\s+starts?", r"every\s+session", r"memory\s+(?:path|files?|notes?)", r"\.?deeplake"),
-        russian=(r"суд\w*", r"оценщик\w*", r"(?:други\w*|любо\w*|кажд\w*|все\w*)\s+навык\w*",
-                 r"этот\s+(?:абзац|текст|раздел)\s+(?:в|во)", r"хук\w*")),
-    Topic(INSTALLS, english=(
-        r"install\w*", r"reinstall\w*", r"download\w*", r"fetch|fetches|fetched|fetching", r"pypi",
-        r"npm\s+registry", r"package\s+index", r"packages?", r"librar(?:y|ies)", r"modules?", r"dependenc(?:y|ies)",
-        r"requirements", r"registr(?:y|ies)", r"plugins?", r"(?:at|to)\s+version", r"\w+\s+point\s+\w+\s+point",
-        r"pull\w*\s+in"),
-        russian=(r"установ\w*", r"скача\w*", r"загрузи\w*", r"пакет\w*", r"pypi")),
-    Topic(DESTRUCTIVE, english=(
-        r"delet[a-z]*", r"remov[a-z]*", r"drop|drops|dropped|dropping", r"truncat[a-z]*", r"wip(?:e|es|ed|ing)",
-        r"eras[a-z]*", r"purg[a-z]*", r"destroy[a-z]*", r"overwrit[a-z]*", r"clobber[a-z]*", r"shred[a-z]*",
-        r"nuk(?:e|es|ed|ing)", r"obliterat[a-z]*", r"discard[a-z]*", r"uninstall[a-z]*", r"downgrad[a-z]*",
-        r"reset[a-z]*", r"rm|rmdir|unlink|dd|wipefs|fdisk|flushall|flushdb", r"mkfs[a-z.0-9]*",
-        r"force[\s-]*push[a-z]*",
-        r"format(?:s|ted|ting)?\s+(?:the\s+|a\s+|your\s+)?(?:disk|drive|partition|volume|device|filesystem"
-        r"|file\s+system)s?", r"clear(?:s|ed|ing)?\s+(?:out\s+)?(?:the|all|every|any|your|its|their)",
-        r"empty(?:ing)?\s+(?:the|all|every|any|your|its|their)", r"get(?:ting)?\s+rid\s+of",
-        r"rewrit[a-z]*\s+(?:\w+\s+){0,3}?histor(?:y|ies)", r"squash[a-z]*", r"recreat[a-z]*", r"from\s+scratch",
-        r"throw\w*\s+(?:\w+\s+){0,3}?away", r"thrown\s+away", r"(?:do|did|does|done)\s+away\s+with",
-        r"scrap(?:s|ped|ping)?", r"zero(?:e?s|ed|ing)?\s+(?:\w+\s+){0,3}?out", r"teardown",
-        r"t(?:ear|ears|earing|ore|orn)\s+(?:\w+\s+){0,3}?down", r"expung\w*", r"all\s+the\s+way\s+back",
-        r"back\s+to\s+(?:base|zero|the\s+(?:beginning|start|first))",
-        r"(?:no|nothing|none|not\s+(?:a|one|any|a\s+single))\s+(?:\w+\s+){0,3}?surviv\w*",
-        r"end\w*\s+up\s+(?:with\s+)?(?:no|nothing|empty|zero)",
-        r"(?:no|zero)\s+(?:rows|records|tables|files|data|entries|logs|backups)\s+(?:at\s+all|left|remain\w*)",
-        r"leav\w*\s+(?:\w+\s+)?nothing", r"nothing\s+(?:left|remains)", r"kill(?:s|ed|ing)?", r"terminat\w*",
-        r"revok\w*", r"deactivat\w*", r"prun(?:e|es|ed|ing)", r"flush\w*", r"burn(?:s|ed|t|ing)?",
-        r"shut\w*\s+down", r"shutdown", r"trash\w*", r"recycl\w*", r"garbage", r"clean\w*\s+out"),
-        russian=(r"удал\w*", r"стер(?:еть|и|ет)", r"сотри|сотрите", r"очист\w*", r"очищ\w*", r"уничтож\w*",
-                 r"сброс\w*", r"перезапис\w*", r"перезапиш\w*", r"снеси", r"затри", r"вычист\w*", r"выкин\w*",
-                 r"избав\w*", r"дропн\w*"), named=True),
+    ),
+    Topic(
+        HIDES,
+        english=(
+            r"silent|silently|quiet|quietly|secretly",
+            r"covert\w*",
+            r"discreet\w*",
+            r"stealth\w*",
+            r"invisibl[ey]",
+            r"unnoticed",
+            r"hide|hides|hidden|hiding",
+            r"conceal\w*",
+            r"suppress\w*",
+            r"omit|omits|omitted|omitting",
+            r"cover\s+up",
+            r"pretend\w*",
+            r"fake|faked",
+            r"lie|lying",
+            r"mislead\w*",
+            r"behind\s+(?:the\s+)?(?:user|their|his|her)'?s?\s+back",
+            r"keep\s+(?:\w+\s+){0,3}?to\s+yourself",
+            r"leav(?:e|es|ing)\s+(?:\w+\s+){0,4}?out",
+            r"without\s+(?:\w+\s+){0,2}?(?:telling|informing|notifying|alerting|mentioning|showing|letting)",
+            rf"{_NEGATION}\s+(?:\w+\s+){{0,3}}?{_COMMUNICATE}\w*(?!\s+(?:success|that\s+it\s+(?:worked|succeeded)))",
+            rf"(?:so|ensure|make\s+sure)\s+(?:that\s+)?{_SUBJECT}\s+(?:does\s+not|doesn't|do\s+not|don't|will\s+not|won't"
+            r"|cannot|can't|never|would\s+not|wouldn't)\s+(?:\w+\s+)?(?:see|notice|know|find|learn|realise|realize|spot)",
+            r"(?:nobody|no\s+one)\s+(?:\w+\s+){0,2}?(?:sees?|notices?|knows?|finds?|watch\w*|checks?|reads?)",
+            r"gloss\w*",
+            r"downplay\w*",
+            r"whitewash\w*",
+            r"cover[\s-]?ups?",
+            r"between\s+(?:us|ourselves|you\s+and\s+me)",
+            r"only\s+(?:\w+\s+){0,2}?(?:report|tell|mention|show|say|share|include|list|summar)\w*",
+            r"(?:report|tell|mention|show|summar\w*|list)\w*\s+only",
+            r"(?:free\s+of|without|no)\s+(?:any\s+)?mention",
+            r"without\s+(?:a|any|one)\s+word",
+            r"(?:report|claim|say|state|announce)\w*\s+(?:\w+\s+){0,4}?(?:success\w*|succeeded|worked|passed|fine|done"
+            r"|healthy|green|ok)\s+(?:\w+\s+){0,2}?(?:even|regardless|whether|no\s+matter|anyway|in\s+(?:every|any|all)"
+            r"\s+cases?|always|every\s+time)",
+            r"but\s+not\s+(?:the\s+|any\s+)?(?:\w+\s+)?(?:failures?|failed|failing|errors?|warnings?|problems?|issues?)",
+            r"(?:tell|say|write|report|claim|state|answer|reply|respond|announce)\w*\s+(?:(?!which|whether|if|how|what"
+            r"|when|only|after)[\w']+[,:;]?\s+){0,6}?(?:succeeded|passed|worked|successful(?:ly)?|looks?\s+good"
+            r"|(?:is|are|was|were)\s+fine|all\s+green|(?:did|have|has)\s+not\s+(?:run|fail)\w*|didn't\s+(?:run|fail)\w*"
+            r"|never\s+ran|nothing\s+(?:failed|went\s+wrong)|no\s+(?:errors?|problems?|failures?|warnings?))",
+            r"mark\w*\s+(?:\w+\s+){0,3}?as\s+(?:passed|passing|skipped|green|done|fixed|resolved|success\w*)",
+        ),
+        russian=(
+            r"скры\w*",
+            r"спряч\w*",
+            r"прят\w*",
+            r"утаи\w*",
+            r"молча",
+            r"тихо",
+            r"незаметно",
+            r"втаине",
+            r"таино",
+            r"при\s+себе",
+            r"незачем",
+            r"не\s+(?:\w+\s+){0,2}?(?:говори|сообщаи|упоминаи|рассказываи|показываи|пиши|информируи|уведомляи)\w*",
+            r"(?:скажи|сообщи|напиши|ответь|доложи)\w*\s+(?:(?!сколько|какие|каков|ли|почему|где|именно)"
+            r"[\w']+[,:;]?\s+){0,5}?(?:прошл\w*|успешн\w*|в\s+порядке|работает|зелен\w*|ничего\s+не)",
+            r"помет\w*\s+(?:\w+\s+){0,3}?как",
+        ),
+    ),
+    Topic(
+        OVERRIDES,
+        english=(
+            r"ignor(?:e|es|ed|ing)",
+            r"disregard\w*",
+            r"overrid\w*",
+            r"bypass\w*",
+            r"circumvent\w*",
+            r"jailbreak\w*",
+            r"you\s+are\s+now",
+            r"developer\s+mode",
+            r"system\s+prompt",
+            r"new\s+instructions",
+            r"(?:previous|prior|earlier|above)\s+instructions",
+            r"(?:skip\w*|disabl\w*|turn\w*\s+off|avoid\w*)\s+(?:\w+\s+){0,3}?(?:confirm\w*|approv\w*|permission\w*"
+            r"|review\w*|verif\w*|checks?|hooks?|tests?|prompts?|safety|guard\w*|backups?|sandbox\w*|staging)",
+            r"without\s+(?:\w+\s+){0,3}?(?:confirm\w*|approv\w*|permission\w*|consent\w*|review\w*|asking|checking|reading"
+            r"|looking|testing|verifying|running)",
+            rf"{_NEGATION}\s+(?:\w+\s+){{0,2}}?(?:ask|wait|prompt|check\s+with|confirm\s+with)\w*",
+            r"auto[\s-]?(?:approv|confirm|accept)\w*",
+            r"yes\s+to\s+all",
+            r"no[\s-]verify",
+            r"(?:staging|review|reviews|tests?|backups?|confirmation|approval|checks?|verification|dry[\s-]?runs?|ci"
+            r"|lint\w*)\s+(?:steps?\s+|stages?\s+)?(?:is|are)\s+(?:now\s+)?(?:optional|deprecated|unnecessary|not\s+needed"
+            r"|not\s+required|no\s+longer\s+(?:needed|required))",
+            r"needs?\s+no\s+(?:review|approval|tests?|confirmation|checks?)",
+            r"(?:deploy|push|merge|release|ship|commit)\w*\s+(?:\w+\s+){0,3}?(?:directly|straight)",
+            r"(?:directly|straight)\s+(?:to|into|on)\s+(?:production|prod|main|master)",
+            r"even\s+(?:if|when)\s+(?:\w+\s+){0,4}?(?:fail\w*|errors?|problems?|blocking|broken|red|asks?)",
+            r"(?:is|are|be|becomes?|now)\s+(?:now\s+)?(?:optional|unnecessary)",
+            r"(?:is|are)\s+not\s+(?:needed|necessary|required)",
+            r"assum\w*\s+(?:that\s+)?(?:the\s+)?(?:user|users|they|everyone|the\s+team)",
+            r"yes\s+to\s+(?:all|every\w*|any\w*)",
+            r"(?:set|put|lay|leave)\w*\s+(?:\w+\s+){0,3}?aside",
+            r"(?:accept|approv|allow|confirm|answer)\w*\s+(?:\w+\s+){0,4}?automatically",
+            r"automatically\s+(?:accept|approv|allow|confirm)\w*",
+            r"(?:every|any|all)\s+tool\s+calls?",
+            r"regardless",
+            r"no\s+matter\s+what",
+            r"stop\w*\s+(?:to\s+)?(?:ask|check|confirm|wait|verif)\w*",
+            r"disabl\w*",
+            r"(?:carry\s+on|go\s+on|continue|proceed|deploy|merge|ship|push|release|apply|run|migrate)\w*"
+            r"\s+(?:\w+\s+){0,6}?anyway",
+            r"skip(?:s|ped|ping)?",
+            r"(?:go|goes|going|carry|carries|move|moves|continue\w*|proceed\w*)\s+(?:on\s+)?without",
+            r"(?:if|when)\s+(?:you\s+have\s+(?:the\s+)?time|(?:it\s+is\s+|it's\s+)?convenient)",
+            r"production\s+(?:\w+\s+){0,3}?(?:right\s+away|immediately|at\s+once|straight\s+away)",
+            r"(?:right\s+away|immediately|at\s+once|straight\s+away)\s+(?:\w+\s+){0,3}?production",
+            r"(?:answer|reply|respond|say)\w*\s+(?:\w+\s+){0,8}?yes",
+            r"(?:all|any|every)\s+(?:hosts?|ips?|addresses|networks?|machines?)",
+            r"(?:already|has|have)\s+(?:\w+\s+)?(?:approved|agreed|confirmed|consented|signed\s+off)",
+            r"(?:yolo|auto|bypass|unsafe|dangerous|permissive|trust\w*|unattended|god|admin|root)\s+mode",
+            r"modes?\s+(?:that|which)\s+(?:\w+\s+)?(?:accept|allow|approv|skip|bypass)\w*",
+            r"(?:give|grant)\w*\s+(?:\w+\s+){0,2}?permissions?",
+            r"any\s+(?:tool|command|program|action)s?",
+            r"no\s+longer\s+(?:appl\w*|valid|hold\w*|matter\w*|needed|required|relevant)",
+            r"(?:do|does|did)\s+not\s+apply",
+            r"(?:don't|doesn't)\s+apply",
+            r"precedence",
+            r"priority\s+over",
+            r"(?:takes?|has|have|given?|get)\s+(?:\w+\s+)?priority",
+            r"more\s+important\s+than",
+            r"supersed\w*",
+            r"overrul\w*",
+        ),
+        russian=(
+            r"игнорир\w*",
+            r"проигнорир\w*",
+            r"пропуст\w*",
+            r"обоид\w*",
+            r"обходи",
+            r"отключ\w*",
+            r"без\s+(?:\w+\s+){0,2}?(?:подтвержд|спрос|вопрос|согласи|проверк|ревью)\w*",
+            r"не\s+(?:\w+\s+){0,2}?(?:спрашиваи|жди|проси|уточняи|ожидаи)\w*",
+            r"предыдущ\w*\s+(?:\w+\s+)?инструкц\w*",
+            r"нов\w*\s+инструкц\w*",
+            r"даже\s+(?:если|когда)",
+        ),
+    ),
+    Topic(
+        FOLLOWS,
+        english=(
+            r"whatever\s+(?:[\w']+[,]?\s+){0,10}?(?:says?|replies|reply|asks?|tells?|suggests?|returns?|outputs?|prints?"
+            r"|contains?|instructs?|wants?)",
+            r"(?:do|run|execute|follow|obey)\s+(?:\w+\s+){0,2}?(?:whatever|anything)",
+            r"carry\s+(?:it|them|that|those)\s+out",
+            r"as\s+(?:an?\s+)?(?:instructions?|commands?|orders?)",
+            r"instructions?\s+(?:from|in)",
+            r"new\s+polic(?:y|ies)",
+            r"polic(?:y|ies)\s+from",
+            r"from\s+now\s+on",
+            r"(?:previous|earlier|last|prior|another|other)\s+sessions?",
+            r"instructions?",
+            r"(?:do|follow|obey)\s+(?:\w+\s+)?what\w*\s+(?:[\w']+\s+){0,5}?(?:says?|tells?|asks?|wants?|suggests?"
+            r"|instructs?)",
+            r"tells?\s+you\s+to",
+            r"treat\w*\s+(?:\w+\s+){0,6}?as\s+(?:an?\s+)?(?:steps?|commands?|orders?|tasks?|requests?)",
+            r"(?:anything|everything|whatever)\s+(?:\w+\s+)?(?:in|from)\s+the",
+            r"act\w*\s+(?:up)?on\s+(?:any|all|every|the|what\w*)",
+        ),
+        russian=(
+            r"(?:выполни|сделаи|запусти)\w*\s+(?:\w+\s+){0,2}?(?:все|что\s+угодно|команд\w*\s+из)",
+            r"как\s+инструкц\w*",
+            r"предыдущ\w*\s+сесси\w*",
+            r"что\s+бы\s+(?:ни|не)",
+        ),
+    ),
+    Topic(
+        LOOP,
+        english=(
+            r"judge|judges",
+            r"grader",
+            r"evaluator",
+            r"optimi[sz]er",
+            r"lakeloop",
+            r"skillopt",
+            r"score\s+(?:it|this|the\s+session)",
+            r"confidence\s+(?:of\s+)?\d",
+            r"(?:other|another|any|every|all|each)\s+(?:\w+\s+)?skills?",
+            r"skill\s+files?",
+            r"this\s+(?:paragraph|section|text|line|instruction|note)s?\s+(?:to|into|in)",
+            r"claude\s*\.?\s*md",
+            r"agents?\s*\.\s*md",
+            r"settings\s*\.\s*json",
+            r"hooks?",
+            r"settings",
+            r"configs?",
+            r"editors?\s+of\s+this",
+            r"future\s+(?:editors?|versions?|edits?|readers?|revisions?)",
+            r"(?:keep|preserve|retain|copy|extend|repeat)\s+this\s+(?:paragraph|section|text|line|note|instruction"
+            r"|sentence)",
+            r"session\s+starts?",
+            r"every\s+session",
+            r"memory\s+(?:path|files?|notes?)",
+            r"\.?deeplake",
+        ),
+        russian=(
+            r"суд\w*",
+            r"оценщик\w*",
+            r"(?:други\w*|любо\w*|кажд\w*|все\w*)\s+навык\w*",
+            r"этот\s+(?:абзац|текст|раздел)\s+(?:в|во)",
+            r"хук\w*",
+        ),
+    ),
+    Topic(
+        INSTALLS,
+        english=(
+            r"install\w*",
+            r"reinstall\w*",
+            r"download\w*",
+            r"fetch|fetches|fetched|fetching",
+            r"pypi",
+            r"npm\s+registry",
+            r"package\s+index",
+            r"packages?",
+            r"librar(?:y|ies)",
+            r"modules?",
+            r"dependenc(?:y|ies)",
+            r"requirements",
+            r"registr(?:y|ies)",
+            r"plugins?",
+            r"(?:at|to)\s+version",
+            r"\w+\s+point\s+\w+\s+point",
+            r"pull\w*\s+in",
+        ),
+        russian=(r"установ\w*", r"скача\w*", r"загрузи\w*", r"пакет\w*", r"pypi"),
+    ),
+    Topic(
+        DESTRUCTIVE,
+        english=(
+            r"delet[a-z]*",
+            r"remov[a-z]*",
+            r"drop|drops|dropped|dropping",
+            r"truncat[a-z]*",
+            r"wip(?:e|es|ed|ing)",
+            r"eras[a-z]*",
+            r"purg[a-z]*",
+            r"destroy[a-z]*",
+            r"overwrit[a-z]*",
+            r"clobber[a-z]*",
+            r"shred[a-z]*",
+            r"nuk(?:e|es|ed|ing)",
+            r"obliterat[a-z]*",
+            r"discard[a-z]*",
+            r"uninstall[a-z]*",
+            r"downgrad[a-z]*",
+            r"reset[a-z]*",
+            r"rm|rmdir|unlink|dd|wipefs|fdisk|flushall|flushdb",
+            r"mkfs[a-z.0-9]*",
+            r"force[\s-]*push[a-z]*",
+            r"format(?:s|ted|ting)?\s+(?:the\s+|a\s+|your\s+)?(?:disk|drive|partition|volume|device|filesystem"
+            r"|file\s+system)s?",
+            r"clear(?:s|ed|ing)?\s+(?:out\s+)?(?:the|all|every|any|your|its|their)",
+            r"empty(?:ing)?\s+(?:the|all|every|any|your|its|their)",
+            r"get(?:ting)?\s+rid\s+of",
+            r"rewrit[a-z]*\s+(?:\w+\s+){0,3}?histor(?:y|ies)",
+            r"squash[a-z]*",
+            r"recreat[a-z]*",
+            r"from\s+scratch",
+            r"throw\w*\s+(?:\w+\s+){0,3}?away",
+            r"thrown\s+away",
+            r"(?:do|did|does|done)\s+away\s+with",
+            r"scrap(?:s|ped|ping)?",
+            r"zero(?:e?s|ed|ing)?\s+(?:\w+\s+){0,3}?out",
+            r"teardown",
+            r"t(?:ear|ears|earing|ore|orn)\s+(?:\w+\s+){0,3}?down",
+            r"expung\w*",
+            r"all\s+the\s+way\s+back",
+            r"back\s+to\s+(?:base|zero|the\s+(?:beginning|start|first))",
+            r"(?:no|nothing|none|not\s+(?:a|one|any|a\s+single))\s+(?:\w+\s+){0,3}?surviv\w*",
+            r"end\w*\s+up\s+(?:with\s+)?(?:no|nothing|empty|zero)",
+            r"(?:no|zero)\s+(?:rows|records|tables|files|data|entries|logs|backups)\s+(?:at\s+all|left|remain\w*)",
+            r"leav\w*\s+(?:\w+\s+)?nothing",
+            r"nothing\s+(?:left|remains)",
+            r"kill(?:s|ed|ing)?",
+            r"terminat\w*",
+            r"revok\w*",
+            r"deactivat\w*",
+            r"prun(?:e|es|ed|ing)",
+            r"flush\w*",
+            r"burn(?:s|ed|t|ing)?",
+            r"shut\w*\s+down",
+            r"shutdown",
+            r"trash\w*",
+            r"recycl\w*",
+            r"garbage",
+            r"clean\w*\s+out",
+        ),
+        russian=(
+            r"удал\w*",
+            r"стер(?:еть|и|ет)",
+            r"сотри|сотрите",
+            r"очист\w*",
+            r"очищ\w*",
+            r"уничтож\w*",
+            r"сброс\w*",
+            r"перезапис\w*",
+            r"перезапиш\w*",
+            r"снеси",
+            r"затри",
+            r"вычист\w*",
+            r"выкин\w*",
+            r"избав\w*",
+            r"дропн\w*",
+        ),
+        named=True,
+    ),
 )
 
 
@@ -941,6 +1418,7 @@ def topics(text: str) -> dict[str, list[str]]:
 
 
 # -- the check --------------------------------------------------------------------------------
+
 
 def added_lines(old: Vocabulary, new_body: str, edits: Sequence[Edit]) -> tuple[list[str], bool]:
     """``(lines, in_code_block)``: the lines the change adds (lines of ``new_body`` and of each
@@ -968,19 +1446,20 @@ def added_lines(old: Vocabulary, new_body: str, edits: Sequence[Edit]) -> tuple[
 
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]*\]:")
 #: A role label at the start of a line, also as a heading or in emphasis or brackets.
-_ROLE = re.compile(r"^[\s#>*_+\-\[(<]*(?:system|assistant|user|human|developer|ai|model|operator)"
-                   r"[\s*_\])>]*(?::|$)", re.I)
+_ROLE = re.compile(
+    r"^[\s#>*_+\-\[(<]*(?:system|assistant|user|human|developer|ai|model|operator)"
+    r"[\s*_\])>]*(?::|$)",
+    re.I,
+)
 
 
 def _word_path(core: str) -> bool:
     """Plain words joined by one ``/`` (``and/or``), neither of them a ``PATH_ROOTS`` word."""
     parts = core.split("/")
-    return (len(parts) == 2 and _WORDS_PATH.fullmatch(core) is not None
-            and not any(fold(p) in PATH_ROOTS for p in parts))
+    return len(parts) == 2 and _WORDS_PATH.fullmatch(core) is not None and not any(fold(p) in PATH_ROOTS for p in parts)
 
 
-def _scan_line(line: str, old: Vocabulary, found: dict[str, list[str]],
-               spans: frozenset[str] = frozenset()) -> None:
+def _scan_line(line: str, old: Vocabulary, found: dict[str, list[str]], spans: frozenset[str] = frozenset()) -> None:
     """Add to ``found`` the character, code, markup, token and word reasons of one added line;
     ``spans`` are the code spans it may hold (those of the old line it rewrites)."""
     bad = sorted({c for c in line if not old.allows_char(c)})
@@ -1015,8 +1494,12 @@ def _scan_line(line: str, old: Vocabulary, found: dict[str, list[str]],
         words.append(token)
         if _PUNCTUATION_TOKEN.fullmatch(token) or token in old.tokens or core in old.tokens:
             continue
-        if (i == 0 and _MARKER.fullmatch(token)) or _NUMBER.fullmatch(core) or _ABBREVIATION.fullmatch(core) \
-                or _word_path(core):
+        if (
+            (i == 0 and _MARKER.fullmatch(token))
+            or _NUMBER.fullmatch(core)
+            or _ABBREVIATION.fullmatch(core)
+            or _word_path(core)
+        ):
             continue
         if core and _plain_word(core) is None:
             continue
@@ -1049,8 +1532,9 @@ def content_reasons(old_body: str, new_body: str, edits: Sequence[Edit]) -> list
     if fenced:
         found[CODE_BLOCK] = []
     # the front matter has its own rule: the structural rules read the bodies after it
-    changes = line_changes(old_body[len(front_matter(old_body)):], new_body[len(front_matter(new_body)):],
-                           old.code_words)
+    changes = line_changes(
+        old_body[len(front_matter(old_body)) :], new_body[len(front_matter(new_body)) :], old.code_words
+    )
     if changes is None:
         return [f"change too large to scan: {len(old_body) + len(new_body)} chars"]
     allowed = {new: frozenset(code_spans(old_line)) for new, old_line in changes.kept.items()}
@@ -1114,7 +1598,9 @@ def _safety_counts(body: str) -> dict[str, int]:
     """How many words of each of ``SAFETY_WORDS`` the folded ``body`` holds (one pass)."""
     counts: dict[str, int] = {}
     for match in _SAFETY.finditer(fold(body, lookalikes=False)):
-        counts[match.lastgroup] = counts.get(match.lastgroup, 0) + 1
+        word = match.lastgroup  # every alternative is a named group: never None for a match
+        if word is not None:
+            counts[word] = counts.get(word, 0) + 1
     return counts
 
 
@@ -1152,14 +1638,16 @@ TYPO_DISTANCE = 2
 TYPO_LETTERS = 4
 #: Words a removed line may hold although no other line of the new body does (articles, pronouns,
 #: prepositions without polarity), in English, Spanish, German and Russian.
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a an the to of in on at for and or is are be it its this that these those with as by from you your we
 our they their them i me my he she his her was were been being has have had do does did will would can
 could should shall may might so also then there here which who what about
 el la los las lo un una unos unas de del al en y o que se su sus por con para es son
 der die das den dem des ein eine einen einem einer und oder zu im in am auf mit von fur ist sind
 и в во на с со по к у о об из за от для это как что
-""".split())
+""".split()
+)
 _LINE_WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
@@ -1182,7 +1670,7 @@ class LineChanges:
 
 def _norm(line: str) -> str:
     """``line`` without its list or heading markers and surrounding spaces."""
-    return line[_LIST_MARKER.match(line).end():].strip()
+    return _unmarked(line).strip()
 
 
 def _ratio(a: str, b: str) -> float:
@@ -1211,8 +1699,11 @@ def _pair(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
 
 def _code_flags(lines: Sequence[str], code_words: frozenset[str]) -> list[bool]:
     """For each line, whether it holds code (the ``code_lines`` test)."""
-    return [bool(line.strip()) and (fenced or "`" in line or line.startswith(("    ", "\t"))
-                                    or shell_like(line, code_words)) for line, fenced in _fenced(lines)]
+    return [
+        bool(line.strip())
+        and (fenced or "`" in line or line.startswith(("    ", "\t")) or shell_like(line, code_words))
+        for line, fenced in _fenced(lines)
+    ]
 
 
 def line_changes(old_body: str, new_body: str, code_words: frozenset[str] = frozenset()) -> LineChanges | None:
@@ -1228,12 +1719,12 @@ def line_changes(old_body: str, new_body: str, code_words: frozenset[str] = froz
     if len(old) + len(new) - 2 * (head + tail) > PAIR_LIMIT:
         return None
     a, b = [_norm(x) for x in old], [_norm(x) for x in new]
-    by_text = {}
+    by_text: dict[str, str] = {}
     for line in old:
         by_text.setdefault(_norm(line), line)
     kept: dict[str, str] = {line: by_text[_norm(line)] for line in new if _norm(line) in by_text}
     rewrites, removed, new_texts = [], [], set(b)
-    matcher = difflib.SequenceMatcher(None, a[head:len(a) - tail], b[head:len(b) - tail], autojunk=False)
+    matcher = difflib.SequenceMatcher(None, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             continue
@@ -1277,7 +1768,8 @@ def _damerau(a: str, b: str, limit: int) -> int:
     ``limit + 1`` when it is over ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
-    prev2, prev = [], list(range(len(b) + 1))
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
         row = [i] + [0] * len(b)
         for j in range(1, len(b) + 1):
@@ -1298,7 +1790,7 @@ def typo_fix(old_word: str, new_word: str) -> bool:
     return _damerau(old_word, new_word, TYPO_DISTANCE) <= TYPO_DISTANCE
 
 
-def reworded(old_line: str, new_line: str, redundant: "_Redundancy") -> str:
+def reworded(old_line: str, new_line: str, redundant: _Redundancy) -> str:
     """``""`` when ``new_line`` keeps what ``old_line`` says, else ``"old -> new"``: the first word
     lost and what stands in its place (``"before -> after"``). The old line's sentences that are
     kept verbatim, or said by another sentence the change keeps (``_Redundancy``), may go; the

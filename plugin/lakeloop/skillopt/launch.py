@@ -67,8 +67,13 @@ def start_worker(job: dict[str, Any], log: logging.Logger) -> str:
     with open(os.open(paths.log_file(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "lakeloop.cli.main", "worker", str(job_file)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True,
-            start_new_session=True, env=worker_env(), cwd=str(paths.data_dir()),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            close_fds=True,
+            start_new_session=True,
+            env=worker_env(),
+            cwd=str(paths.data_dir()),
         )
     log.debug("worker pid=%d started for %s", proc.pid, job_file.name)
     return str(job_file)

@@ -14,8 +14,8 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .. import paths
 from ..detach import pid_alive
@@ -68,8 +68,7 @@ class SkillLease:
                 return False
             self.taken_over = current is not None
             self.holder = current
-            mine = {"pid": os.getpid(), "host": socket.gethostname(), "acquired_at": self._clock(),
-                    "ref": self.ref}
+            mine = {"pid": os.getpid(), "host": socket.gethostname(), "acquired_at": self._clock(), "ref": self.ref}
             atomic_write(self.path, json.dumps(mine))
             self.acquired = True
             return True
@@ -80,12 +79,15 @@ class SkillLease:
             return
         with self._guarded():
             current = read_json(self.path)
-            if isinstance(current, dict) and current.get("pid") == os.getpid() \
-                    and current.get("host") == socket.gethostname():
+            if (
+                isinstance(current, dict)
+                and current.get("pid") == os.getpid()
+                and current.get("host") == socket.gethostname()
+            ):
                 self.path.unlink(missing_ok=True)
         self.acquired = False
 
-    def __enter__(self) -> "SkillLease":
+    def __enter__(self) -> SkillLease:
         self.acquire()
         return self
 

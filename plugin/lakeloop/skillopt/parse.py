@@ -29,7 +29,7 @@ def extract_json(text: Any) -> Any:
     fence = _FENCE.match(candidate)
     if fence:
         candidate = fence.group(1).strip()
-    for attempt in (candidate, candidate[candidate.find("{"): candidate.rfind("}") + 1]):
+    for attempt in (candidate, candidate[candidate.find("{") : candidate.rfind("}") + 1]):
         if not attempt:
             continue
         try:
@@ -72,7 +72,9 @@ def parse_verdict(text: Any, min_confidence: float = 0.5) -> Verdict:
     if failed and confidence >= min_confidence:
         return Verdict(False, confidence, reason, True)
     if failed:
-        return Verdict(True, confidence, f"low-confidence failure ({confidence:.2f}) counted as success: {reason}", True)
+        return Verdict(
+            True, confidence, f"low-confidence failure ({confidence:.2f}) counted as success: {reason}", True
+        )
     return Verdict(True, confidence, reason, True)
 
 

@@ -32,8 +32,14 @@ def arm(session_id: str, skill: str, tool_use_id: str, budget: int, version: int
     Returns the window written. Raises OSError, or LockTimeout (an OSError) when the
     session's lock stays held for ``LOCK_TIMEOUT_S`` seconds.
     """
-    window = {"session_id": session_id, "skill": skill, "budget": int(budget),
-              "tool_use_id": tool_use_id, "version": version, "armed_at": time.time()}
+    window = {
+        "session_id": session_id,
+        "skill": skill,
+        "budget": int(budget),
+        "tool_use_id": tool_use_id,
+        "version": version,
+        "armed_at": time.time(),
+    }
     data_file, lock_file = _files(session_id)
     with hold(lock_file, LOCK_TIMEOUT_S):
         atomic_write_json(data_file, window)
@@ -70,6 +76,8 @@ def spend(session_id: str, event_id: str | None = None) -> dict[str, Any] | None
         if remaining <= 0:
             data_file.unlink()
         else:
-            atomic_write_json(data_file, {**window, "budget": remaining,
-                                          "spent_by": (spent_by + [event_id] if event_id else spent_by)[-16:]})
+            atomic_write_json(
+                data_file,
+                {**window, "budget": remaining, "spent_by": (spent_by + [event_id] if event_id else spent_by)[-16:]},
+            )
         return window

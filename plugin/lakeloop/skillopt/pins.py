@@ -26,8 +26,11 @@ def load() -> dict[str, int]:
     pins = data.get("pins") if isinstance(data, dict) else None
     if not isinstance(pins, dict):
         return {}
-    return {ref: v for ref, v in pins.items()
-            if split_ref(ref) and isinstance(v, int) and not isinstance(v, bool) and v >= 1}
+    return {
+        ref: v
+        for ref, v in pins.items()
+        if split_ref(ref) and isinstance(v, int) and not isinstance(v, bool) and v >= 1
+    }
 
 
 def pin(ref: str, version: int) -> None:

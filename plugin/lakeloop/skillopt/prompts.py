@@ -99,16 +99,23 @@ def prompt_data(prompt: str) -> dict[str, Any]:
 
 def judge_prompt(skill_ref: str, window: str) -> str:
     """The judge's user message: the skill used (a checked org ref) and the session excerpt as data."""
-    return (f"Team skill used: {skill_ref}\n\n{DATA_INTRO}\n{data_line({'session_excerpt': window})}\n\n"
-            "Was the user's task accomplished correctly? Answer with the JSON object only.")
+    return (
+        f"Team skill used: {skill_ref}\n\n{DATA_INTRO}\n{data_line({'session_excerpt': window})}\n\n"
+        "Was the user's task accomplished correctly? Answer with the JSON object only."
+    )
 
 
-def proposer_prompt(skill_ref: str, body: str, window: str, reason: str,
-                    previous: list[dict[str, Any]]) -> str:
+def proposer_prompt(skill_ref: str, body: str, window: str, reason: str, previous: list[dict[str, Any]]) -> str:
     """The proposer's user message: skill body, excerpt, the judge's reason and earlier attempts'
     edit sets, all as data."""
-    data = {"skill_md": body, "session_excerpt": window, "judge_reason": reason,
-            "edit_sets_already_tried": [p.get("edits") for p in previous]}
-    return (f"Skill {skill_ref}: improve it so the failure in the session excerpt does not happen again.\n\n"
-            f"{DATA_INTRO}\n{data_line(data)}\n\n"
-            'Reply with {"edits": [...]} only.')
+    data = {
+        "skill_md": body,
+        "session_excerpt": window,
+        "judge_reason": reason,
+        "edit_sets_already_tried": [p.get("edits") for p in previous],
+    }
+    return (
+        f"Skill {skill_ref}: improve it so the failure in the session excerpt does not happen again.\n\n"
+        f"{DATA_INTRO}\n{data_line(data)}\n\n"
+        'Reply with {"edits": [...]} only.'
+    )

@@ -48,8 +48,13 @@ def front_matter(text: str) -> dict[str, str]:
     return fields
 
 
-def push(directory: Path, name: str | None = None, author: str | None = None, user: str | None = None,
-         as_contributor: bool = False) -> SkillRow:
+def push(
+    directory: Path,
+    name: str | None = None,
+    author: str | None = None,
+    user: str | None = None,
+    as_contributor: bool = False,
+) -> SkillRow:
     """Insert ``directory/SKILL.md`` as the next version of ``<name>--<author>``, published by
     ``user``; returns the ``store.base.SkillRow`` written.
 
@@ -84,22 +89,34 @@ def push(directory: Path, name: str | None = None, author: str | None = None, us
     if not is_valid_part(name) or not is_valid_part(author) or split_ref(f"{name}--{author}") != (name, author):
         raise SkillPushRefused(f"unsafe skill name or author: {name[:80]!r} / {author[:80]!r}")
     if author != user and not as_contributor:
-        raise SkillPushRefused(f"refused: you are {user!r}: you cannot publish a skill under another author "
-                               f"({author!r}). Push it as your own (drop --author), or add --as-contributor to "
-                               f"publish a new version of {name}--{author} recorded as yours.")
+        raise SkillPushRefused(
+            f"refused: you are {user!r}: you cannot publish a skill under another author "
+            f"({author!r}). Push it as your own (drop --author), or add --as-contributor to "
+            f"publish a new version of {name}--{author} recorded as yours."
+        )
     with open_store() as store:
         current = store.current_skill(name, author)
         if current is None and author != user:
-            raise SkillPushRefused(f"refused: {name}--{author} does not exist: --as-contributor only adds a "
-                                   f"version to an existing skill. Push it as your own skill instead (drop --author).")
+            raise SkillPushRefused(
+                f"refused: {name}--{author} does not exist: --as-contributor only adds a "
+                f"version to an existing skill. Push it as your own skill instead (drop --author)."
+            )
         now = utc_now()
         row = SkillRow(
-            id=str(uuid.uuid4()), name=name, author=author, body=body,
-            version=(current.version + 1) if current else 1, scope="team", install="global",
+            id=str(uuid.uuid4()),
+            name=name,
+            author=author,
+            body=body,
+            version=(current.version + 1) if current else 1,
+            scope="team",
+            install="global",
             contributors=with_publisher(current.contributors if current else [], user),
             source_sessions=list(current.source_sessions) if current else [],
-            description=meta.get("description", ""), trigger_text=meta.get("description", ""),
-            local_path=str(skill_md.resolve()), created_at=now, updated_at=now,
+            description=meta.get("description", ""),
+            trigger_text=meta.get("description", ""),
+            local_path=str(skill_md.resolve()),
+            created_at=now,
+            updated_at=now,
         )
         store.insert_skill(row)
     return row

@@ -63,8 +63,11 @@ class Change:
         if self.previous is None:
             return f"{head}: new team skill, {self.lines} lines; lakeloop skills history {self.ref}"
         pin = f", pinned (was v{self.previous})" if self.pinned else ""
-        hint = (f"lakeloop skills diff {self.ref}" if self.previous == self.version - 1 and not self.pinned
-                else f"lakeloop skills diff {self.ref} {self.previous} {self.version}")
+        hint = (
+            f"lakeloop skills diff {self.ref}"
+            if self.previous == self.version - 1 and not self.pinned
+            else f"lakeloop skills diff {self.ref} {self.previous} {self.version}"
+        )
         return f"{head}{pin}: +{self.added} -{self.removed} lines; {hint}"
 
 
@@ -123,8 +126,9 @@ def _pinned_rows(store: Store, rows: list[SkillRow], log: logging.Logger) -> tup
         if want is not None and want != row.version:
             chosen = version_row(team_rows(store, row.name, row.author), want)
             if chosen is None:
-                log.warning("pull: %s is pinned at v%d, which the store does not hold; pulling v%d",
-                            row.ref, want, row.version)
+                log.warning(
+                    "pull: %s is pinned at v%d, which the store does not hold; pulling v%d", row.ref, want, row.version
+                )
             else:
                 row = chosen
         if want is not None and want == row.version:
@@ -157,8 +161,7 @@ def _previous_body(store: Store, row: SkillRow, entry: dict, target: Path, log: 
     return None
 
 
-def _change(store: Store, row: SkillRow, entry: object, target: Path, pinned: bool,
-            log: logging.Logger) -> Change:
+def _change(store: Store, row: SkillRow, entry: object, target: Path, pinned: bool, log: logging.Logger) -> Change:
     from .versions import publisher
 
     label = publisher(row).label()
@@ -189,8 +192,12 @@ def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullRes
         for row in rows:
             target = skill_file(root, row)
             if target is None:
-                log.warning("pull: refused skill name=%r author=%r: not a safe path inside %s",
-                            row.name[:80], row.author[:80], root)
+                log.warning(
+                    "pull: refused skill name=%r author=%r: not a safe path inside %s",
+                    row.name[:80],
+                    row.author[:80],
+                    root,
+                )
                 result.refused.append(f"{row.name[:80]}--{row.author[:80]}")
                 continue
             sha = _sha(row.body)
@@ -205,13 +212,20 @@ def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullRes
             except OSError as exc:
                 log.error("pull: cannot write %s: %s", target, exc)
                 continue
-            manifest[row.ref] = {"name": row.name, "author": row.author, "version": row.version,
-                                 "path": str(target), "sha256": sha, "pulled_at": time.time()}
+            manifest[row.ref] = {
+                "name": row.name,
+                "author": row.author,
+                "version": row.version,
+                "path": str(target),
+                "sha256": sha,
+                "pulled_at": time.time(),
+            }
             result.written.append(row.ref)
             if change is not None:
                 result.changes.append(change)
-            log.info("pull: wrote %s v%d to %s%s", row.ref, row.version, target,
-                     " (pinned)" if row.ref in pinned else "")
+            log.info(
+                "pull: wrote %s v%d to %s%s", row.ref, row.version, target, " (pinned)" if row.ref in pinned else ""
+            )
         if result.written:
             atomic_write_json(paths.manifest_file(), {"skills": manifest})
     return result

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _PART_RE = re.compile(_PART)
 MAX_REF = 200

@@ -26,8 +26,9 @@ from __future__ import annotations
 import difflib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import RequestRefused
 from ..identity import utc_now
@@ -96,20 +97,47 @@ class Proposal:
         return self.row.ref
 
 
-def proposal_row(base: SkillRow, body: str, edits: Sequence[Edit], reason: str, held_by: Sequence[str],
-                 user: str, session: str, now: str | None = None) -> SkillRow:
+def proposal_row(
+    base: SkillRow,
+    body: str,
+    edits: Sequence[Edit],
+    reason: str,
+    held_by: Sequence[str],
+    user: str,
+    session: str,
+    now: str | None = None,
+) -> SkillRow:
     """The skills row that holds a change to ``base`` (the convention in the module docstring)."""
     now = now or utc_now()
-    description = json.dumps({
-        "base_version": base.version, "reason": str(reason)[:MAX_REASON_CHARS], "held_by": list(held_by),
-        "edits": [e.as_dict() for e in edits], "proposed_by": user, "session": session,
-    }, ensure_ascii=False)
+    description = json.dumps(
+        {
+            "base_version": base.version,
+            "reason": str(reason)[:MAX_REASON_CHARS],
+            "held_by": list(held_by),
+            "edits": [e.as_dict() for e in edits],
+            "proposed_by": user,
+            "session": session,
+        },
+        ensure_ascii=False,
+    )
     return SkillRow(
-        id=str(uuid.uuid4()), name=base.name, author=base.author, body=body, version=base.version,
-        project=base.project, project_key=base.project_key, local_path=base.local_path, install=base.install,
-        source_sessions=with_session(base.source_sessions, session), source_agent="claude_code",
-        scope=PROPOSAL_SCOPE, contributors=ending_with(base.contributors, [user, OPTIMIZER_MARKER]),
-        description=description, trigger_text=base.trigger_text, created_at=now, updated_at=now,
+        id=str(uuid.uuid4()),
+        name=base.name,
+        author=base.author,
+        body=body,
+        version=base.version,
+        project=base.project,
+        project_key=base.project_key,
+        local_path=base.local_path,
+        install=base.install,
+        source_sessions=with_session(base.source_sessions, session),
+        source_agent="claude_code",
+        scope=PROPOSAL_SCOPE,
+        contributors=ending_with(base.contributors, [user, OPTIMIZER_MARKER]),
+        description=description,
+        trigger_text=base.trigger_text,
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -133,9 +161,12 @@ def read_proposal(row: SkillRow) -> Proposal:
     base = meta.get("base_version")
     held = meta.get("held_by")
     return Proposal(
-        row=row, base_version=base if isinstance(base, int) and not isinstance(base, bool) else row.version,
-        reason=str(meta.get("reason") or ""), held_by=[str(h) for h in held] if isinstance(held, list) else [],
-        edits=_edits(meta.get("edits")), proposed_by=str(meta.get("proposed_by") or ""),
+        row=row,
+        base_version=base if isinstance(base, int) and not isinstance(base, bool) else row.version,
+        reason=str(meta.get("reason") or ""),
+        held_by=[str(h) for h in held] if isinstance(held, list) else [],
+        edits=_edits(meta.get("edits")),
+        proposed_by=str(meta.get("proposed_by") or ""),
         session=str(meta.get("session") or ""),
     )
 
@@ -157,8 +188,11 @@ class Preview:
 
 def unified_diff(ref: str, old: str, new: str, old_label: str, new_label: str) -> str:
     """Unified diff of two bodies, labelled ``<ref> <label>``."""
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        f"{ref} {old_label}", f"{ref} {new_label}"))
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), f"{ref} {old_label}", f"{ref} {new_label}"
+        )
+    )
 
 
 def preview(proposal: Proposal, current: SkillRow | None) -> Preview:
@@ -175,14 +209,14 @@ def preview(proposal: Proposal, current: SkillRow | None) -> Preview:
         result = apply_edits(current.body, proposal.edits)
         if result.skipped:
             why = "; ".join(f"{e.op}: {reason}" for e, reason in result.skipped)
-            return Preview(proposal, current, None, moved, [], "",
-                           f"its edits no longer apply to v{current.version} ({why})")
+            return Preview(
+                proposal, current, None, moved, [], "", f"its edits no longer apply to v{current.version} ({why})"
+            )
         body = result.body
     elif not moved:
         body = proposal.row.body
     else:
-        return Preview(proposal, current, None, moved, [], "",
-                       f"it records no edits to re-apply on v{current.version}")
+        return Preview(proposal, current, None, moved, [], "", f"it records no edits to re-apply on v{current.version}")
     checks = guard.check(current.body, body, proposal.edits)
     diff = unified_diff(proposal.ref, current.body, body, f"v{current.version}", label)
     return Preview(proposal, current, body, moved, checks, diff)
@@ -255,13 +289,23 @@ def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None 
     current = view.current
     now = now or utc_now()
     row = SkillRow(
-        id=str(uuid.uuid4()), name=current.name, author=current.author, body=view.body,
-        version=current.version + 1, project=current.project, project_key=current.project_key,
-        local_path=current.local_path, install=current.install,
-        source_sessions=with_session(current.source_sessions, proposal.session), source_agent="claude_code",
-        scope="team", contributors=ending_with(current.contributors, [proposal.proposed_by, OPTIMIZER_MARKER, user]),
-        description=with_reason(current.description, proposal.reason), trigger_text=current.trigger_text,
-        created_at=now, updated_at=now,
+        id=str(uuid.uuid4()),
+        name=current.name,
+        author=current.author,
+        body=view.body,
+        version=current.version + 1,
+        project=current.project,
+        project_key=current.project_key,
+        local_path=current.local_path,
+        install=current.install,
+        source_sessions=with_session(current.source_sessions, proposal.session),
+        source_agent="claude_code",
+        scope="team",
+        contributors=ending_with(current.contributors, [proposal.proposed_by, OPTIMIZER_MARKER, user]),
+        description=with_reason(current.description, proposal.reason),
+        trigger_text=current.trigger_text,
+        created_at=now,
+        updated_at=now,
     )
     store.insert_skill(row)
     cleanup = ""

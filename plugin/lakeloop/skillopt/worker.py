@@ -19,8 +19,9 @@ import datetime as _dt
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .. import config
 from ..errors import AgentError, StoreError
@@ -65,16 +66,30 @@ class Job:
     reacted_at: float | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Job":
+    def from_dict(cls, data: dict[str, Any]) -> Job:
         """Build from a job file's JSON. Raises ValueError on missing or bad fields."""
         sid, skill, reaction = data.get("session_id"), data.get("skill"), data.get("reaction")
         if not (isinstance(sid, str) and sid and isinstance(skill, str) and isinstance(reaction, str)):
             raise ValueError("job needs session_id, skill and reaction strings")
         version = data.get("armed_version")
-        when = next((float(v) for v in (data.get("reacted_at"), data.get("created_at"))
-                     if isinstance(v, (int, float)) and not isinstance(v, bool)), None)
-        return cls(sid, skill, reaction, str(data.get("tool_use_id") or ""), str(data.get("user") or ""),
-                   version if isinstance(version, int) else None, str(data.get("cwd") or ""), when)
+        when = next(
+            (
+                float(v)
+                for v in (data.get("reacted_at"), data.get("created_at"))
+                if isinstance(v, (int, float)) and not isinstance(v, bool)
+            ),
+            None,
+        )
+        return cls(
+            sid,
+            skill,
+            reaction,
+            str(data.get("tool_use_id") or ""),
+            str(data.get("user") or ""),
+            version if isinstance(version, int) else None,
+            str(data.get("cwd") or ""),
+            when,
+        )
 
 
 @dataclass
@@ -153,7 +168,7 @@ def elide(text: str, limit: int = WINDOW_CHARS) -> str:
     marker = f"\n...[{len(text) - limit} chars elided]...\n"
     keep = max(0, limit - len(marker))
     head = keep // 2
-    return text[:head] + marker + text[len(text) - (keep - head):]
+    return text[:head] + marker + text[len(text) - (keep - head) :]
 
 
 def _turn(row: SessionRow) -> str:
@@ -189,14 +204,14 @@ def build_window(rows: list[SessionRow], at: int, reaction: str, reacted_at: flo
     went on while the worker waited for the invocation row, and those turns would
     otherwise stand before the reaction, with its copy among them."""
     before = [r for r in rows[:at] if r.type in _TURN_TYPES][-TURNS_BEFORE:]
-    after = [r for r in rows[at + 1:] if r.type in _TURN_TYPES]
+    after = [r for r in rows[at + 1 :] if r.type in _TURN_TYPES]
     if reacted_at is not None:
         after = [r for r in after if not _captured_after(r, reacted_at)]
     # The reaction is the session's newest prompt: if the last user turn is its captured copy,
     # drop it and whatever follows (the assistant may already be answering it).
     users = [i for i, r in enumerate(after) if r.type == "user_message"]
     if users and _is_copy(str(after[users[-1]].message.get("content", "")), reaction):
-        after = after[:users[-1]]
+        after = after[: users[-1]]
     after = after[:TURNS_AFTER]
     text = elide("\n".join(_turn(r) for r in before + after))
     return f"{text}\nUSER: {reaction}" if text else f"USER: {reaction}"
@@ -216,8 +231,9 @@ def improve(job: Job, deps: Deps) -> Outcome:
     for attempt in range(deps.retries + 1):
         queries += 1
         try:
-            rows = deps.store.session_rows(path, types=("user_message", "assistant_message", "tool_call"),
-                                           mentions=job.skill)
+            rows = deps.store.session_rows(
+                path, types=("user_message", "assistant_message", "tool_call"), mentions=job.skill
+            )
         except StoreError as exc:
             return _done(log, Outcome("store_error", f"session query failed: {exc}", queries=queries))
         at = find_invocation(rows, job.skill, job.tool_use_id)
@@ -225,22 +241,29 @@ def improve(job: Job, deps: Deps) -> Outcome:
             break
         if attempt < deps.retries:
             delay = deps.backoff_s * (attempt + 1)
-            log.info("invocation of %s not visible yet (try %d/%d); retrying in %.1f s",
-                     job.skill, attempt + 1, deps.retries + 1, delay)
+            log.info(
+                "invocation of %s not visible yet (try %d/%d); retrying in %.1f s",
+                job.skill,
+                attempt + 1,
+                deps.retries + 1,
+                delay,
+            )
             deps.sleep(delay)
     if at is None:
-        return _done(log, Outcome("invocation_not_found",
-                                  f"no invocation of {job.skill} after {queries} queries", queries=queries))
+        return _done(
+            log,
+            Outcome("invocation_not_found", f"no invocation of {job.skill} after {queries} queries", queries=queries),
+        )
     window = build_window(rows, at, job.reaction, job.reacted_at)
 
     try:
-        verdict = parse_verdict(deps.judge(prompts.judge_prompt(job.skill, window), prompts.JUDGE_SYSTEM),
-                                deps.min_confidence)
+        verdict = parse_verdict(
+            deps.judge(prompts.judge_prompt(job.skill, window), prompts.JUDGE_SYSTEM), deps.min_confidence
+        )
     except AgentError as exc:
         return _done(log, Outcome("judged_success", f"judge failed ({exc}); counted as success", queries=queries))
     if verdict.success:
-        return _done(log, Outcome("judged_success", verdict.reason or "judge says the task succeeded",
-                                  queries=queries))
+        return _done(log, Outcome("judged_success", verdict.reason or "judge says the task succeeded", queries=queries))
     log.info("judge: task failed (confidence %.2f): %s", verdict.confidence, verdict.reason[:300])
 
     name, author = parts
@@ -251,13 +274,21 @@ def improve(job: Job, deps: Deps) -> Outcome:
     if current is None:
         return _done(log, Outcome("skill_missing", f"{job.skill} is not in the skills table", queries=queries))
     if job.armed_version is not None and current.version > job.armed_version:
-        return _done(log, Outcome("already_improved", f"{job.skill} is at v{current.version}, newer than the "
-                                  f"v{job.armed_version} this session used", current.version, queries))
+        return _done(
+            log,
+            Outcome(
+                "already_improved",
+                f"{job.skill} is at v{current.version}, newer than the v{job.armed_version} this session used",
+                current.version,
+                queries,
+            ),
+        )
 
     history = attempts.previous(job.skill)
     try:
-        reply = deps.propose(prompts.proposer_prompt(job.skill, current.body, window, verdict.reason, history),
-                             prompts.PROPOSER_SYSTEM)
+        reply = deps.propose(
+            prompts.proposer_prompt(job.skill, current.body, window, verdict.reason, history), prompts.PROPOSER_SYSTEM
+        )
     except AgentError as exc:
         return _done(log, Outcome("proposer_failed", str(exc), queries=queries))
     edits, problems = parse_edits(reply)
@@ -280,12 +311,23 @@ def _version_row(job: Job, deps: Deps, base: SkillRow, body: str, reason: str) -
     marker], source_sessions += the session, the judge's reason as the description's note."""
     now = deps.now()
     return SkillRow(
-        id=str(uuid.uuid4()), name=base.name, author=base.author, body=body, version=base.version + 1,
-        project=base.project, project_key=base.project_key, local_path=base.local_path, install=base.install,
-        source_sessions=review.with_session(base.source_sessions, job.session_id), source_agent="claude_code",
-        scope="team", contributors=review.ending_with(base.contributors, [_user(job, deps), OPTIMIZER_MARKER]),
+        id=str(uuid.uuid4()),
+        name=base.name,
+        author=base.author,
+        body=body,
+        version=base.version + 1,
+        project=base.project,
+        project_key=base.project_key,
+        local_path=base.local_path,
+        install=base.install,
+        source_sessions=review.with_session(base.source_sessions, job.session_id),
+        source_agent="claude_code",
+        scope="team",
+        contributors=review.ending_with(base.contributors, [_user(job, deps), OPTIMIZER_MARKER]),
         description=with_reason(base.description, reason or "the judge reported a failure"),
-        trigger_text=base.trigger_text, created_at=now, updated_at=now,
+        trigger_text=base.trigger_text,
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -293,8 +335,16 @@ def _user(job: Job, deps: Deps) -> str:
     return job.user or deps.identity.user
 
 
-def _release(job: Job, deps: Deps, base: SkillRow, body: str, edits: list[Edit], reason: str, queries: int,
-             lost: list[SkillRow] | None = None) -> Outcome:
+def _release(
+    job: Job,
+    deps: Deps,
+    base: SkillRow,
+    body: str,
+    edits: list[Edit],
+    reason: str,
+    queries: int,
+    lost: list[SkillRow] | None = None,
+) -> Outcome:
     """Publish ``body`` (``edits`` applied on ``base``) as ``base.version + 1``, or hold it as a
     proposal when the guard objects or review is ``all``; after a publish, settle a publish
     race (point 8). ``lost``: our earlier rows that lost a race (this is a re-publish); they stay
@@ -308,18 +358,24 @@ def _release(job: Job, deps: Deps, base: SkillRow, body: str, edits: list[Edit],
     if lost:
         details["lost_rows"] = [r.id for r in lost]
     if held_by:
-        proposal = review.proposal_row(base, body, edits, reason, held_by, _user(job, deps), job.session_id,
-                                       deps.now())
+        proposal = review.proposal_row(base, body, edits, reason, held_by, _user(job, deps), job.session_id, deps.now())
         try:
             deps.store.insert_skill(proposal)
         except StoreError as exc:
             attempts.record(job.skill, edits, "hold_failed", base.version)
             return _done(log, Outcome("store_error", f"storing the held proposal failed: {exc}", queries=queries))
         attempts.record(job.skill, edits, "held", base.version)
-        return _done(log, Outcome("held", f"{job.skill} change to v{base.version} held for review as proposal "
-                                  f"{proposal.id} ({len(edits)} edit(s)); held by: {'; '.join(held_by)}",
-                                  base.version, queries, {**details, "proposal_id": proposal.id,
-                                                          "held_by": held_by}))
+        return _done(
+            log,
+            Outcome(
+                "held",
+                f"{job.skill} change to v{base.version} held for review as proposal "
+                f"{proposal.id} ({len(edits)} edit(s)); held by: {'; '.join(held_by)}",
+                base.version,
+                queries,
+                {**details, "proposal_id": proposal.id, "held_by": held_by},
+            ),
+        )
     new = _version_row(job, deps, base, body, reason)
     if deps.before_publish is not None:
         deps.before_publish(new)
@@ -333,30 +389,75 @@ def _release(job: Job, deps: Deps, base: SkillRow, body: str, edits: list[Edit],
         status = "republished" if lost else "published"
         attempts.record(job.skill, edits, status, new.version)
         note = f" (re-applied on v{base.version} after losing a publish race)" if lost else ""
-        return _done(log, Outcome(status, f"{job.skill} v{new.version} published with {len(edits)} edit(s){note}",
-                                  new.version, queries, details))
+        return _done(
+            log,
+            Outcome(
+                status,
+                f"{job.skill} v{new.version} published with {len(edits)} edit(s){note}",
+                new.version,
+                queries,
+                details,
+            ),
+        )
     lost = (lost or []) + [new]
-    log.warning("publish race: %s v%d (%s) lost to row %s; now at v%d", job.skill, new.version, new.id,
-                winner.id, winner.version)
-    if (winner.version > new.version and job.session_id in winner.source_sessions
-            and job.session_id not in base.source_sessions):  # built on our row: our edits are in it already
+    log.warning(
+        "publish race: %s v%d (%s) lost to row %s; now at v%d",
+        job.skill,
+        new.version,
+        new.id,
+        winner.id,
+        winner.version,
+    )
+    if (
+        winner.version > new.version
+        and job.session_id in winner.source_sessions
+        and job.session_id not in base.source_sessions
+    ):  # built on our row: our edits are in it already
         attempts.record(job.skill, edits, "published", winner.version)
-        return _done(log, Outcome("published", f"{job.skill} v{winner.version} already carries this session's "
-                                  "edits (published on top of our row)", winner.version, queries, details))
+        return _done(
+            log,
+            Outcome(
+                "published",
+                f"{job.skill} v{winner.version} already carries this session's edits (published on top of our row)",
+                winner.version,
+                queries,
+                details,
+            ),
+        )
     if winner.body == new.body:
         attempts.record(job.skill, edits, "duplicate", winner.version)
-        return _done(log, Outcome("duplicate", f"{job.skill} v{winner.version} already has this change",
-                                  winner.version, queries, details))
+        return _done(
+            log,
+            Outcome(
+                "duplicate", f"{job.skill} v{winner.version} already has this change", winner.version, queries, details
+            ),
+        )
     if len(lost) > MAX_REPUBLISH:
         attempts.record(job.skill, edits, "race_lost", winner.version)
-        return _done(log, Outcome("race_lost", f"{job.skill}: lost {len(lost)} publish races in a row; "
-                                  "giving up", winner.version, queries, details))
+        return _done(
+            log,
+            Outcome(
+                "race_lost",
+                f"{job.skill}: lost {len(lost)} publish races in a row; giving up",
+                winner.version,
+                queries,
+                details,
+            ),
+        )
     rebased = apply_edits(winner.body, edits)
     if rebased.skipped:
         why = "; ".join(f"{e.op}: {r}" for e, r in rebased.skipped)
         attempts.record(job.skill, edits, "race_lost", winner.version)
-        return _done(log, Outcome("race_lost", f"{job.skill}: lost a publish race to v{winner.version} and the "
-                                  f"edits no longer apply to it ({why})", winner.version, queries, details))
+        return _done(
+            log,
+            Outcome(
+                "race_lost",
+                f"{job.skill}: lost a publish race to v{winner.version} and the edits no longer apply to it ({why})",
+                winner.version,
+                queries,
+                details,
+            ),
+        )
     return _release(job, deps, winner, rebased.body, edits, reason, queries, lost)
 
 
@@ -398,16 +499,30 @@ def _race_winner(deps: Deps, new: SkillRow) -> SkillRow | None:
         if any(winner_key(r) < winner_key(new) for r in rivals):
             return min(rows, key=winner_key)
     if rivals:  # we won; each loser's worker re-publishes on top of us (if it sees us in time)
-        deps.log.info("publish race: %s v%d (%s) won over row(s) %s", new.ref, new.version, new.id,
-                      ", ".join(r.id for r in rivals))
+        deps.log.info(
+            "publish race: %s v%d (%s) won over row(s) %s",
+            new.ref,
+            new.version,
+            new.id,
+            ", ".join(r.id for r in rivals),
+        )
     if not seen_own:
-        deps.log.warning("publish race check: %s v%d (%s) not visible after %d reads over %.1f s",
-                         new.ref, new.version, new.id, reads, wait)
+        deps.log.warning(
+            "publish race check: %s v%d (%s) not visible after %d reads over %.1f s",
+            new.ref,
+            new.version,
+            new.id,
+            reads,
+            wait,
+        )
     return None
 
 
 def _done(log: logging.Logger, outcome: Outcome) -> Outcome:
-    level = (logging.WARNING if outcome.status in ("store_error", "bad_job", "proposer_failed", "race_lost")
-             else logging.INFO)
+    level = (
+        logging.WARNING
+        if outcome.status in ("store_error", "bad_job", "proposer_failed", "race_lost")
+        else logging.INFO
+    )
     log.log(level, "worker outcome=%s queries=%d: %s", outcome.status, outcome.queries, outcome.reason)
     return outcome

@@ -11,7 +11,10 @@ from .base import SessionRow, SkillRow, Store
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Mapping
+    from collections.abc import Mapping
+
+    from ..deeplake.client import DeeplakeClient
+    from ..deeplake.lite import LiteClient
 
 #: ``open_store(light=True)`` on the embedded store: longest lock wait (ms) and statement time (s).
 LIGHT_BUSY_TIMEOUT_MS = 2000
@@ -28,8 +31,10 @@ def _deeplake_credentials():
         return None
     creds = load()
     if creds is None and kind == "deeplake":
-        raise StoreUnavailable("LAKELOOP_STORE=deeplake but no Deeplake credentials were found "
-                               "(run `lakeloop login` or set LAKELOOP_DEEPLAKE_TOKEN and LAKELOOP_DEEPLAKE_ORG_ID)")
+        raise StoreUnavailable(
+            "LAKELOOP_STORE=deeplake but no Deeplake credentials were found "
+            "(run `lakeloop login` or set LAKELOOP_DEEPLAKE_TOKEN and LAKELOOP_DEEPLAKE_ORG_ID)"
+        )
     return creds
 
 
@@ -48,13 +53,19 @@ def open_store(light: bool = False) -> Store:
         from .. import config
         from .deeplake import DeeplakeStore
 
+        client: DeeplakeClient | LiteClient
         if light:
-            from ..deeplake.lite import light_client as make
+            from ..deeplake.lite import light_client
+
+            client = light_client(creds)
         else:
-            from ..deeplake.client import shared_client as make
-        return DeeplakeStore(make(creds), {"sessions": config.sessions_table(),
-                                           "skills": config.skills_table(),
-                                           "memory": config.memory_table()})
+            from ..deeplake.client import shared_client
+
+            client = shared_client(creds)
+        return DeeplakeStore(
+            client,
+            {"sessions": config.sessions_table(), "skills": config.skills_table(), "memory": config.memory_table()},
+        )
     from .embedded import EmbeddedStore
 
     if light:  # inside a memory answer's 4 s deadline: short lock waits, statements cut at 3 s

@@ -14,23 +14,51 @@ the embedded store and the Deeplake store hold interchangeable rows:
 from __future__ import annotations
 
 import abc
+
 from ..records import dataclass, field
 
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
     from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 SESSION_COLUMNS = (
-    "id", "path", "filename", "message", "message_embedding", "author", "mime_type",
-    "size_bytes", "project", "description", "agent", "plugin_version",
-    "creation_date", "last_update_date",
+    "id",
+    "path",
+    "filename",
+    "message",
+    "message_embedding",
+    "author",
+    "mime_type",
+    "size_bytes",
+    "project",
+    "description",
+    "agent",
+    "plugin_version",
+    "creation_date",
+    "last_update_date",
 )
 
 SKILL_COLUMNS = (
-    "id", "name", "project", "project_key", "local_path", "install", "source_sessions",
-    "source_agent", "scope", "author", "contributors", "description", "trigger_text",
-    "body", "version", "created_at", "updated_at",
+    "id",
+    "name",
+    "project",
+    "project_key",
+    "local_path",
+    "install",
+    "source_sessions",
+    "source_agent",
+    "scope",
+    "author",
+    "contributors",
+    "description",
+    "trigger_text",
+    "body",
+    "version",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -118,7 +146,7 @@ class SessionFilter:
         return not (self.session_id or self.before or self.match)
 
 
-def winner_key(row: "SkillRow") -> tuple:
+def winner_key(row: SkillRow) -> tuple:
     """Sort key of the current version among a skill's rows: highest ``version``; between rows
     of the same version (two publishers raced), the one created first, then the smaller id
     (the later one is the deterministic loser and re-publishes on top)."""
@@ -150,10 +178,13 @@ class Store(abc.ABC):
         self.append_session_rows([row])
 
     @abc.abstractmethod
-    def session_rows(self, path: str, types: Sequence[str] | None = None) -> list[SessionRow]:
+    def session_rows(
+        self, path: str, types: Sequence[str] | None = None, mentions: str | None = None
+    ) -> list[SessionRow]:
         """All rows of the session stored at ``path``, oldest first (creation_date,
-        then insertion order); only message types in ``types`` when given. One query.
-        A repeated ``id`` is returned once (the first copy)."""
+        then insertion order); only message types in ``types`` when given; with ``mentions``,
+        ``tool_call`` rows only when their message contains that text (other types are kept).
+        One query. A repeated ``id`` is returned once (the first copy). Raises StoreError."""
 
     @abc.abstractmethod
     def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -176,8 +207,9 @@ class Store(abc.ABC):
         """Insert one skills row (append-only: a new version is a new row)."""
 
     @abc.abstractmethod
-    def skill_rows(self, name: str | None = None, author: str | None = None,
-                   scope: str | None = None) -> list[SkillRow]:
+    def skill_rows(
+        self, name: str | None = None, author: str | None = None, scope: str | None = None
+    ) -> list[SkillRow]:
         """Every skills row matching the given fields (all versions), ordered by name,
         author, version, created_at, id. One query."""
 
@@ -208,18 +240,19 @@ class Store(abc.ABC):
         raise NotImplementedError
 
     # memory path ------------------------------------------------------
-    def memory_query(self, query: "MemoryQuery") -> "list[MemoryRecord]":
+    def memory_query(self, query: MemoryQuery) -> list[MemoryRecord]:
         """Answer one memory-path tool call with ONE SQL statement (one request on Deeplake):
         the records ``query`` asks for (``lakeloop.store.memory_types``). Raises StoreError."""
         raise NotImplementedError
 
-    def insert_note(self, row: "NoteRow") -> None:
+    def insert_note(self, row: NoteRow) -> None:
         """Append one memory-table row for a note written through the memory path
         (append-only; the newest row of a path is its content). Raises StoreError."""
         raise NotImplementedError
 
-    def search(self, query: str, limit: int = 10, user: str | None = None,
-               project: str | None = None) -> "list[SearchHit]":
+    def search(
+        self, query: str, limit: int = 10, user: str | None = None, project: str | None = None
+    ) -> list[SearchHit]:
         """The best matches for the words of ``query`` among session lines, notes and skills,
         best first (BM25 where the store has it), at most ``limit``; ``user``/``project``
         keep only rows (session lines, notes, skills) of that author/project. One query (on
@@ -227,10 +260,10 @@ class Store(abc.ABC):
         Raises StoreError."""
         raise NotImplementedError
 
-    def close(self) -> None:  # pragma: no cover - trivial default
+    def close(self) -> None:  # noqa: B027 - a default, not abstract: nothing to release  # pragma: no cover
         """Release connections."""
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

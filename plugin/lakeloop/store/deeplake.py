@@ -42,7 +42,8 @@ from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 TYPE_CHECKING = False  # typing and httpx are not imported at run time (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from collections.abc import Sequence
+    from typing import Any
 
     from ..deeplake.client import DeeplakeClient
     from ..deeplake.lite import LiteClient
@@ -51,23 +52,55 @@ _T = "TEXT NOT NULL DEFAULT ''"
 #: Column definitions, exactly docs/deeplake-store.md's tables.
 SCHEMAS: dict[str, list[tuple[str, str]]] = {
     "sessions": [
-        ("id", _T), ("path", _T), ("filename", _T), ("message", "JSONB"), ("message_embedding", "FLOAT4[]"),
-        ("author", _T), ("mime_type", "TEXT NOT NULL DEFAULT 'application/json'"),
-        ("size_bytes", "BIGINT NOT NULL DEFAULT 0"), ("project", _T), ("description", _T), ("agent", _T),
-        ("plugin_version", _T), ("creation_date", _T), ("last_update_date", _T),
+        ("id", _T),
+        ("path", _T),
+        ("filename", _T),
+        ("message", "JSONB"),
+        ("message_embedding", "FLOAT4[]"),
+        ("author", _T),
+        ("mime_type", "TEXT NOT NULL DEFAULT 'application/json'"),
+        ("size_bytes", "BIGINT NOT NULL DEFAULT 0"),
+        ("project", _T),
+        ("description", _T),
+        ("agent", _T),
+        ("plugin_version", _T),
+        ("creation_date", _T),
+        ("last_update_date", _T),
     ],
     "skills": [
-        ("id", _T), ("name", _T), ("project", _T), ("project_key", _T), ("local_path", _T),
-        ("install", "TEXT NOT NULL DEFAULT 'global'"), ("source_sessions", "TEXT NOT NULL DEFAULT '[]'"),
-        ("source_agent", _T), ("scope", "TEXT NOT NULL DEFAULT 'me'"), ("author", _T),
-        ("contributors", "TEXT NOT NULL DEFAULT '[]'"), ("description", _T), ("trigger_text", _T), ("body", _T),
-        ("version", "BIGINT NOT NULL DEFAULT 1"), ("created_at", _T), ("updated_at", _T),
+        ("id", _T),
+        ("name", _T),
+        ("project", _T),
+        ("project_key", _T),
+        ("local_path", _T),
+        ("install", "TEXT NOT NULL DEFAULT 'global'"),
+        ("source_sessions", "TEXT NOT NULL DEFAULT '[]'"),
+        ("source_agent", _T),
+        ("scope", "TEXT NOT NULL DEFAULT 'me'"),
+        ("author", _T),
+        ("contributors", "TEXT NOT NULL DEFAULT '[]'"),
+        ("description", _T),
+        ("trigger_text", _T),
+        ("body", _T),
+        ("version", "BIGINT NOT NULL DEFAULT 1"),
+        ("created_at", _T),
+        ("updated_at", _T),
     ],
     "memory": [
-        ("id", _T), ("path", _T), ("filename", _T), ("summary", _T), ("summary_embedding", "FLOAT4[]"),
-        ("author", _T), ("mime_type", "TEXT NOT NULL DEFAULT 'text/plain'"),
-        ("size_bytes", "BIGINT NOT NULL DEFAULT 0"), ("project", _T), ("description", _T), ("agent", _T),
-        ("plugin_version", _T), ("creation_date", _T), ("last_update_date", _T),
+        ("id", _T),
+        ("path", _T),
+        ("filename", _T),
+        ("summary", _T),
+        ("summary_embedding", "FLOAT4[]"),
+        ("author", _T),
+        ("mime_type", "TEXT NOT NULL DEFAULT 'text/plain'"),
+        ("size_bytes", "BIGINT NOT NULL DEFAULT 0"),
+        ("project", _T),
+        ("description", _T),
+        ("agent", _T),
+        ("plugin_version", _T),
+        ("creation_date", _T),
+        ("last_update_date", _T),
     ],
 }
 
@@ -91,8 +124,9 @@ def _refused(error: DeeplakeError) -> bool:
     if isinstance(error, (AuthError, PaymentRequired)):
         return False
     text = str(error).lower()
-    return isinstance(error, DeeplakeStatementRefused) or (error.status is not None and error.status < 502
-                                                           and any(w in text for w in _REFUSAL_WORDS))
+    return isinstance(error, DeeplakeStatementRefused) or (
+        error.status is not None and error.status < 502 and any(w in text for w in _REFUSAL_WORDS)
+    )
 
 
 def _stop_on_refusal(attempt: int, error: DeeplakeError) -> None:
@@ -116,8 +150,12 @@ class DeeplakeStore(Store):
 
     name = "deeplake"
 
-    def __init__(self, client: DeeplakeClient | LiteClient, tables: dict[str, str] | None = None,
-                 visibility_wait_s: float | None = None) -> None:
+    def __init__(
+        self,
+        client: DeeplakeClient | LiteClient,
+        tables: dict[str, str] | None = None,
+        visibility_wait_s: float | None = None,
+    ) -> None:
         self.client = client
         if visibility_wait_s is None:
             from .. import config
@@ -133,8 +171,16 @@ class DeeplakeStore(Store):
     def _key(self) -> str:
         import hashlib  # only for marker names: a memory answer's path does not pay its import
 
-        key = json.dumps([self.client.creds.api_url, self.client.creds.org_id, self.client.creds.workspace,
-                          sorted(self.tables.items()), SCHEMAS], sort_keys=True)
+        key = json.dumps(
+            [
+                self.client.creds.api_url,
+                self.client.creds.org_id,
+                self.client.creds.workspace,
+                sorted(self.tables.items()),
+                SCHEMAS,
+            ],
+            sort_keys=True,
+        )
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def _marker(self):
@@ -149,7 +195,8 @@ class DeeplakeStore(Store):
         names = sql.in_list(self.tables.values())
         rows = self.client.query(
             "SELECT table_name, column_name FROM information_schema.columns "
-            f"WHERE table_schema = current_schema() AND table_name IN {names}")
+            f"WHERE table_schema = current_schema() AND table_name IN {names}"
+        )
         present: dict[str, set[str]] = {}
         for row in rows:
             present.setdefault(str(row.get("table_name")), set()).add(str(row.get("column_name")))
@@ -176,8 +223,9 @@ class DeeplakeStore(Store):
             pass
         return statements
 
-    def _q(self, text: str, *, retry_auth: bool = False, idempotent: bool = True,
-           on_retry=None) -> list[dict[str, Any]]:
+    def _q(
+        self, text: str, *, retry_auth: bool = False, idempotent: bool = True, on_retry=None
+    ) -> list[dict[str, Any]]:
         self.ensure_tables()
         try:
             return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent, on_retry=on_retry)
@@ -196,8 +244,9 @@ class DeeplakeStore(Store):
             if column == "message":
                 values.append(sql.jsonb(value))
             elif column == "message_embedding":
-                values.append("NULL" if value is None else
-                              f"ARRAY[{', '.join(sql.literal(float(v)) for v in value)}]::FLOAT4[]")
+                values.append(
+                    "NULL" if value is None else f"ARRAY[{', '.join(sql.literal(float(v)) for v in value)}]::FLOAT4[]"
+                )
             else:
                 values.append(sql.literal(value))
         return f"({', '.join(values)})"
@@ -207,8 +256,10 @@ class DeeplakeStore(Store):
         their session paths). Raises DeeplakeError."""
         if not rows:
             return set()
-        found = self._q(f"SELECT id FROM {self._t['sessions']} WHERE path IN {sql.in_list({r.path for r in rows})} "
-                        f"AND id IN {sql.in_list([r.id for r in rows])}")
+        found = self._q(
+            f"SELECT id FROM {self._t['sessions']} WHERE path IN {sql.in_list({r.path for r in rows})} "
+            f"AND id IN {sql.in_list([r.id for r in rows])}"
+        )
         return {str(r.get("id")) for r in found}
 
     def append_session_rows(self, rows: Sequence[SessionRow], unsure: bool = False) -> None:
@@ -230,8 +281,9 @@ class DeeplakeStore(Store):
                 present = self.stored_ids(pending)
                 pending = [r for r in pending if r.id not in present]
             while pending:
-                statement = (f"INSERT INTO {self._t['sessions']} ({cols}) VALUES "
-                             + ", ".join(self._session_values(r) for r in pending))
+                statement = f"INSERT INTO {self._t['sessions']} ({cols}) VALUES " + ", ".join(
+                    self._session_values(r) for r in pending
+                )
                 try:
                     self._q(statement, retry_auth=True, idempotent=False)
                     return
@@ -251,8 +303,9 @@ class DeeplakeStore(Store):
                 raise OutcomeUnknown(f"outcome unknown ({exc})", exc.status) from exc
             raise
 
-    def session_rows(self, path: str, types: Sequence[str] | None = None,
-                     mentions: str | None = None) -> list[SessionRow]:
+    def session_rows(
+        self, path: str, types: Sequence[str] | None = None, mentions: str | None = None
+    ) -> list[SessionRow]:
         """Rows at ``path`` oldest first (creation_date, then id); only message ``types``
         when given; with ``mentions``, tool_call rows only when their message contains it
         (a ``LIKE`` with ``ESCAPE``)."""
@@ -261,8 +314,9 @@ class DeeplakeStore(Store):
         if types:
             where += f" AND message->>'type' IN {sql.in_list(types)}"
         if mentions:
-            where += (f" AND (message->>'type' <> 'tool_call' OR CAST(message AS TEXT) LIKE "
-                      f"{sql.like_contains(mentions)})")
+            where += (
+                f" AND (message->>'type' <> 'tool_call' OR CAST(message AS TEXT) LIKE {sql.like_contains(mentions)})"
+            )
         rows = self._q(f"SELECT {cols} FROM {self._t['sessions']} WHERE {where} ORDER BY creation_date, id")
         return unique_rows(self._session_row(r) for r in rows)
 
@@ -274,10 +328,21 @@ class DeeplakeStore(Store):
                 message = json.loads(message)
             except ValueError:
                 message = {}
-        data = {c: r.get(c) for c in SESSION_COLUMNS}
+        data: dict[str, Any] = {c: r.get(c) for c in SESSION_COLUMNS}  # column -> value, mixed types
         data["message"] = message if isinstance(message, dict) else {}
-        for text_col in ("id", "path", "filename", "author", "mime_type", "project", "description", "agent",
-                         "plugin_version", "creation_date", "last_update_date"):
+        for text_col in (
+            "id",
+            "path",
+            "filename",
+            "author",
+            "mime_type",
+            "project",
+            "description",
+            "agent",
+            "plugin_version",
+            "creation_date",
+            "last_update_date",
+        ):
             data[text_col] = "" if data[text_col] is None else str(data[text_col])
         data["size_bytes"] = int(data["size_bytes"] or 0)
         emb = data.pop("message_embedding")
@@ -288,11 +353,21 @@ class DeeplakeStore(Store):
         rows = self._q(
             f"SELECT path, message->>'session_id' AS session_id, message->>'type' AS type, COUNT(DISTINCT id) AS n, "
             f"MIN(creation_date) AS first, MAX(creation_date) AS last FROM {self._t['sessions']} "
-            "GROUP BY path, message->>'session_id', message->>'type'")
+            "GROUP BY path, message->>'session_id', message->>'type'"
+        )
         sessions: dict[str, dict[str, Any]] = {}
         for r in rows:
-            s = sessions.setdefault(r["path"], {"path": r["path"], "session_id": r.get("session_id"), "rows": 0,
-                                                "types": {}, "first": r["first"], "last": r["last"]})
+            s = sessions.setdefault(
+                r["path"],
+                {
+                    "path": r["path"],
+                    "session_id": r.get("session_id"),
+                    "rows": 0,
+                    "types": {},
+                    "first": r["first"],
+                    "last": r["last"],
+                },
+            )
             s["rows"] += int(r["n"])
             s["types"][r.get("type") or ""] = s["types"].get(r.get("type") or "", 0) + int(r["n"])
             s["first"], s["last"] = min(s["first"], r["first"]), max(s["last"], r["last"])
@@ -302,7 +377,7 @@ class DeeplakeStore(Store):
     # skills -----------------------------------------------------------------
     @staticmethod
     def _skill_row(r: dict[str, Any]) -> SkillRow:
-        data = {c: r.get(c) for c in SKILL_COLUMNS}
+        data: dict[str, Any] = {c: r.get(c) for c in SKILL_COLUMNS}  # column -> value, mixed types
         for c in SKILL_COLUMNS:
             if c not in ("version", "source_sessions", "contributors"):
                 data[c] = "" if data[c] is None else str(data[c])
@@ -315,31 +390,41 @@ class DeeplakeStore(Store):
         """The current team version of ``(name, author)``: ``ORDER BY version DESC, created_at,
         id`` (``base.winner_key``)."""
         cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
-        rows = self._q(f"SELECT {cols} FROM {self._t['skills']} WHERE name = {sql.literal(name)} "
-                       f"AND author = {sql.literal(author)} AND scope <> 'proposal' "
-                       "ORDER BY version DESC, created_at ASC, id ASC LIMIT 1")
+        rows = self._q(
+            f"SELECT {cols} FROM {self._t['skills']} WHERE name = {sql.literal(name)} "
+            f"AND author = {sql.literal(author)} AND scope <> 'proposal' "
+            "ORDER BY version DESC, created_at ASC, id ASC LIMIT 1"
+        )
         return self._skill_row(rows[0]) if rows else None
 
     def latest_skills(self, scope: str | None = "team") -> list[SkillRow]:
         """The current version of every skill (of ``scope``)."""
         cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
         where = f" WHERE scope = {sql.literal(scope)}" if scope else ""
-        rows = self._q(f"SELECT {cols} FROM {self._t['skills']}{where} "
-                       "ORDER BY name, author, version DESC, created_at ASC, id ASC")
+        rows = self._q(
+            f"SELECT {cols} FROM {self._t['skills']}{where} ORDER BY name, author, version DESC, created_at ASC, id ASC"
+        )
         latest: dict[tuple[str, str], SkillRow] = {}
         for r in rows:
             row = self._skill_row(r)
             latest.setdefault((row.name, row.author), row)
         return list(latest.values())
 
-    def skill_rows(self, name: str | None = None, author: str | None = None,
-                   scope: str | None = None) -> list[SkillRow]:
+    def skill_rows(
+        self, name: str | None = None, author: str | None = None, scope: str | None = None
+    ) -> list[SkillRow]:
         """Every matching skills row, by name, author, version, created_at, id (one SELECT)."""
         cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
-        where = [f"{sql.ident(c)} = {sql.literal(v)}" for c, v in (("name", name), ("author", author),
-                                                                    ("scope", scope)) if v is not None]
-        rows = self._q(f"SELECT {cols} FROM {self._t['skills']}" + (" WHERE " + " AND ".join(where) if where else "")
-                       + " ORDER BY name, author, version, created_at, id")
+        where = [
+            f"{sql.ident(c)} = {sql.literal(v)}"
+            for c, v in (("name", name), ("author", author), ("scope", scope))
+            if v is not None
+        ]
+        rows = self._q(
+            f"SELECT {cols} FROM {self._t['skills']}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY name, author, version, created_at, id"
+        )
         return [self._skill_row(r) for r in rows]
 
     def delete_skill_rows(self, ids: Sequence[str]) -> None:
@@ -357,8 +442,9 @@ class DeeplakeStore(Store):
 
     def count_session_rows(self, where: SessionFilter) -> int:
         """``SELECT COUNT(DISTINCT id)`` of the rows ``where`` matches."""
-        rows = self._q(f"SELECT COUNT(DISTINCT id) AS n FROM {self._t['sessions']} "
-                       f"WHERE {self._forget_where('sessions', where)}")
+        rows = self._q(
+            f"SELECT COUNT(DISTINCT id) AS n FROM {self._t['sessions']} WHERE {self._forget_where('sessions', where)}"
+        )
         return int(rows[0]["n"]) if rows else 0
 
     def delete_session_rows(self, where: SessionFilter) -> None:
@@ -371,8 +457,9 @@ class DeeplakeStore(Store):
         clause = self._forget_where("memory", where)
         if clause is None:
             return []
-        rows = self._q(f"SELECT path, COUNT(*) AS n FROM {self._t['memory']} WHERE {clause} "
-                       "GROUP BY path ORDER BY path")
+        rows = self._q(
+            f"SELECT path, COUNT(*) AS n FROM {self._t['memory']} WHERE {clause} GROUP BY path ORDER BY path"
+        )
         return [(str(r["path"]), int(r["n"])) for r in rows]
 
     def delete_memory_rows(self, where: SessionFilter) -> None:
@@ -455,14 +542,18 @@ class DeeplakeStore(Store):
         for logical, column in (("memory", "summary"), ("skills", "body")):
             name = sql.ident(f"{self.tables[logical]}_{column}_bm25"[:63])
             try:
-                self._q(f"CREATE INDEX IF NOT EXISTS {name} ON {self._t[logical]} USING deeplake_index "
-                        f"({sql.ident(column)}) WITH (index_type = 'bm25')", on_retry=_stop_on_refusal)
+                self._q(
+                    f"CREATE INDEX IF NOT EXISTS {name} ON {self._t[logical]} USING deeplake_index "
+                    f"({sql.ident(column)}) WITH (index_type = 'bm25')",
+                    on_retry=_stop_on_refusal,
+                )
             except DeeplakeError as exc:
                 if not self._unsupported(exc) and not isinstance(exc, AlreadyExists):
                     raise
 
-    def search(self, query: str, limit: int = 10, user: str | None = None,
-               project: str | None = None) -> list[SearchHit]:
+    def search(
+        self, query: str, limit: int = 10, user: str | None = None, project: str | None = None
+    ) -> list[SearchHit]:
         """The ``limit`` best matches for the words of ``query``, best first; ``user``/``project``
         keep only rows of that author/project (sessions, notes, skills). BM25 with the service's
         ``<#>`` (higher = better, as Deeplake's SQL reference says) on the session message text,
@@ -478,8 +569,10 @@ class DeeplakeStore(Store):
             if not mode:
                 self._create_bm25_indexes()
             try:
-                rows = self._q(msql.pg_search(msql.PgDialect(self._t), words, limit, user, project, True),
-                               on_retry=_stop_on_refusal)
+                rows = self._q(
+                    msql.pg_search(msql.PgDialect(self._t), words, limit, user, project, True),
+                    on_retry=_stop_on_refusal,
+                )
             except DeeplakeError as exc:
                 if not self._unsupported(exc):
                     raise

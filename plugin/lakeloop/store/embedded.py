@@ -27,15 +27,17 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
-if TYPE_CHECKING:
-    from typing import Any, Sequence
 
 from .. import __version__, paths
 from ..errors import StoreError, StoreUnavailable
 from . import memory_sql as msql
 from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
 from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
+
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 BUSY_TIMEOUT_MS = 5000
 #: How long an open waits for a concurrent one's migration (rebuilding the FTS index of a big
@@ -122,8 +124,10 @@ _FTS = (
 
 
 #: (schema version, 1 when the FTS index exists): the one check an open of a migrated file costs.
-_STATE = ("SELECT (SELECT user_version FROM pragma_user_version), "
-          "(SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions_fts')")
+_STATE = (
+    "SELECT (SELECT user_version FROM pragma_user_version), "
+    "(SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions_fts')"
+)
 
 
 def _casefold(text: Any) -> Any:
@@ -219,8 +223,9 @@ class EmbeddedStore(Store):
                 return
             names = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
             if "sessions" in names and "sessions_id" not in names:
-                gone = self._db.execute("DELETE FROM sessions WHERE rowid NOT IN "
-                                        "(SELECT MIN(rowid) FROM sessions GROUP BY id)").rowcount
+                gone = self._db.execute(
+                    "DELETE FROM sessions WHERE rowid NOT IN (SELECT MIN(rowid) FROM sessions GROUP BY id)"
+                ).rowcount
                 if gone:
                     log.warning("embedded store: removed %d repeated session rows before indexing ids", gone)
             for statement in _SCHEMA.split(";"):
@@ -243,7 +248,7 @@ class EmbeddedStore(Store):
             raise
 
     @classmethod
-    def open_default(cls) -> "EmbeddedStore":
+    def open_default(cls) -> EmbeddedStore:
         """Open the store at ``paths.store_file()``."""
         return cls(paths.store_file())
 
@@ -291,8 +296,9 @@ class EmbeddedStore(Store):
         except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise StoreError(f"embedded store insert failed: {exc}") from exc
 
-    def session_rows(self, path: str, types: Sequence[str] | None = None,
-                     mentions: str | None = None) -> list[SessionRow]:
+    def session_rows(
+        self, path: str, types: Sequence[str] | None = None, mentions: str | None = None
+    ) -> list[SessionRow]:
         """Rows at ``path`` oldest first, optionally only message ``types`` and tool calls
         that mention ``mentions``. Raises StoreError."""
         sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE path = ?"
@@ -326,8 +332,9 @@ class EmbeddedStore(Store):
         )
         sessions: dict[str, dict[str, Any]] = {}
         for path, sid, typ, n, first, last in rows:
-            s = sessions.setdefault(path, {"path": path, "session_id": sid, "rows": 0, "types": {},
-                                           "first": first, "last": last})
+            s = sessions.setdefault(
+                path, {"path": path, "session_id": sid, "rows": 0, "types": {}, "first": first, "last": last}
+            )
             s["rows"] += n
             s["types"][typ or ""] = n
             s["first"] = min(s["first"], first)
@@ -367,8 +374,9 @@ class EmbeddedStore(Store):
             latest.setdefault((row.name, row.author), row)
         return list(latest.values())
 
-    def skill_rows(self, name: str | None = None, author: str | None = None,
-                   scope: str | None = None) -> list[SkillRow]:
+    def skill_rows(
+        self, name: str | None = None, author: str | None = None, scope: str | None = None
+    ) -> list[SkillRow]:
         """Every matching skills row, by name, author, version, created_at, id. Raises StoreError."""
         where, params = [], []
         for column, value in (("name", name), ("author", author), ("scope", scope)):
@@ -423,8 +431,11 @@ class EmbeddedStore(Store):
 
     def insert_skill(self, row: SkillRow) -> None:
         """Insert one skill version row. Raises StoreError."""
-        values = {**row.__dict__, "source_sessions": json.dumps(row.source_sessions),
-                  "contributors": json.dumps(row.contributors)}
+        values = {
+            **row.__dict__,
+            "source_sessions": json.dumps(row.source_sessions),
+            "contributors": json.dumps(row.contributors),
+        }
         cols = ", ".join(SKILL_COLUMNS)
         marks = ", ".join("?" for _ in SKILL_COLUMNS)
         self._run(f"INSERT INTO skills ({cols}) VALUES ({marks})", [values[c] for c in SKILL_COLUMNS])
@@ -477,29 +488,41 @@ class EmbeddedStore(Store):
         if not sess:
             return
         score = "-bm25(sessions_fts)" if q.rank else "0.0"
-        ctes.append(f"fl_m AS {_MATERIALIZED}(SELECT rowid AS rid, {score} AS score FROM sessions_fts "
-                    f"WHERE sessions_fts MATCH {d.lit(self._fts_match(q.literals))})")
-        ctes.append("fl_c AS (SELECT s.rowid AS rid, s.path, s.creation_date AS cd, s.id, m.score, "
-                    "1 + (SELECT COUNT(*) FROM sessions x WHERE x.path = s.path "
-                    "AND (x.creation_date, x.id) < (s.creation_date, s.id)) AS ln "
-                    f"FROM fl_m m JOIN sessions s ON s.rowid = m.rid WHERE {msql.any_prefix(d, 's.path', sess)})")
+        ctes.append(
+            f"fl_m AS {_MATERIALIZED}(SELECT rowid AS rid, {score} AS score FROM sessions_fts "
+            f"WHERE sessions_fts MATCH {d.lit(self._fts_match(q.literals))})"
+        )
+        ctes.append(
+            "fl_c AS (SELECT s.rowid AS rid, s.path, s.creation_date AS cd, s.id, m.score, "
+            "1 + (SELECT COUNT(*) FROM sessions x WHERE x.path = s.path "
+            "AND (x.creation_date, x.id) < (s.creation_date, s.id)) AS ln "
+            f"FROM fl_m m JOIN sessions s ON s.rowid = m.rid WHERE {msql.any_prefix(d, 's.path', sess)})"
+        )
         rows = ["SELECT rid, 1 AS hit, score, ln FROM fl_c"]
-        for name, depth, cmp, order, step in (("fl_b", q.context[0], "<", "DESC", "-"),
-                                              ("fl_a", q.context[1], ">", "ASC", "+")):
+        for name, depth, cmp, order, step in (
+            ("fl_b", q.context[0], "<", "DESC", "-"),
+            ("fl_a", q.context[1], ">", "ASC", "+"),
+        ):
             if depth <= 0:
                 continue
             d.recursive = True
-            ctes.append(f"{name}(rid, path, cd, id, ln, k) AS (SELECT rid, path, cd, id, ln, 0 FROM fl_c UNION ALL "
-                        f"SELECT n.rowid, n.path, n.creation_date, n.id, w.ln {step} 1, w.k + 1 FROM {name} w "
-                        f"JOIN sessions n ON n.rowid = (SELECT x.rowid FROM sessions x WHERE x.path = w.path AND "
-                        f"(x.creation_date, x.id) {cmp} (w.cd, w.id) ORDER BY x.creation_date {order}, x.id {order} "
-                        f"LIMIT 1) WHERE w.k < {int(depth)})")
+            ctes.append(
+                f"{name}(rid, path, cd, id, ln, k) AS (SELECT rid, path, cd, id, ln, 0 FROM fl_c UNION ALL "
+                f"SELECT n.rowid, n.path, n.creation_date, n.id, w.ln {step} 1, w.k + 1 FROM {name} w "
+                f"JOIN sessions n ON n.rowid = (SELECT x.rowid FROM sessions x WHERE x.path = w.path AND "
+                f"(x.creation_date, x.id) {cmp} (w.cd, w.id) ORDER BY x.creation_date {order}, x.id {order} "
+                f"LIMIT 1) WHERE w.k < {int(depth)})"
+            )
             rows.append(f"SELECT rid, 0, 0.0, ln FROM {name} WHERE k > 0")
-        ctes.append(f"fl_k AS (SELECT rid, MAX(hit) AS hit, MAX(score) AS score, MIN(ln) AS ln FROM "
-                    f"({' UNION ALL '.join(rows)}) GROUP BY rid)")
-        parts.append("SELECT 'line' AS kind, s.path AS path, s.message AS text, k.ln AS line, s.author AS author, "
-                     "s.project AS project, s.creation_date AS date, k.score AS score, k.hit AS hit "
-                     "FROM fl_k k JOIN sessions s ON s.rowid = k.rid")
+        ctes.append(
+            f"fl_k AS (SELECT rid, MAX(hit) AS hit, MAX(score) AS score, MIN(ln) AS ln FROM "
+            f"({' UNION ALL '.join(rows)}) GROUP BY rid)"
+        )
+        parts.append(
+            "SELECT 'line' AS kind, s.path AS path, s.message AS text, k.ln AS line, s.author AS author, "
+            "s.project AS project, s.creation_date AS date, k.score AS score, k.hit AS hit "
+            "FROM fl_k k JOIN sessions s ON s.rowid = k.rid"
+        )
 
     def insert_note(self, row: NoteRow) -> None:
         """Append ``row`` to the memory table; a second insert of the same ``id`` is a no-op
@@ -509,8 +532,9 @@ class EmbeddedStore(Store):
         marks = ", ".join("?" for _ in msql.MEMORY_COLUMNS)
         self._run(f"INSERT OR IGNORE INTO memory ({cols}) VALUES ({marks})", [values[c] for c in msql.MEMORY_COLUMNS])
 
-    def search(self, query: str, limit: int = 10, user: str | None = None,
-               project: str | None = None) -> list[SearchHit]:
+    def search(
+        self, query: str, limit: int = 10, user: str | None = None, project: str | None = None
+    ) -> list[SearchHit]:
         """The ``limit`` best matches for the words of ``query`` (``memory_sql.search_words``),
         best first, in one statement: session lines by FTS5 ``bm25`` (negated: higher is better;
         an ``instr`` scan of the newest ``SEARCH_CANDIDATES`` matching rows, ranked with
@@ -528,20 +552,28 @@ class EmbeddedStore(Store):
         filt = msql.author_project(d, user, project, "s.")
         fts = self._fts_usable(tuple(words))
         if fts:
-            ctes.append(f"sq_m AS {_MATERIALIZED}(SELECT rowid AS rid, -bm25(sessions_fts) AS score FROM sessions_fts "
-                        f"WHERE sessions_fts MATCH {d.lit(self._fts_match(words))})")
-            ctes.append("sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, m.score "
-                        f"FROM sq_m m JOIN sessions s ON s.rowid = m.rid WHERE 1 = 1{filt} "
-                        f"ORDER BY m.score DESC LIMIT {int(limit)})")
+            ctes.append(
+                f"sq_m AS {_MATERIALIZED}(SELECT rowid AS rid, -bm25(sessions_fts) AS score FROM sessions_fts "
+                f"WHERE sessions_fts MATCH {d.lit(self._fts_match(words))})"
+            )
+            ctes.append(
+                "sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, m.score "
+                f"FROM sq_m m JOIN sessions s ON s.rowid = m.rid WHERE 1 = 1{filt} "
+                f"ORDER BY m.score DESC LIMIT {int(limit)})"
+            )
         else:
             match = " OR ".join(d.contains("s.message", w) for w in words)
-            ctes.append("sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, 0.0 AS score "
-                        f"FROM sessions s WHERE ({match}){filt} ORDER BY s.creation_date DESC "
-                        f"LIMIT {msql.SEARCH_CANDIDATES})")
-        parts.append("SELECT 'line' AS kind, t.path AS path, t.message AS text, 1 + (SELECT COUNT(*) FROM sessions x "
-                     "WHERE x.path = t.path AND (x.creation_date, x.id) < (t.creation_date, t.id)) AS line, "
-                     "t.author AS author, t.project AS project, t.creation_date AS date, "
-                     "t.score AS score, 'session' AS hit FROM sq_t t")
+            ctes.append(
+                "sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, 0.0 AS score "
+                f"FROM sessions s WHERE ({match}){filt} ORDER BY s.creation_date DESC "
+                f"LIMIT {msql.SEARCH_CANDIDATES})"
+            )
+        parts.append(
+            "SELECT 'line' AS kind, t.path AS path, t.message AS text, 1 + (SELECT COUNT(*) FROM sessions x "
+            "WHERE x.path = t.path AND (x.creation_date, x.id) < (t.creation_date, t.id)) AS line, "
+            "t.author AS author, t.project AS project, t.creation_date AS date, "
+            "t.score AS score, 'session' AS hit FROM sq_t t"
+        )
         msql.doc_search_parts(d, words, user, project, ctes, parts)
         rows = self._run(msql.statement(ctes, parts), d.params)
         return msql.hits(rows, words, limit, rank_here="docs" if fts else "all")

@@ -29,18 +29,33 @@ from __future__ import annotations
 import json
 import math
 import re
-TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
-if TYPE_CHECKING:
-    from typing import Any, Iterable, Sequence
 
 from .memory_types import DOC, ENTRY, LINE, SESSION, SKILL, MemoryQuery, MemoryRecord, NoteRow, SearchHit
+
+TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
 
 #: Column order of every memory statement's rows.
 COLS = ("kind", "path", "text", "line", "author", "project", "date", "score", "hit")
 #: Columns of the memory table (docs/deeplake-store.md), in order.
-MEMORY_COLUMNS = ("id", "path", "filename", "summary", "summary_embedding", "author", "mime_type",
-                  "size_bytes", "project", "description", "agent", "plugin_version", "creation_date",
-                  "last_update_date")
+MEMORY_COLUMNS = (
+    "id",
+    "path",
+    "filename",
+    "summary",
+    "summary_embedding",
+    "author",
+    "mime_type",
+    "size_bytes",
+    "project",
+    "description",
+    "agent",
+    "plugin_version",
+    "creation_date",
+    "last_update_date",
+)
 #: Sessions shown in /index.md; characters kept of a session's first prompt.
 INDEX_SESSIONS = 50
 FIRST_PROMPT_CHARS = 300
@@ -169,8 +184,7 @@ def any_prefix(d: SqliteDialect, col: str, prefixes: Sequence[str]) -> str:
 
 def not_hidden(d: SqliteDialect, col: str) -> str:
     """``col`` is not a path that would shadow a generated file (``HIDDEN_NOTE_PATHS``)."""
-    return " AND ".join(f"NOT {d.prefix(col, p)}" if p != "/" else f"{col} <> {d.lit('/')}"
-                        for p in HIDDEN_NOTE_PATHS)
+    return " AND ".join(f"NOT {d.prefix(col, p)}" if p != "/" else f"{col} <> {d.lit('/')}" for p in HIDDEN_NOTE_PATHS)
 
 
 def skill_path_sql(name: str = "name", author: str = "author") -> str:
@@ -178,11 +192,23 @@ def skill_path_sql(name: str = "name", author: str = "author") -> str:
     return f"('/skills/' || {name} || '--' || {author} || '/SKILL.md')"
 
 
-def _select(d: SqliteDialect, kind: str, path: str, text: str = "''", line: str = "0", author: str = "''",
-            project: str = "''", date: str = "''", score: str | None = None, hit: str = "0") -> str:
+def _select(
+    d: SqliteDialect,
+    kind: str,
+    path: str,
+    text: str = "''",
+    line: str = "0",
+    author: str = "''",
+    project: str = "''",
+    date: str = "''",
+    score: str | None = None,
+    hit: str = "0",
+) -> str:
     """``SELECT`` of one part's columns (``COLS``), each given as SQL."""
-    return (f"SELECT '{kind}' AS kind, {path} AS path, {text} AS text, {line} AS line, {author} AS author, "
-            f"{project} AS project, {date} AS date, {score or d.zero} AS score, {hit} AS hit")
+    return (
+        f"SELECT '{kind}' AS kind, {path} AS path, {text} AS text, {line} AS line, {author} AS author, "
+        f"{project} AS project, {date} AS date, {score or d.zero} AS score, {hit} AS hit"
+    )
 
 
 # memory_query: the parts both stores share --------------------------------------------------------
@@ -199,29 +225,57 @@ def shared_parts(q: MemoryQuery, d: SqliteDialect, ctes: list[str], parts: list[
         ctes.append(
             f"mq_sk AS (SELECT name, author, project, body, description, version, created_at, "
             f"row_number() OVER (PARTITION BY name, author ORDER BY version DESC, created_at ASC, id ASC) AS rn "
-            f"FROM {t['skills']} WHERE scope = 'team')")
+            f"FROM {t['skills']} WHERE scope = 'team')"
+        )
         where = "FROM mq_sk WHERE rn = 1"
         if skills:
             in_scope = f"{where} AND {any_prefix(d, skill_path_sql(), skills)}"
             if q.content:
-                parts.append(_select(d, DOC, skill_path_sql(), "body", author="author", project="project",
-                                     date="created_at") + " " + in_scope)
+                parts.append(
+                    _select(d, DOC, skill_path_sql(), "body", author="author", project="project", date="created_at")
+                    + " "
+                    + in_scope
+                )
             if q.listing:
                 parts.append(_select(d, ENTRY, skill_path_sql()) + " " + in_scope)
         if q.index:
-            parts.append(_select(d, SKILL, skill_path_sql(), "description", line="version", author="author",
-                                 project="project", date="created_at") + " " + where)
-    notes = sorted({p for p in q.prefixes if not p.startswith(("/sessions/", "/skills/"))
-                    and p not in ("/index.md", "/sessions", "/skills")}) if (q.listing or q.content) else []
+            parts.append(
+                _select(
+                    d,
+                    SKILL,
+                    skill_path_sql(),
+                    "description",
+                    line="version",
+                    author="author",
+                    project="project",
+                    date="created_at",
+                )
+                + " "
+                + where
+            )
+    notes = (
+        sorted(
+            {
+                p
+                for p in q.prefixes
+                if not p.startswith(("/sessions/", "/skills/")) and p not in ("/index.md", "/sessions", "/skills")
+            }
+        )
+        if (q.listing or q.content)
+        else []
+    )
     if notes:
         ctes.append(
             f"mq_mem AS (SELECT path, summary, author, project, "
             f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
             f"row_number() OVER (PARTITION BY path ORDER BY last_update_date DESC, creation_date DESC, id DESC) AS rn "
-            f"FROM {t['memory']} WHERE {any_prefix(d, 'path', notes)} AND {not_hidden(d, 'path')})")
+            f"FROM {t['memory']} WHERE {any_prefix(d, 'path', notes)} AND {not_hidden(d, 'path')})"
+        )
         if q.content:
-            parts.append(_select(d, DOC, "path", "summary", author="author", project="project", date="date")
-                         + " FROM mq_mem WHERE rn = 1")
+            parts.append(
+                _select(d, DOC, "path", "summary", author="author", project="project", date="date")
+                + " FROM mq_mem WHERE rn = 1"
+            )
         if q.listing:
             parts.append(_select(d, ENTRY, "path") + " FROM mq_mem WHERE rn = 1")
     if q.index:
@@ -242,9 +296,11 @@ def session_paths(d: SqliteDialect, name: str, prefixes: Sequence[str]) -> list[
     for i, p in enumerate(x for x in prefixes if x.endswith("/")):
         lo, hi = d.lit(p), d.lit(p[:-1] + chr(ord(p[-1]) + 1))
         step = f"{name}_{i}"
-        ctes.append(f"{step}(path) AS (SELECT MIN(path) FROM {t} WHERE path >= {lo} AND path < {hi} UNION ALL "
-                    f"SELECT (SELECT MIN(x.path) FROM {t} x WHERE x.path > {step}.path AND x.path < {hi}) "
-                    f"FROM {step} WHERE {step}.path IS NOT NULL)")
+        ctes.append(
+            f"{step}(path) AS (SELECT MIN(path) FROM {t} WHERE path >= {lo} AND path < {hi} UNION ALL "
+            f"SELECT (SELECT MIN(x.path) FROM {t} x WHERE x.path > {step}.path AND x.path < {hi}) "
+            f"FROM {step} WHERE {step}.path IS NOT NULL)"
+        )
         unions.append(f"SELECT path FROM {step} WHERE path IS NOT NULL")
     d.recursive = d.recursive or bool(ctes)
     return ctes + [f"{name}(path) AS ({' UNION '.join(unions)})"]
@@ -257,34 +313,48 @@ def index_sessions(d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
     with index seeks (only the chosen rows' JSON is parsed); PostgreSQL with ``row_number()``."""
     t = d.t["sessions"]
     kind = d.json_text("s.message", "type")
-    first = (f"CASE WHEN {kind} = 'user_message' THEN substr({d.json_text('s.message', 'content')}, 1, "
-             f"{FIRST_PROMPT_CHARS}) ELSE '' END")
+    first = (
+        f"CASE WHEN {kind} = 'user_message' THEN substr({d.json_text('s.message', 'content')}, 1, "
+        f"{FIRST_PROMPT_CHARS}) ELSE '' END"
+    )
     if d.name == "sqlite":
         ctes.extend(session_paths(d, "mq_ixp", ["/sessions/"]))
-        ctes.append(f"mq_ix AS (SELECT path, (SELECT MAX(x.creation_date) FROM {t} x WHERE x.path = p.path) AS last "
-                    f"FROM mq_ixp p ORDER BY last DESC, path LIMIT {INDEX_SESSIONS})")
-        ctes.append(f"mq_ixr AS (SELECT i.path, i.last, COALESCE((SELECT s.rowid FROM {t} s WHERE s.path = i.path "
-                    f"AND {kind} = 'user_message' ORDER BY s.creation_date, s.id LIMIT 1), (SELECT s.rowid FROM {t} s "
-                    f"WHERE s.path = i.path ORDER BY s.creation_date, s.id LIMIT 1)) AS rid FROM mq_ix i)")
-        parts.append(_select(d, SESSION, "r.path", first, author="s.author", project="s.project", date="r.last")
-                     + f" FROM mq_ixr r JOIN {t} s ON s.rowid = r.rid")
+        ctes.append(
+            f"mq_ix AS (SELECT path, (SELECT MAX(x.creation_date) FROM {t} x WHERE x.path = p.path) AS last "
+            f"FROM mq_ixp p ORDER BY last DESC, path LIMIT {INDEX_SESSIONS})"
+        )
+        ctes.append(
+            f"mq_ixr AS (SELECT i.path, i.last, COALESCE((SELECT s.rowid FROM {t} s WHERE s.path = i.path "
+            f"AND {kind} = 'user_message' ORDER BY s.creation_date, s.id LIMIT 1), (SELECT s.rowid FROM {t} s "
+            f"WHERE s.path = i.path ORDER BY s.creation_date, s.id LIMIT 1)) AS rid FROM mq_ix i)"
+        )
+        parts.append(
+            _select(d, SESSION, "r.path", first, author="s.author", project="s.project", date="r.last")
+            + f" FROM mq_ixr r JOIN {t} s ON s.rowid = r.rid"
+        )
         return
-    ctes.append(f"mq_ix AS (SELECT path, MAX(creation_date) AS last FROM {t} "
-                f"WHERE {d.prefix('path', '/sessions/')} GROUP BY path ORDER BY last DESC, path "
-                f"LIMIT {INDEX_SESSIONS})")
+    ctes.append(
+        f"mq_ix AS (SELECT path, MAX(creation_date) AS last FROM {t} "
+        f"WHERE {d.prefix('path', '/sessions/')} GROUP BY path ORDER BY last DESC, path "
+        f"LIMIT {INDEX_SESSIONS})"
+    )
     # Pick each session's row without carrying its text through the sort (the window sorts every
     # row of the 50 sessions); the prompt is read from the picked rows only. A repeated id can
     # join twice: MIN keeps one.
     ctes.append(
         f"mq_ixf AS (SELECT s.path, s.id, s.creation_date, "
         f"row_number() OVER (PARTITION BY s.path ORDER BY CASE WHEN {kind} = 'user_message' THEN 0 ELSE 1 END, "
-        f"s.creation_date, s.id) AS rn FROM {t} s WHERE s.path IN (SELECT path FROM mq_ix))")
+        f"s.creation_date, s.id) AS rn FROM {t} s WHERE s.path IN (SELECT path FROM mq_ix))"
+    )
     ctes.append(
         f"mq_ixc AS (SELECT f.path, MIN(s.author) AS author, MIN(s.project) AS project, MIN({first}) AS first "
         f"FROM mq_ixf f JOIN {t} s ON s.path = f.path AND s.id = f.id AND s.creation_date = f.creation_date "
-        f"WHERE f.rn = 1 GROUP BY f.path)")
-    parts.append(_select(d, SESSION, "p.path", "p.first", author="p.author", project="p.project", date="i.last")
-                 + " FROM mq_ixc p JOIN mq_ix i ON i.path = p.path")
+        f"WHERE f.rn = 1 GROUP BY f.path)"
+    )
+    parts.append(
+        _select(d, SESSION, "p.path", "p.first", author="p.author", project="p.project", date="i.last")
+        + " FROM mq_ixc p JOIN mq_ix i ON i.path = p.path"
+    )
 
 
 def lines_scan(q: MemoryQuery, d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
@@ -301,26 +371,34 @@ def lines_scan(q: MemoryQuery, d: SqliteDialect, ctes: list[str], parts: list[st
     rank = "dense_rank() OVER (PARTITION BY s.path ORDER BY s.creation_date, s.id)"
     text = d.message("s.message")
     where = any_prefix(d, "s.path", sess)
-    if q.literals is None and matcher is None:
-        parts.append(_select(d, LINE, "s.path", text, rank, "s.author", "s.project", "s.creation_date")
-                     + f" FROM {t} s WHERE {where}")
-        return
     if matcher is not None:  # a user function the store registered: GNU grep's selection
         cand = f"({matcher}({text}) = 1)"
-    else:
+    elif q.literals is not None:
         cand = "(" + " OR ".join(d.contains(text, lit, q.case_sensitive) for lit in q.literals) + ")"
+    else:  # neither: every line of the sessions under the prefixes
+        parts.append(
+            _select(d, LINE, "s.path", text, rank, "s.author", "s.project", "s.creation_date")
+            + f" FROM {t} s WHERE {where}"
+        )
+        return
     ctes.append(f"mq_lc AS (SELECT DISTINCT s.path FROM {t} s WHERE {where} AND {cand})")
-    ctes.append(f"mq_ln AS (SELECT s.path, s.creation_date, s.author, s.project, {text} AS text, "
-                f"CASE WHEN {cand} THEN 1 ELSE 0 END AS hit, {rank} AS ln "
-                f"FROM {t} s WHERE s.path IN (SELECT path FROM mq_lc))")
+    ctes.append(
+        f"mq_ln AS (SELECT s.path, s.creation_date, s.author, s.project, {text} AS text, "
+        f"CASE WHEN {cand} THEN 1 ELSE 0 END AS hit, {rank} AS ln "
+        f"FROM {t} s WHERE s.path IN (SELECT path FROM mq_lc))"
+    )
     before, after = q.context
     source, keep = "mq_ln", "hit = 1"
     if before or after:  # near: a candidate lies within (ln - after .. ln + before); no join to misplan
-        ctes.append(f"mq_lw AS (SELECT n.*, MAX(n.hit) OVER (PARTITION BY n.path ORDER BY n.ln RANGE BETWEEN "
-                    f"{int(after)} PRECEDING AND {int(before)} FOLLOWING) AS near FROM mq_ln n)")
+        ctes.append(
+            f"mq_lw AS (SELECT n.*, MAX(n.hit) OVER (PARTITION BY n.path ORDER BY n.ln RANGE BETWEEN "
+            f"{int(after)} PRECEDING AND {int(before)} FOLLOWING) AS near FROM mq_ln n)"
+        )
         source, keep = "mq_lw", "near = 1"
-    parts.append(_select(d, LINE, "path", "text", "ln", "author", "project", "creation_date", hit="hit")
-                 + f" FROM {source} WHERE {keep}")
+    parts.append(
+        _select(d, LINE, "path", "text", "ln", "author", "project", "creation_date", hit="hit")
+        + f" FROM {source} WHERE {keep}"
+    )
 
 
 def limit_lines(q: MemoryQuery, parts: list[str], count: int) -> None:
@@ -389,8 +467,7 @@ def records(rows: Iterable[Sequence[Any]], rank_literals: Sequence[str] | None =
             cand.append(len(out))
         else:
             score = 0.0
-        out.append(MemoryRecord(kind, path, text, line, _str(author), _str(project), _str(date),
-                                float(score or 0.0)))
+        out.append(MemoryRecord(kind, path, text, line, _str(author), _str(project), _str(date), float(score or 0.0)))
     if rank_literals and cand:
         for i, s in zip(cand, bm25([out[i].text for i in cand], rank_literals)):
             out[i] = _with_score(out[i], s)
@@ -480,8 +557,10 @@ def hits(rows: Iterable[Sequence[Any]], words: Sequence[str], limit: int, rank_h
     if rank_here == "none":  # the service scored every row it returned: 0 is no match
         got = [g for g in got if g[7] > 0]
     got.sort(key=lambda g: (-g[7], g[1], g[3]))
-    return [SearchHit(path, line, snippet(text, words), author, project, date, score, {"kind": what})
-            for what, path, text, line, author, project, date, score in got[:max(0, limit)]]
+    return [
+        SearchHit(path, line, snippet(text, words), author, project, date, score, {"kind": what})
+        for what, path, text, line, author, project, date, score in got[: max(0, limit)]
+    ]
 
 
 def author_project(d: SqliteDialect, user: str | None, project: str | None, alias: str = "") -> str:
@@ -489,8 +568,9 @@ def author_project(d: SqliteDialect, user: str | None, project: str | None, alia
     return "".join(f" AND {alias}{col} = {d.lit(val)}" for col, val in (("author", user), ("project", project)) if val)
 
 
-def doc_search_parts(d: SqliteDialect, words: Sequence[str], user: str | None, project: str | None,
-                     ctes: list[str], parts: list[str]) -> None:
+def doc_search_parts(
+    d: SqliteDialect, words: Sequence[str], user: str | None, project: str | None, ctes: list[str], parts: list[str]
+) -> None:
     """The notes and skills parts of ``search``: current rows whose text contains any word
     (``d.contains``), with author/project filters; ``hit`` column carries ``note``/``skill``."""
     t = d.t
@@ -499,33 +579,48 @@ def doc_search_parts(d: SqliteDialect, words: Sequence[str], user: str | None, p
         f"sq_mem AS (SELECT path, summary, author, project, "
         f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
         f"row_number() OVER (PARTITION BY path ORDER BY last_update_date DESC, creation_date DESC, id DESC) AS rn "
-        f"FROM {t['memory']} WHERE {not_hidden(d, 'path')})")
+        f"FROM {t['memory']} WHERE {not_hidden(d, 'path')})"
+    )
     match = " OR ".join(d.contains("summary", w) for w in words)
-    parts.append(_select(d, DOC, "path", "summary", author="author", project="project", date="date",
-                         hit="'note'") + f" FROM sq_mem WHERE rn = 1 AND ({match}){filt}")
+    parts.append(
+        _select(d, DOC, "path", "summary", author="author", project="project", date="date", hit="'note'")
+        + f" FROM sq_mem WHERE rn = 1 AND ({match}){filt}"
+    )
     ctes.append(
         f"sq_sk AS (SELECT name, author, project, body, created_at, row_number() OVER (PARTITION BY name, author "
-        f"ORDER BY version DESC, created_at ASC, id ASC) AS rn FROM {t['skills']} WHERE scope = 'team')")
+        f"ORDER BY version DESC, created_at ASC, id ASC) AS rn FROM {t['skills']} WHERE scope = 'team')"
+    )
     match = " OR ".join(d.contains("body", w) for w in words)
-    parts.append(_select(d, DOC, skill_path_sql(), "body", author="author", project="project", date="created_at",
-                         hit="'skill'") + f" FROM sq_sk WHERE rn = 1 AND ({match}){filt}")
+    parts.append(
+        _select(d, DOC, skill_path_sql(), "body", author="author", project="project", date="created_at", hit="'skill'")
+        + f" FROM sq_sk WHERE rn = 1 AND ({match}){filt}"
+    )
 
 
 def note_values(row: NoteRow, plugin_version: str) -> dict[str, Any]:
     """The memory-table columns of a note: filename = basename, size_bytes = UTF-8 length,
     mime_type ``text/markdown`` for ``.md`` else ``text/plain``, both dates = ``row.date``."""
     return {
-        "id": row.id, "path": row.path, "filename": row.path.rsplit("/", 1)[-1], "summary": row.text,
-        "summary_embedding": None, "author": row.author,
+        "id": row.id,
+        "path": row.path,
+        "filename": row.path.rsplit("/", 1)[-1],
+        "summary": row.text,
+        "summary_embedding": None,
+        "author": row.author,
         "mime_type": "text/markdown" if row.path.lower().endswith(".md") else "text/plain",
-        "size_bytes": len(row.text.encode("utf-8", "surrogatepass")), "project": row.project,
-        "description": row.description, "agent": row.agent, "plugin_version": plugin_version,
-        "creation_date": row.date, "last_update_date": row.date,
+        "size_bytes": len(row.text.encode("utf-8", "surrogatepass")),
+        "project": row.project,
+        "description": row.description,
+        "agent": row.agent,
+        "plugin_version": plugin_version,
+        "creation_date": row.date,
+        "last_update_date": row.date,
     }
 
 
-def pg_search(d: "PgDialect", words: Sequence[str], limit: int, user: str | None, project: str | None,
-              bm25_operator: bool) -> str:
+def pg_search(
+    d: PgDialect, words: Sequence[str], limit: int, user: str | None, project: str | None, bm25_operator: bool
+) -> str:
     """Deeplake's ``search`` statement. ``bm25_operator``: rank with the service's ``<#>``
     (BM25; higher is better) on ``CAST(message AS TEXT)``, ``memory.summary`` and ``skills.body``,
     the ``limit`` best of each; else the newest ``SEARCH_CANDIDATES`` session rows and the current
@@ -538,26 +633,37 @@ def pg_search(d: "PgDialect", words: Sequence[str], limit: int, user: str | None
     parts: list[str] = []
     if bm25_operator:
         q = d.lit(" ".join(words))
-        ctes.append(f"sq_t AS (SELECT s.path, s.id, s.creation_date, {text} AS text, s.author, s.project, "
-                    f"{text} <#> {q} AS score FROM {t['sessions']} s WHERE TRUE{filt} "
-                    f"ORDER BY score DESC LIMIT {int(limit)})")
-        ctes.append(f"sq_n AS (SELECT s.path, s.id, s.creation_date, dense_rank() OVER (PARTITION BY s.path "
-                    f"ORDER BY s.creation_date, s.id) AS ln FROM {t['sessions']} s "
-                    f"WHERE s.path IN (SELECT path FROM sq_t))")
-        parts.append(_select(d, LINE, "t.path", "t.text", "n.ln", "t.author", "t.project", "t.creation_date",
-                             "t.score", "'session'") + " FROM sq_t t JOIN sq_n n ON n.path = t.path AND n.id = t.id "
-                     "AND n.creation_date = t.creation_date")
+        ctes.append(
+            f"sq_t AS (SELECT s.path, s.id, s.creation_date, {text} AS text, s.author, s.project, "
+            f"{text} <#> {q} AS score FROM {t['sessions']} s WHERE TRUE{filt} "
+            f"ORDER BY score DESC LIMIT {int(limit)})"
+        )
+        ctes.append(
+            f"sq_n AS (SELECT s.path, s.id, s.creation_date, dense_rank() OVER (PARTITION BY s.path "
+            f"ORDER BY s.creation_date, s.id) AS ln FROM {t['sessions']} s "
+            f"WHERE s.path IN (SELECT path FROM sq_t))"
+        )
+        parts.append(
+            _select(
+                d, LINE, "t.path", "t.text", "n.ln", "t.author", "t.project", "t.creation_date", "t.score", "'session'"
+            )
+            + " FROM sq_t t JOIN sq_n n ON n.path = t.path AND n.id = t.id "
+            "AND n.creation_date = t.creation_date"
+        )
     else:  # candidate files, their rows numbered, the newest candidates kept (as lines_scan: no join)
         match = "(" + " OR ".join(d.contains(text, w) for w in words) + ")"
         ctes.append(f"sq_c AS (SELECT DISTINCT s.path FROM {t['sessions']} s WHERE {match}{filt})")
-        ctes.append(f"sq_n AS (SELECT s.path, s.creation_date, {text} AS text, s.author, s.project, "
-                    f"CASE WHEN {match}{filt} THEN 1 ELSE 0 END AS hit, dense_rank() OVER (PARTITION BY s.path "
-                    f"ORDER BY s.creation_date, s.id) AS ln FROM {t['sessions']} s "
-                    f"WHERE s.path IN (SELECT path FROM sq_c))")
-        ctes.append(f"sq_t AS (SELECT * FROM sq_n WHERE hit = 1 ORDER BY creation_date DESC "
-                    f"LIMIT {SEARCH_CANDIDATES})")
-        parts.append(_select(d, LINE, "path", "text", "ln", "author", "project", "creation_date", d.zero,
-                             "'session'") + " FROM sq_t")
+        ctes.append(
+            f"sq_n AS (SELECT s.path, s.creation_date, {text} AS text, s.author, s.project, "
+            f"CASE WHEN {match}{filt} THEN 1 ELSE 0 END AS hit, dense_rank() OVER (PARTITION BY s.path "
+            f"ORDER BY s.creation_date, s.id) AS ln FROM {t['sessions']} s "
+            f"WHERE s.path IN (SELECT path FROM sq_c))"
+        )
+        ctes.append(f"sq_t AS (SELECT * FROM sq_n WHERE hit = 1 ORDER BY creation_date DESC LIMIT {SEARCH_CANDIDATES})")
+        parts.append(
+            _select(d, LINE, "path", "text", "ln", "author", "project", "creation_date", d.zero, "'session'")
+            + " FROM sq_t"
+        )
     if not bm25_operator:
         doc_search_parts(d, words, user, project, ctes, parts)
         return statement(ctes, parts)
@@ -566,17 +672,35 @@ def pg_search(d: "PgDialect", words: Sequence[str], limit: int, user: str | None
         f"sq_mem AS (SELECT path, summary, author, project, "
         f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
         f"summary <#> {q} AS score, row_number() OVER (PARTITION BY path ORDER BY last_update_date DESC, "
-        f"creation_date DESC, id DESC) AS rn FROM {t['memory']} WHERE {not_hidden(d, 'path')})")
-    parts.append("(" + _select(d, DOC, "path", "summary", author="author", project="project", date="date",
-                               score="score", hit="'note'")
-                 + f" FROM sq_mem WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})")
+        f"creation_date DESC, id DESC) AS rn FROM {t['memory']} WHERE {not_hidden(d, 'path')})"
+    )
+    parts.append(
+        "("
+        + _select(
+            d, DOC, "path", "summary", author="author", project="project", date="date", score="score", hit="'note'"
+        )
+        + f" FROM sq_mem WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})"
+    )
     ctes.append(
         f"sq_sk AS (SELECT name, author, project, body, created_at, body <#> {q} AS score, row_number() OVER "
         f"(PARTITION BY name, author ORDER BY version DESC, created_at ASC, id ASC) AS rn FROM {t['skills']} "
-        f"WHERE scope = 'team')")
-    parts.append("(" + _select(d, DOC, skill_path_sql(), "body", author="author", project="project",
-                               date="created_at", score="score", hit="'skill'")
-                 + f" FROM sq_sk WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})")
+        f"WHERE scope = 'team')"
+    )
+    parts.append(
+        "("
+        + _select(
+            d,
+            DOC,
+            skill_path_sql(),
+            "body",
+            author="author",
+            project="project",
+            date="created_at",
+            score="score",
+            hit="'skill'",
+        )
+        + f" FROM sq_sk WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})"
+    )
     return statement(ctes, parts)
 
 
@@ -587,8 +711,9 @@ def memory_date() -> str:
     return "(CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END)"
 
 
-def forget_where(d: SqliteDialect, table: str, session_id: str | None, before: str | None,
-                 match: str | None) -> str | None:
+def forget_where(
+    d: SqliteDialect, table: str, session_id: str | None, before: str | None, match: str | None
+) -> str | None:
     """The ``WHERE`` condition (SQL, values through ``d``) of the rows of ``table`` that
     ``lakeloop forget``'s filters select, every given filter applying (AND); None when no row of
     ``table`` can match. ``table`` is ``"sessions"`` (captured rows: ``session_id`` = the

@@ -12,16 +12,18 @@ Virtual paths are absolute POSIX paths inside the memory root: ``/``,
 from __future__ import annotations
 
 from ..records import dataclass, field
+
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 #: record kinds (``MemoryRecord.kind``)
-LINE = "line"        #: one line of a session file: path, line (1-based), text (the message JSON)
-DOC = "doc"          #: a whole file: a skill's SKILL.md or a memory-table row (path, text, author, project, date)
-ENTRY = "entry"      #: a file that exists (listing only): path
-SESSION = "session"  #: an /index.md session entry: path, author (user), project, text (first prompt), date (latest event)
-SKILL = "skill"      #: an /index.md skill entry: path (of SKILL.md), author, text (description), line (version), date
+LINE = "line"  #: one line of a session file: path, line (1-based), text (the message JSON)
+DOC = "doc"  #: a whole file: a skill's SKILL.md or a memory-table row (path, text, author, project, date)
+ENTRY = "entry"  #: a file that exists (listing only): path
+#: an /index.md session entry: path, author (user), project, text (first prompt), date (latest event)
+SESSION = "session"
+SKILL = "skill"  #: an /index.md skill entry: path (of SKILL.md), author, text (description), line (version), date
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .syntax import CommandRefused, Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
 _OPS = frozenset("|&;<>()")
 _BLANK = frozenset(" \t")
@@ -51,10 +51,10 @@ class Lexer:
 
     def __init__(self, s: str, home: str, hint: str) -> None:
         self.s, self.n, self.home, self.hint = s, len(s), home, hint
-        self.pending: list[tuple[str, bool, bool]] = []   # (delimiter, quoted, strip tabs)
+        self.pending: list[tuple[str, bool, bool]] = []  # (delimiter, quoted, strip tabs)
         self.heredocs: list[Heredoc] = []
 
-    def refuse(self, what: str, instead: str = "") -> None:
+    def refuse(self, what: str, instead: str = "") -> NoReturn:
         """Raise ``CommandRefused``: ``what`` is not supported; ``instead`` (default: the hint) what to do."""
         raise CommandRefused(f"{what}: not supported on the memory path; {instead or self.hint}")
 
@@ -85,8 +85,10 @@ class Lexer:
                 out.append("|")
                 i += 1
             elif c == "&":
-                self.refuse("`&&`" if s.startswith("&&", i) else "`&` (background or `&>`)",
-                            "run one command per call; " + self.hint)
+                self.refuse(
+                    "`&&`" if s.startswith("&&", i) else "`&` (background or `&>`)",
+                    "run one command per call; " + self.hint,
+                )
             elif c == ";":
                 self.refuse("`;`", "run one command per call; " + self.hint)
             elif c in "()":
@@ -123,8 +125,10 @@ class Lexer:
             else:
                 word, i = self._word(i)
                 if i < n and s[i] in "<>" and word.raw.isdigit():
-                    self.refuse(f"A file-descriptor redirection (`{word.raw}{s[i]}`, e.g. `2>/dev/null`)",
-                                "drop it: error messages are shown inline; " + self.hint)
+                    self.refuse(
+                        f"A file-descriptor redirection (`{word.raw}{s[i]}`, e.g. `2>/dev/null`)",
+                        "drop it: error messages are shown inline; " + self.hint,
+                    )
                 out.append(word)
         if self.pending and not self.heredocs:
             self.refuse("A heredoc without its body", "use `cat > FILE <<'EOF'`, the text, then `EOF`")
@@ -139,8 +143,7 @@ class Lexer:
         lines: list[str] = []
         while True:
             if i >= self.n:
-                self.refuse("A heredoc without its closing delimiter line",
-                            f"end the text with a line `{delim}`")
+                self.refuse("A heredoc without its closing delimiter line", f"end the text with a line `{delim}`")
             j = s.find("\n", i)
             line = s[i:] if j < 0 else s[i:j]
             i = self.n if j < 0 else j + 1
@@ -152,8 +155,10 @@ class Lexer:
         body = "".join(ln + "\n" for ln in lines)
         if not quoted:
             if "$" in body or "`" in body or "\\\n" in body:
-                self.refuse("`$`, backticks or `\\` line joins in a heredoc with an unquoted delimiter",
-                            "quote the delimiter: `cat > FILE <<'EOF'`")
+                self.refuse(
+                    "`$`, backticks or `\\` line joins in a heredoc with an unquoted delimiter",
+                    "quote the delimiter: `cat > FILE <<'EOF'`",
+                )
             body = body.replace("\\\\", "\\")
         self.heredocs.append(Heredoc(body, quoted))
         return i
@@ -161,16 +166,17 @@ class Lexer:
     def _dollar(self, i: int, buf: list[str], in_dq: bool, at_start: bool) -> int:
         s = self.s
         if at_start:
-            m = re.match(r"\$(HOME(?![A-Za-z0-9_])|\{HOME\})", s[i:i + 8])
+            m = re.match(r"\$(HOME(?![A-Za-z0-9_])|\{HOME\})", s[i : i + 8])
             if m:
                 buf.append(self.home)
                 return i + m.end()
         nxt = s[i + 1] if i + 1 < self.n else ""
         if not (nxt.isalnum() or nxt in "_{(@*#?-$!" or (not in_dq and nxt in "'\"")):
-            buf.append("$")    # a lone `$` is literal
+            buf.append("$")  # a lone `$` is literal
             return i + 1
-        self.refuse("`$` expansion (variables, `$(...)`, `$'...'`)",
-                    "write paths literally or with `~`/`$HOME`; " + self.hint)
+        self.refuse(
+            "`$` expansion (variables, `$(...)`, `$'...'`)", "write paths literally or with `~`/`$HOME`; " + self.hint
+        )
         return i  # pragma: no cover
 
     def _word(self, i: int) -> tuple[Word, int]:
@@ -193,7 +199,7 @@ class Lexer:
                 j = s.find("'", i + 1)
                 if j < 0:
                     self.refuse("An unterminated quote")
-                buf.append(s[i + 1:j])
+                buf.append(s[i + 1 : j])
                 quoted = True
                 i = j + 1
             elif c == '"':
@@ -234,9 +240,11 @@ class Lexer:
             elif c == "`":
                 self.refuse("Command substitution with backticks")
             elif c in "*?[":
-                self.refuse("An unquoted glob (`*`, `?`, `[`)",
-                            "quote grep and find -name patterns; name memory files exactly or use "
-                            "`grep -rl`/`find ROOT -name 'PATTERN'`")
+                self.refuse(
+                    "An unquoted glob (`*`, `?`, `[`)",
+                    "quote grep and find -name patterns; name memory files exactly or use "
+                    "`grep -rl`/`find ROOT -name 'PATTERN'`",
+                )
             elif c in "{}":
                 self.refuse("Brace expansion or `{ }` groups")
             elif c == "!":

@@ -21,8 +21,15 @@ if TYPE_CHECKING:
     from .syntax import Ctx
 
 
-def _getopt(args: list[Word], cmd: str, flags: str, with_arg: str, longs: dict[str, tuple[str, bool]],
-            ctx: Ctx, digits: bool = False) -> tuple[list[tuple[str, str | None]], list[Word]]:
+def _getopt(
+    args: list[Word],
+    cmd: str,
+    flags: str,
+    with_arg: str,
+    longs: dict[str, tuple[str, bool]],
+    ctx: Ctx,
+    digits: bool = False,
+) -> tuple[list[tuple[str, str | None]], list[Word]]:
     """GNU getopt_long with argument permutation: ``(options, operands)``; ``options`` are
     ``(letter, value)``; a long option maps to its letter via ``longs`` (name -> (letter,
     takes value)); with ``digits``, ``-NUM`` gives ``("#", NUM)``. Unknown options: CommandRefused."""
@@ -56,8 +63,8 @@ def _getopt(args: list[Word], cmd: str, flags: str, with_arg: str, longs: dict[s
         j = 1
         while j < len(t):
             c = t[j]
-            if digits and c.isdigit():
-                m = re.match(r"\d+", t[j:])
+            m = re.match(r"\d+", t[j:]) if digits else None  # not str.isdigit: "²" is a digit, not \d
+            if m:
                 opts.append(("#", m.group(0)))
                 j += m.end()
                 continue
@@ -66,7 +73,7 @@ def _getopt(args: list[Word], cmd: str, flags: str, with_arg: str, longs: dict[s
                 j += 1
             elif c in with_arg:
                 if j + 1 < len(t):
-                    val = t[j + 1:]
+                    val = t[j + 1 :]
                 elif k < len(args):
                     val = args[k].text
                     k += 1
@@ -94,26 +101,35 @@ def _flag_help(cmd: str, ctx: Ctx) -> str:
     return f"{_FLAG_HELP.get(cmd, '')} on the memory path; {ctx.hint}"
 
 
-def _operands(cmd: str, words: list[Word], ctx: Ctx, first: bool, has_stdin: bool,
-              need: bool = True) -> tuple[list[str], list[str]]:
+def _vpath(ctx: Ctx, text: str) -> str:
+    """``ctx.path(text)``, typed as a ``Stage`` operand. A host path gives None and is recorded in
+    ``ctx.host``; ``parser.parse`` then returns None or refuses, so no ``Stage`` holding a None
+    operand ever leaves the parser."""
+    return ctx.path(text)  # type: ignore[return-value]  # None only in a Stage parse() discards (see above)
+
+
+def _operands(
+    cmd: str, words: list[Word], ctx: Ctx, first: bool, has_stdin: bool, need: bool = True
+) -> tuple[list[str], list[str]]:
     if words and not first:
         ctx.refuse(f"File operands for `{cmd}` after a pipe", "only the first command of a pipeline reads files")
     if not words and first and not has_stdin and need:
         ctx.refuse(f"`{cmd}` without a file would read the terminal", f"name a file under {ctx.root}")
-    vpaths, display = [], []
+    vpaths: list[str] = []
+    display: list[str] = []
     for w in words:
         if w.text == "-":
             ctx.refuse(f"`{cmd} -` (standard input)", f"name a file under {ctx.root}")
-        vpaths.append(ctx.path(w.text))
+        vpaths.append(_vpath(ctx, w.text))
         display.append(w.text)
-    return vpaths, display  # type: ignore[return-value]
+    return vpaths, display
 
 
 def _number(value: str | None, cmd: str, ctx: Ctx, pattern: str = r"\d+") -> re.Match[str]:
     m = re.fullmatch(pattern, value or "")
     if not m or len(value or "") > 18:
         ctx.refuse(f"`{cmd}` count {show(str(value), 20)!r} is not a plain number")
-    return m  # type: ignore[return-value]
+    return m
 
 
 def _p_cat(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
@@ -150,24 +166,38 @@ def _p_ls(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     if not first:
         ctx.refuse("`ls` after a pipe", "ls reads no input; put it first")
     letters = {c for c, _ in opts}
-    o = {"all": "a" in letters, "almost_all": "A" in letters, "long": "l" in letters,
-         "recursive": "R" in letters, "implicit": not words}
+    o = {
+        "all": "a" in letters,
+        "almost_all": "A" in letters,
+        "long": "l" in letters,
+        "recursive": "R" in letters,
+        "implicit": not words,
+    }
     if not words:
-        return Stage("ls", o, [ctx.path(ctx.cwd)], [""])  # type: ignore[list-item]
+        return Stage("ls", o, [_vpath(ctx, ctx.cwd)], [""])
     vpaths, display = _operands("ls", words, ctx, first, has_stdin)
     return Stage("ls", o, vpaths, display)
 
 
 def _p_wc(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
-    opts, words = _getopt(args, "wc", "lwcm", "",
-                          {"lines": ("l", False), "words": ("w", False), "bytes": ("c", False),
-                           "chars": ("m", False)}, ctx)
+    opts, words = _getopt(
+        args,
+        "wc",
+        "lwcm",
+        "",
+        {"lines": ("l", False), "words": ("w", False), "bytes": ("c", False), "chars": ("m", False)},
+        ctx,
+    )
     letters = {c for c, _ in opts}
     if not letters:
         letters = {"l", "w", "c"}
     vpaths, display = _operands("wc", words, ctx, first, has_stdin)
-    return Stage("wc", {"lines": "l" in letters, "words": "w" in letters, "chars": "m" in letters,
-                        "bytes": "c" in letters}, vpaths, display)
+    return Stage(
+        "wc",
+        {"lines": "l" in letters, "words": "w" in letters, "chars": "m" in letters, "bytes": "c" in letters},
+        vpaths,
+        display,
+    )
 
 
 def _echo_words(args: list[Word], ctx: Ctx) -> tuple[list[str], bool]:
@@ -197,14 +227,29 @@ def _p_echo(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
 
 
 _GREP_LONGS = {
-    "extended-regexp": ("E", False), "fixed-strings": ("F", False), "basic-regexp": ("G", False),
-    "regexp": ("e", True), "ignore-case": ("i", False), "no-ignore-case": ("I-", False),
-    "word-regexp": ("w", False), "invert-match": ("v", False), "count": ("c", False),
-    "files-with-matches": ("l", False), "line-number": ("n", False), "no-filename": ("h", False),
-    "with-filename": ("H", False), "after-context": ("A", True), "before-context": ("B", True),
-    "context": ("C", True), "recursive": ("r", False), "dereference-recursive": ("R", False),
-    "no-messages": ("s", False), "quiet": ("q", False), "silent": ("q", False),
-    "color": ("color", False), "colour": ("color", False),
+    "extended-regexp": ("E", False),
+    "fixed-strings": ("F", False),
+    "basic-regexp": ("G", False),
+    "regexp": ("e", True),
+    "ignore-case": ("i", False),
+    "no-ignore-case": ("I-", False),
+    "word-regexp": ("w", False),
+    "invert-match": ("v", False),
+    "count": ("c", False),
+    "files-with-matches": ("l", False),
+    "line-number": ("n", False),
+    "no-filename": ("h", False),
+    "with-filename": ("H", False),
+    "after-context": ("A", True),
+    "before-context": ("B", True),
+    "context": ("C", True),
+    "recursive": ("r", False),
+    "dereference-recursive": ("R", False),
+    "no-messages": ("s", False),
+    "quiet": ("q", False),
+    "silent": ("q", False),
+    "color": ("color", False),
+    "colour": ("color", False),
 }
 
 
@@ -214,8 +259,17 @@ def _p_grep(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     opts, words = _getopt(args, "grep", "rRinlcwvFEGhHsqy", "eABC", _GREP_LONGS, ctx, digits=True)
     patterns: list[str] = []
     mode = None
-    flags: dict[str, Any] = {"i": False, "w": False, "v": False, "n": False, "c": False, "l": False,
-                             "r": False, "q": False, "s": False}
+    flags: dict[str, Any] = {
+        "i": False,
+        "w": False,
+        "v": False,
+        "n": False,
+        "c": False,
+        "l": False,
+        "r": False,
+        "q": False,
+        "s": False,
+    }
     filename: bool | None = None
     before = after = context = -1
     for c, val in opts:
@@ -261,23 +315,47 @@ def _p_grep(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     if words or not flags["r"]:
         vpaths, display = _operands("grep", words, ctx, first, has_stdin)
     else:
-        vpaths, display = [ctx.path(ctx.cwd)], [""]   # type: ignore[list-item]
+        vpaths, display = [_vpath(ctx, ctx.cwd)], [""]
     if after < 0:
         after = max(context, 0)
     if before < 0:
         before = max(context, 0)
-    g = GrepOptions(patterns=tuple(pats), mode=mode or "G", ignore_case=flags["i"], word=flags["w"],
-                    invert=flags["v"], line_number=flags["n"], count=flags["c"] and not flags["l"],
-                    files_with_matches=flags["l"], before=before, after=after,
-                    with_filename=bool(filename),
-                    context_given=any(c in ("A", "B", "C", "#") for c, _ in opts))
-    return Stage("grep", {"grep": g, "filename": filename, "recursive": flags["r"], "quiet": flags["q"],
-                          "no_messages": flags["s"]},
-                 vpaths, display)  # type: ignore[arg-type]
+    g = GrepOptions(
+        patterns=tuple(pats),
+        mode=mode or "G",
+        ignore_case=flags["i"],
+        word=flags["w"],
+        invert=flags["v"],
+        line_number=flags["n"],
+        count=flags["c"] and not flags["l"],
+        files_with_matches=flags["l"],
+        before=before,
+        after=after,
+        with_filename=bool(filename),
+        context_given=any(c in ("A", "B", "C", "#") for c, _ in opts),
+    )
+    return Stage(
+        "grep",
+        {"grep": g, "filename": filename, "recursive": flags["r"], "quiet": flags["q"], "no_messages": flags["s"]},
+        vpaths,
+        display,
+    )
 
 
-_FIND_ACTIONS = {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf",
-                 "-fls", "-printf", "-print0", "-ls"}
+_FIND_ACTIONS = {
+    "-exec",
+    "-execdir",
+    "-ok",
+    "-okdir",
+    "-delete",
+    "-fprint",
+    "-fprint0",
+    "-fprintf",
+    "-fls",
+    "-printf",
+    "-print0",
+    "-ls",
+}
 
 
 def _p_find(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
@@ -317,10 +395,18 @@ def _p_find(args: list[Word], ctx: Ctx, first: bool, has_stdin: bool) -> Stage:
     if starts:
         vpaths, display = _operands("find", starts, ctx, first, has_stdin)
     else:
-        vpaths, display = [ctx.path(ctx.cwd)], ["."]  # type: ignore[list-item]
+        vpaths, display = [_vpath(ctx, ctx.cwd)], ["."]
     return Stage("find", {"tests": tests, "maxdepth": maxdepth, "mindepth": mindepth}, vpaths, display)
 
 
 #: Command name (``parser.COMMANDS``) -> its option parser ``(args, ctx, first, has_stdin) -> Stage``.
-STAGES = {"cat": _p_cat, "head": _p_head, "tail": _p_tail, "ls": _p_ls, "grep": _p_grep,
-          "wc": _p_wc, "find": _p_find, "echo": _p_echo}
+STAGES = {
+    "cat": _p_cat,
+    "head": _p_head,
+    "tail": _p_tail,
+    "ls": _p_ls,
+    "grep": _p_grep,
+    "wc": _p_wc,
+    "find": _p_find,
+    "echo": _p_echo,
+}

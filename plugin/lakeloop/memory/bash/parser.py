@@ -30,7 +30,7 @@ from .syntax import MAX_COMMAND_CHARS, Ctx, Script, Stage, Write, norm_root, sho
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing at run time: parsed on every Bash call that may touch the memory path
-    from typing import Any
+    from typing import Any, NoReturn
 
 #: The commands the memory path runs.
 COMMANDS = ("cat", "head", "tail", "ls", "grep", "wc", "find", "echo")
@@ -96,8 +96,10 @@ def parse(command: str, *, root: str, home: str, cwd: str, guards: tuple[str, ..
         return Script(stages, write, stdin)
     if ctx.host:
         if ctx.memory:
-            ctx.refuse(f"The command mixes memory paths and host paths ({ctx.host[0]})",
-                       "run memory commands on the memory path only, host commands separately")
+            ctx.refuse(
+                f"The command mixes memory paths and host paths ({ctx.host[0]})",
+                "run memory commands on the memory path only, host commands separately",
+            )
         return None
     return Script(stages, None, stdin)
 
@@ -124,14 +126,17 @@ def _split_stage(tokens: list[Any], ctx: Ctx) -> tuple[list[Word], list[tuple[st
     return words, redirs, heredoc
 
 
-_INTERPRETERS = frozenset("sh bash zsh dash ksh fish python python3 perl ruby node deno bun php lua "
-                          "awk gawk mawk sed env xargs exec eval source . command builtin nohup timeout "
-                          "sudo su watch time nice".split())
-_MUTATORS = frozenset("rm cp mv ln tee touch mkdir rmdir chmod chown truncate dd install rsync "
-                      "tar zip unzip git curl wget scp".split())
+_INTERPRETERS = frozenset(
+    "sh bash zsh dash ksh fish python python3 perl ruby node deno bun php lua "
+    "awk gawk mawk sed env xargs exec eval source . command builtin nohup timeout "
+    "sudo su watch time nice".split()
+)
+_MUTATORS = frozenset(
+    "rm cp mv ln tee touch mkdir rmdir chmod chown truncate dd install rsync tar zip unzip git curl wget scp".split()
+)
 
 
-def _refuse_command(name: str, ctx: Ctx) -> None:
+def _refuse_command(name: str, ctx: Ctx) -> NoReturn:
     shown = show(name, 40)
     if name in _INTERPRETERS:
         ctx.refuse(f"`{shown}` cannot run on the memory path (it is virtual and read-only)")
@@ -150,13 +155,19 @@ def _write(words: list[Word], redirs: list[tuple[str, Word]], heredoc: Heredoc |
     elif name == "cat" and heredoc is not None and len(words) == 1:
         text = heredoc.body
     else:
-        ctx.refuse(f"Writing the output of `{name}` to a file",
-                   f"notes are written with `echo 'TEXT' >> {ctx.root}/notes/NAME.md` or `cat > FILE <<'EOF'`")
+        ctx.refuse(
+            f"Writing the output of `{name}` to a file",
+            f"notes are written with `echo 'TEXT' >> {ctx.root}/notes/NAME.md` or `cat > FILE <<'EOF'`",
+        )
     vpath = ctx.path(target.text, target.text)
     if vpath is None:
-        ctx.refuse(f"Redirection to {show(target.text)} (outside the memory path)",
-                   "run host commands separately, without memory paths")
+        ctx.refuse(
+            f"Redirection to {show(target.text)} (outside the memory path)",
+            "run host commands separately, without memory paths",
+        )
     if target.text.endswith("/") or vpath == "/" or any(vpath == p or vpath.startswith(p + "/") for p in READ_ONLY):
-        ctx.refuse(f"{show(target.text)} is read-only (generated from the store)",
-                   f"write notes elsewhere, e.g. `echo 'TEXT' >> {ctx.root}/notes/NAME.md`")
+        ctx.refuse(
+            f"{show(target.text)} is read-only (generated from the store)",
+            f"write notes elsewhere, e.g. `echo 'TEXT' >> {ctx.root}/notes/NAME.md`",
+        )
     return Write(op, vpath, text, target.text)

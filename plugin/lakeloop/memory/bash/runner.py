@@ -32,6 +32,7 @@ from ..tree import LINE_LIMIT  # most session lines one grep reads from the stor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from ...store.memory_types import MemoryQuery
@@ -79,8 +80,6 @@ def _uniq(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-
-
 def plan(script: Script) -> MemoryQuery:
     """The one ``MemoryQuery`` (``lakeloop.store.memory_types``) ``script`` needs: from its
     first stage (later stages read stdin). ls/find: a listing of the operands; cat/head/
@@ -110,7 +109,7 @@ def plan(script: Script) -> MemoryQuery:
 
     g = st.options["grep"]
     try:
-        matcher = compile_matcher(g)
+        matcher: Callable[[str], bool] | None = compile_matcher(g)
     except PatternError:
         return MemoryQuery()
     prefixes = _uniq(_tree_prefixes(ops) if st.options["recursive"] else _content_prefixes(ops))
@@ -121,9 +120,17 @@ def plan(script: Script) -> MemoryQuery:
     if not (g.count or g.files_with_matches or st.options["quiet"]):
         context = (g.before, g.after)
     listing = g.count or any(p != "/" for p in ops)
-    return MemoryQuery(prefixes=prefixes, listing=listing, content=True, literals=literals,
-                       case_sensitive=not g.ignore_case, context=context, index=index, matcher=matcher,
-                       limit=LINE_LIMIT)
+    return MemoryQuery(
+        prefixes=prefixes,
+        listing=listing,
+        content=True,
+        literals=literals,
+        case_sensitive=not g.ignore_case,
+        context=context,
+        index=index,
+        matcher=matcher,
+        limit=LINE_LIMIT,
+    )
 
 
 # running ---------------------------------------------------------------------------------------
@@ -133,7 +140,7 @@ class _Out:
     def __init__(self) -> None:
         self.chunks: list[tuple[bool, str]] = []
         self.status = 0
-        self.left = 0   # output lines a stage did not produce because of the cap
+        self.left = 0  # output lines a stage did not produce because of the cap
 
     def put(self, text: str) -> None:
         if text:
@@ -232,8 +239,12 @@ _SHELL_SPECIAL = frozenset(" \t\n!\"$&'()*;<=>?[\\^`|:")
 
 
 def _needs_quote(name: str) -> bool:
-    return (not name or name[0] in "#~" or any(c in _SHELL_SPECIAL for c in name)
-            or any(ord(c) < 32 or ord(c) == 127 for c in name))
+    return (
+        not name
+        or name[0] in "#~"
+        or any(c in _SHELL_SPECIAL for c in name)
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    )
 
 
 def _shell_quote(name: str) -> str:
@@ -308,7 +319,7 @@ def _run_cat(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | No
 def _run_head_tail(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | None) -> None:
     tool, n = st.name, st.options["lines"]
     if tool == "tail" and n == 0 and not st.options["from_start"]:
-        return    # GNU tail -n 0 opens nothing and prints nothing
+        return  # GNU tail -n 0 opens nothing and prints nothing
     headers = len(st.operands) > 1
     first = True
     for shown, text in _inputs(st, tree, data, out, tool):
@@ -320,11 +331,11 @@ def _run_head_tail(st: Stage, tree: Tree, data: str | None, out: _Out, limit: in
             continue
         lines = _lines(text)
         if tool == "head":
-            lines = lines[:max(len(lines) - n, 0)] if st.options["all_but"] else lines[:n]
+            lines = lines[: max(len(lines) - n, 0)] if st.options["all_but"] else lines[:n]
         elif st.options["from_start"]:
-            lines = lines[max(n - 1, 0):]
+            lines = lines[max(n - 1, 0) :]
         else:
-            lines = lines[max(len(lines) - n, 0):]
+            lines = lines[max(len(lines) - n, 0) :]
         out.put("".join(lines))
 
 
@@ -362,14 +373,14 @@ def _run_wc(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | Non
         for vpath, shown in zip(st.operands, st.display):
             kind = _kind(tree, vpath)
             if _trailing_slash_file(tree, vpath, shown):
-                continue    # stat fails: Not a directory
+                continue  # stat fails: Not a directory
             if kind == "file":
                 total += tree.size(vpath)
             elif kind == "dir":
                 minimum = 7
         width = max(len(str(total)), minimum)
 
-    def line(counts: tuple[int, int, int, int], name: str | None) -> str:
+    def line(counts: tuple[int, ...], name: str | None) -> str:
         nums = [f"{c:>{width}}" for c, on in zip(counts, flags) if on]
         return " ".join(nums) + (f" {name}" if name is not None else "") + "\n"
 
@@ -383,7 +394,7 @@ def _run_wc(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | Non
         sums = [a + b for a, b in zip(sums, counts)]
         out.put(line(counts, shown))
     if len(st.operands) > 1:
-        out.put(line(tuple(sums), "total"))  # type: ignore[arg-type]
+        out.put(line(tuple(sums), "total"))
 
 
 def _long(tree: Tree, vpath: str, name: str) -> str:
@@ -440,9 +451,17 @@ def _run_ls(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | Non
 
 def _fnmatch_re(pattern: str, icase: bool) -> re.Pattern[str]:
     """GNU fnmatch (no FNM_PERIOD, backslash escapes, ``[!...]``/``[^...]``, ``[:class:]``)."""
-    classes = {"alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z", "lower": "a-z",
-               "space": " \\t\\n\\r\\f\\v", "xdigit": "0-9a-fA-F", "blank": " \\t",
-               "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")}
+    classes = {
+        "alpha": "a-zA-Z",
+        "digit": "0-9",
+        "alnum": "a-zA-Z0-9",
+        "upper": "A-Z",
+        "lower": "a-z",
+        "space": " \\t\\n\\r\\f\\v",
+        "xdigit": "0-9a-fA-F",
+        "blank": " \\t",
+        "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    }
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
@@ -470,8 +489,8 @@ def _fnmatch_re(pattern: str, icase: bool) -> re.Pattern[str]:
                 first = False
                 if ch == "[" and pattern.startswith("[:", j):
                     end = pattern.find(":]", j + 2)
-                    if end > 0 and pattern[j + 2:end] in classes:
-                        items.append(classes[pattern[j + 2:end]])
+                    if end > 0 and pattern[j + 2 : end] in classes:
+                        items.append(classes[pattern[j + 2 : end]])
                         j = end + 2
                         continue
                 if ch == "\\" and j + 1 < n:
@@ -505,7 +524,7 @@ def _run_find(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
             if t == "type":
                 if (v == "d") != (kind == "dir"):
                     return False
-            elif not v.fullmatch(name):  # type: ignore[union-attr]
+            elif not v.fullmatch(name):
                 return False
         return True
 
@@ -516,8 +535,13 @@ def _run_find(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
             base = "" if vpath == "/" else vpath
             for child in tree.listdir(vpath):
                 cv = base + "/" + child
-                walk(cv, (shown if shown.endswith("/") else shown + "/") + child, child,
-                     tree.kind(cv) or "file", depth + 1)
+                walk(
+                    cv,
+                    (shown if shown.endswith("/") else shown + "/") + child,
+                    child,
+                    tree.kind(cv) or "file",
+                    depth + 1,
+                )
 
     for vpath, shown in zip(st.operands, st.display):
         kind = tree.kind(vpath)
@@ -540,14 +564,14 @@ def _run_grep(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
     try:
         compile_matcher(g)
     except PatternError as exc:
-        out.err(f"{exc}\n", 2)    # GNU's message, "grep: ..." already
+        out.err(f"{exc}\n", 2)  # GNU's message, "grep: ..." already
         return
-    groups: list[Any] = []    # str (an error message) or a list of (name, lines)
+    groups: list[Any] = []  # str (an error message) or a list of (name, lines)
     error = traversed = False
     if not st.operands:
         groups.append([("(standard input)", [(i, ln.rstrip("\n")) for i, ln in enumerate(_lines(data or ""), 1)])])
     for vpath, shown in zip(st.operands, st.display):
-        kind = tree.kind(vpath) if o["recursive"] else _kind(tree, vpath)   # -r plans a listing
+        kind = tree.kind(vpath) if o["recursive"] else _kind(tree, vpath)  # -r plans a listing
         why = None
         if kind is None or _trailing_slash_file(tree, vpath, shown):
             why = "No such file or directory" if kind is None else "Not a directory"
@@ -558,7 +582,7 @@ def _run_grep(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
             if not o["no_messages"]:
                 groups.append(f"grep: {shown}: {why}\n")
             if why == "Is a directory" and g.count and not g.files_with_matches:
-                groups.append([(shown, [])])    # GNU still prints the directory's count, 0
+                groups.append([(shown, [])])  # GNU still prints the directory's count, 0
             continue
         if not groups or isinstance(groups[-1], str):
             groups.append([])
@@ -605,5 +629,13 @@ def _run_grep(st: Stage, tree: Tree, data: str | None, out: _Out, limit: int | N
     out.status = 2 if error else (0 if matched else 1)
 
 
-_RUNNERS = {"echo": _run_echo, "cat": _run_cat, "head": _run_head_tail, "tail": _run_head_tail,
-            "wc": _run_wc, "ls": _run_ls, "find": _run_find, "grep": _run_grep}
+_RUNNERS = {
+    "echo": _run_echo,
+    "cat": _run_cat,
+    "head": _run_head_tail,
+    "tail": _run_head_tail,
+    "wc": _run_wc,
+    "ls": _run_ls,
+    "find": _run_find,
+    "grep": _run_grep,
+}

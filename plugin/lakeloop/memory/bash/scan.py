@@ -30,8 +30,7 @@ def _PARENT_WORD(name: str):
     return re.compile(r"(?:^|[/\s=~])" + re.escape(name) + r"(?:$|[/\s;&|)])")
 
 
-def touches_memory(command: str, root: str, home: str, cwd: str | None = None,
-                   guards: tuple[str, ...] = ()) -> bool:
+def touches_memory(command: str, root: str, home: str, cwd: str | None = None, guards: tuple[str, ...] = ()) -> bool:
     """True when ``command`` may touch the memory ``root`` (absolute) or one of ``guards``
     (absolute paths no command may reach on the host at or under them: lakeloop's credentials
     file, ``~/.deeplake``; ``lakeloop.memory.paths.guarded``) and must not reach the host shell
@@ -85,7 +84,7 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None,
     if any(len(t) >= 8 and t in squeezed for t in (LOOSE.sub("", tail) for tail in tails)):
         return True  # `'~/.deep' + 'lake/credentials.json'`: pieces joined by an interpreter
     lows = [t.lower() for t in targets]
-    need_paths = bool(cwd) and any(is_ancestor(norm_root(cwd), t) for t in targets)
+    need_paths = bool(cwd and any(is_ancestor(norm_root(cwd), t) for t in targets))
     if "~" in low:  # `~user`, `~+`, `~-` may be any directory (`~root/.deeplake` when run as root)
         low = _TILDE_OTHER.sub(r"\1$x", low)
     if not (need_paths or "/" in low or "~" in low or any(ch in low for ch in _DYNAMIC)):
@@ -135,7 +134,8 @@ def _plain(text: str, low: str, comps: list[str], need_paths: bool) -> bool:
 
     words = [w for w in _WORDSPLIT.split(low) if w]
     return not any(w in ("cd", "pushd") for w in words) and not any(
-        fnmatch.fnmatchcase(c, part) for w in words for part in w.split("/") if part for c in comps)
+        fnmatch.fnmatchcase(c, part) for w in words for part in w.split("/") if part for c in comps
+    )
 
 
 _HOME_WORDS = frozenset(("~", "$home", "${home}"))
@@ -146,7 +146,7 @@ _TILDE_OTHER = re.compile(r"(^|[\s=:])~(?![/\s]|$)[^/\s]*")
 
 def _tail(target: str, home: str) -> str:
     """``target`` below ``home`` (``.deeplake/credentials.json``), else ``target`` itself."""
-    return target[len(home) + 1:] if home and target.startswith(home + "/") else target
+    return target[len(home) + 1 :] if home and target.startswith(home + "/") else target
 
 
 def _tail_in(tail: str, low: str) -> bool:
@@ -195,7 +195,7 @@ def _spells_a_start(low: str, targets: list[str], home: str, cwd: str | None) ->
         if "/." in w:
             import posixpath
 
-            w = posixpath.normpath(w)   # `.` is the directory itself, not the start of `.deeplake`
+            w = posixpath.normpath(w)  # `.` is the directory itself, not the start of `.deeplake`
         for t in targets:
             anchor = home + "/" if t.startswith(home + "/") else t.rsplit("/", 1)[0] + "/"
             if len(w) > len(anchor) and t.startswith(w) and w != t:
@@ -226,7 +226,7 @@ def _after_cd_hits(words: list[str], comps: list[str]) -> bool:
 def _expand_start(word: str, home: str) -> str:
     for pre in ("~", "$home", "${home}"):
         if word == pre or word.startswith(pre + "/"):
-            return home + word[len(pre):]
+            return home + word[len(pre) :]
     return word
 
 
@@ -252,7 +252,7 @@ def _dynamic_hits(word: str, root: str, home: str, cwd: str | None) -> bool:
 
 
 def _atoms_reach(w: str, root: str) -> bool:
-    atoms: list[str] = []   # single chars; "?" one non-slash; "*" non-slash run; "ANY" anything
+    atoms: list[str] = []  # single chars; "?" one non-slash; "*" non-slash run; "ANY" anything
     i, n = 0, len(w)
     while i < n:
         c = w[i]
@@ -282,12 +282,13 @@ def _atoms_reach(w: str, root: str) -> bool:
             atoms.append(c)
         i += 1
     if atoms and atoms[0] not in ("ANY", "/"):
-        return False    # relative, and no cwd to anchor it
+        return False  # relative, and no cwd to anchor it
     return _can_reach(atoms, root)
 
 
 def _can_reach(atoms: list[str], root: str) -> bool:
     """NFA test: does some string matched by ``atoms`` equal ``root`` or start with ``root/``?"""
+
     def closure(states: set[int]) -> set[int]:
         out, todo = set(states), list(states)
         while todo:
@@ -298,7 +299,7 @@ def _can_reach(atoms: list[str], root: str) -> bool:
         return out
 
     if all(a in ("*", "ANY") for a in atoms):
-        return False    # a bare `$VAR` or `*`: nothing ties it to the root
+        return False  # a bare `$VAR` or `*`: nothing ties it to the root
     states = closure({0})
     prev = ""
     for ch in root:

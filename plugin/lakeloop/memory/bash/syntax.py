@@ -20,7 +20,7 @@ from ...textsafe import escape_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing at run time: imported on every Bash call
-    from typing import Any
+    from typing import Any, NoReturn
 
 #: Everything but the characters a loose spelling of the memory root keeps (letters, digits, ``._-``).
 LOOSE = re.compile(r"[^a-z0-9._-]+")
@@ -53,7 +53,7 @@ class Record:
     ``__slots__``, equality and repr over them."""
 
     __slots__: tuple[str, ...] = ()
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, compared by value: the idiom typeshed uses too
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
@@ -88,8 +88,9 @@ class Stage(Record):
 
     __slots__ = ("name", "options", "operands", "display")
 
-    def __init__(self, name: str, options: dict[str, Any], operands: list[str],
-                 display: list[str] | None = None) -> None:
+    def __init__(
+        self, name: str, options: dict[str, Any], operands: list[str], display: list[str] | None = None
+    ) -> None:
         self.name, self.options, self.operands = name, options, operands
         self.display = [] if display is None else display
 
@@ -143,10 +144,10 @@ class Ctx:
         self.root, self.home, self.cwd = root, home, cwd
         self.guards = tuple(norm_root(g) for g in guards if g)
         self.hint = _hint(root)
-        self.memory = False          # some path operand is inside the root
-        self.host: list[str] = []    # path operands outside the root
+        self.memory = False  # some path operand is inside the root
+        self.host: list[str] = []  # path operands outside the root
 
-    def refuse(self, what: str, instead: str = "") -> None:
+    def refuse(self, what: str, instead: str = "") -> NoReturn:
         """Raise ``CommandRefused``: ``what`` was not accepted; ``instead`` (default: the hint) what to do."""
         raise CommandRefused(f"{what}; {instead or self.hint}")
 
@@ -168,27 +169,33 @@ class Ctx:
 
             resolved = posixpath.normpath(p)
             if inside or resolved == root or resolved.startswith(root + "/") or _looks_like(p, root):
-                self.refuse(f"`..` in the memory path ({shown})",
-                            "name paths under " + root + " directly; " + self.hint)
+                self.refuse(
+                    f"`..` in the memory path ({shown})", "name paths under " + root + " directly; " + self.hint
+                )
             self.guard(resolved, shown)
             self.host.append(shown)
             return None
         if not inside and is_ancestor(norm, root) and norm.startswith(self.home.rstrip("/") + "/"):
-            self.refuse(f"{shown} contains the memory path",
-                        f"name the memory path itself ({root}) or a host path beside it; " + self.hint)
+            self.refuse(
+                f"{shown} contains the memory path",
+                f"name the memory path itself ({root}) or a host path beside it; " + self.hint,
+            )
         if not inside:
             low = norm.lower()
             if low == root.lower() or low.startswith(root.lower() + "/") or _looks_like(p, root):
-                self.refuse(f"{shown} looks like the memory path but is not it",
-                            f"write it exactly as {root}/...; " + self.hint)
+                self.refuse(
+                    f"{shown} looks like the memory path but is not it", f"write it exactly as {root}/...; " + self.hint
+                )
             self.guard(norm, shown)
             self.host.append(shown)
             return None
-        if any(ch in text[len(root):] for ch in "*?["):
-            self.refuse(f"Glob characters in a memory path ({shown})",
-                        f"name files exactly, or list them with `find {root} -name 'PATTERN'`")
+        if any(ch in text[len(root) :] for ch in "*?["):
+            self.refuse(
+                f"Glob characters in a memory path ({shown})",
+                f"name files exactly, or list them with `find {root} -name 'PATTERN'`",
+            )
         self.memory = True
-        return norm[len(root):] or "/"
+        return norm[len(root) :] or "/"
 
     def guard(self, norm: str, shown: str) -> None:
         """Refuse a host path at or under a guard (lakeloop's credentials, ``~/.deeplake``), or an
@@ -200,13 +207,17 @@ class Ctx:
         for g in self.guards:
             gl = g.lower()
             if low == gl or low.startswith(gl + "/"):
-                self.refuse(f"{shown} is lakeloop's Deeplake directory or credentials file ({g})",
-                            "tool calls may not read or change it; " + self.hint)
+                self.refuse(
+                    f"{shown} is lakeloop's Deeplake directory or credentials file ({g})",
+                    "tool calls may not read or change it; " + self.hint,
+                )
             parent = gl.rsplit("/", 1)[0] or "/"
-            if gl.startswith(low.rstrip("/") + "/") and (low.startswith(home + "/")
-                                                         or (low == parent and not holds_home(low, home))):
-                self.refuse(f"{shown} contains lakeloop's credentials file ({g})",
-                            "name a path beside it; " + self.hint)
+            if gl.startswith(low.rstrip("/") + "/") and (
+                low.startswith(home + "/") or (low == parent and not holds_home(low, home))
+            ):
+                self.refuse(
+                    f"{shown} contains lakeloop's credentials file ({g})", "name a path beside it; " + self.hint
+                )
 
 
 def _looks_like(path: str, root: str) -> bool:
@@ -221,7 +232,9 @@ def _looks_like(path: str, root: str) -> bool:
 
 
 def _hint(root: str) -> str:
-    return (f"on the memory path use one command such as `cat {root}/index.md`, "
-            f"`grep -rn TERM {root} | head -20`, `ls {root}/sessions` or `find {root} -name 'PATTERN'` "
-            f"(cat, head, tail, ls, grep, wc, find, echo and pipes between them); "
-            f"to leave a note: `echo 'TEXT' >> {root}/notes/NAME.md`")
+    return (
+        f"on the memory path use one command such as `cat {root}/index.md`, "
+        f"`grep -rn TERM {root} | head -20`, `ls {root}/sessions` or `find {root} -name 'PATTERN'` "
+        f"(cat, head, tail, ls, grep, wc, find, echo and pipes between them); "
+        f"to leave a note: `echo 'TEXT' >> {root}/notes/NAME.md`"
+    )
