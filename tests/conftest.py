@@ -22,7 +22,11 @@
   credentials set (org name ``acme``), the shared client reset. The drainer a hook starts exits as
   soon as it is idle. Returns the store's name.
 * ``claude_bin`` (module): the pinned Claude Code binary (``tests.support.claude_code``), installed
-  when needed; a skip when it cannot be had (a failure when ``CI`` is set).
+  once per machine in the user cache when needed; a skip when it cannot be had (a failure when ``CI``
+  is set).
+* A run cleans up after itself: a passing test's ``tmp_path`` is deleted as it ends (pyproject.toml's
+  ``tmp_path_retention_policy``), and when every test passed, ``pytest_sessionfinish`` fails the run
+  if its base temporary directory still holds more than ``tests.support.tmp_usage.LIMIT_BYTES``.
 """
 
 from __future__ import annotations
@@ -156,3 +160,20 @@ def claude_bin() -> str:
     from tests.support.claude_code import claude_bin_fixture
 
     return claude_bin_fixture()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own sessionfinish removes the base directory
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a passing run that left more than ``tmp_usage.LIMIT_BYTES`` in its temporary directory."""
+    from tests.support.tmp_usage import over_limit
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    base = getattr(factory, "_basetemp", None)  # None: no test used a temporary directory
+    if exitstatus != 0 or base is None or not base.is_dir():
+        return
+    problem = over_limit(base)
+    if problem:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"FAILED (temporary usage): {problem}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

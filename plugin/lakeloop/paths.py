@@ -6,6 +6,10 @@
 * log dir: ``LAKELOOP_LOG_DIR``, else platformdirs' user log dir
   (``~/.local/state/lakeloop/log`` on Linux).
 * skills root: ``LAKELOOP_SKILLS_DIR``, else ``~/.claude/skills``.
+* ``LAKELOOP_HOME``: one directory for all three, as ``data/``, ``log/`` and ``skills/`` under
+  it (the variables above still win for their own directory). ``lakeloop demo --keep`` prints it.
+* the plugin's own virtualenv (``plugin_venv``), which ``hooks/bootstrap.py`` builds on first
+  use, and its state (``lakeloop.cli.status.plugin_env_state``), for ``lakeloop status``.
 
 The data and log directories are private: ``private_dir`` creates them 0700
 (and narrows an older, wider one), and every file lakeloop creates in them is 0600
@@ -133,21 +137,27 @@ def private_file(path: str | os.PathLike) -> None:
         pass
 
 
+def _home_part(name: str) -> str:
+    """``$LAKELOOP_HOME/name`` when ``LAKELOOP_HOME`` is set, else ``""``."""
+    home = os.environ.get("LAKELOOP_HOME", "").strip()
+    return os.path.join(os.path.expanduser(home), name) if home else ""
+
+
 def data_dir_str() -> str:
     """``data_dir()`` as a string, without importing pathlib (the capture hooks' fast path)."""
     override = os.environ.get("LAKELOOP_DATA_DIR", "").strip()
-    return os.path.expanduser(override) if override else _platform_dir("data")
+    return os.path.expanduser(override) if override else _home_part("data") or _platform_dir("data")
 
 
 def data_dir() -> Path:
-    """Root of all local state (``LAKELOOP_DATA_DIR`` overrides)."""
+    """Root of all local state (``LAKELOOP_DATA_DIR``, then ``LAKELOOP_HOME``, override)."""
     return _path(data_dir_str())
 
 
 def log_dir() -> Path:
-    """Directory of ``lakeloop.log`` (``LAKELOOP_LOG_DIR`` overrides)."""
+    """Directory of ``lakeloop.log`` (``LAKELOOP_LOG_DIR``, then ``LAKELOOP_HOME``, override)."""
     override = os.environ.get("LAKELOOP_LOG_DIR", "").strip()
-    return _path(os.path.expanduser(override) if override else _platform_dir("log"))
+    return _path(os.path.expanduser(override) if override else _home_part("log") or _platform_dir("log"))
 
 
 def log_file() -> Path:
@@ -156,11 +166,11 @@ def log_file() -> Path:
 
 
 def skills_root() -> Path:
-    """Where pulled org skills are written (``LAKELOOP_SKILLS_DIR`` overrides)."""
+    """Where pulled org skills are written (``LAKELOOP_SKILLS_DIR``, then ``LAKELOOP_HOME``, override)."""
     override = os.environ.get("LAKELOOP_SKILLS_DIR", "").strip()
-    return _path(
-        os.path.expanduser(override) if override else os.path.join(os.path.expanduser("~"), ".claude", "skills")
-    )
+    if override:
+        return _path(os.path.expanduser(override))
+    return _path(_home_part("skills") or os.path.join(os.path.expanduser("~"), ".claude", "skills"))
 
 
 def store_file() -> Path:
@@ -191,3 +201,27 @@ def attempts_dir() -> Path:
 def manifest_file() -> Path:
     """The pull manifest: which org skills were pulled, at which version."""
     return data_dir() / "pulled-skills.json"
+
+
+def plugin_venv_lock(venv: str) -> str:
+    """The build lock of the plugin's virtualenv at ``venv`` (``<venv>.lock``): held by the one
+    process building it, and holding that build's state line (``lakeloop.cli.status.plugin_env_state``)."""
+    return venv + ".lock"
+
+
+def plugin_venv_record() -> str:
+    """The file (in the data dir) where the last build wrote the path of the plugin's virtualenv."""
+    return os.path.join(data_dir_str(), "plugin-venv")
+
+
+def plugin_venv() -> str | None:
+    """Path of the plugin's own virtualenv: ``$CLAUDE_PLUGIN_DATA/venv`` inside Claude Code,
+    else the one the last build recorded (``plugin_venv_record``), else None."""
+    plugin_data = os.environ.get("CLAUDE_PLUGIN_DATA", "").strip()
+    if plugin_data:
+        return os.path.join(plugin_data, "venv")
+    try:
+        with open(plugin_venv_record(), encoding="utf-8") as fh:
+            return fh.readline().strip() or None
+    except OSError:
+        return None

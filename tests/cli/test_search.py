@@ -121,25 +121,26 @@ def test_no_match_exits_0_with_a_message(capsys):
     assert run_json(capsys, "zeppelin") == []
 
 
-def test_human_output_is_one_line_per_hit_best_first(capsys):
-    """Human output: ``path:line  score  text`` (``path`` alone for a document), best first, in
-    the --json order, and each hit on one line."""
+def test_human_output_is_two_lines_per_hit_best_first(capsys):
+    """Human output: per hit, where it is (``session <id8> line N (<event>)``, or a note or
+    skill path), user and local time, then the matching text indented; best first, in the
+    --json order."""
     fill()
     order = [(h["path"], h["line"]) for h in run_json(capsys, "kafka", "broker")]
     assert main(["search", "kafka", "broker"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == len(order)
-    shown = []
-    for line in out:
-        where, score, text = line.split("  ", 2)
-        path, _, num = where.partition(":")
-        shown.append((path, int(num) if num else 0))
-        assert float(score) > 0 and text
-    assert shown == order and shown[0] == (ALICE, 2)
+    assert len(out) == 2 * len(order)
+    heads, texts = out[0::2], out[1::2]
+    assert all(t.startswith("  ") and "kafka" in t.lower() for t in texts)
+    first_place = heads[0].split("  ")[0]
+    assert first_place == f"session {ALICE[:8]} line 2 (prompt)" or first_place.endswith("line 2 (prompt)")
+    assert texts[0] == "  kafka kafka: the kafka broker restarts"
+    assert any(h.startswith("/notes/kafka.md  alice  ") for h in heads)
 
 
 def test_control_characters_in_stored_text_stay_inert(capsys):
-    """A stored ESC sequence or line break is printed as spaces, never as itself."""
+    """A stored ESC sequence is shown escaped and a line break as a space, never as itself: the
+    hit stays its two lines."""
     store = EmbeddedStore(paths.store_file())
     store.insert_note(
         NoteRow(
@@ -154,7 +155,7 @@ def test_control_characters_in_stored_text_stay_inert(capsys):
     store.close()
     assert main(["search", "walrus"]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out and "\r" not in out and out.count("\n") == 1 and "second line" in out
+    assert "\x1b" not in out and "\r" not in out and out.count("\n") == 2 and "second line" in out
 
 
 def test_unreadable_store_exits_1_with_a_message(capsys, monkeypatch):
@@ -163,3 +164,47 @@ def test_unreadable_store_exits_1_with_a_message(capsys, monkeypatch):
     assert main(["search", "kafka"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith("lakeloop: cannot search the store:")
+
+
+def _captured_grep_call(tmp_path) -> None:
+    """A Grep call for ``migration`` captured through ``hooks/run`` (its input and output are
+    stored as JSON text inside the message JSON)."""
+    from tests.support.capture import capture, stored
+    from tests.support.payloads import first_payload
+    from tests.support.waiting import wait_until
+
+    p = first_payload("PostToolUse", "Bash")
+    p.update(
+        cwd=str(tmp_path),
+        tool_name="Grep",
+        tool_input={"pattern": "migration", "path": "db/"},
+        tool_response={"filenames": ["db/0042_orders_migration.py"], "numFiles": 1},
+    )
+    capture("PostToolUse", p)
+    wait_until(lambda: stored(), 60, "the captured Grep call")
+
+
+def test_a_session_hit_shows_where_and_the_plain_text(tmp_path, capsys):
+    """A captured tool call is shown as where it is (short session id, line, ``Grep call``), user
+    and local time, then its decoded text (``pattern: migration``), not escaped JSON."""
+    from lakeloop.cli._output import local_time
+
+    _captured_grep_call(tmp_path)
+    assert main(["search", "migration"]) == 0
+    head, text = capsys.readouterr().out.splitlines()
+    [hit] = run_json(capsys, "migration")
+    assert head == f"session {hit['path'].rsplit('_', 1)[1][:8]} line 1 (Grep call)  tester  {local_time(hit['date'])}"
+    assert "pattern: migration" in text and "filenames: db/0042_orders_migration.py" in text
+    assert '\\"' not in text and "{" not in text
+
+
+def test_the_match_is_bold_on_a_terminal_only(tmp_path):
+    """On a terminal the words are bold (ANSI); piped, or with NO_COLOR set, no escape sequence."""
+    from tests.support.cli import run_lakeloop, run_lakeloop_on_tty
+
+    _captured_grep_call(tmp_path)
+    tty = run_lakeloop_on_tty("search", "migration", NO_COLOR="")
+    assert "pattern: \x1b[1mmigration\x1b[0m" in tty
+    assert "\x1b" not in run_lakeloop_on_tty("search", "migration", NO_COLOR="1")
+    piped = run_lakeloop("search", "migration")
+    assert piped.returncode == 0 and "pattern: migration" in piped.stdout and "\x1b" not in piped.stdout

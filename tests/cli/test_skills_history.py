@@ -157,7 +157,7 @@ def test_history_refuses_bad_refs(store, capsys):
     assert main(["skills", "history", "../etc"]) == 2
     assert "not a team skill ref" in capsys.readouterr().err
     assert main(["skills", "history", "nope--alice"]) == 2
-    assert "no team skill nope--alice" in capsys.readouterr().err
+    assert "no team skill 'nope--alice' in the store" in capsys.readouterr().err
 
 
 def test_diff_defaults_to_previous_against_current(store, capsys):
@@ -272,3 +272,32 @@ def test_history_on_the_deeplake_stand_in(deeplake, monkeypatch, capsys):
     assert _summary(out["versions"]) == EXPECTED_HISTORY
     assert main(["skills", "diff", REF]) == 0
     assert capsys.readouterr().out.splitlines()[:2] == [f"--- {REF} v2", f"+++ {REF} v3"]
+
+
+def test_a_skill_is_named_by_its_name_when_one_author_has_it(store, capsys):
+    """``db-migrate`` alone names ``db-migrate--alice`` (its only author) in every command that
+    takes a ref: history, diff, pin, unpin, proposals."""
+    assert _json(capsys, ["skills", "history", "db-migrate", "--json"])["ref"] == REF
+    assert main(["skills", "diff", "db-migrate"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [f"--- {REF} v2", f"+++ {REF} v3"]
+    assert _json(capsys, ["skills", "pin", "db-migrate", "2", "--json"])["ref"] == REF
+    assert _json(capsys, ["skills", "unpin", "db-migrate", "--json"])["ref"] == REF
+    assert [p["ref"] for p in _json(capsys, ["skills", "proposals", "db-migrate", "--json"])["proposals"]] == [REF]
+
+
+def test_an_ambiguous_name_or_unknown_ref_says_did_you_mean(store, capsys):
+    """A name two authors have, a misspelt name or ref: exit 2, one line with "did you mean" and
+    the closest refs."""
+    when = "2026-01-05T00:00:00.000000Z"
+    store.insert_skill(
+        SkillRow(id="bob-1", name="db-migrate", author="bob", body=V1, version=1, created_at=when, updated_at=when)
+    )
+    assert main(["skills", "history", "db-migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err == "lakeloop: 'db-migrate' is a skill of 2 authors: did you mean db-migrate--alice or db-migrate--bob?\n"
+    for typo in ("db-migrat", "db-migrate--alise"):
+        assert main(["skills", "history", typo]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "did you mean db-migrate--alice" in err and "db-migrate--bob" in err, err
+    assert main(["skills", "rollback", "zzz-unrelated", "--to", "1"]) == 2
+    assert capsys.readouterr().err == "lakeloop: no team skill 'zzz-unrelated' in the store; see: lakeloop skills\n"

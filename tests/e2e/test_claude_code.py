@@ -266,13 +266,34 @@ def test_installed_from_marketplace_with_only_python3(claude_bin, tmp_path, isol
             assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
             return proc
 
-        run("plugin", "marketplace", "add", str(REPO))
+        # The checkout without its build outputs, virtualenvs and caches: Claude Code copies a
+        # directory marketplace whole, ignored files included (users install through
+        # `lakeloop install claude`, which writes a small copy; see docs/install.md).
+        checkout = tmp_path / "checkout"
+        shutil.copytree(
+            REPO,
+            checkout,
+            ignore=shutil.ignore_patterns(
+                ".git",
+                ".venv",
+                ".cache",
+                ".pytest_cache",
+                ".hypothesis",
+                ".ruff_cache",
+                ".mypy_cache",
+                "__pycache__",
+                "*.egg-info",
+                "tests",
+                "bench",
+            ),
+        )
+        run("plugin", "marketplace", "add", str(checkout))
         run("plugin", "install", "lakeloop@lakeloop")
         first = json.loads(run("-p", "hello", "--output-format", "json").stdout)["session_id"]
         ready = wait_until(
             lambda: list(home.glob(".claude/plugins/data/*/venv/.lakeloop-ready")), 600, "the plugin's virtualenv"
         )
-        assert ready[0].read_bytes() == (REPO / "hooks" / "requirements.txt").read_bytes()
+        assert ready[0].read_bytes() == (checkout / "hooks" / "requirements.txt").read_bytes()
         second = json.loads(run("-p", "hello again", "--output-format", "json").stdout)["session_id"]
         store = EmbeddedStore(paths.store_file())
         for sid in (first, second):

@@ -323,3 +323,24 @@ def test_answer_files_are_private_and_pruned(monkeypatch):
     second = answer.answer_file("two")
     assert not os.path.exists(first) and os.path.exists(second)
     assert (os.stat(os.path.dirname(second)).st_mode & 0o777) == 0o700
+
+
+def test_an_answered_glob_is_logged_as_answered_not_denied(store_env, caplog):
+    """A Glob answer is a deny-with-the-list in Claude Code's protocol; the log line says what
+    happened for the user: ``memory Glob answered (N paths)``; a real refusal says ``denied``."""
+    _seed()
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        _denied(_call("Glob", {"pattern": "**/*.jsonl", "path": _root()}))
+        _denied(_call("Write", {"file_path": _root() + "/notes/x.md", "content": "hi"}))
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("memory Glob answered (2 paths) in ") for line in lines), lines
+    assert any(line.startswith("memory Write denied in ") for line in lines), lines
+    assert not any("Glob deny" in line or "Glob denied" in line for line in lines)
+
+
+def test_a_capped_glob_answer_counts_every_path():
+    """``outcome`` counts the paths a capped list left out (cap's last line) and says 0 for none."""
+    listed = answer.cap([f"/p{i}" for i in range(5)], max_lines=2)
+    assert answer.outcome(answer._deny_as_answer("\n".join(listed))) == "answered (5 paths)"
+    assert answer.outcome(answer._deny_as_answer("No files found")) == "answered (0 paths)"
+    assert answer.outcome(answer._deny_as_answer("/only")) == "answered (1 path)"

@@ -108,3 +108,19 @@ def test_settings_page_documents_every_environment_variable():
             used |= set(re.findall(r"LAKELOOP_[A-Z_]+[A-Z]", path.read_text(errors="replace")))
     documented = set(re.findall(r"LAKELOOP_[A-Z_]+[A-Z]", (ROOT / "docs" / "settings.md").read_text()))
     assert used and used <= documented, sorted(used - documented)
+
+
+def test_wheel_lists_every_package_and_maps_the_plugin_files():
+    """pyproject's hand-written package list holds every package under plugin/ (a missing one would
+    be absent from the wheel), and the plugin's files map from the checkout's own directories."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        ".".join(init.parent.relative_to(ROOT / "plugin").parts) for init in (ROOT / "plugin").rglob("__init__.py")
+    }
+    listed = set(setuptools["packages"])
+    assert found <= listed, sorted(found - listed)
+    mapped = {name: ROOT / where for name, where in setuptools["package-dir"].items() if name}
+    assert listed - found == set(mapped)
+    for name, directory in mapped.items():
+        for pattern in setuptools["package-data"][name]:
+            assert list(directory.glob(pattern)), (name, pattern)

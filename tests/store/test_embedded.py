@@ -210,6 +210,7 @@ def test_list_sessions_counts_types_newest_first(store):
         "types": {"user_message": 1, "tool_call": 2},
         "first": "2026-01-01T00:00:01.000000Z",
         "last": "2026-01-01T00:00:03.000000Z",
+        "agent": "claude_code",
     }
     assert listed[0]["types"] == {"assistant_message": 1}
     assert [s["path"] for s in store.list_sessions(limit=1)] == [new]

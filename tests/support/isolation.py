@@ -8,6 +8,9 @@ which proves it).
   the plugin) that survive the clearing.
 * ``REAL_DEEPLAKE_DIRS``: the real home's ``.deeplake`` directories (the ``HOME`` this process
   started with, and the passwd entry's), as found on import, before any test changed ``HOME``.
+* ``REAL_USER_CACHE``: the user cache directory (``platformdirs.user_cache_dir``) of the user running
+  the tests, as found on import, before any test changed ``HOME`` or cleared ``XDG_CACHE_HOME``: where
+  machine-wide test downloads (the pinned Claude Code) are kept once, outside every test's ``tmp_path``.
 * ``watch_real_deeplake_dirs()``: installs (once per process) an audit hook (``sys.addaudithook``)
   that refuses any open or listing under ``REAL_DEEPLAKE_DIRS`` with ``RealHomeAccess`` and
   appends the path to ``real_home_reads`` (the fixture fails the test when that list is not empty).
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+import platformdirs
 
 CLEARED_PREFIXES = ("LAKELOOP_", "DEEPLAKE_", "HIVEMIND_", "XDG_", "CLAUDE_", "ANTHROPIC_")
 CLEARED_NAMES = ("CLAUDECODE",)
@@ -38,6 +43,8 @@ def _real_homes() -> tuple[str, ...]:
 
 #: The real home's Deeplake directory (``~/.deeplake``), as this process found it before any test.
 REAL_DEEPLAKE_DIRS = tuple(os.path.join(home, ".deeplake") for home in _real_homes())
+#: The user cache dir of the user running the tests, resolved once, before any test's isolation.
+REAL_USER_CACHE: str = platformdirs.user_cache_dir()
 _WATCHED = tuple({p for d in REAL_DEEPLAKE_DIRS for p in (os.path.normpath(d), os.path.realpath(d))})
 _AUDITED = frozenset({"open", "os.listdir", "os.scandir"})
 #: Paths under ``REAL_DEEPLAKE_DIRS`` a test tried to open or list (the audit hook appends).

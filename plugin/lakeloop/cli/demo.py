@@ -11,12 +11,18 @@ publishes version 2; a new session's SessionStart then pulls version 2.
 The judge and proposer run through the agent CLI found by the usual rules;
 when none is installed (or with ``--scripted``) a scripted stand-in is used and
 the output says so.
+
+All state lives under one directory, set for the hooks as ``LAKELOOP_HOME``. With ``--keep`` or
+``--dir`` the demo ends with the commands that look around in it (one ``export`` line, then
+``lakeloop sessions``...); without them the directory is deleted at the end and its path is never
+printed (unless the demo fails: then it is kept, and named, for a look).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -65,6 +71,34 @@ def _hook(event: str, payload: dict, env: dict) -> float:
     return (time.monotonic() - started) * 1000
 
 
+#: The per-directory settings that would win over ``LAKELOOP_HOME`` (``lakeloop.paths``).
+DIR_SETTINGS = ("LAKELOOP_DATA_DIR", "LAKELOOP_LOG_DIR", "LAKELOOP_SKILLS_DIR")
+
+
+def _command() -> str:
+    """How to run the lakeloop command that runs this demo: ``lakeloop`` when that is on PATH,
+    else the one beside this interpreter, else ``python -m lakeloop.cli.main``."""
+    beside = Path(sys.executable).parent / "lakeloop"
+    found = shutil.which("lakeloop")
+    if found and (not beside.exists() or Path(found).resolve() == beside.resolve()):
+        return "lakeloop"
+    if beside.exists():
+        return shlex.quote(str(beside))
+    return f"{shlex.quote(sys.executable)} -m lakeloop.cli.main"
+
+
+def _look_around(base: Path, shadowing: list[str]) -> None:
+    """Print the commands that point the CLI at the kept state ``base`` and look around in it;
+    ``shadowing``: the ``DIR_SETTINGS`` the user's shell sets (each would win over ``LAKELOOP_HOME``)."""
+    _say("look around in the kept state (one line points every lakeloop directory at it):")
+    if shadowing:
+        _say(f"  unset {' '.join(shadowing)}   # set in your shell; each would win over LAKELOOP_HOME")
+    _say(f"  export LAKELOOP_HOME={shlex.quote(str(base))} LAKELOOP_STORE=embedded")
+    lakeloop = _command()
+    for argv in ("sessions", "skills", "search migration", "skills history db-migrate--alice", "logs"):
+        _say(f"  {lakeloop} {argv}")
+
+
 def _scripted_agent(directory: Path) -> Path:
     script = directory / "scripted-agent-cli"
     script.write_text(
@@ -84,17 +118,19 @@ def run(args) -> int:
         return 1
     base = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="lakeloop-demo-"))
     base.mkdir(parents=True, exist_ok=True)
+    kept = bool(args.dir or args.keep)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKELOOP_")}
     env.update(
-        LAKELOOP_DATA_DIR=str(base / "data"),
-        LAKELOOP_LOG_DIR=str(base / "log"),
-        LAKELOOP_SKILLS_DIR=str(base / "skills"),
+        LAKELOOP_HOME=str(base),  # data/, log/ and skills/ under base (lakeloop.paths)
         LAKELOOP_USER="dev",
         LAKELOOP_PYTHON=sys.executable,
         LAKELOOP_INVOCATION_BACKOFF_S="0.5",
         LAKELOOP_STORE="embedded",
     )  # the demo never touches a team's Deeplake, even with credentials
     os.environ.update({k: v for k, v in env.items() if k.startswith("LAKELOOP_")})
+    shadowing = [name for name in DIR_SETTINGS if os.environ.get(name, "").strip()]
+    for name in DIR_SETTINGS:  # this process opens the store too: LAKELOOP_HOME must decide
+        os.environ.pop(name, None)
 
     from ..skillopt.agent import find_claude
 
@@ -107,7 +143,10 @@ def run(args) -> int:
         agent_label = "agent CLI: SCRIPTED STAND-IN (no agent CLI installed; no model is called)"
     os.environ["LAKELOOP_CLAUDE_BIN"] = env["LAKELOOP_CLAUDE_BIN"]
 
-    _say(f"lakeloop demo: embedded store under {base}")
+    if kept:
+        _say(f"lakeloop demo: embedded store under {base}")
+    else:
+        _say("lakeloop demo: embedded store in a temporary directory, deleted at the end (--keep keeps it)")
     _say(agent_label)
     skill_dir = base / "authoring" / "db-migrate"
     skill_dir.mkdir(parents=True, exist_ok=True)
@@ -144,7 +183,7 @@ def run(args) -> int:
     for line in outcomes:
         _say(f"3. worker: {line.split(' ', 1)[-1]}")
     if not version or version < 2:
-        _say(f"FAILED: no version 2 published within {WAIT_S:.0f} s; see {base / 'log' / 'lakeloop.log'}")
+        _say(f"FAILED: no version 2 published within {WAIT_S:.0f} s; kept for a look: {base / 'log' / 'lakeloop.log'}")
         return 1
 
     new_session = {
@@ -158,13 +197,16 @@ def run(args) -> int:
     pulled = base / "skills" / "db-migrate--alice" / "SKILL.md"
     manifest = json.loads((base / "data" / "pulled-skills.json").read_text())
     pulled_version = manifest["skills"]["db-migrate--alice"]["version"]
-    _say(f"4. a teammate's next session pulls {pulled} (v{pulled_version}):")
+    shown = pulled if kept else pulled.relative_to(base)
+    _say(f"4. a teammate's next session pulls {shown} (v{pulled_version}):")
     for line in pulled.read_text().splitlines():
         marker = "+" if line not in SKILL_V1.splitlines() else " "
         _say(f"   {marker} {line}")
-    _say(f"log file: {base / 'log' / 'lakeloop.log'}")
     ok = pulled_version >= 2
     _say("RESULT: version 2 published and pulled" if ok else "FAILED: version 2 not pulled")
-    if not args.dir and not args.keep:
+    if kept or not ok:
+        _say(f"log file: {base / 'log' / 'lakeloop.log'}")
+        _look_around(base, shadowing)
+    else:
         shutil.rmtree(base, ignore_errors=True)
     return 0 if ok else 1

@@ -1,4 +1,6 @@
-"""``lakeloop doctor``: one round trip to the store in use, and what failed in plain words."""
+"""``lakeloop doctor``: one round trip to the store in use, the log directory and the agent CLI,
+each on one line (``ok``, ``FAILED`` or ``missing`` and what to do), then a one-line summary.
+Exit 0 when every check passed, 1 when one failed or something is missing."""
 
 from __future__ import annotations
 
@@ -45,18 +47,42 @@ def _explain(exc: Exception, where: str) -> str:
     return f"the store answered with an error: {exc}"
 
 
-def run(args) -> int:
-    """Check the store (one round trip), the log dir and the agent CLI. Exit 1 on a store failure."""
-    from ..errors import StoreError
+def plural(count: int, noun: str) -> str:
+    """``"1 session"``, ``"2 sessions"``: ``count`` and ``noun`` (plural with ``s``)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _agent_cli() -> tuple[bool, str]:
+    """``(found, line)`` for the agent CLI check: the Claude Code binary (``LAKELOOP_CLAUDE_BIN``
+    or on PATH) must be an executable file."""
+    import os
+
     from ..skillopt.agent import find_claude
+
+    cli = find_claude()
+    if cli and os.path.isfile(cli) and os.access(cli, os.X_OK):
+        return True, f"agent CLI: ok      {cli}"
+    what = f"{cli} is not an executable file" if cli else "no claude found"
+    return False, (
+        f"agent CLI: missing  {what}: the judge and proposer cannot run. "
+        "Install Claude Code, or set LAKELOOP_CLAUDE_BIN to its path."
+    )
+
+
+def run(args) -> int:
+    """Check the store (one round trip), the log dir and the agent CLI; print one line each and a
+    summary. Returns 0 when all passed, 1 when one failed or is missing (a store that cannot be
+    opened ends the checks there)."""
+    from ..errors import StoreError
     from ..store import open_store
     from ..store.deeplake import DeeplakeStore
 
-    ok = True
+    problems: list[str] = []
     try:
         store = open_store()
     except StoreError as exc:
         print(f"store:     FAILED  {explain(exc, 'the store')}")
+        print("doctor: the store cannot be opened; fix it and run lakeloop doctor again")
         return 1
     where = getattr(store, "path", "")
     try:
@@ -68,14 +94,14 @@ def run(args) -> int:
             client.max_retries = 0  # one round trip: report what failed, not how retries ended
             tables = client.list_tables()
             print(
-                f"store:     ok      deeplake at {where} ({len(tables)} tables visible, "
+                f"store:     ok      deeplake at {where} ({plural(len(tables), 'table')} visible, "
                 f"org {client.creds.org_id}, credentials from {client.creds.source})"
             )
         else:
             count = len(store.list_sessions(limit=100_000))
-            print(f"store:     ok      embedded SQLite at {where} ({count} sessions)")
+            print(f"store:     ok      embedded SQLite at {where} ({plural(count, 'session')})")
     except StoreError as exc:
-        ok = False
+        problems.append("store failed")
         print(f"store:     FAILED  {explain(exc, where)}")
     finally:
         store.close()
@@ -87,8 +113,14 @@ def run(args) -> int:
         probe.unlink()
         print(f"log:       ok      {paths.log_file()}")
     except OSError as exc:
-        ok = False
+        problems.append("log not writable")
         print(f"log:       FAILED  cannot write {log_dir}: {exc.strerror}")
-    cli = find_claude()
-    print(f"agent CLI: {'ok      ' + cli if cli else 'missing  no claude found: the judge and proposer cannot run'}")
-    return 0 if ok else 1
+    found, line = _agent_cli()
+    print(line)
+    if not found:
+        problems.append("agent CLI missing")
+    if problems:
+        print(f"doctor: {plural(len(problems), 'problem')} ({', '.join(problems)}); see the lines above")
+        return 1
+    print("doctor: all 3 checks passed")
+    return 0

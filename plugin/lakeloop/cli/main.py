@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_search_parser(sub)
 
+    from .install import add_parser as add_install_parser
+
+    add_install_parser(sub)
+
     demo = sub.add_parser("demo", help="replay a recorded session through the real hooks")
     demo.add_argument("--dir", help="working directory for the demo's state (default: a new temp dir)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's directory")
@@ -106,6 +110,10 @@ def _run(args: argparse.Namespace) -> int:
         from .forget import run
     elif args.command == "search":
         from .search import run
+    elif args.command == "install":
+        from .install import run
+    elif args.command == "uninstall":
+        from .uninstall import run
     else:
         from .demo import run
     return run(args)

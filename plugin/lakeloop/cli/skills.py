@@ -61,13 +61,18 @@ def _list(args) -> int:
 
 
 def run(args) -> int:
-    """Run ``lakeloop skills <subcommand>``; returns its exit code. Raises ``RequestRefused`` for bad
+    """Run ``lakeloop skills <subcommand>``; returns its exit code. A REF argument is resolved first
+    (``skills_history.resolve``: a bare name, "did you mean"). Raises ``RequestRefused`` for bad
     input or a refused action, ``StoreError`` (``cli.error_handler`` prints them: exit 2, 1)."""
     command = getattr(args, "skills_command", None) or "list"
     if command == "list":
         return _list(args)
     if command == "push":
         return _push(args)
+    if getattr(args, "ref", None) is not None:  # the one place a command's REF is resolved
+        from .skills_history import resolve
+
+        args.ref = resolve(args.ref, pinned_ok=command == "unpin")
     if command in ("history", "diff", "rollback", "pin", "unpin"):
         from . import skills_history
 

@@ -62,28 +62,28 @@ def add_skills_parser(sub, formatter_class=argparse.HelpFormatter) -> argparse.A
     )
 
     history = add("history")
-    history.add_argument("ref", help="the skill, <name>--<author>")
+    history.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")
 
     diff = add("diff")
-    diff.add_argument("ref", help="the skill, <name>--<author>")
+    diff.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")
     diff.add_argument("a", nargs="?", type=_version, help="from this version (default: the one before current)")
     diff.add_argument("b", nargs="?", type=_version, help="to this version (default: current)")
 
     rollback = add("rollback")
-    rollback.add_argument("ref", help="the skill, <name>--<author>")
+    rollback.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")
     rollback.add_argument("--to", type=_version, required=True, metavar="N", help="the version to restore")
 
     pin = add("pin")
-    pin.add_argument("ref", help="the skill, <name>--<author>")
+    pin.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")
     pin.add_argument("version", type=_version, help="the version to stay on")
 
     unpin = add("unpin")
-    unpin.add_argument("ref", help="the skill, <name>--<author>")
+    unpin.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")
 
     proposals = add("proposals")
     proposals.add_argument("ref", nargs="?", help="only this skill's, <name>--<author>")
     for name in ("accept", "reject"):
         review = add(name)
-        review.add_argument("ref", help="the skill, <name>--<author>")
+        review.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")
         review.add_argument("proposal_id", metavar="ID", help="the proposal's id (lakeloop skills proposals)")
     return skills

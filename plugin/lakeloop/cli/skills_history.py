@@ -12,6 +12,10 @@
 * ``pin REF N`` / ``unpin REF``: this machine stays on version N at every pull
   (``skillopt.pins``); both pull at once so SKILL.md follows.
 
+REF is ``<name>--<author>``, or the skill's ``name`` alone when exactly one author has it
+(``resolve``, applied by ``cli.skills`` to every skills command taking a ref); an unknown or
+ambiguous ref is one line with "did you mean" and the closest refs.
+
 Exit codes: 0 done, 1 the store failed, 2 bad input (malformed ref, unknown skill or version:
 ``BadSkillRef``); ``cli.error_handler`` prints the errors.
 """
@@ -37,6 +41,48 @@ class BadSkillRef(RequestRefused):
 class PinsNotWritten(LakeloopError):
     """``skills pin``/``unpin`` could not write this machine's pins file (the message names the
     file and the system's reason). A command ends with exit 1."""
+
+
+def closest(ref: str, known: list[str]) -> str:
+    """The ref of ``known`` (team skill refs ``<name>--<author>``) that ``ref`` names: itself, or
+    a bare ``name`` exactly one author has. Raises BadSkillRef (one line) when ``ref`` names none
+    or several, with "did you mean" and the closest refs (``difflib.get_close_matches`` on the
+    refs and their names)."""
+    from ..skillopt.refs import split_ref
+
+    if ref in known:
+        return ref
+    names = {r: parts[0] for r in known if (parts := split_ref(r))}
+    # a bare name only: an argument holding "--" names a ref, never some other author's skill
+    # whose name happens to contain it
+    same = sorted(r for r, name in names.items() if name == ref) if "--" not in ref else []
+    if len(same) == 1:
+        return same[0]
+    shown = ref[:80]
+    if same:
+        raise BadSkillRef(f"{shown!r} is a skill of {len(same)} authors: did you mean {' or '.join(same)}?")
+    candidates = sorted(set(names.values()) | set(known))
+    matches = difflib.get_close_matches(ref, candidates, n=3)
+    close = list(dict.fromkeys(r for c in matches for r in sorted(known) if r == c or names.get(r) == c))
+    hint = f"did you mean {' or '.join(close)}?" if close else "see: lakeloop skills"
+    raise BadSkillRef(f"no team skill {shown!r} in the store; {hint}")
+
+
+def resolve(ref: str, pinned_ok: bool = False) -> str:
+    """The team skill ref a command's REF argument names (``closest`` over the store's team
+    skills). With ``pinned_ok`` (``unpin``), a ref pinned on this machine is taken as it is,
+    without asking the store, and pinned refs count among the known ones. Raises BadSkillRef
+    (malformed: neither a ref nor a name; unknown; ambiguous), StoreError."""
+    from ..skillopt import pins
+    from ..skillopt.refs import is_valid_part, split_ref
+
+    if split_ref(ref) is None and not is_valid_part(ref):  # neither a ref nor a name: no store asked
+        raise BadSkillRef(f"not a team skill ref (<name>--<author>): {ref[:80]!r}")
+    pinned = list(pins.load()) if pinned_ok else []
+    if ref in pinned:
+        return ref
+    known = _with_store(lambda store: sorted({s.ref for s in store.latest_skills(scope="team")}))
+    return closest(ref, sorted(set(known) | set(pinned)))
 
 
 def _rows(store: Store, ref: str) -> tuple[str, str, list[SkillRow], SkillRow]:

@@ -1,6 +1,8 @@
 """``lakeloop status [--json]``: which store, where files live, open windows, pulled skills,
-pinned skills (``pins``: ``{ref: version}``) and the outbox (``outbox``: ``pending``,
-``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``)."""
+pinned skills (``pins``: ``{ref: version}``), the outbox (``outbox``: ``pending``,
+``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``) and the plugin's own virtualenv
+(``plugin_env``: ``plugin_env_state``: ``state`` is ``preparing``, ``ready``,
+``failed``, ``interrupted`` or ``not built``)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def collect() -> dict:
     from ..outbox.usage import status as outbox_status
 
     info["outbox"] = outbox_status()
+    info["plugin_env"] = plugin_env_state()
     try:
         with open_store() as store:
             info["store"] = {
@@ -46,6 +49,29 @@ def collect() -> dict:
 
         info["store"] = {"kind": "unknown", "ok": False, "error": escape_line(str(exc))}
     return info
+
+
+def plugin_env_line(env: dict) -> str:
+    """One line for ``plugin_env_state()``'s dict, times in local ``HH:MM``."""
+    import time
+
+    from ..textsafe import escape_line
+
+    def at(epoch: float) -> str:
+        return time.strftime("%H:%M", time.localtime(epoch))
+
+    where = f" at {escape_line(env['venv'])}" if env["venv"] else ""
+    state = env["state"]
+    if state == "preparing":
+        return f"being prepared since {at(env['since'])} (pid {env['pid']}){where}"
+    if state == "failed":
+        reason = escape_line(env["reason"] or "")
+        return f"build failed at {at(env['since'])} ({reason}); the next hook tries again{where}"
+    if state == "interrupted":
+        return f"build started at {at(env['since'])} was interrupted; the next hook starts it again{where}"
+    if state == "ready":
+        return f"ready{where}"
+    return f"not built yet{where}" if where else "none recorded (the first hook that needs it builds it)"
 
 
 def run(args) -> int:
@@ -74,8 +100,50 @@ def run(args) -> int:
             + (f", {box['dropped']} dropped (outbox full)" if box["dropped"] else "")
             + ("  FULL: new events are dropped" if box["full"] else "")
         )
+        print(f"plugin env:   {plugin_env_line(info['plugin_env'])}")
         pulled = ", ".join(f"{r} v{v}" for r, v in sorted(info["pulled_skills"].items())) or "none"
         print(f"pulled:       {pulled}")
         pinned = ", ".join(f"{r} v{v}" for r, v in sorted(info["pins"].items()))
         print(f"pinned:       {pinned + '  (lakeloop skills unpin REF)' if pinned else 'none'}")
     return 0 if info["store"]["ok"] else 1
+
+
+def plugin_env_state() -> dict:
+    """The plugin's virtualenv as ``hooks/bootstrap.py`` left it: ``{"state": S, "venv": path or
+    None, "pid": int or None, "since": epoch seconds or None, "reason": str or None}``, S one of
+    ``preparing`` (a build runs: its pid, and since when), ``ready``, ``failed`` (the last build's
+    end time and reason; the next hook tries again), ``interrupted`` (the build died) or
+    ``not built``. Reads files only; never raises."""
+    import os
+
+    from .. import paths
+
+    venv = paths.plugin_venv()
+    out: dict = {"state": "not built", "venv": venv, "pid": None, "since": None, "reason": None}
+    if not venv:
+        return out
+    try:
+        with open(paths.plugin_venv_lock(venv), encoding="utf-8", errors="replace") as fh:
+            words = fh.readline().split(" ", 3)
+    except OSError:
+        words = []
+    ready = os.path.exists(os.path.join(venv, ".lakeloop-ready"))
+    try:
+        if words[0] == "building" and len(words) >= 3:
+            from ..detach import pid_alive
+
+            pid, since = int(words[1]), float(words[2])
+            if not (0 < pid < 2**22 and 0 <= since < 2**33):  # a garbled or hostile state line
+                raise ValueError(words[1:3])
+            if pid_alive(pid):
+                return {**out, "state": "preparing", "pid": pid, "since": since}
+            if not ready:
+                return {**out, "state": "interrupted", "since": since}
+        if words[0] == "failed" and not ready and len(words) >= 2:
+            since = float(words[1])
+            if not 0 <= since < 2**33:
+                raise ValueError(words[1])
+            return {**out, "state": "failed", "since": since, "reason": " ".join(words[2:]).strip()}
+    except (IndexError, ValueError, OverflowError):
+        pass
+    return {**out, "state": "ready" if ready else "not built"}

@@ -133,7 +133,7 @@ def _collect(handoff: Path, finished: bool, log: logging.Logger) -> list[str]:
     if not finished:
         try:
             os.close(os.open(handoff, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            log.warning(
+            log.info(
                 "session start: pull still running after %.1f s; it finishes in the background "
                 "(what it changes is shown at the next session start)",
                 PULL_WAIT_S,
@@ -225,6 +225,23 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
         _show(texts, log, context)
 
 
+def _refresh_plugin_copy(log: logging.Logger) -> None:
+    """In the detached child: when this session runs from the plugin copy ``lakeloop install
+    claude`` wrote and the installed lakeloop now ships other plugin files (the tool was
+    upgraded), rewrite the copy (``lakeloop.cli.install.refresh_if_stale``): the new hook wiring
+    and slash commands apply from the next session. Logs and carries on when it fails."""
+    root = os.environ.get("CLAUDE_PLUGIN_ROOT", "")
+    if not root:
+        return
+    try:
+        from ..cli.install import refresh_if_stale
+
+        if refresh_if_stale(root, sys.executable):
+            log.info("session start: lakeloop was upgraded; refreshed its plugin files at %s", root)
+    except Exception as exc:  # a failed refresh must never cost the pull
+        log.warning("session start: could not refresh the plugin files: %s", type(exc).__name__)
+
+
 def _start(payload: dict[str, Any], log: logging.Logger, texts: list[str]) -> None:
     """Kick a drainer for waiting events, pull in a detached child (bounded wait) and append the
     lines the pull hands back to ``texts`` (printed by ``handle`` even when this raises)."""
@@ -254,6 +271,7 @@ def _start(payload: dict[str, Any], log: logging.Logger, texts: list[str]) -> No
         from ..log import setup
 
         child_log = setup("hook.SessionStart")
+        _refresh_plugin_copy(child_log)
         lines = _pull(child_log, source, session)
         if handoff is not None:
             hand_back(handoff, lines, child_log)
@@ -266,4 +284,4 @@ def _start(payload: dict[str, Any], log: logging.Logger, texts: list[str]) -> No
     if handoff is not None:
         texts += _collect(handoff, finished, log)
     elif not finished:
-        log.warning("session start: pull still running after %.1f s; it finishes in the background", PULL_WAIT_S)
+        log.info("session start: pull still running after %.1f s; it finishes in the background", PULL_WAIT_S)

@@ -179,14 +179,32 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
         out = _deny(
             f"lakeloop could not check this call on the memory path ({type(exc).__name__}); {mpaths.root_hint(root)}."
         )
-    if out is not None:  # a deny is logged (the agent was refused); an allow only with LAKELOOP_DEBUG,
+    if out is not None:  # a refusal or a Glob answer is logged; an allow only with LAKELOOP_DEBUG,
         # since configuring logging would cost an answer ~10 ms
         decision = out["hookSpecificOutput"]["permissionDecision"]
         from .. import config
 
         if decision != "allow" or config.debug():
-            log.info("memory %s %s in %.1f ms", tool, decision, (time.monotonic() - started) * 1000)
+            log.info("memory %s %s in %.1f ms", tool, outcome(out), (time.monotonic() - started) * 1000)
     return out
+
+
+def outcome(out: dict[str, Any]) -> str:
+    """What a PreToolUse answer ``out`` did, for the log: ``answered`` (an allow redirected to an
+    answer file), ``answered (N paths)`` (a Glob answer: in Claude Code's protocol a deny whose
+    reason is the list, ``_deny_as_answer``) or ``denied``."""
+    hso = out["hookSpecificOutput"]
+    if hso["permissionDecision"] == "allow":
+        return "answered"
+    reason = str(hso.get("permissionDecisionReason", ""))
+    if reason.startswith(GLOB_ANSWER):
+        listed = reason[len(GLOB_ANSWER) :].splitlines()
+        count = 0 if listed == ["No files found"] else len(listed)
+        left_out = listed[-1].split()[1] if listed and listed[-1].startswith(CAP_NOTE) else ""
+        if left_out.isdigit():  # cap()'s last line says how many more there were
+            count += int(left_out) - 1
+        return f"answered ({count} path{'' if count == 1 else 's'})"
+    return "denied"
 
 
 def _guarded(tool: str, ti: dict[str, Any], raw: str, cwd: str | None, root: str) -> str | None:
@@ -316,6 +334,10 @@ def answer_file(text: str) -> str:
     return path
 
 
+#: Start of the line ``cap`` adds when it left lines out.
+CAP_NOTE = "[lakeloop:"
+
+
 def cap(
     lines: list[str], total: int | None = None, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES
 ) -> list[str]:
@@ -331,7 +353,7 @@ def cap(
         out.append(line)
     if total > len(out):
         out.append(
-            f"[lakeloop: {total - len(out)} more lines left out (cap: {max_lines} lines, "
+            f"{CAP_NOTE} {total - len(out)} more lines left out (cap: {max_lines} lines, "
             f"{max_bytes} bytes); narrow the path or pattern, or use head_limit/offset]"
         )
     return out
@@ -569,13 +591,17 @@ def _glob(ti: dict[str, Any], vpath: str, root: str, log: logging.Logger) -> dic
     return _deny_as_answer("\n".join(shown))
 
 
+#: First line of a Glob answer (``_deny_as_answer``); ``outcome`` tells an answer by it.
+GLOB_ANSWER = "Team memory (virtual files, read them with Read):\n"
+
+
 def _deny_as_answer(text: str) -> dict[str, Any]:
     """Glob cannot be redirected to virtual files: the list goes back as the deny reason."""
     return {
         "hookSpecificOutput": {
             "hookEventName": "PreToolUse",
             "permissionDecision": "deny",
-            "permissionDecisionReason": "Team memory (virtual files, read them with Read):\n" + escape(text),
+            "permissionDecisionReason": GLOB_ANSWER + escape(text),
         }
     }
 

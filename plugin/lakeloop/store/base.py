@@ -189,7 +189,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent sessions, newest first: ``[{path, session_id, rows, types: {type: n},
-        first, last}]``."""
+        first, last, agent}]`` (``agent``: the ``agent`` column of one of its rows)."""
 
     @abc.abstractmethod
     def current_skill(self, name: str, author: str) -> SkillRow | None:

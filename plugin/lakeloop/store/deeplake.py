@@ -352,7 +352,7 @@ class DeeplakeStore(Store):
         """Recent sessions newest first with their rows' event types (one GROUP BY query)."""
         rows = self._q(
             f"SELECT path, message->>'session_id' AS session_id, message->>'type' AS type, COUNT(DISTINCT id) AS n, "
-            f"MIN(creation_date) AS first, MAX(creation_date) AS last FROM {self._t['sessions']} "
+            f"MIN(creation_date) AS first, MAX(creation_date) AS last, MIN(agent) AS agent FROM {self._t['sessions']} "
             "GROUP BY path, message->>'session_id', message->>'type'"
         )
         sessions: dict[str, dict[str, Any]] = {}
@@ -366,6 +366,7 @@ class DeeplakeStore(Store):
                     "types": {},
                     "first": r["first"],
                     "last": r["last"],
+                    "agent": r.get("agent") or "",
                 },
             )
             s["rows"] += int(r["n"])

@@ -162,8 +162,14 @@ class EmbeddedStore(Store):
         try:
             paths.private_dir(self.path.parent)
             # Created 0600 (SQLite gives the -wal and -shm files the database's mode); an older,
-            # wider file is narrowed (nothing lakeloop keeps is readable by others).
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, paths.PRIVATE_FILE_MODE))
+            # wider file is narrowed (nothing lakeloop keeps is readable by others). An existing
+            # file is never opened here: closing any descriptor of a file drops every POSIX lock
+            # this process holds on it, including those of another open SQLite connection, and a
+            # concurrent writer could then corrupt the database. Only a new file is created.
+            try:
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, paths.PRIVATE_FILE_MODE))
+            except FileExistsError:
+                pass
             for suffix in ("", "-wal", "-shm"):
                 paths.private_file(f"{self.path}{suffix}")
             self._db = sqlite3.connect(str(self.path), timeout=busy_timeout_ms / 1000, isolation_level=None)
@@ -327,13 +333,14 @@ class EmbeddedStore(Store):
         """Recent sessions newest first with their rows' event types. Raises StoreError."""
         rows = self._run(
             "SELECT path, json_extract(message, '$.session_id'), json_extract(message, '$.type'),"
-            " COUNT(*), MIN(creation_date), MAX(creation_date) FROM sessions"
+            " COUNT(*), MIN(creation_date), MAX(creation_date), MIN(agent) FROM sessions"
             " GROUP BY path, json_extract(message, '$.type')"
         )
         sessions: dict[str, dict[str, Any]] = {}
-        for path, sid, typ, n, first, last in rows:
+        for path, sid, typ, n, first, last, agent in rows:
             s = sessions.setdefault(
-                path, {"path": path, "session_id": sid, "rows": 0, "types": {}, "first": first, "last": last}
+                path,
+                {"path": path, "session_id": sid, "rows": 0, "types": {}, "first": first, "last": last, "agent": agent},
             )
             s["rows"] += n
             s["types"][typ or ""] = n

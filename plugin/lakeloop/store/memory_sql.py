@@ -537,7 +537,8 @@ def snippet(text: str, words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
 
 def hits(rows: Iterable[Sequence[Any]], words: Sequence[str], limit: int, rank_here: str = "docs") -> list[SearchHit]:
     """``SearchHit``s from search rows (``COLS``, whose ``hit`` column says ``session``, ``note``
-    or ``skill``: ``SearchHit.extra["kind"]``), best first (score, then path, line), at most
+    or ``skill``: ``SearchHit.extra["kind"]``; ``extra["source"]`` is the whole stored text the
+    snippet was cut from, so a reader can decode a session line's JSON), best first (score, then path, line), at most
     ``limit``; repeated ``(path, line)`` are dropped. ``rank_here``: which
     rows get their score here, from ``bm25`` over the returned texts: ``"docs"`` (the store
     scored session lines), ``"all"`` (the store scored nothing) or ``"none"`` (the store scored
@@ -558,7 +559,7 @@ def hits(rows: Iterable[Sequence[Any]], words: Sequence[str], limit: int, rank_h
         got = [g for g in got if g[7] > 0]
     got.sort(key=lambda g: (-g[7], g[1], g[3]))
     return [
-        SearchHit(path, line, snippet(text, words), author, project, date, score, {"kind": what})
+        SearchHit(path, line, snippet(text, words), author, project, date, score, {"kind": what, "source": text})
         for what, path, text, line, author, project, date, score in got[: max(0, limit)]
     ]
 
