@@ -12,29 +12,16 @@ import time
 import pytest
 
 from lakeloop import paths
+from lakeloop.capture.rows import session_row
 from lakeloop.cli.main import main
-from lakeloop.store.base import SessionRow
+from lakeloop.identity import Identity
 from lakeloop.store.embedded import EmbeddedStore
 
-PATH = "/sessions/mallory/mallory_local_default_s9.jsonl"
 
-
-def _row(i: int, message: dict, when: str) -> SessionRow:
-    message = {"id": f"m{i}", "session_id": "s9", "timestamp": when, **message}
-    return SessionRow(
-        id=f"m{i}",
-        path=PATH,
-        filename=PATH.rsplit("/", 1)[-1],
-        message=message,
-        author="mallory",
-        size_bytes=100,
-        project="p",
-        description="PostToolUse",
-        agent="claude_code",
-        plugin_version="t",
-        creation_date=when,
-        last_update_date=when,
-    )
+def _row(i: int, message: dict, when: str):
+    """A sessions row of mallory's session, built as capture builds it."""
+    message = {"id": f"m{i}", "session_id": "s9", "timestamp": when, "hook_event_name": "PostToolUse", **message}
+    return session_row(message, Identity("mallory"))
 
 
 @pytest.fixture()

@@ -27,6 +27,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -102,16 +103,30 @@ def sources_digest() -> str:
     """SHA-256 (hex) over the names and bytes of the plugin files this lakeloop ships
     (``plugin_sources``, the ``COPY_FILES`` patterns): it changes when a release changes the hook
     wiring, the launcher, the manifests or the slash commands. Raises InstallError, OSError."""
+    return _digest((part, src.name, src.read_bytes()) for part, src in plugin_files())
+
+
+def _digest(entries: Iterable[tuple[str, str, bytes]]) -> str:
+    """SHA-256 (hex) over ``(part, file name, bytes)`` entries, in their order."""
     import hashlib
 
-    sources = plugin_sources()
     digest = hashlib.sha256()
-    for part, patterns in COPY_FILES.items():
-        for pattern in patterns:
-            for src in sorted(sources[part].glob(pattern)):
-                digest.update(f"{part}/{src.name}\0".encode())
-                digest.update(src.read_bytes())
+    for part, name, data in entries:
+        digest.update(f"{part}/{name}\0".encode())
+        digest.update(data)
     return digest.hexdigest()
+
+
+def plugin_files() -> list[tuple[str, Path]]:
+    """``(part, source file)`` for every file the copy holds (``COPY_FILES`` over
+    ``plugin_sources()``), in a stable order. Raises InstallError."""
+    sources = plugin_sources()
+    return [
+        (part, src)
+        for part, patterns in COPY_FILES.items()
+        for pattern in patterns
+        for src in sorted(sources[part].glob(pattern))
+    ]
 
 
 def refresh_if_stale(root: str, interpreter: str) -> bool:
@@ -152,24 +167,24 @@ WRITE_LOCK_S = 10.0
 
 
 def _write_copy(dest: Path, interpreter: str) -> int:
-    sources = plugin_sources()
     staging = dest.with_name(dest.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o700)
-    size = 0
-    for part, patterns in COPY_FILES.items():
+    for part in COPY_FILES:
         (staging / part).mkdir(mode=0o700)
-        for pattern in patterns:
-            for src in sorted(sources[part].glob(pattern)):
-                data = src.read_bytes()
-                if part == "hooks" and src.name == "run":
-                    data = pinned_launcher(data.decode(), interpreter).encode()
-                target = staging / part / src.name
-                target.write_bytes(data)
-                target.chmod(0o700 if part == "hooks" and src.name in ("run", "entry.py") else 0o600)  # private
-                size += len(data)
+    size = 0
+    read: list[tuple[str, str, bytes]] = []  # for the stamp: sources_digest() of the bytes read here
+    for part, src in plugin_files():
+        data = src.read_bytes()
+        read.append((part, src.name, data))
+        if part == "hooks" and src.name == "run":
+            data = pinned_launcher(data.decode(), interpreter).encode()
+        target = staging / part / src.name
+        target.write_bytes(data)
+        target.chmod(0o700 if part == "hooks" and src.name in ("run", "entry.py") else 0o600)  # private
+        size += len(data)
     stamp = staging / "hooks" / STAMP
-    stamp.write_text(sources_digest() + "\n", encoding="utf-8")
+    stamp.write_text(_digest(read) + "\n", encoding="utf-8")
     stamp.chmod(0o600)
     old = dest.with_name(dest.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
