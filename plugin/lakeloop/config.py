@@ -20,16 +20,16 @@ if TYPE_CHECKING:
 WORKER_ENV = "LAKELOOP_WORKER"
 
 
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "").strip()
+def _int(name: str, default: int, minimum: int = 0, env: Mapping[str, str] | None = None) -> int:
+    raw = (os.environ if env is None else env).get(name, "").strip()
     try:
         return max(minimum, int(raw)) if raw else default
     except ValueError:
         return default
 
 
-def _float(name: str, default: float, minimum: float = 0.0) -> float:
-    raw = os.environ.get(name, "").strip()
+def _float(name: str, default: float, minimum: float = 0.0, env: Mapping[str, str] | None = None) -> float:
+    raw = (os.environ if env is None else env).get(name, "").strip()
     try:
         return max(minimum, float(raw)) if raw else default
     except ValueError:
@@ -147,6 +147,85 @@ def skill_review() -> str:
 def agent_timeout_s() -> float:
     """``LAKELOOP_AGENT_TIMEOUT_S``: wall-clock bound on one judge/proposer call (default 180 s)."""
     return _float("LAKELOOP_AGENT_TIMEOUT_S", 180.0, minimum=1.0)
+
+
+# Background jobs and session summaries --------------------------------------
+# The summary triggers take ``env`` like the capture settings: the drainer passes the capturing
+# session's recorded environment, so a session's own settings decide whether it is summarised.
+
+
+def jobs_linger_s() -> float:
+    """``LAKELOOP_JOBS_LINGER_S``: how long an idle job runner waits for a new job before it exits,
+    seconds (default 5). It waits on a local FIFO and never touches the store while it waits."""
+    return _float("LAKELOOP_JOBS_LINGER_S", 5.0)
+
+
+def jobs_lease_s() -> float:
+    """``LAKELOOP_JOBS_LEASE_S``: a running job's lease, seconds (default 45, clamped to 3..60). The
+    runner renews it every third of that, so a dead runner's job is taken again within 60 s."""
+    return min(60.0, _float("LAKELOOP_JOBS_LEASE_S", 45.0, minimum=3.0))
+
+
+def jobs_backoff_s() -> tuple[float, ...]:
+    """``LAKELOOP_JOBS_BACKOFF_S``: pauses before the 2nd, 3rd, ... attempt of a failed job,
+    seconds, comma-separated (default ``60,300,1800,7200``; each at least 1; the last repeats).
+    An unreadable value means the default."""
+    default = (60.0, 300.0, 1800.0, 7200.0)
+    raw = os.environ.get("LAKELOOP_JOBS_BACKOFF_S", "").strip()
+    if not raw:
+        return default
+    try:
+        values = tuple(max(1.0, float(part)) for part in raw.split(","))
+    except ValueError:
+        return default
+    return values or default
+
+
+def summaries_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """``LAKELOOP_SUMMARIES`` (default on): captured sessions are condensed into a summary in the
+    team memory; ``0`` makes none (others' summaries are still read)."""
+    return _flag("LAKELOOP_SUMMARIES", True, env)
+
+
+def summary_every_n(env: Mapping[str, str] | None = None) -> int:
+    """``LAKELOOP_SUMMARY_EVERY_N``: captured messages of a session after which its summary is
+    refreshed mid-session (default 50, at least 1)."""
+    return _int("LAKELOOP_SUMMARY_EVERY_N", 50, minimum=1, env=env)
+
+
+def summary_every_hours(env: Mapping[str, str] | None = None) -> float:
+    """``LAKELOOP_SUMMARY_EVERY_HOURS``: hours after which a running session's summary is
+    refreshed when new messages were captured (default 2)."""
+    return _float("LAKELOOP_SUMMARY_EVERY_HOURS", 2.0, minimum=0.0, env=env)
+
+
+def summary_min_prompts(env: Mapping[str, str] | None = None) -> int:
+    """``LAKELOOP_SUMMARY_MIN_PROMPTS``: sessions with fewer user prompts are not summarised
+    (default 2)."""
+    return _int("LAKELOOP_SUMMARY_MIN_PROMPTS", 2, env=env)
+
+
+def summary_input_chars() -> int:
+    """``LAKELOOP_SUMMARY_INPUT_CHARS``: most characters of session text sent to the summariser in
+    one call (default 24,000, at least 2,000); a longer session keeps its start and end."""
+    return _int("LAKELOOP_SUMMARY_INPUT_CHARS", 24_000, minimum=2_000)
+
+
+def summary_model() -> str:
+    """``LAKELOOP_SUMMARY_MODEL``: model that writes session summaries (default ``haiku``)."""
+    return os.environ.get("LAKELOOP_SUMMARY_MODEL", "").strip() or "haiku"
+
+
+def summary_max_per_day() -> int:
+    """``LAKELOOP_SUMMARY_MAX_PER_DAY``: most summary model runs per machine per UTC day
+    (default 50)."""
+    return _int("LAKELOOP_SUMMARY_MAX_PER_DAY", 50)
+
+
+def context_chars() -> int:
+    """``LAKELOOP_CONTEXT_CHARS``: most characters SessionStart adds to the agent's context in all,
+    the memory-path note and the recent team summaries together (default 2,000)."""
+    return _int("LAKELOOP_CONTEXT_CHARS", 2_000)
 
 
 #: The variables ``getpass.getuser`` reads a login name from, in its order (the first set and

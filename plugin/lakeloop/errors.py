@@ -17,6 +17,10 @@
     │           ├── AlreadyExists    500 saying something "already exists"
     │           └── store.deeplake.DeeplakeStatementRefused  the service cannot run a statement
     ├── AgentError                 the user's agent CLI could not be run or failed
+    ├── jobs.JobError              what a job kind raises to steer the queue
+    │   ├── jobs.RetryLater        run again later, no attempt spent
+    │   ├── jobs.JobFailed         fail now with a reason
+    │   └── jobs.JobsUnavailable   the local queue database cannot be used
     ├── cli.skills_history.PinsNotWritten  this machine's pins file could not be written
     ├── RequestRefused             what a person asked for was refused (a command exits 2)
     │   ├── skillopt.publish.SkillPushRefused  a skill push (unreadable, unsafe name, misattributed)

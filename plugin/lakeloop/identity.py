@@ -9,6 +9,8 @@ skill optimizer and the CLI all use it.
 * ``path_component``: untrusted values never become path components as they are: a session id or
   user name outside ``[A-Za-z0-9._-]{1,128}`` (or holding ``..``) is replaced by
   ``x<sha256 prefix>``.
+* ``project_key``: the project a session's rows are filed under (the ``project`` column): the
+  last component of its working directory.
 * ``utc_now`` / ``utc_from_ns``: ISO-8601 UTC text of fixed width, so text order is time order.
 """
 
@@ -42,6 +44,14 @@ def path_component(value: str) -> str:
     if _SAFE.fullmatch(value or "") and ".." not in value:
         return value
     return "x" + hashlib.sha256((value or "").encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def project_key(cwd: str) -> str:
+    """The project key of a session run in ``cwd``: the last path component (``/`` or ``\\``
+    separated, trailing separators ignored), ``""`` for an empty ``cwd``. Captured rows carry it in
+    their ``project`` column; summaries and SessionStart select by it. Two checkouts with the same
+    directory name share a key. Never raises for a ``str``."""
+    return cwd.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] if cwd else ""
 
 
 @dataclass(frozen=True)

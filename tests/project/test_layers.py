@@ -14,7 +14,7 @@ from tests.support.import_graph import Graph, build_graph
 #: Top (0) to bottom. Keep in step with docs/architecture.md.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry points", ("cli", "hooks", "demo_agent")),
-    ("capabilities", ("capture", "memory", "skillopt", "jobs")),
+    ("capabilities", ("capture", "memory", "skillopt", "jobs", "summaries")),
     ("storage and safety", ("store", "redact", "outbox")),
     ("Deeplake client", ("deeplake",)),
     (

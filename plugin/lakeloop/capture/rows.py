@@ -20,7 +20,7 @@ import uuid
 from typing import Any
 
 from .. import __version__
-from ..identity import Identity, utc_from_ns, utc_now
+from ..identity import Identity, project_key, utc_from_ns, utc_now
 from ..store.base import SessionRow
 from .parse import LAUNCHED_AS_KEY, settings_of
 
@@ -119,8 +119,7 @@ def session_row(message: dict[str, Any], identity: Identity) -> SessionRow:
     message without ``session_id`` or ``hook_event_name``."""
     path = identity.session_path(message["session_id"])
     text = json.dumps(message, ensure_ascii=False)
-    cwd = message.get("cwd") or ""
-    project = cwd.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] if cwd else ""
+    project = project_key(str(message.get("cwd") or ""))
     now = message.get("timestamp") or utc_now()
     return SessionRow(
         id=str(message.get("id") or uuid.uuid4()),

@@ -179,11 +179,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def session_rows(
-        self, path: str, types: Sequence[str] | None = None, mentions: str | None = None
+        self,
+        path: str,
+        types: Sequence[str] | None = None,
+        mentions: str | None = None,
+        after: tuple[str, str] | None = None,
     ) -> list[SessionRow]:
         """All rows of the session stored at ``path``, oldest first (creation_date,
         then insertion order); only message types in ``types`` when given; with ``mentions``,
-        ``tool_call`` rows only when their message contains that text (other types are kept).
+        ``tool_call`` rows only when their message contains that text (other types are kept);
+        with ``after=(creation_date, id)``, only rows that sort after that row by
+        ``(creation_date, id)`` (a summary refresh reads only what is new).
         One query. A repeated ``id`` is returned once (the first copy). Raises StoreError."""
 
     @abc.abstractmethod
@@ -248,6 +254,19 @@ class Store(abc.ABC):
     def insert_note(self, row: NoteRow) -> None:
         """Append one memory-table row for a note written through the memory path
         (append-only; the newest row of a path is its content). Raises StoreError."""
+        raise NotImplementedError
+
+    def put_memory_doc(self, row: NoteRow, *, unsure: bool = False, supersede: bool = False) -> None:
+        """Write ``row`` (a memory-table document such as a session summary) idempotently by
+        ``row.id``: a row whose id is stored is not stored again. ``unsure``: an earlier attempt
+        may have stored it (Deeplake looks the id up first). ``supersede``: afterwards, delete the
+        other rows at ``row.path`` so readers see one version. Raises StoreError."""
+        raise NotImplementedError
+
+    def recent_docs(self, prefix: str, project: str, limit: int = 8) -> list[MemoryRecord]:
+        """The newest memory-table document of each path under ``prefix`` (``/summaries/``) whose
+        ``project`` column is ``project``, newest first, at most ``limit``: ``DOC`` records with
+        path, text, author, project and date. One query. Raises StoreError."""
         raise NotImplementedError
 
     def search(
