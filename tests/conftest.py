@@ -5,7 +5,9 @@
 * Every test runs isolated (``isolated_env``, autouse): its own ``HOME``, credentials path and data,
   log and skills directories under ``tmp_path``, ``LAKELOOP_USER=tester``, and every
   ``LAKELOOP_*``, ``DEEPLAKE_*``, ``HIVEMIND_*``, ``XDG_*``, ``CLAUDE_*`` and ``ANTHROPIC_*``
-  variable of the user's environment removed.
+  variable of the user's environment removed. As it ends, every process still running for its data
+  directory (a lingering drainer, a job runner and its jobs) is killed
+  (``tests.support.processes.kill_leftovers``), so none acts on a later test.
 * An audit hook (``tests.support.isolation``) watches the real home's ``.deeplake/`` (the HOME this
   process started with, and the passwd entry's): any open or listing of it during a test is
   refused and fails the test (``tests/project/test_isolation.py`` proves it).
@@ -39,6 +41,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support import isolation
+from tests.support.processes import kill_leftovers
 from tests.support.repo import PLUGIN_SRC
 
 if str(PLUGIN_SRC) not in sys.path:
@@ -73,6 +76,7 @@ def isolated_env(tmp_path, monkeypatch):
     reads = isolation.real_home_reads
     del reads[:]
     yield dirs
+    kill_leftovers(dirs["LAKELOOP_DATA_DIR"])  # detached drainers, job runners: never into the next test
     if reads:
         seen, reads[:] = list(reads), []
         pytest.fail(f"the test opened the real home's Deeplake credentials: {seen}", pytrace=False)

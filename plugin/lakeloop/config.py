@@ -3,11 +3,13 @@
 Every ``LAKELOOP_*`` variable the plugin understands is read here, so the
 README's table of variables can be checked against one file. Functions are
 cheap (no I/O) and are called at the point of use, so tests can set variables
-per test.
+per test. A numeric setting that is empty, unreadable, not finite or negative means
+its default; a number outside the setting's range is clamped into it (``_number``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up time)
@@ -20,20 +22,31 @@ if TYPE_CHECKING:
 WORKER_ENV = "LAKELOOP_WORKER"
 
 
+def _number(raw: str, parse: type[int] | type[float], default: float, minimum: float, maximum: float | None) -> float:
+    """``raw`` read by ``parse`` and clamped into ``[minimum, maximum]``; ``default`` when it is
+    empty, unreadable, not finite (``nan``, ``inf``, ``1e400``) or negative (no setting here means
+    anything by a sign: a negative value is a typo, not "as little as possible"). The one place
+    every numeric setting is parsed."""
+    try:
+        value = parse(raw) if raw else None
+    except ValueError:
+        return default
+    if value is None or value < 0 or (isinstance(value, float) and not math.isfinite(value)):
+        return default
+    value = max(minimum, value)
+    return value if maximum is None else min(maximum, value)
+
+
 def _int(name: str, default: int, minimum: int = 0, env: Mapping[str, str] | None = None) -> int:
     raw = (os.environ if env is None else env).get(name, "").strip()
-    try:
-        return max(minimum, int(raw)) if raw else default
-    except ValueError:
-        return default
+    return int(_number(raw, int, default, minimum, None))
 
 
-def _float(name: str, default: float, minimum: float = 0.0, env: Mapping[str, str] | None = None) -> float:
+def _float(
+    name: str, default: float, minimum: float = 0.0, env: Mapping[str, str] | None = None, maximum: float | None = None
+) -> float:
     raw = (os.environ if env is None else env).get(name, "").strip()
-    try:
-        return max(minimum, float(raw)) if raw else default
-    except ValueError:
-        return default
+    return float(_number(raw, float, default, minimum, maximum))
 
 
 def _flag(name: str, default: bool, env: Mapping[str, str] | None = None) -> bool:
@@ -133,7 +146,7 @@ def proposer_model() -> str:
 def judge_min_confidence() -> float:
     """``LAKELOOP_JUDGE_MIN_CONFIDENCE``: a failure verdict below this confidence (0..1) counts as
     success (default 0.5): a hesitant judge never changes a skill."""
-    return min(1.0, _float("LAKELOOP_JUDGE_MIN_CONFIDENCE", 0.5))
+    return _float("LAKELOOP_JUDGE_MIN_CONFIDENCE", 0.5, maximum=1.0)
 
 
 def skill_review() -> str:
@@ -154,31 +167,36 @@ def agent_timeout_s() -> float:
 # session's recorded environment, so a session's own settings decide whether it is summarised.
 
 
+#: Longest linger of an idle job runner (seconds): a runner never idles longer than this.
+MAX_JOBS_LINGER_S = 300.0
+#: Longest pause of a job's backoff schedule (seconds): one day.
+MAX_JOBS_BACKOFF_S = 86400.0
+
+
 def jobs_linger_s() -> float:
     """``LAKELOOP_JOBS_LINGER_S``: how long an idle job runner waits for a new job before it exits,
-    seconds (default 5). It waits on a local FIFO and never touches the store while it waits."""
-    return _float("LAKELOOP_JOBS_LINGER_S", 5.0)
+    seconds (default 5, at most ``MAX_JOBS_LINGER_S``). It waits on a local FIFO and never touches
+    the store while it waits."""
+    return _float("LAKELOOP_JOBS_LINGER_S", 5.0, maximum=MAX_JOBS_LINGER_S)
 
 
 def jobs_lease_s() -> float:
     """``LAKELOOP_JOBS_LEASE_S``: a running job's lease, seconds (default 45, clamped to 3..60). The
     runner renews it every third of that, so a dead runner's job is taken again within 60 s."""
-    return min(60.0, _float("LAKELOOP_JOBS_LEASE_S", 45.0, minimum=3.0))
+    return _float("LAKELOOP_JOBS_LEASE_S", 45.0, minimum=3.0, maximum=60.0)
 
 
 def jobs_backoff_s() -> tuple[float, ...]:
     """``LAKELOOP_JOBS_BACKOFF_S``: pauses before the 2nd, 3rd, ... attempt of a failed job,
-    seconds, comma-separated (default ``60,300,1800,7200``; each at least 1; the last repeats).
-    An unreadable value means the default."""
+    seconds, comma-separated (default ``60,300,1800,7200``; each clamped to 1..``MAX_JOBS_BACKOFF_S``;
+    the last repeats). A value with an unreadable, non-finite or negative entry means the default."""
     default = (60.0, 300.0, 1800.0, 7200.0)
     raw = os.environ.get("LAKELOOP_JOBS_BACKOFF_S", "").strip()
     if not raw:
         return default
-    try:
-        values = tuple(max(1.0, float(part)) for part in raw.split(","))
-    except ValueError:
-        return default
-    return values or default
+    unusable = -1.0  # what _number gives an entry that is not a usable number
+    values = tuple(_number(part.strip(), float, unusable, 1.0, MAX_JOBS_BACKOFF_S) for part in raw.split(","))
+    return default if unusable in values else values
 
 
 def summaries_enabled(env: Mapping[str, str] | None = None) -> bool:

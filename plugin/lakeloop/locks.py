@@ -6,6 +6,11 @@ What takes which lock:
   takes it with ``try_lock`` and forks the drainer, which inherits the locked descriptor, so
   there is no moment between "no drainer runs" and "the new drainer holds it" in which a
   second hook could start another drainer; ``wait_lock`` for an in-process drain, ``is_held``;
+* the job runner's lock (``jobs/.runner.lock``, named by ``lakeloop.paths.jobs_runner_lock``): an
+  enqueuer (``jobs.wake.ensure_running``) takes it with ``try_lock`` and starts the runner process
+  with the locked descriptor passed across ``exec``; the runner checks it with ``holds`` before
+  trusting it, releases it when idle, looks at the queue once more and takes it again
+  (``try_lock``) when a job arrived meanwhile, as the drainer does with the drain lock;
 * the machine-wide request slots (``lakeloop.deeplake.slots``): ``try_lock`` on each slot file;
 * short critical sections: a judgment window's read-modify-write (``skillopt.pending``, in the
   PreToolUse hook and the drainer), the skill lease's guard (``skillopt.lease``), the pull of
@@ -136,6 +141,20 @@ def unlock(fd: int) -> None:
         pass
 
 
+def holds(fd: int, path: StrPath) -> bool:
+    """True when descriptor ``fd`` (e.g. inherited across ``exec``) is open on the lock file now
+    at ``path`` and holds its lock (taking it when nobody did): re-taking an ``flock`` through the
+    open file description that holds it succeeds at once, while a lock held by another holder
+    refuses it. Never raises."""
+    try:
+        if not os.path.samestat(os.fstat(fd), os.lstat(os.fspath(path))):
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 def is_held(path: StrPath) -> bool:
     """True when some holder has the lock on ``path`` right now (tested by taking it and
     letting go at once). Raises OSError as ``try_lock`` does."""
@@ -176,4 +195,4 @@ def hold(path: StrPath, timeout_s: float, poll_s: float = POLL_S) -> Held:
     return Held(path, timeout_s, poll_s)
 
 
-__all__ = ["POLL_S", "Held", "LockTimeout", "hold", "is_held", "try_lock", "unlock", "wait_lock"]
+__all__ = ["POLL_S", "Held", "LockTimeout", "hold", "holds", "is_held", "try_lock", "unlock", "wait_lock"]

@@ -189,8 +189,36 @@ def locks_dir() -> Path:
 
 
 def jobs_dir() -> Path:
-    """Worker job files (mode 0600: they hold the user's reaction text)."""
+    """The job queue's directory (``lakeloop.jobs``): ``queue.db`` (with its ``-wal`` and ``-shm``),
+    ``.runner.lock``, the ``wake`` FIFO and ``.due``; older lakeloop versions left worker job
+    files (``reaction-<event id>.json``, mode 0600: the user's reaction text) here too."""
     return data_dir() / "jobs"
+
+
+def jobs_dir_str() -> str:
+    """``jobs_dir()`` as a string, without importing pathlib (hook paths)."""
+    return os.path.join(data_dir_str(), "jobs")
+
+
+def jobs_db() -> str:
+    """The job queue's SQLite database, ``<data dir>/jobs/queue.db`` (0600, WAL)."""
+    return os.path.join(jobs_dir_str(), "queue.db")
+
+
+def jobs_runner_lock() -> str:
+    """The job runner's lock file, ``<data dir>/jobs/.runner.lock``: one runner per data dir."""
+    return os.path.join(jobs_dir_str(), ".runner.lock")
+
+
+def jobs_wake_fifo() -> str:
+    """The FIFO a live job runner waits on, ``<data dir>/jobs/wake``: an enqueue writes one byte."""
+    return os.path.join(jobs_dir_str(), "wake")
+
+
+def jobs_due_file() -> str:
+    """``<data dir>/jobs/.due``: its mtime is the queue's next deadline (epoch seconds); missing
+    when nothing is queued or held."""
+    return os.path.join(jobs_dir_str(), ".due")
 
 
 def attempts_dir() -> Path:

@@ -194,9 +194,10 @@ def test_arm_writes_a_window_with_budget_from_judge_window(monkeypatch):
     }
 
 
-@pytest.mark.parametrize("raw, budget", [("", 3), ("1", 1), ("7", 7), ("0", 1), ("-4", 1), ("many", 3)])
+@pytest.mark.parametrize("raw, budget", [("", 3), ("1", 1), ("7", 7), ("0", 1), ("-4", 3), ("many", 3)])
 def test_judge_window_setting(monkeypatch, raw, budget):
-    """K defaults to 3, is at least 1, and a non-number falls back to the default."""
+    """K defaults to 3, is at least 1, and a non-number or a negative number falls back to the
+    default (config's one parsing rule)."""
     monkeypatch.setenv("LAKELOOP_JUDGE_WINDOW", raw)
     assert config.judge_window() == budget
 

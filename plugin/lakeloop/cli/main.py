@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker")  # internal (the optimizer's process): no help, so never listed
     worker.add_argument("job_file")
 
+    from .jobs import add_parser as add_jobs_parser
+
+    add_jobs_parser(sub, OneLineHelp)
+
     from .forget import add_parser as add_forget_parser
 
     add_forget_parser(sub)
@@ -100,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
         from .skills import run
     elif args.command == "worker":
         from .worker import run
+    elif args.command == "jobs":
+        from .jobs import run
     elif args.command == "login":
         from .login import run
     elif args.command == "doctor":

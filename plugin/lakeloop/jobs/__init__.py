@@ -18,35 +18,56 @@ docs/jobs.md describes the queue, its leases and its idle behaviour.
 
 from __future__ import annotations
 
-from ..errors import LakeloopError
+from .base import DONE, FAILED, QUEUED, RUNNING, STATES, JobError, JobFailed, JobsUnavailable, RetryLater
 
-#: Job states as ``lakeloop jobs --json`` shows them.
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-STATES = (QUEUED, RUNNING, DONE, FAILED)
-
-
-class JobError(LakeloopError):
-    """Base of what a job kind raises on purpose to steer the queue."""
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
+    from typing import Any
 
 
-class RetryLater(JobError):
-    """The job cannot run yet (the store is down, capture is still draining): queue it again
-    ``after_s`` seconds from now (float, >= 0). Costs no attempt. ``reason``: one line, no secret."""
+def submit(
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    *,
+    log: logging.Logger,
+    merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+    delay_s: float = 0.0,
+) -> str:
+    """Queue a job (``jobs.queue.enqueue``) and see that a runner will run it: a job due now
+    starts the runner or wakes the live one (``jobs.wake.ensure_running``); a delayed one wakes
+    a live runner (its deadline is on disk for the next kick); an unchanged or re-run job only
+    gets ``kick_if_due``. Returns the enqueue's ``"new"``, ``"merged"``, ``"rerun"`` or
+    ``"exists"``. Raises JobsUnavailable (or ValueError) only when the enqueue failed: a failing
+    wake is logged and swallowed (the job is on disk already)."""
+    from . import wake
+    from .queue import enqueue
 
-    def __init__(self, after_s: float, reason: str) -> None:
-        self.after_s = max(0.0, float(after_s))
-        self.reason = reason
-        super().__init__(reason)
+    outcome = enqueue(kind, key, payload, delay_s=delay_s, merge=merge)
+    try:
+        if outcome in ("new", "merged"):
+            if delay_s <= 0:
+                wake.ensure_running(log)
+            else:
+                wake.wake()
+        else:
+            wake.kick_if_due(log)
+    except Exception as exc:
+        log.warning("jobs: job %s queued, but the runner could not be started: %s", kind, exc)
+    return outcome
 
 
-class JobFailed(JobError):
-    """The job cannot succeed (bad payload, a rejected answer after its retry): it ends ``failed``
-    with ``reason`` (one line, no secret) at once, whatever attempts are left."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-class JobsUnavailable(JobError):
-    """The local queue database cannot be opened or written (disk full, permissions)."""
+__all__ = [
+    "DONE",
+    "FAILED",
+    "QUEUED",
+    "RUNNING",
+    "STATES",
+    "JobError",
+    "JobFailed",
+    "JobsUnavailable",
+    "RetryLater",
+    "submit",
+]

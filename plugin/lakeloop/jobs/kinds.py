@@ -39,13 +39,12 @@ class Kind:
     * ``max_attempts``: attempts before a failing job stays ``failed`` (at least 1);
     * ``timeout_s``: wall-clock bound of one attempt, seconds; past it the attempt's process
       group is killed and the attempt fails with "timed out";
-    * ``coalesce``: for kinds keyed by a subject that changes (a session), how a second enqueue
-      of a queued or running job merges into it: ``coalesce(old payload, new payload) -> payload``.
-      ``None``: a second enqueue of the same key does nothing, in any state (a reaction runs once).
+
+    How a second enqueue of the same key behaves is the enqueuer's choice (``merge`` of
+    ``jobs.queue.enqueue``), since enqueuers are hooks that never import the table of kinds.
     """
 
     name: str
     run: Callable[[dict[str, Any], Context], str]
     max_attempts: int = 5
     timeout_s: float = 300.0
-    coalesce: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
