@@ -145,10 +145,12 @@ def test_the_reaction_text_is_cleaned_with_the_sessions_settings(tmp_path, monke
     """The reaction handed to the judge is cleaned with the prompt's session's settings (its custom
     pattern; redaction on) even when ``lakeloop flush`` runs with LAKELOOP_REDACT=0."""
     from lakeloop.cli.main import main
-    from lakeloop.skillopt import launch, pending
+    from lakeloop.skillopt import pending
 
     jobs: list[dict] = []
-    monkeypatch.setattr(launch, "start_worker", lambda job, log: jobs.append(job) or "job")
+    monkeypatch.setattr(
+        "lakeloop.jobs.submit", lambda kind, key, payload, **kw: jobs.append(payload) or "new", raising=False
+    )
     for session in ("pat", "plain"):
         pending.arm(session, "db-migrate--alice", "toolu_1", 3, 1)
     with HeldLock():
@@ -170,10 +172,12 @@ def test_the_worker_publishes_as_the_reacting_sessions_user(tmp_path, monkeypatc
     """The skill worker started by a reaction records the reacting session's user as the author of
     what it publishes, not the user of whoever drains the outbox."""
     from lakeloop.cli.main import main
-    from lakeloop.skillopt import launch, pending
+    from lakeloop.skillopt import pending
 
     jobs: list[dict] = []
-    monkeypatch.setattr(launch, "start_worker", lambda job, log: jobs.append(job) or "job")
+    monkeypatch.setattr(
+        "lakeloop.jobs.submit", lambda kind, key, payload, **kw: jobs.append(payload) or "new", raising=False
+    )
     pending.arm("s-alice", "db-migrate--alice", "toolu_1", 3, 1)
     with HeldLock():
         capture("UserPromptSubmit", _prompt("s-alice", tmp_path, "no, that broke the build"), LAKELOOP_USER="alice")

@@ -9,6 +9,7 @@ the stand-in.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -17,12 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from lakeloop import outbox, paths
+from lakeloop import jobs, outbox, paths
 from lakeloop.deeplake.client import DeeplakeClient
 from lakeloop.deeplake.credentials import Credentials
+from lakeloop.skillopt.job import NAME
 from lakeloop.skillopt.publish import push
 from lakeloop.store.deeplake import DeeplakeStore
 from tests.support.hooks import run_hook
+from tests.support.jobs import lakeloop_pids, queue_rows
 from tests.support.payloads import recorded_payloads
 from tests.support.repo import HOOK_RUN, REPO
 from tests.support.waiting import wait_until
@@ -98,6 +101,9 @@ def test_whole_loop_with_3s_lag_and_20pct_503s_publishes_exactly_one_v2(deeplake
     wait_until(lambda: _skill_versions(deeplake) == [1, 2], 150, "exactly one version 2")
     print(f"\nloop on the lagging, failing stand-in: v2 visible after {time.monotonic() - started:.1f} s")
     wait_until(lambda: "worker outcome=published" in _worker_log_outcome(), 30, "the worker's outcome")
+    # The job process records its outcome just after the worker's log line: await it.
+    wait_until(lambda: all(j.state != "running" for j in _skill_jobs()), 30, "the job's outcome recorded")
+    assert [(j.state, j.outcome, j.attempts) for j in _skill_jobs()] == [("done", "published", 1)]  # one job
     injected = sum(1 for r in deeplake.requests if r.status == 503)
     assert injected > 0  # the 503s really happened and were retried through
     wait_until(lambda: not outbox.pending(), 60, "the outbox to drain")
@@ -112,40 +118,83 @@ def test_whole_loop_with_3s_lag_and_20pct_503s_publishes_exactly_one_v2(deeplake
     assert _skill_versions(deeplake) == [1, 2]
 
 
-def _job(reaction: str = "that's wrong, the migration failed") -> Path:
-    job = paths.jobs_dir() / "job.json"
-    job.parent.mkdir(parents=True, exist_ok=True)
-    job.write_text(
-        json.dumps(
-            {
-                "session_id": SID,
-                "skill": "db-migrate--alice",
-                "reaction": reaction,
-                "tool_use_id": "toolu_0001_Skill",
-                "armed_version": 1,
-                "user": "dev",
-            }
-        )
+def test_store_down_then_up_the_reaction_waits_in_the_queue_and_publishes_one_v2(deeplake, env, tmp_path):
+    """The store goes down as the user reacts: the job's probe fails, the job goes back to the
+    queue for its next probe time (no attempt spent, no process kept waiting) and the runner
+    exits; the store comes back, and the next hook after that time (its drainer's kick) starts a
+    runner that runs the job: exactly one version 2, one job, one attempt."""
+    _share_skill(tmp_path, deeplake)
+    env = {**env, "LAKELOOP_JOBS_LINGER_S": "1", "LAKELOOP_SUMMARIES": "0"}
+    payloads = recorded_payloads()
+    for payload in payloads[:13]:  # the first turn (arming the window) and the resume
+        run_hook(payload["hook_event_name"], payload, **env)
+    wait_until(lambda: not outbox.pending(), 60, "the captures to be sent")
+    wait_until(
+        lambda: _store(deeplake).session_rows(f"/sessions/dev/dev_acme_{deeplake.workspace}_{SID}.jsonl"),
+        30,
+        "the rows",
     )
-    return job
+    deeplake.configure(fail_rate=1.0, fail_status=503)
+    run_hook("UserPromptSubmit", payloads[13], **env)  # the negative reaction, with the store down
+    waiting = wait_until(
+        lambda: next((j for j in _skill_jobs() if j.state == "queued" and j.last_error.startswith("waiting")), None),
+        60,
+        "the job to go back to the queue",
+    )
+    assert waiting.attempts == 0 and "store not answering" in waiting.last_error
+    wait_until(lambda: not lakeloop_pids("run"), 30, "the runner to exit while the job waits")
+    assert _skill_versions(deeplake) is None or _skill_versions(deeplake) == [1]
+    deeplake.configure(fail_rate=0.0)
+    wait_until(lambda: time.time() > waiting.next_run_at, 120, "the job's next probe time")
+    run_hook("Stop", payloads[14], **env)  # any later hook: its drainer kicks the runner at its end
+    row = wait_until(
+        lambda: next((j for j in _skill_jobs() if j.state in ("done", "failed")), None), 150, "the job to end"
+    )
+    assert (row.state, row.outcome, row.attempts) == ("done", "published", 1)
+    assert len(_skill_jobs()) == 1
+    wait_until(lambda: _skill_versions(deeplake) == [1, 2], 30, "version 2")
+    wait_until(lambda: not outbox.pending(), 60, "the outbox to drain")  # nothing captured was lost
+    time.sleep(3.5)  # past any lag: a second v2 would be visible by now
+    assert _skill_versions(deeplake) == [1, 2]
+    assert "worker: the store is not answering" in paths.log_file().read_text()
 
 
-def _worker(env: dict, **extra) -> tuple[subprocess.CompletedProcess, float]:
+def _skill_jobs() -> list:
+    """The queue's ``skill-improve`` rows ([] before the queue exists)."""
+    if not os.path.exists(paths.jobs_db()):
+        return []
+    return [j for j in queue_rows() if j.kind == NAME]
+
+
+def _run_job(monkeypatch, reaction: str = "that's wrong, the migration failed", **extra: str):
+    """Queue one reaction's ``skill-improve`` job (``lakeloop.jobs.submit``: the runner starts as a
+    real detached process, with this environment plus ``extra``) and await its end. Returns the
+    ended row and the seconds from queueing to its end."""
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
+    wait_until(lambda: not lakeloop_pids("run"), 30, "no job runner left from the hooks")
+    job = {
+        "session_id": SID,
+        "skill": "db-migrate--alice",
+        "reaction": reaction,
+        "tool_use_id": "toolu_0001_Skill",
+        "armed_version": 1,
+        "user": "dev",
+        "reacted_at": time.time(),
+    }
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "lakeloop.cli.main", "worker", str(_job())],
-        env={**env, "PYTHONPATH": str(REPO / "plugin"), "LAKELOOP_WORKER": "1", **extra},
-        capture_output=True,
-        timeout=120,
+    assert jobs.submit(NAME, "reaction:0a1b2c3d-0001", job, log=logging.getLogger("lakeloop-tests")) == "new"
+    row = wait_until(
+        lambda: next((j for j in _skill_jobs() if j.state in ("done", "failed")), None), 120, "the job to end"
     )
-    return proc, time.monotonic() - started
+    return row, time.monotonic() - started
 
 
 def _session_queries(deeplake) -> int:
     return sum(1 for r in deeplake.requests if r.sql and 'FROM "sessions" WHERE "path"' in r.sql)
 
 
-def test_row_that_never_becomes_visible_ends_the_worker_within_its_bound(deeplake, env, tmp_path):
+def test_row_that_never_becomes_visible_ends_the_worker_within_its_bound(deeplake, env, tmp_path, monkeypatch):
     """The invocation row stays invisible: 1 + 5 session queries with linear backoff, then the
     worker gives up, publishing nothing."""
     _share_skill(tmp_path, deeplake)
@@ -154,15 +203,15 @@ def test_row_that_never_becomes_visible_ends_the_worker_within_its_bound(deeplak
         run_hook(payload["hook_event_name"], payload, **env)
     wait_until(lambda: not outbox.pending(), 60, "the captures to be sent")
     deeplake.reset_counters()
-    proc, took = _worker(env, LAKELOOP_INVOCATION_BACKOFF_S="0.1")
-    assert proc.returncode == 0
+    row, took = _run_job(monkeypatch, LAKELOOP_INVOCATION_BACKOFF_S="0.1")
+    assert (row.state, row.outcome, row.attempts) == ("done", "invocation_not_found", 1)
     assert _session_queries(deeplake) == 6
     assert "worker outcome=invocation_not_found" in _worker_log_outcome()
-    assert took < 1.5 + 10  # sleeps 0.1+0.2+0.3+0.4+0.5 s, plus start-up and six round trips
+    assert took < 1.5 + 10  # sleeps 0.1+0.2+0.3+0.4+0.5 s, plus two start-ups and six round trips
     assert _skill_versions(deeplake) == [1]
 
 
-def test_402_ends_the_worker_after_one_query_and_tells_the_user_once(deeplake, env, tmp_path):
+def test_402_ends_the_worker_after_one_query_and_tells_the_user_once(deeplake, env, tmp_path, monkeypatch):
     """Out of credits: the worker's first query gets 402 and the run ends (no retry); one notice is
     left and the next SessionStart shows it to the user as a systemMessage, once."""
     _share_skill(tmp_path, deeplake)
@@ -171,8 +220,8 @@ def test_402_ends_the_worker_after_one_query_and_tells_the_user_once(deeplake, e
     wait_until(lambda: not outbox.pending(), 60, "the captures to be sent")
     deeplake.configure(payment_required=True)
     deeplake.reset_counters()
-    proc, _took = _worker(env)
-    assert proc.returncode == 0
+    row, _took = _run_job(monkeypatch)
+    assert (row.state, row.outcome, row.attempts) == ("done", "store_error", 1)  # no wait, no retry
     assert len(deeplake.requests) == 1 and deeplake.requests[0].status == 402
     assert "worker outcome=store_error" in _worker_log_outcome()
     start = {"session_id": "s2", "hook_event_name": "SessionStart", "source": "startup"}

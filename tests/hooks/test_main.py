@@ -32,6 +32,7 @@ from lakeloop.skillopt import pending
 from lakeloop.store.base import SkillRow
 from lakeloop.store.embedded import EmbeddedStore
 from tests.support.hooks import run_hook
+from tests.support.jobs import queue_rows
 from tests.support.logs import log_text
 from tests.support.payloads import first_payload, recorded_payloads
 from tests.support.repo import HOOK_RUN
@@ -243,14 +244,14 @@ def test_other_pre_tool_use_calls_do_not_arm():
 
 
 def test_empty_prompt_is_not_a_reaction():
-    """A blank prompt does not spend the window nor start a worker."""
+    """A blank prompt does not spend the window nor queue a skill-improve job."""
     pending.arm(SID, REF, "toolu_0001_Skill", 3)
     payload = first_payload("UserPromptSubmit")
     payload["prompt"] = "   "
     hook("UserPromptSubmit", payload)
     wait_drained()
     assert pending.peek(SID)["budget"] == 3
-    assert not paths.jobs_dir().exists()
+    assert not os.path.exists(paths.jobs_db()) or not [j for j in queue_rows() if j.kind == "skill-improve"]
 
 
 def _arm_and_invoke():
@@ -269,22 +270,19 @@ def _reaction_payload():
     return payload
 
 
-def test_negative_reaction_spends_the_window_and_the_worker_consumes_its_job(monkeypatch):
-    """The user's next prompt spends one unit and writes a job the detached worker picks up
-    (no agent CLI here, so the judge fails and counts as success: nothing published)."""
+def test_negative_reaction_spends_the_window_and_the_worker_runs_its_job(monkeypatch):
+    """The user's next prompt spends one unit and queues a skill-improve job the detached job
+    runner runs (no agent CLI here, so the judge fails and counts as success: nothing published)."""
     monkeypatch.setenv("LAKELOOP_CLAUDE_BIN", str(Path("/nonexistent") / "claude"))
     monkeypatch.setenv("LAKELOOP_INVOCATION_BACKOFF_S", "0")
     _arm_and_invoke()
     hook("UserPromptSubmit", _reaction_payload())
     pattern = re.compile(
         r"reaction session=\S+ skill=db-migrate--alice budget_left=2 reaction_chars=\d+ "
-        r"worker_job=(\S+)"
+        r"job=reaction:[0-9a-f-]+ queued=new"
     )
-    match = wait_for(lambda: pattern.search(log_text()), what="the reaction")
+    wait_for(lambda: pattern.search(log_text()), what="the reaction")
     assert pending.peek(SID)["budget"] == 2
-    job_file = Path(match.group(1))
-    assert job_file.parent == paths.jobs_dir()
-    wait_for(lambda: not job_file.exists(), what="the job file to be consumed")
     wait_for(lambda: "worker outcome=" in log_text(), what="the worker's outcome")
     text = log_text()
     assert f"worker start skill={REF} session={SID}" in text

@@ -16,7 +16,7 @@ import pytest
 import respx
 
 from lakeloop import boundedjson, outbox
-from lakeloop.errors import OutcomeUnknown, PermanentError, StoreError, StoreUnavailable
+from lakeloop.errors import OutcomeUnknown, PermanentError, StoreUnavailable
 from lakeloop.outbox import spool, usage
 from tests.support.hooks import run_quiet_hook
 from tests.support.outbox import LOG, Recorder, drainer, failed_names, stop_payload
@@ -174,7 +174,7 @@ def test_a_prompt_spooled_while_the_drainer_gives_up_still_gets_its_reaction(mon
     from lakeloop.outbox.drainer import Drainer, run_locked
     from lakeloop.outbox.lock import try_lock
 
-    monkeypatch.setattr("lakeloop.skillopt.launch.start_worker", lambda job, log: "job")
+    monkeypatch.setattr("lakeloop.jobs.submit", lambda kind, key, payload, **kw: "new", raising=False)
     _spool(1)
     reacted = []
     rec = Recorder(store_errors=[StoreUnavailable("down")] * 5)
@@ -223,41 +223,3 @@ def test_stale_hook_temp_files_are_pruned():
     fresh.write_bytes(b"being written")
     usage.prune_failed(LOG)
     assert not old.exists() and fresh.exists()
-
-
-def test_worker_waits_for_a_store_that_is_down():
-    """The reaction ran while the store was down; the worker waits (bounded) instead of crashing."""
-    from lakeloop.cli.worker import wait_for_store
-
-    attempts, sleeps = [], []
-
-    class Store:
-        def close(self):
-            pass
-
-    def open_store():
-        attempts.append(1)
-        if len(attempts) < 4:
-            raise StoreUnavailable("down")
-        return Store()
-
-    clock = iter(range(0, 10_000, 1)).__next__
-    store = wait_for_store(open_store, lambda s: None, LOG, sleep=sleeps.append, clock=lambda: float(clock()))
-    assert isinstance(store, Store) and sleeps == [5.0, 10.0, 20.0]
-    with pytest.raises(StoreError):
-        wait_for_store(
-            lambda: (_ for _ in ()).throw(StoreUnavailable("down")),
-            lambda s: None,
-            LOG,
-            sleep=lambda s: None,
-            clock=lambda: 0.0,
-            budget_s=30,
-        )
-    with pytest.raises(PermanentError):  # 402 / auth: no waiting
-        wait_for_store(
-            lambda: (_ for _ in ()).throw(PermanentError("402", 402)),
-            lambda s: None,
-            LOG,
-            sleep=lambda s: pytest.fail("waited"),
-            clock=lambda: 0.0,
-        )

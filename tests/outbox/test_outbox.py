@@ -261,7 +261,7 @@ def _arm():
 def test_reactions_run_before_older_backlog_and_while_the_store_is_down(monkeypatch):
     """Old capture backlog, then a prompt: the prompt's reaction runs first, even though the
     store is down; the capture entries wait."""
-    monkeypatch.setattr("lakeloop.skillopt.launch.start_worker", lambda job, log: "job")
+    monkeypatch.setattr("lakeloop.jobs.submit", lambda kind, key, payload, **kw: "new", raising=False)
     pending = _arm()
     for i in range(5):
         spool.put_raw("Stop", json.dumps(stop_payload(f"old {i}")).encode())
@@ -282,7 +282,7 @@ def test_a_reaction_runs_once_when_its_store_write_fails_and_is_retried(monkeypa
     one unit of budget, one worker job."""
     jobs = []
     monkeypatch.setattr(
-        "lakeloop.skillopt.launch.subprocess.Popen", lambda *a, **k: jobs.append(a) or type("P", (), {"pid": 1})()
+        "lakeloop.jobs.submit", lambda kind, key, payload, **kw: jobs.append(key) or "new", raising=False
     )
     pending = _arm()
     prompt = first_payload("UserPromptSubmit")

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 #: Hard backstop on a detached drainer's life (seconds): SIGALRM ends one stuck in a system
 #: call, which releases the drain lock (its in-flight entries are then looked up, not lost).
 DRAINER_ALARM_S = 900
+#: Most rows whose session settings are kept between building and storing them (a batch is at
+#: most ``outbox.drainer.BATCH_EVENTS`` entries; rows set aside are forgotten past this).
+MAX_PENDING_SETTINGS = 10_000
 
 
 def drainer_child(lock_fd: int) -> None:
@@ -34,7 +37,12 @@ def drainer_child(lock_fd: int) -> None:
     ``lock_fd`` (released when the drain ends), with a ``DRAINER_ALARM_S`` alarm and the
     ``drain`` log. Returns when the outbox stays empty for ``LAKELOOP_DRAIN_LINGER_S`` seconds or
     the drainer gives up; an exception propagates to the fork wrapper
-    (``lakeloop.detach.fork_detached``), which logs it."""
+    (``lakeloop.detach.fork_detached``), which logs it.
+
+    After the drain, with the drain lock released, ``after_drain`` queues job files an older
+    lakeloop left and starts the job runner when a job's retry time has come: every capture
+    event starts or finds a drainer, so a failed job is retried at the first event after its
+    deadline."""
     import signal
 
     signal.alarm(DRAINER_ALARM_S)
@@ -43,11 +51,34 @@ def drainer_child(lock_fd: int) -> None:
     log = setup("drain")
     from ..outbox.drainer import Drainer, run_locked
 
-    run_locked(
-        lambda: Drainer(handlers(log), log, linger_s=config.drain_linger_s(), max_bytes=config.outbox_max_mb() << 20),
-        lock_fd,
-        log,
-    )
+    try:
+        run_locked(
+            lambda: Drainer(
+                handlers(log), log, linger_s=config.drain_linger_s(), max_bytes=config.outbox_max_mb() << 20
+            ),
+            lock_fd,
+            log,
+        )
+    finally:
+        after_drain(log)
+
+
+def after_drain(log: logging.Logger) -> None:
+    """The drainer child's last step: adopt leftover worker job files of an older lakeloop
+    (``skillopt.job.adopt_leftovers``), then ``jobs.wake.kick_if_due`` (one stat; starts the job
+    runner when a retry deadline has passed). Never raises: a failure is one log line."""
+    try:
+        from ..skillopt.job import adopt_leftovers
+
+        adopt_leftovers(log)
+    except Exception as exc:
+        log.warning("drain: leftover worker job files not adopted: %s: %s", type(exc).__name__, exc)
+    try:
+        from ..jobs.wake import kick_if_due
+
+        kick_if_due(log)
+    except Exception as exc:  # kick_if_due never raises; an import error still must not
+        log.warning("drain: the job runner kick failed: %s: %s", type(exc).__name__, exc)
 
 
 def drain(
@@ -77,7 +108,8 @@ def drain(
 
 def handlers(log: logging.Logger) -> Handlers:
     """The drainer's callbacks for capture (see ``lakeloop.outbox.drainer.Handlers``):
-    ``parse.parse``, ``react.react_to_entry``, ``rows.event_rows`` and ``store.open_store``,
+    ``parse.parse``, ``react.react_to_entry``, ``rows.event_rows``, ``store.open_store`` and
+    ``summaries.trigger.note_stored`` (stored rows count towards a session's next summary),
     logging to ``log``. Each row is filed under the identity of the session that captured it
     (``EntrySettings.author_env``), resolved once per distinct author per drain, on first need
     (``store.current_identity``, which raises StoreUnavailable)."""
@@ -87,16 +119,25 @@ def handlers(log: logging.Logger) -> Handlers:
     from .rows import event_rows
 
     identities: dict[tuple[tuple[str, str], ...] | None, Identity] = {}
+    # row id -> the capturing session's recorded settings, from building a row to its storing
+    # (the summary trigger reads a session's settings, never the drainer's own)
+    row_settings: dict[str, dict[str, str]] = {}
 
     def rows(payload: dict[str, Any], received_ns: int, event_id: str) -> list:
-        env = settings_of(payload).author_env
+        settings = settings_of(payload)
+        env = settings.author_env
         key = None if env is None else tuple(sorted(env.items()))
         identity = identities.get(key)
         if identity is None:
             from ..store import current_identity
 
             identity = identities[key] = current_identity(env)
-        return event_rows(payload, received_ns, event_id, identity, log)
+        built = event_rows(payload, received_ns, event_id, identity, log)
+        if len(row_settings) > MAX_PENDING_SETTINGS:  # rows never stored (set aside): forget them
+            row_settings.clear()
+        for row in built:
+            row_settings[row.id] = settings.env
+        return built
 
     def parse_entry(data: bytes, event: str, header: bytes | None = None) -> dict[str, Any]:
         return parse(data, event, header, log)
@@ -109,4 +150,13 @@ def handlers(log: logging.Logger) -> Handlers:
 
         return open_default()
 
-    return Handlers(parse=parse_entry, react=react, rows=rows, open_store=open_store)
+    def stored(stored_rows: list) -> None:
+        settings = {row.id: row_settings.pop(row.id, {}) for row in stored_rows}
+        try:
+            from ..summaries.trigger import note_stored
+        except ImportError as exc:  # a partial install: capture goes on without summaries
+            log.warning("drain: summaries unavailable, stored rows not counted: %s", exc)
+            return
+        note_stored(stored_rows, log, settings)
+
+    return Handlers(parse=parse_entry, react=react, rows=rows, open_store=open_store, stored=stored)

@@ -2,8 +2,9 @@
 
 The hook only spools the prompt (``lakeloop.hooks.capture``); the detached drainer stores its
 row and calls ``react_to_entry`` first: when the session has an open judgment window, a
-non-empty prompt spends one unit of its budget and starts the skill optimizer's worker,
-detached. So the prompt is never delayed, and a failed reaction never undoes the capture.
+non-empty prompt spends one unit of its budget and queues a ``skill-improve`` job
+(``lakeloop.skillopt.job``) for the detached job runner. So the prompt is never delayed, and a
+failed reaction never undoes the capture.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ def react(
     event_id: str | None = None,
     settings: EntrySettings | None = None,
 ) -> str | None:
-    """Spend the window and start the worker. Returns the job file path, or None (no window,
-    a prompt older than the window, an empty prompt, a replayed event, or inside the
-    optimizer's own processes).
+    """Spend the window and queue the skill optimizer's job. Returns the job's key
+    (``reaction:<event id>``), or None (no window, a prompt older than the window, an empty
+    prompt, a replayed event, or inside the optimizer's own processes).
 
     ``settings``: the capture settings of the session that sent the prompt, as recorded in its
     outbox entry (``parse.EntrySettings``); the reaction text is cleaned with them (None:
@@ -52,12 +53,14 @@ def react(
 
     ``event_id`` (the prompt's event id, fixed when the hook spooled it) makes the
     reaction idempotent: a prompt whose reaction already spent the window, or whose
-    worker was already started, does neither again (the drainer may replay an entry).
+    job was already queued (the key is unique), does neither again (the drainer may replay an
+    entry). A prompt without one gets a fresh key.
 
     ``received_at_ns`` is when the hook received the prompt (nanoseconds since the epoch; the
     drainer may run later): a window armed after that is not reacted to by this prompt (the
-    prompt that led to the skill use is not a reaction to it). Errors of the window file or of
-    starting the worker propagate.
+    prompt that led to the skill use is not a reaction to it). Errors of the window file
+    propagate, and ``jobs.JobsUnavailable`` when the job cannot be queued (a runner that cannot
+    be started is only logged: the job waits on disk for the next one).
     """
     if config.in_worker():
         return None
@@ -79,7 +82,10 @@ def react(
     window = pending.spend(session_id, event_id)
     if window is None:
         return None
-    from ..skillopt.launch import start_worker
+    import time
+
+    from .. import jobs
+    from ..skillopt.job import NAME, reaction_key
 
     job = {
         "session_id": session_id,
@@ -90,22 +96,24 @@ def react(
         "cwd": str(payload.get("cwd") or ""),
         "event_id": event_id or "",
         # when the user sent the prompt (the drainer may react much later): the worker's window
-        # keeps only turns captured before it
+        # keeps only turns captured before it, and its wait for a store that is down counts from it
         "reacted_at": (received_at_ns / 1e9) if received_at_ns else None,
+        "created_at": time.time(),
     }
-    author_env = None if settings is None else settings.author_env
-    if author_env is not None:  # the session that reacted publishes, not whoever drains the outbox
-        job["user"] = config.user_name(author_env)
-    job_file = start_worker(job, log)
+    # the session that reacted publishes, not whoever drains the outbox
+    job["user"] = config.user_name(None if settings is None else settings.author_env)
+    key = reaction_key(event_id)
+    queued = jobs.submit(NAME, key, job, log=log)
     log.info(
-        "reaction session=%s skill=%s budget_left=%d reaction_chars=%d worker_job=%s",
+        "reaction session=%s skill=%s budget_left=%d reaction_chars=%d job=%s queued=%s",
         session_id[:64],
         window["skill"],
         int(window.get("budget", 1)) - 1,
         len(job["reaction"]),
-        job_file,
+        key,
+        queued,
     )
-    return job_file
+    return key
 
 
 def react_to_entry(payload: dict[str, Any], received_at_ns: int, event_id: str, log: logging.Logger) -> None:

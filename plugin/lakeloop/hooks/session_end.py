@@ -1,6 +1,12 @@
-"""SessionEnd: nothing to store; the line in the log marks the session's end.
+"""SessionEnd: the log line that marks the session's end, the session's final summary queued
+(``summaries.trigger.session_ended``), and the job runner started when a job's retry time has come
+(``jobs.wake.kick_if_due``). Nothing is stored.
 
-An open judgment window is kept: a resumed session's next prompt is still a reaction.
+Both steps are bounded (one small local transaction, one ``stat``, at most one detached
+``Popen``: well inside the hook's 5 s timeout), fail open with a logged reason, and are skipped
+in the optimizer's and the job runner's own processes (``LAKELOOP_WORKER=1``): their agent
+sessions are not the user's. An open judgment window is kept: a resumed session's next prompt is
+still a reaction.
 """
 
 from __future__ import annotations
@@ -12,7 +18,24 @@ if TYPE_CHECKING:
 
 
 def handle(payload: dict[str, Any], log: logging.Logger) -> None:
-    """Log the end of the session and its reason."""
+    """Log the end of the session and its reason, queue its final summary and kick the job
+    runner. Never raises for a failure of either step (each is logged)."""
     log.info(
         "session end session=%s reason=%s", str(payload.get("session_id", ""))[:64], str(payload.get("reason", ""))[:40]
     )
+    from .. import config
+
+    if config.in_worker():
+        return
+    try:
+        from ..summaries.trigger import session_ended
+
+        session_ended(payload, log)
+    except Exception as exc:  # the summary is lost, never the hook
+        log.warning("session end: final summary not queued: %s: %s", type(exc).__name__, str(exc)[:200])
+    try:
+        from ..jobs.wake import kick_if_due
+
+        kick_if_due(log)
+    except Exception as exc:
+        log.warning("session end: the job runner kick failed: %s: %s", type(exc).__name__, str(exc)[:200])

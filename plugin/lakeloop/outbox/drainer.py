@@ -14,6 +14,8 @@ One drainer per data dir holds the drain lock (``lock``). Each pass:
    one batched insert, and deletes the entries. Entries already marked ``u`` make
    the store look their ids up first (Deeplake), so a re-sent event is never
    stored twice; the embedded store ignores a repeated id by itself.
+   The rows of a stored batch are then handed to ``Handlers.stored`` (capture counts them
+   towards a session's next summary), which can neither lose nor repeat an entry.
 4. With nothing to do, waits for the outbox directory to change (a stat every
    ``POLL_S``), up to ``linger_s`` (``LAKELOOP_DRAIN_LINGER_S``, default 3 s)
    before exiting. It never polls the remote store while idle.
@@ -76,12 +78,16 @@ class Handlers:
     * ``rows(payload, received_ns, event_id) -> list of rows``: the rows to store (empty:
       nothing to store, e.g. capture off); raises for a payload it cannot turn into rows.
     * ``open_store() -> Store``: opened on first need; raises StoreError.
+    * ``stored(rows) -> None`` (optional): told the rows of each batch the store accepted, after
+      its entries are deleted; whatever it raises is logged and changes nothing (no entry is lost
+      or sent again because of it).
     """
 
     parse: Callable[[bytes, str, bytes], dict]
     react: Callable[[dict, int, str], Any]
     rows: Callable[[dict, int, str], Sequence[Any]]
     open_store: Callable[[], Any]
+    stored: Callable[[list], Any] | None = None
 
 
 @dataclass
@@ -439,6 +445,11 @@ class Drainer:
                 str(getattr(row, "message", {}).get("session_id", ""))[:64],
                 getattr(row, "size_bytes", 0),
             )
+        if self.h.stored is not None:
+            try:
+                self.h.stored(rows)
+            except Exception:  # the batch is stored and its entries gone: nothing to undo
+                self.log.exception("outbox: the stored-rows handler failed (the rows are stored)")
         return True
 
     def _store_failed(self, exc: BaseException) -> None:

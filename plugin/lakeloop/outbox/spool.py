@@ -45,9 +45,10 @@ ALWAYS_SPOOLED = ("UserPromptSubmit",)
 
 
 #: Environment variables whose values decide what the drainer stores of an event, recorded in its
-#: entry: the capture settings, ``HOME`` (``~`` in the globs), and the author the row is filed
+#: entry: the capture settings, ``HOME`` (``~`` in the globs), the author the row is filed
 #: under (``LAKELOOP_USER``, then the login-name variables ``getpass.getuser`` reads, in its order:
-#: ``lakeloop.config.LOGIN_NAME_VARIABLES``).
+#: ``lakeloop.config.LOGIN_NAME_VARIABLES``), and whether and when the session is summarised
+#: (``lakeloop.summaries.trigger``, called by the drainer after it stored the rows).
 RECORDED_SETTINGS = (
     "LAKELOOP_CAPTURE",
     "LAKELOOP_EXCLUDE",
@@ -59,6 +60,10 @@ RECORDED_SETTINGS = (
     "USER",
     "LNAME",
     "USERNAME",
+    "LAKELOOP_SUMMARIES",
+    "LAKELOOP_SUMMARY_EVERY_N",
+    "LAKELOOP_SUMMARY_EVERY_HOURS",
+    "LAKELOOP_SUMMARY_MIN_PROMPTS",
 )
 #: First bytes of an entry's header line.
 SETTINGS_MAGIC = b"\0lakeloop-settings/1"
