@@ -5,7 +5,10 @@
 
 Prints median / p90 / min in milliseconds for: the capture hook (PostToolUse of
 Bash), PreToolUse on a non-memory tool call (Bash), PreToolUse of an org skill
-(arming) and UserPromptSubmit (capture + reaction check). State lives in a
+(arming), UserPromptSubmit (capture + reaction check), SessionEnd (the final summary's
+enqueue and the job runner's kick) and SessionStart on ``startup`` (the pull and the project's
+recent summaries: ``SUMMARIES`` summary rows of the payload's project are stored first, so the
+context lines are read and rendered) and on ``resume``. State lives in a
 fresh temporary directory; payloads are the real recorded ones in
 plugin/lakeloop/data/. ``--store deeplake`` runs against the Deeplake stand-in
 of the tests (a throwaway PostgreSQL behind it, no injected faults) instead of
@@ -45,6 +48,13 @@ def _payload(event: str, tool: str | None = None, session_id: str | None = None)
                 p["session_id"] = session_id
             return json.dumps(p).encode()
     raise SystemExit(f"no {event} {tool} payload")
+
+
+def _resume_payload() -> bytes:
+    """The recorded SessionStart payload with ``source`` ``resume`` (no summary lines)."""
+    p = json.loads(_payload("SessionStart"))
+    p["source"] = "resume"
+    return json.dumps(p).encode()
 
 
 def _settle(data_dir: Path) -> None:
@@ -115,6 +125,42 @@ def _answer_lines(updated: dict) -> int:
         return len(Path(path).read_text(encoding="utf-8").splitlines())
     except OSError:
         return 0
+
+
+#: Summary rows of the SessionStart payload's project stored before the SessionStart cases.
+SUMMARIES = 8
+
+
+def seed_summaries(env: dict, home: str) -> None:
+    """Store ``SUMMARIES`` session summaries of the recorded SessionStart payload's project (as
+    the ``summarize`` job writes them) in the store ``env`` selects, through lakeloop itself."""
+    sys.path.insert(0, str(ROOT / "plugin"))
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("LAKELOOP_")}, HOME=home)
+    try:
+        from lakeloop.identity import project_key
+        from lakeloop.store import open_store
+        from lakeloop.store.memory_types import NoteRow
+        from lakeloop.summaries import HEADINGS, path_for
+
+        project = project_key(json.loads(_payload("SessionStart"))["cwd"])
+        with open_store() as store:
+            for i in range(SUMMARIES):
+                body = "\n\n".join(f"## {h}\n- {h.lower()} of session {i}." for h in HEADINGS)
+                store.put_memory_doc(
+                    NoteRow(
+                        id=f"bench-summary-{i}",
+                        path=path_for("alice", f"bench-{i}"),
+                        text=f"# Session bench-{i}\n\n{body}\n",
+                        author="alice",
+                        project=project,
+                        date=f"2026-03-{1 + i:02d}T10:00:00.000000Z",
+                        description="summary",
+                    )
+                )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def memory_cases(args, env: dict, standin, home: str, floor: float) -> int:
@@ -239,6 +285,9 @@ def run(args, standin) -> int:
             ("PreToolUse, non-memory tool (Bash)", "PreToolUse", _payload("PreToolUse", "Bash")),
             ("PreToolUse, org skill (arming)", "PreToolUse", _payload("PreToolUse", "Skill", "bench-arming")),
             ("UserPromptSubmit (capture, no window)", "UserPromptSubmit", _payload("UserPromptSubmit")),
+            ("SessionEnd (summary trigger, job kick)", "SessionEnd", _payload("SessionEnd")),
+            ("SessionStart, startup (pull + summaries)", "SessionStart", _payload("SessionStart")),
+            ("SessionStart, resume (pull)", "SessionStart", _resume_payload()),
         ]
         t = []
         for _ in range(args.runs):
@@ -248,6 +297,7 @@ def run(args, standin) -> int:
         floor = statistics.median(t)
         print(f"{'python -c pass (interpreter floor)':<40} median {floor:6.1f} ms")
         prefilled = memory_cases(args, env, standin, f"{tmp}/home", floor) if args.memory else 0
+        seed_summaries(env, f"{tmp}/home")
         captured = 0
         for label, event, payload in cases:
             times = measure(event, payload, env, args.runs)

@@ -74,9 +74,12 @@ def setup(component: str) -> logging.Logger:
 
 
 def short(value: object, limit: int = 120) -> str:
-    """A one-line, length-bounded rendering of untrusted text for log lines."""
-    text = repr(value) if not isinstance(value, str) else value
-    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    """A one-line, length-bounded rendering of untrusted text for log lines: newlines, controls
+    (ESC included) and bidi characters as visible escapes (``textsafe.escape_line``), cut to
+    ``limit`` characters saying how many more there were."""
+    from .textsafe import escape_line
+
+    text = escape_line(repr(value) if not isinstance(value, str) else value)
     return text if len(text) <= limit else text[:limit] + f"...(+{len(text) - limit} chars)"
 
 

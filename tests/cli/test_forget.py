@@ -264,7 +264,8 @@ def test_match_on_a_note_path_and_wildcards_taken_literally(backend):
 
 def test_before_removes_older_note_versions_and_session_selects_no_note(backend):
     """``--before`` takes every version written before the date (the newer todo.md version
-    stays); ``--session`` selects captured rows only (memory rows record no session)."""
+    stays); ``--session`` of a session without a summary selects captured rows only (notes
+    record no session)."""
     code, out, _ = forget(backend, "--session", A, "--yes")
     assert code == 0 and "2 captured row(s) and 0 note(s)/summary(ies)" in out
     assert len(backend.notes()) == 5
@@ -273,6 +274,76 @@ def test_before_removes_older_note_versions_and_session_selects_no_note(backend)
     notes = backend.notes()
     assert "/notes/plan.md" not in notes and notes["/notes/todo.md"] == NOTES["n4"][2]
     assert backend.ids() == {"b2"}
+
+
+def _summarize(backend: Backend, session: str, what: str) -> None:
+    """Write ``session``'s summary with the real ``summarize`` job on ``backend``'s store (a
+    scripted model), which also keeps its local state (the previous summary's text)."""
+    from lakeloop.summaries.job import summarize
+    from tests.support.summaries import Model, answer, deps, payload
+
+    store = backend.open_store()
+    try:
+        job = payload(session, path=Identity("tester").session_path(session), user="tester", min_prompts=0)
+        assert summarize(job, deps(store, Model(answer(what)))) == "written"
+    finally:
+        store.close()
+
+
+def _summary_state(session: str):
+    from lakeloop.summaries.state import State
+
+    state = State.open()
+    try:
+        return state.session(session)
+    finally:
+        state.close()
+
+
+def test_session_forgets_its_summary_and_its_local_summary_state(backend):
+    """A session's AI summary (``/summaries/<user>/<id>.md``) goes with its captured rows, counted,
+    and so does the local state that keeps the summary's text for the next refresh; another
+    session's summary and state stay."""
+    _summarize(backend, A, "Alpha work with the orchard keys.")
+    _summarize(backend, B, "Beta work.")
+    summary_a, summary_b = f"/summaries/tester/{A}.md", f"/summaries/tester/{B}.md"
+    assert {summary_a, summary_b} <= set(backend.notes())
+    assert "orchard" in _summary_state(A).summary
+    code, out, err = forget(backend, "--session", A, "--yes")
+    assert code == 0, err
+    assert "2 captured row(s) and 1 note(s)/summary(ies)" in out and f"  {summary_a}\n" in out
+    assert "cleared the local summary state of 1 session(s)" in out
+    assert summary_a not in backend.notes() and summary_b in backend.notes()
+    assert _summary_state(A) is None and _summary_state(B) is not None
+    assert backend.ids() == {"b1", "b2"}
+
+
+def test_session_forget_drops_its_queued_summary_job_only(backend):
+    """A summary job still queued for the forgotten session is deleted, so it never summarises
+    what is left; another session's queued job stays."""
+    from lakeloop.jobs import db, queue
+    from lakeloop.summaries import KEY_PREFIX, KIND
+
+    for sid in (A, B):
+        assert queue.enqueue(KIND, KEY_PREFIX + sid, {"session_id": sid}, delay_s=3600) == "new"
+    code, _out, err = forget(backend, "--session", A, "--yes")
+    assert code == 0, err
+    conn = db.connect()
+    try:
+        keys = {job.key for job in queue.jobs(conn)}
+    finally:
+        conn.close()
+    assert keys == {KEY_PREFIX + B}
+
+
+def test_match_on_a_summary_forgets_that_sessions_local_summary_state(backend):
+    """A summary removed by ``--match`` takes its session's local state (the text a refresh
+    would send again) with it."""
+    _summarize(backend, B, "Beta work on the walrus gateway.")
+    code, out, err = forget(backend, "--match", "WALRUS", "--yes")
+    assert code == 0, err
+    assert "0 captured row(s) and 1 note(s)/summary(ies)" in out
+    assert _summary_state(B) is None
 
 
 def test_note_paths_are_shown_inert(backend):

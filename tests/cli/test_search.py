@@ -208,3 +208,28 @@ def test_the_match_is_bold_on_a_terminal_only(tmp_path):
     assert "\x1b" not in run_lakeloop_on_tty("search", "migration", NO_COLOR="1")
     piped = run_lakeloop("search", "migration")
     assert piped.returncode == 0 and "pattern: migration" in piped.stdout and "\x1b" not in piped.stdout
+
+
+def test_a_session_summary_is_a_hit_of_its_own_kind(capsys):
+    """A summary row (``/summaries/<user>/<id>.md``) is found with the rest: ``kind`` ``summary``
+    in --json, its path and text in the human output, and it obeys ``--project``."""
+    fill()
+    store = EmbeddedStore(paths.store_file())
+    store.put_memory_doc(
+        NoteRow(
+            id="sum1",
+            path="/summaries/alice/s1.md",
+            text="# Session s1\n\n## What Happened\nAlice rotated the kafka keys.\n",
+            author="alice",
+            project="acme",
+            date="2026-03-03T00:00:00.000000Z",
+            description="summary",
+        )
+    )
+    store.close()
+    by = {h["path"]: h for h in run_json(capsys, "kafka")}
+    assert by["/summaries/alice/s1.md"]["kind"] == "summary" and by["/notes/kafka.md"]["kind"] == "note"
+    assert "/summaries/alice/s1.md" not in {h["path"] for h in run_json(capsys, "kafka", "--project", "infra")}
+    assert main(["search", "rotated"]) == 0
+    head, text = capsys.readouterr().out.splitlines()
+    assert head.startswith("/summaries/alice/s1.md  alice  2026-03-0") and "Alice rotated the kafka keys." in text

@@ -5,7 +5,8 @@ statement), the captured (sessions) rows and the memory-table rows (notes and su
 on the memory path at their own path, e.g. ``/notes/plan.md``; each row is one version of the
 file) that match every filter given (AND; at least one is required; ``store.base.SessionFilter``):
 
-* ``--session ID``: captured rows of that session (memory rows record no session: none matches);
+* ``--session ID``: captured rows of that session, and its summary (``/summaries/<user>/<ID>.md``;
+  notes record no session: none matches);
 * ``--before DATE``: captured rows created, and memory rows last written, before DATE, UTC
   (``YYYY-MM-DD`` means its midnight UTC; an ISO-8601 time without an offset is UTC);
 * ``--match TEXT``: captured rows whose message JSON text contains TEXT, and memory rows whose
@@ -14,7 +15,11 @@ file) that match every filter given (AND; at least one is required; ``store.base
 A note is gone when every version of it matches; when only its newer versions match (the text
 was added later), the newest version left becomes its content again. The memory path's local caches
 (the overlay of notes written on this machine, answer files of earlier calls) are cleared of them
-too, so the agent stops seeing a forgotten note at once.
+too, so the agent stops seeing a forgotten note at once. The local summary state of every session
+whose summary is forgotten (or of ``--session ID``) goes too (``summaries.state.forget_sessions``):
+it keeps the previous summary's text, which a later refresh would send to the model again. A
+summary job of those sessions still queued is deleted (``jobs.queue.drop_queued``); one already
+running ends on its own.
 
 It first prints how many rows and notes match and asks for confirmation on the terminal; ``--yes``
 skips the question. Without a terminal and without ``--yes`` it refuses (exit 2): nothing is
@@ -122,6 +127,47 @@ def _purge_cached(where, notes: list[tuple[str, int]]) -> None:
     purge(where, [path for path, _n in notes])
 
 
+def _drop_queued_summaries(session_ids: list[str]) -> int:
+    """Delete the queued (not yet running) summary jobs of ``session_ids``, so none of them
+    summarises what is left after the forget. Returns how many. Raises JobsUnavailable."""
+    import os
+
+    from .. import paths
+    from ..jobs import db, queue
+    from ..summaries import KEY_PREFIX, KIND
+
+    keys = [KEY_PREFIX + sid for sid in session_ids if sid]
+    if not keys or not os.path.exists(paths.jobs_db()):
+        return 0
+    conn = db.connect()
+    try:
+        return queue.drop_queued(conn, KIND, keys)
+    finally:
+        conn.close()
+
+
+def _forget_summary_state(session_id: str | None, notes: list[tuple[str, int]], log) -> int:
+    """Drop the local summary state of ``session_id`` and of the sessions whose summaries
+    (``/summaries/<user>/<session id>.md`` among ``notes``) were forgotten; how many had one.
+    A state that cannot be written is logged and counted as 0 (the store rows are gone already)."""
+    from ..jobs import JobsUnavailable
+    from ..log import short
+    from ..summaries import PREFIX
+    from ..summaries.state import forget_sessions
+
+    sids = [session_id or ""]
+    sids += [
+        path.rsplit("/", 1)[-1][: -len(".md")] for path, _n in notes if path.startswith(PREFIX) and path.endswith(".md")
+    ]
+    try:
+        _drop_queued_summaries(sids)
+        return forget_sessions(sids)
+    except JobsUnavailable as exc:
+        log.warning("forget: the local summary state was not cleared: %s", short(str(exc), 200))
+        print("lakeloop forget: the local summary state could not be cleared (see the log)", file=sys.stderr)
+        return 0
+
+
 def run(args) -> int:
     """Count, confirm, delete. See the module docstring for the exit codes. Raises StoreError
     when the store fails (``cli.error_handler`` says nothing (more) was deleted: exit 1)."""
@@ -153,6 +199,7 @@ def run(args) -> int:
             )
         if count == 0 and not notes:
             _purge_cached(where, notes)
+            _forget_summary_state(args.session, notes, log)
             print("nothing to forget")
             return 0
         if not args.yes:
@@ -172,6 +219,7 @@ def run(args) -> int:
         if notes:
             store.delete_memory_rows(where)
         _purge_cached(where, notes)
+        states = _forget_summary_state(args.session, notes, log)
     # The match text may be a secret the user wants gone: never logged.
     log.info(
         "forget: deleted %d row(s) and %d memory row(s) (filters: %s)",
@@ -179,5 +227,5 @@ def run(args) -> int:
         sum(n for _p, n in notes),
         ",".join(n for n, v in (("session", args.session), ("before", args.before), ("match", args.match)) if v),
     )
-    print(f"deleted {what}")
+    print(f"deleted {what}" + (f"; cleared the local summary state of {states} session(s)" if states else ""))
     return 0

@@ -1,11 +1,13 @@
 """``lakeloop search QUERY [--json] [--limit N] [--user U] [--project P]``: the team memory's
 best matches for the words of QUERY, best first.
 
-Searches the store in use (``Store.search``): captured session lines, notes of the memory table
-and the current team skills; BM25 ranking where the store has it (the embedded store's FTS5
-index; Deeplake's ``<#>``, else ``ILIKE`` ranked locally). ``--user``/``--project`` keep only
-rows of that author/project. Human output, two lines per hit, best first: where it is (a session's
-short id, the line and its event; or the note or skill path), the user and the local time, then
+Searches the store in use (``Store.search``): captured session lines, session summaries and notes
+of the memory table, and the current team skills; BM25 ranking where the store has it (the
+embedded store's FTS5 index; Deeplake's ``<#>``, else ``ILIKE`` ranked locally); between equal
+scores a summary comes first, then a note, a skill, a raw session line. ``--user``/``--project``
+keep only rows of that author/project. Human output, two lines per hit, best first: where it is (a
+session's short id, the line and its event; or the summary, note or skill path), the user and the
+local time, then
 the matching text as plain text (a session line's JSON decoded: the prompt or answer, or a tool
 call's input and output as ``key: value``), a window around the first match cut to the
 terminal's width::
@@ -18,7 +20,8 @@ stored text is shown on one line with its control and bidi characters as escapes
 ``_output.one_line``); the only escape sequences printed are that bold.
 
 ``--json`` prints the hits as a JSON list of ``{path, line, text, author, project, date, score,
-kind}`` (``text``: the stored text around the match). Exit codes: 0 (also when nothing matched:
+kind}`` (``text``: the stored text around the match; ``kind``: ``session``, ``summary``, ``note``
+or ``skill``). Exit codes: 0 (also when nothing matched:
 a message says so, or ``[]`` with ``--json``), 1 when the store cannot be read, 2 bad usage.
 """
 
@@ -46,7 +49,9 @@ def _positive(text: str) -> int:
 
 def add_parser(sub) -> None:
     """Register ``search`` on the ``lakeloop`` sub-command parsers ``sub``."""
-    search = sub.add_parser("search", help="search the team memory (sessions, notes, skills), best matches first")
+    search = sub.add_parser(
+        "search", help="search the team memory (sessions, summaries, notes, skills), best matches first"
+    )
     search.add_argument("query", nargs="+", metavar="QUERY", help="words to look for (3+ characters match best)")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
     search.add_argument(
@@ -119,7 +124,7 @@ def highlight(text: str, words: list[str]) -> str:
 
 def where(hit, message: dict[str, Any] | None) -> str:
     """Where ``hit`` is, on one line: ``session <id8> line N (<event>)`` for a session line (the
-    event: prompt, answer or ``<tool> call``), else the note or skill path; then user and local
+    event: prompt, answer or ``<tool> call``), else the summary, note or skill path; then user and local
     time. Stored text, escaped (``_output.one_line``)."""
     from ._output import local_time, one_line
 

@@ -2,7 +2,8 @@
 pinned skills (``pins``: ``{ref: version}``), the outbox (``outbox``: ``pending``,
 ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``) and the plugin's own virtualenv
 (``plugin_env``: ``plugin_env_state``: ``state`` is ``preparing``, ``ready``,
-``failed``, ``interrupted`` or ``not built``)."""
+``failed``, ``interrupted`` or ``not built``) and the session summaries' cost on this machine
+(``summaries``: ``summaries_state``: ``enabled``, ``today``, ``chars_sent``, ``failed``)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def collect() -> dict:
 
     info["outbox"] = outbox_status()
     info["plugin_env"] = plugin_env_state()
+    info["summaries"] = summaries_state()
     try:
         with open_store() as store:
             info["store"] = {
@@ -49,6 +51,35 @@ def collect() -> dict:
 
         info["store"] = {"kind": "unknown", "ok": False, "error": escape_line(str(exc))}
     return info
+
+
+def summaries_state() -> dict:
+    """Session summaries on this machine: ``{"enabled": bool (LAKELOOP_SUMMARIES), "today": model
+    runs on the current UTC day, "chars_sent": characters sent to the model today, "failed": today's
+    runs whose answer was rejected or whose model call failed}`` (``summaries.state.stats``), plus
+    ``"error"`` (one line) when the local jobs database cannot be read (the counts are then 0).
+    Never raises."""
+    from ..jobs import JobsUnavailable
+    from ..summaries.state import stats
+
+    out: dict = {"enabled": config.summaries_enabled()}
+    try:
+        return {**out, **stats()}
+    except JobsUnavailable as exc:
+        from ..textsafe import escape_line
+
+        return {**out, "today": 0, "chars_sent": 0, "failed": 0, "error": escape_line(str(exc))}
+
+
+def summaries_line(summaries: dict) -> str:
+    """One line for ``summaries_state()``'s dict."""
+    if "error" in summaries:
+        return f"cannot read the local job database: {summaries['error']}"
+    line = (
+        f"{summaries['today']} today, {summaries['chars_sent']:,} characters sent to the model, "
+        f"{summaries['failed']} failed"
+    )
+    return line if summaries["enabled"] else line + "  (off: LAKELOOP_SUMMARIES=0)"
 
 
 def plugin_env_line(env: dict) -> str:
@@ -101,6 +132,7 @@ def run(args) -> int:
             + ("  FULL: new events are dropped" if box["full"] else "")
         )
         print(f"plugin env:   {plugin_env_line(info['plugin_env'])}")
+        print(f"summaries:    {summaries_line(info['summaries'])}")
         pulled = ", ".join(f"{r} v{v}" for r, v in sorted(info["pulled_skills"].items())) or "none"
         print(f"pulled:       {pulled}")
         pinned = ", ".join(f"{r} v{v}" for r, v in sorted(info["pins"].items()))

@@ -20,7 +20,16 @@ answer from it) is reported to the user here too, through the same notices.
 For the model: a few lines of ``additionalContext`` (``memory_context``, under
 ``MAX_CONTEXT_CHARS``) saying where the team's memory lives and how to search it. They are
 left out on ``resume`` (the resumed conversation already has them) and in the loop's own
-judge/proposer sessions.
+judge/proposer sessions. On ``startup`` only, they are followed by what the team already did in
+this project: the latest session summaries of the same project key as the captured rows
+(``identity.project_key`` of the payload's ``cwd``; none for an excluded project), one line each
+(``summaries.recall.context_lines``). Those lines come from one store query the pull child makes
+on the pull's own connection, before the pull, and are handed back with the pull's lines; when
+the hook stops waiting they are dropped (never posted later). All of ``additionalContext`` stays
+within ``config.context_chars()`` characters.
+
+The hook also gives the job queue its chance: ``jobs.wake.kick_if_due`` (one ``stat``) starts the
+job runner when a failed job's retry deadline has passed.
 """
 
 from __future__ import annotations
@@ -41,16 +50,44 @@ if TYPE_CHECKING:
 PULL_WAIT_S = 2.0
 #: Handoff files older than this (seconds) are swept: left by a child that crashed.
 HANDOFF_STALE_S = 24 * 3600
+#: Most session summaries read for the context lines (newest first; fewer fit the budget).
+RECENT_SUMMARIES = 8
 
 
-def _pull(log: logging.Logger, source: str, session: str) -> list[str]:
-    """Pull, and return the lines to show the user. Raises StoreError when the store fails."""
+def _recent(store: Any, recent: tuple[str, str, int], log: logging.Logger) -> list[str]:
+    """The context lines of the latest summaries of the session in ``recent`` = ``(cwd, project
+    key, budget in characters)`` (``summaries.recall.context_lines``): one ``store.recent_docs``
+    query. ``[]`` when that cwd is excluded from capture or the query fails (logged: the pull goes
+    on)."""
+    cwd, project, budget = recent
+    try:
+        from ..memory.paths import root
+        from ..redact.exclude import excluded
+        from ..summaries import PREFIX
+        from ..summaries.recall import context_lines
+
+        if excluded(cwd, config.capture_exclude()):
+            return []
+        records = store.recent_docs(PREFIX, project, limit=RECENT_SUMMARIES)
+        return context_lines(records, budget, root())
+    except Exception as exc:  # the lines are a bonus: never cost the pull
+        log.warning("session start: cannot read the project's recent summaries: %s", type(exc).__name__)
+        return []
+
+
+def _pull(
+    log: logging.Logger, source: str, session: str, recent: tuple[str, str, int] | None = None
+) -> tuple[list[str], list[str]]:
+    """Pull, and return ``(lines to show the user, context lines for the model)``; the context
+    lines (``_recent``) only with ``recent`` (``_recent_request``), read first on the same
+    connection. Raises StoreError when the store fails."""
     from ..errors import StoreError
     from ..skillopt.announce import change_lines, review_lines
     from ..skillopt.pull import pull
     from ..store import current_identity, open_store
 
     with open_store() as store:
+        context = _recent(store, recent, log) if recent else []
         result = pull(store, log)
         lines = change_lines(result)
         try:
@@ -65,7 +102,7 @@ def _pull(log: logging.Logger, source: str, session: str) -> list[str]:
         len(result.unchanged),
         len(result.refused),
     )
-    return lines
+    return lines, context
 
 
 def _handoff_dir() -> Path:
@@ -90,9 +127,11 @@ def _new_handoff() -> Path:
     return directory / f"{os.getpid()}-{os.urandom(8).hex()}.json"
 
 
-def hand_back(handoff: Path, lines: list[str], log: logging.Logger) -> str:
-    """In the child: give ``lines`` to the waiting hook, or, when it stopped waiting, post them
-    as a notice for the next session start. Returns ``"handed"``, ``"posted"`` or ``"none"``.
+def hand_back(handoff: Path, lines: list[str], log: logging.Logger, context: list[str] | None = None) -> str:
+    """In the child: give ``lines`` (and the model's ``context`` lines) to the waiting hook, or,
+    when it stopped waiting, post ``lines`` as a notice for the next session start (``context``
+    is dropped: it belongs to this session's start only). Returns ``"handed"``, ``"posted"`` or
+    ``"none"``.
 
     The handoff is one exclusive link: the child links its complete result file to
     ``handoff``; the hook, when it gives up, creates ``handoff`` itself (``O_EXCL``). Whoever
@@ -101,7 +140,7 @@ def hand_back(handoff: Path, lines: list[str], log: logging.Logger) -> str:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"lines": lines}, fh)
+            json.dump({"lines": lines, "context": context or []}, fh)
         os.link(tmp, handoff)
         return "handed"
     except FileExistsError:  # the hook stopped waiting: it will not read the handoff
@@ -109,6 +148,8 @@ def hand_back(handoff: Path, lines: list[str], log: logging.Logger) -> str:
             os.unlink(handoff)
         except OSError:
             pass
+        if context:
+            log.info("session start: the hook stopped waiting; %d summary line(s) for the model dropped", len(context))
         if not lines:
             return "none"
         from ..notices import post_event
@@ -127,9 +168,10 @@ def hand_back(handoff: Path, lines: list[str], log: logging.Logger) -> str:
             pass
 
 
-def _collect(handoff: Path, finished: bool, log: logging.Logger) -> list[str]:
-    """In the hook: the child's lines when it handed them back; otherwise claim the handoff
-    (the child then posts its lines as a notice) and return none."""
+def _collect(handoff: Path, finished: bool, log: logging.Logger, context: list[str] | None = None) -> list[str]:
+    """In the hook: the child's lines when it handed them back (its context lines appended to
+    ``context`` when given); otherwise claim the handoff (the child then posts its lines as a
+    notice and drops its context lines) and return none."""
     if not finished:
         try:
             os.close(os.open(handoff, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -153,8 +195,16 @@ def _collect(handoff: Path, finished: bool, log: logging.Logger) -> list[str]:
             os.unlink(handoff)
         except OSError:
             pass
-    lines = data.get("lines") if isinstance(data, dict) else None
-    return [line for line in lines if isinstance(line, str)] if isinstance(lines, list) else []
+    if not isinstance(data, dict):
+        return []
+    if context is not None:
+        context += _strings(data.get("context"))
+    return _strings(data.get("lines"))
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings of ``value`` when it is a list, else ``[]``."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 #: Upper bound (characters) of the additionalContext the model is given at session start.
@@ -186,6 +236,42 @@ def memory_context(root: str) -> str:
     return text
 
 
+def with_recent(base: str, lines: list[str], limit: int) -> str:
+    """The whole ``additionalContext``: ``base`` (``memory_context``; left out when it alone is over
+    ``limit``), then a blank line and the summary ``lines`` (``summaries.recall.context_lines``: a
+    heading, then one line per summary) that fit within ``limit`` characters in all, in order; a
+    line that does not fit is left out whole, and a heading left alone is dropped."""
+    text = base if len(base) <= limit else ""
+    if len(lines) < 2:
+        return text
+    kept = lines[:1]
+    for line in lines[1:]:
+        candidate = "\n".join([*kept, line])
+        if len(text) + (2 if text else 0) + len(candidate) <= limit:
+            kept.append(line)
+    if len(kept) < 2:
+        return text
+    return (text + "\n\n" if text else "") + "\n".join(kept)
+
+
+def _recent_request(payload: dict[str, Any], base: str, limit: int) -> tuple[str, str, int] | None:
+    """``(cwd, project key, budget in characters)`` for the summary lines of this session start,
+    or None: only on ``startup``, with a project key, and room left in ``limit`` after ``base``."""
+    if payload.get("source") != "startup":
+        return None
+    from ..identity import project_key
+    from ..summaries.recall import CONTEXT_HEADING
+
+    cwd = payload.get("cwd")
+    if not isinstance(cwd, str):
+        return None
+    project = project_key(cwd)
+    budget = limit - (len(base) + 2 if base else 0)
+    if not project or budget <= len(CONTEXT_HEADING) + 1:
+        return None
+    return cwd, project, budget
+
+
 def _show(texts: list[str], log: logging.Logger, context: str = "") -> None:
     out: dict[str, Any] = {}
     if texts:  # skill names and lines from the store: shown, never obeyed by the terminal
@@ -203,7 +289,8 @@ def _show(texts: list[str], log: logging.Logger, context: str = "") -> None:
 
 def handle(payload: dict[str, Any], log: logging.Logger) -> None:
     """Pull (bounded wait), then print waiting notices and the pull's lines as one systemMessage,
-    and the memory path's lines as additionalContext (not on ``resume``)."""
+    and the memory path's lines as additionalContext (not on ``resume``), followed on ``startup``
+    by the project's recent summaries (``with_recent``, within ``config.context_chars()``)."""
     if config.in_worker():
         return
     from ..memory.paths import on_disk, root
@@ -216,13 +303,16 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
             "memory root %s exists on disk (a %s): memory answers are refused until it is removed", root(), kind
         )
     texts = take()
-    context = ""
+    base = ""
     if payload.get("source") != "resume":
-        context = memory_context(root())
+        base = memory_context(root())
+    limit = config.context_chars()
+    base = base if len(base) <= limit else ""
+    recent: list[str] = []
     try:
-        _start(payload, log, texts)
+        _start(payload, log, texts, _recent_request(payload, base, limit), recent)
     finally:
-        _show(texts, log, context)
+        _show(texts, log, with_recent(base, recent, limit))
 
 
 def _refresh_plugin_copy(log: logging.Logger) -> None:
@@ -242,10 +332,31 @@ def _refresh_plugin_copy(log: logging.Logger) -> None:
         log.warning("session start: could not refresh the plugin files: %s", type(exc).__name__)
 
 
-def _start(payload: dict[str, Any], log: logging.Logger, texts: list[str]) -> None:
-    """Kick a drainer for waiting events, pull in a detached child (bounded wait) and append the
-    lines the pull hands back to ``texts`` (printed by ``handle`` even when this raises)."""
+def _kick_jobs(log: logging.Logger) -> None:
+    """Start the job runner when a failed job's retry deadline has passed (``jobs.wake.kick_if_due``:
+    one ``stat`` otherwise). Never raises: the session start does not depend on it."""
+    try:
+        from ..jobs.wake import kick_if_due
+
+        kick_if_due(log)
+    except Exception as exc:
+        log.warning("session start: cannot check the job queue's deadline: %s: %s", type(exc).__name__, exc)
+
+
+def _start(
+    payload: dict[str, Any],
+    log: logging.Logger,
+    texts: list[str],
+    recent: tuple[str, str, int] | None = None,
+    context: list[str] | None = None,
+) -> None:
+    """Kick a drainer for waiting events and the job queue, pull in a detached child (bounded wait)
+    and append the lines the pull hands back to ``texts`` (printed by ``handle`` even when this
+    raises); with ``recent`` (``_recent_request``), the child also reads the project's summary lines,
+    appended to ``context`` when they come back in time."""
     from .. import outbox
+
+    _kick_jobs(log)
 
     waiting = len(outbox.pending())
     if waiting:  # events left by an earlier session (store down, machine off): store them now
@@ -272,16 +383,19 @@ def _start(payload: dict[str, Any], log: logging.Logger, texts: list[str]) -> No
 
         child_log = setup("hook.SessionStart")
         _refresh_plugin_copy(child_log)
-        lines = _pull(child_log, source, session)
+        lines, lines_for_model = _pull(child_log, source, session, recent)
         if handoff is not None:
-            hand_back(handoff, lines, child_log)
+            hand_back(handoff, lines, child_log, lines_for_model)
 
     pid = fork_detached(child, "hook.SessionStart")
     if pid is None:
-        texts += _pull(log, source, session)
+        lines, lines_for_model = _pull(log, source, session, recent)
+        texts += lines
+        if context is not None:
+            context += lines_for_model
         return
     finished = wait_briefly(pid, PULL_WAIT_S)
     if handoff is not None:
-        texts += _collect(handoff, finished, log)
+        texts += _collect(handoff, finished, log, context)
     elif not finished:
         log.info("session start: pull still running after %.1f s; it finishes in the background", PULL_WAIT_S)

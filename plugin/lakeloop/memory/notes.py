@@ -24,8 +24,9 @@ from ..errors import MemoryRefused
 OVERLAY_TTL_S = 120.0
 #: Largest note (UTF-8 bytes) the memory path accepts.
 MAX_NOTE_BYTES = 256 * 1024
-#: Paths of the tree that are generated from the store and cannot be written.
-READ_ONLY = ("/index.md", "/sessions", "/skills")
+#: Paths of the tree that cannot be written through the memory path: generated from the store, or
+#: written only by lakeloop itself (session summaries: the ``summarize`` job).
+READ_ONLY = ("/index.md", "/sessions", "/skills", "/summaries")
 
 
 class NoteRefused(MemoryRefused):

@@ -154,8 +154,10 @@ class Tree:
 def render_index(sessions: list[MemoryRecord], skills: list[MemoryRecord]) -> str:
     """/index.md: the latest sessions (newest first) and the team skills, as markdown.
 
-    Every captured value is data: it is shown on one line, with line breaks and pipes
-    escaped, and cut to 200 characters.
+    A session with a summary (``MemoryRecord.note``, its path) is shown with the first sentence
+    of the summary's "What Happened" (``summaries.recall.first_sentence``) and that path; one
+    without, with its first prompt. Every captured value is data: it is shown on one line, with
+    line breaks and pipes escaped, and cut to 200 characters.
     """
     out = [
         "# Team memory",
@@ -165,11 +167,19 @@ def render_index(sessions: list[MemoryRecord], skills: list[MemoryRecord]) -> st
         "",
         f"## Latest sessions ({len(sessions)}, newest first)",
         "",
-        "| time | user | project | first prompt | path |",
-        "|---|---|---|---|---|",
+        "| time | user | project | what happened (summary), else the first prompt | path | summary |",
+        "|---|---|---|---|---|---|",
     ]
     for s in sessions:
-        out.append(f"| {_cell(s.date)} | {_cell(s.author)} | {_cell(s.project)} | {_cell(s.text)} | {_cell(s.path)} |")
+        told = s.text
+        if s.note:
+            from ..summaries.recall import first_sentence
+
+            told = first_sentence(s.text)
+        out.append(
+            f"| {_cell(s.date)} | {_cell(s.author)} | {_cell(s.project)} | {_cell(told)} | {_cell(s.path)} "
+            f"| {_cell(s.note)} |"
+        )
     out += ["", f"## Team skills ({len(skills)})", "", "| skill | version | description | path |", "|---|---|---|---|"]
     for k in sorted(skills, key=lambda r: r.path):
         name = k.path.split("/")[2] if k.path.count("/") >= 3 else k.path

@@ -132,8 +132,9 @@ class SessionFilter:
     JSON contains this text, ignoring case. Memory-table rows (notes, summaries; each row one
     version of the file at its ``path``): ``match``: the text or the path contains it, ignoring
     case; ``before``: the row's date (``last_update_date``, else ``creation_date``) is set and
-    sorts before it; ``session_id``: memory rows record no session, so none matches
-    (``memory_sql.forget_where``). At least one field must be set (``empty`` is True otherwise).
+    sorts before it; ``session_id``: that session's summary (``/summaries/<user>/<session id>.md``;
+    notes record no session) (``memory_sql.forget_where``). At least one field must be set
+    (``empty`` is True otherwise).
     """
 
     session_id: str | None = None

@@ -304,11 +304,16 @@ class DeeplakeStore(Store):
             raise
 
     def session_rows(
-        self, path: str, types: Sequence[str] | None = None, mentions: str | None = None
+        self,
+        path: str,
+        types: Sequence[str] | None = None,
+        mentions: str | None = None,
+        after: tuple[str, str] | None = None,
     ) -> list[SessionRow]:
         """Rows at ``path`` oldest first (creation_date, then id); only message ``types``
         when given; with ``mentions``, tool_call rows only when their message contains it
-        (a ``LIKE`` with ``ESCAPE``)."""
+        (a ``LIKE`` with ``ESCAPE``); with ``after = (creation_date, id)``, only rows after that
+        pair. One SELECT."""
         cols = ", ".join(sql.ident(c) for c in SESSION_COLUMNS)
         where = f"{sql.ident('path')} = {sql.literal(path)}"
         if types:
@@ -317,6 +322,9 @@ class DeeplakeStore(Store):
             where += (
                 f" AND (message->>'type' <> 'tool_call' OR CAST(message AS TEXT) LIKE {sql.like_contains(mentions)})"
             )
+        if after is not None:
+            date, rid = sql.literal(after[0]), sql.literal(after[1])
+            where += f" AND (creation_date > {date} OR (creation_date = {date} AND id > {rid}))"
         rows = self._q(f"SELECT {cols} FROM {self._t['sessions']} WHERE {where} ORDER BY creation_date, id")
         return unique_rows(self._session_row(r) for r in rows)
 
@@ -512,6 +520,51 @@ class DeeplakeStore(Store):
         cols = ", ".join(sql.ident(c) for c in msql.MEMORY_COLUMNS)
         vals = ", ".join(sql.literal(values[c]) for c in msql.MEMORY_COLUMNS)
         self._q(f"INSERT INTO {self._t['memory']} ({cols}) VALUES ({vals})")
+
+    def recent_docs(self, prefix: str, project: str, limit: int = 8) -> list[MemoryRecord]:
+        """The newest memory row of each path under ``prefix`` of ``project``, newest first, at most
+        ``limit`` (``memory_sql.recent_docs_sql``): one SELECT, one request. Raises DeeplakeError."""
+        rows = self._q(msql.recent_docs_sql(msql.PgDialect(self._t), prefix, project, limit))
+        return msql.recent_records([r.get(c) for c in msql.COLS] for r in rows)
+
+    def put_memory_doc(self, row: NoteRow, *, unsure: bool = False, supersede: bool = False) -> None:
+        """Write ``row`` exactly once by id, then (``supersede``) delete the other rows at its path.
+
+        The INSERT is sent as a non-idempotent request: when its outcome is unknown (a 5xx, a
+        connection lost after sending) it is not re-sent blindly; after ``visibility_wait_s`` one
+        SELECT looks the id up and only a missing row is sent again (at most
+        ``client.max_retries`` rounds, as for session rows). ``unsure`` (an earlier attempt may
+        have written it) looks the id up before the first INSERT, without waiting: an attempt is
+        retaken only after its lease lapsed, longer than the visibility lag. ``supersede`` then
+        sends ``DELETE ... WHERE path = <path> AND id <> <id>``, so readers see one version.
+        The normal path is one request (two with ``supersede``). Raises DeeplakeError
+        (``OutcomeUnknown`` when the last round's outcome is still unknown)."""
+        values = msql.note_values(row, __version__)
+        cols = ", ".join(sql.ident(c) for c in msql.MEMORY_COLUMNS)
+        insert = (
+            f"INSERT INTO {self._t['memory']} ({cols}) VALUES "
+            f"({', '.join(sql.literal(values[c]) for c in msql.MEMORY_COLUMNS)})"
+        )
+        where = f"path = {sql.literal(row.path)}"
+
+        def stored() -> bool:
+            return bool(self._q(f"SELECT id FROM {self._t['memory']} WHERE {where} AND id = {sql.literal(row.id)}"))
+
+        present = unsure and stored()
+        rounds = 0
+        while not present:
+            try:
+                self._q(insert, idempotent=False)
+                break
+            except OutcomeUnknown:
+                rounds += 1
+                if rounds > self.client.max_retries:
+                    raise
+                self.client.pause(self.visibility_wait_s)
+                self.client.backoff(rounds)
+                present = stored()
+        if supersede:
+            self._q(f"DELETE FROM {self._t['memory']} WHERE {where} AND id <> {sql.literal(row.id)}")
 
     def _search_marker(self):
         return paths.data_dir() / f"deeplake-search-{self._key()}"

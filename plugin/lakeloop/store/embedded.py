@@ -303,10 +303,15 @@ class EmbeddedStore(Store):
             raise StoreError(f"embedded store insert failed: {exc}") from exc
 
     def session_rows(
-        self, path: str, types: Sequence[str] | None = None, mentions: str | None = None
+        self,
+        path: str,
+        types: Sequence[str] | None = None,
+        mentions: str | None = None,
+        after: tuple[str, str] | None = None,
     ) -> list[SessionRow]:
-        """Rows at ``path`` oldest first, optionally only message ``types`` and tool calls
-        that mention ``mentions``. Raises StoreError."""
+        """Rows at ``path`` oldest first, optionally only message ``types``, tool calls
+        that mention ``mentions``, and rows after ``after = (creation_date, id)`` (compared as
+        that pair, on the ``(path, creation_date, id)`` index). Raises StoreError."""
         sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE path = ?"
         params: list[Any] = [path]
         if types:
@@ -315,6 +320,9 @@ class EmbeddedStore(Store):
         if mentions:
             sql += " AND (json_extract(message, '$.type') <> 'tool_call' OR instr(message, ?) > 0)"
             params.append(mentions)
+        if after is not None:
+            sql += " AND (creation_date > ? OR (creation_date = ? AND id > ?))"
+            params.extend((after[0], after[0], after[1]))
         sql += " ORDER BY creation_date, rowid"
         return unique_rows(self._session_row(r) for r in self._run(sql, params))
 
@@ -527,7 +535,7 @@ class EmbeddedStore(Store):
         )
         parts.append(
             "SELECT 'line' AS kind, s.path AS path, s.message AS text, k.ln AS line, s.author AS author, "
-            "s.project AS project, s.creation_date AS date, k.score AS score, k.hit AS hit "
+            "s.project AS project, s.creation_date AS date, k.score AS score, k.hit AS hit, '' AS note "
             "FROM fl_k k JOIN sessions s ON s.rowid = k.rid"
         )
 
@@ -539,14 +547,38 @@ class EmbeddedStore(Store):
         marks = ", ".join("?" for _ in msql.MEMORY_COLUMNS)
         self._run(f"INSERT OR IGNORE INTO memory ({cols}) VALUES ({marks})", [values[c] for c in msql.MEMORY_COLUMNS])
 
+    def recent_docs(self, prefix: str, project: str, limit: int = 8) -> list[MemoryRecord]:
+        """The newest memory row of each path under ``prefix`` of ``project``, newest first, at most
+        ``limit`` (``memory_sql.recent_docs_sql``): one statement. Raises StoreError."""
+        d = msql.SqliteDialect()
+        return msql.recent_records(self._run(msql.recent_docs_sql(d, prefix, project, limit), d.params))
+
+    def put_memory_doc(self, row: NoteRow, *, unsure: bool = False, supersede: bool = False) -> None:
+        """Write ``row`` to the memory table in one transaction: ``INSERT OR IGNORE`` (an id already
+        stored is not stored again, so ``unsure`` needs no lookup here) and, with ``supersede``,
+        the deletion of the other rows at ``row.path``. Raises StoreError."""
+        values = msql.note_values(row, __version__)
+        cols = ", ".join(msql.MEMORY_COLUMNS)
+        marks = ", ".join("?" for _ in msql.MEMORY_COLUMNS)
+        try:
+            with self._db:  # one transaction: the new version and the end of the others, or neither
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(
+                    f"INSERT OR IGNORE INTO memory ({cols}) VALUES ({marks})", [values[c] for c in msql.MEMORY_COLUMNS]
+                )
+                if supersede:
+                    self._db.execute("DELETE FROM memory WHERE path = ? AND id <> ?", (row.path, row.id))
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            raise StoreError(f"embedded store write failed: {exc}") from exc
+
     def search(
         self, query: str, limit: int = 10, user: str | None = None, project: str | None = None
     ) -> list[SearchHit]:
         """The ``limit`` best matches for the words of ``query`` (``memory_sql.search_words``),
         best first, in one statement: session lines by FTS5 ``bm25`` (negated: higher is better;
         an ``instr`` scan of the newest ``SEARCH_CANDIDATES`` matching rows, ranked with
-        ``memory_sql.bm25``, when every word is shorter than 3 characters), plus current notes
-        and team skills containing a word (``instr``), scored with ``memory_sql.bm25`` over the
+        ``memory_sql.bm25``, when every word is shorter than 3 characters), plus current notes,
+        summaries and team skills containing a word (``instr``), scored with ``memory_sql.bm25`` over the
         returned texts. ``user``/``project`` keep only rows of that author/project (sessions,
         notes and skills). Hit text: ~200 characters around the first matching word.
         Raises StoreError."""
@@ -579,7 +611,7 @@ class EmbeddedStore(Store):
             "SELECT 'line' AS kind, t.path AS path, t.message AS text, 1 + (SELECT COUNT(*) FROM sessions x "
             "WHERE x.path = t.path AND (x.creation_date, x.id) < (t.creation_date, t.id)) AS line, "
             "t.author AS author, t.project AS project, t.creation_date AS date, "
-            "t.score AS score, 'session' AS hit FROM sq_t t"
+            "t.score AS score, 'session' AS hit, '' AS note FROM sq_t t"
         )
         msql.doc_search_parts(d, words, user, project, ctes, parts)
         rows = self._run(msql.statement(ctes, parts), d.params)

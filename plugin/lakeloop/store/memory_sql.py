@@ -12,10 +12,11 @@ field and a case-insensitive "contains" are written:
   collation, nothing to escape), ``ILIKE`` (a superset of ASCII case folding).
 
 Every statement answers rows of ``COLS``: ``kind, path, text, line, author, project, date, score,
-hit`` (``hit`` = 1 for a candidate line of a narrowed query). Built here: the skills,
-memory-table, listing and index parts (``shared_parts``) and session lines by scanning
-(``lines_scan``: Deeplake, and the embedded store without a usable FTS index); the embedded
-store's FTS5 route lives with it.
+hit, note`` (``hit`` = 1 for a candidate line of a narrowed query; ``note`` = a session's summary
+path on /index.md's SESSION rows, ``''`` elsewhere). Built here: the skills, memory-table, listing
+and index parts (``shared_parts``), session lines by scanning (``lines_scan``: Deeplake, and the
+embedded store without a usable FTS index), a project's recent summaries (``recent_docs_sql``) and
+``search``'s parts; the embedded store's FTS5 route lives with it.
 
 Post-processing (``records``): a session line's text with a raw newline is re-serialised on one
 line (``json.dumps(obj, ensure_ascii=False)``, lakeloop's own format); repeated ``(path, line)``
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 #: Column order of every memory statement's rows.
-COLS = ("kind", "path", "text", "line", "author", "project", "date", "score", "hit")
+COLS = ("kind", "path", "text", "line", "author", "project", "date", "score", "hit", "note")
 #: Columns of the memory table (docs/deeplake-store.md), in order.
 MEMORY_COLUMNS = (
     "id",
@@ -59,6 +60,10 @@ MEMORY_COLUMNS = (
 #: Sessions shown in /index.md; characters kept of a session's first prompt.
 INDEX_SESSIONS = 50
 FIRST_PROMPT_CHARS = 300
+#: Where session summaries live (``/summaries/<user>/<session id>.md``, memory-table rows), and how
+#: much of one /index.md reads (its "What Happened" section comes right after the header).
+SUMMARIES_DIR = "/summaries/"
+INDEX_SUMMARY_CHARS = 2000
 #: Memory-table paths that would shadow generated files are ignored (dirs end in ``/``).
 HIDDEN_NOTE_PATHS = ("/sessions/", "/skills/", "/index.md", "/sessions", "/skills", "/")
 #: ``search``: most candidate rows ranked in Python (newest first) when the store has no BM25.
@@ -107,6 +112,10 @@ class SqliteDialect:
         """The message JSON text of sessions column ``col``."""
         return col
 
+    def session_user(self, col: str) -> str:
+        """The user component of session path ``col`` (``alice`` of ``/sessions/alice/x.jsonl``)."""
+        return f"substr({col}, 11, instr(substr({col}, 11), '/') - 1)"
+
     def contains(self, col: str, text: str, exact: bool = False) -> str:
         """``col`` contains ``text``: ASCII case-insensitively, or as written with ``exact``."""
         if exact:
@@ -117,6 +126,10 @@ class SqliteDialect:
         """``col`` contains ``text`` ignoring case (Unicode case folding: ``str.casefold``, through
         the ``FOLD_FUNCTION`` the connection must have registered)."""
         return f"instr({FOLD_FUNCTION}({col}), {self.lit(text.casefold())}) > 0"
+
+    def suffix(self, col: str, suffix: str) -> str:
+        """``col`` ends with ``suffix`` (as written; ``suffix`` non-empty)."""
+        return f"substr({col}, -{len(suffix)}) = {self.lit(suffix)}"
 
 
 class PgDialect(SqliteDialect):
@@ -151,6 +164,9 @@ class PgDialect(SqliteDialect):
     def message(self, col: str) -> str:
         return f"CAST({col} AS TEXT)"
 
+    def session_user(self, col: str) -> str:
+        return f"split_part({col}, '/', 3)"
+
     def contains(self, col: str, text: str, exact: bool = False) -> str:
         """``col`` contains ``text``: ``ILIKE``, or ``LIKE`` (as written, cheaper) with ``exact``."""
         from ..deeplake import sql
@@ -160,6 +176,11 @@ class PgDialect(SqliteDialect):
     def folded_contains(self, col: str, text: str) -> str:
         """``col`` contains ``text`` ignoring case: ``ILIKE`` (``%``, ``_`` and ``\\`` escaped)."""
         return self.contains(col, text)
+
+    def suffix(self, col: str, suffix: str) -> str:
+        from ..deeplake import sql
+
+        return f"right({col}, {len(sql.clean(suffix))}) = {sql.literal(suffix)}"
 
 
 # prefixes ---------------------------------------------------------------------------------------
@@ -203,11 +224,12 @@ def _select(
     date: str = "''",
     score: str | None = None,
     hit: str = "0",
+    note: str = "''",
 ) -> str:
     """``SELECT`` of one part's columns (``COLS``), each given as SQL."""
     return (
         f"SELECT '{kind}' AS kind, {path} AS path, {text} AS text, {line} AS line, {author} AS author, "
-        f"{project} AS project, {date} AS date, {score or d.zero} AS score, {hit} AS hit"
+        f"{project} AS project, {date} AS date, {score or d.zero} AS score, {hit} AS hit, {note} AS note"
     )
 
 
@@ -309,14 +331,18 @@ def session_paths(d: SqliteDialect, name: str, prefixes: Sequence[str]) -> list[
 def index_sessions(d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
     """The SESSION part: the ``INDEX_SESSIONS`` latest sessions (latest creation_date, newest
     first), each with the author and project of its first user message (else of its first row)
-    and that message's content cut to ``FIRST_PROMPT_CHARS``. SQLite picks that row per path
-    with index seeks (only the chosen rows' JSON is parsed); PostgreSQL with ``row_number()``."""
+    and, as its text, its summary (the newest memory row at ``summary_path_sql``, cut to
+    ``INDEX_SUMMARY_CHARS``; its path in ``note``) or, without one, that message's content cut to
+    ``FIRST_PROMPT_CHARS`` (``note`` ``''``). SQLite picks that row per path with index seeks
+    (only the chosen rows' JSON is parsed); PostgreSQL with ``row_number()``. The summaries are
+    read by path (a LEFT JOIN on the newest row of each), in the same statement."""
     t = d.t["sessions"]
     kind = d.json_text("s.message", "type")
     first = (
         f"CASE WHEN {kind} = 'user_message' THEN substr({d.json_text('s.message', 'content')}, 1, "
         f"{FIRST_PROMPT_CHARS}) ELSE '' END"
     )
+    sid = d.json_text("s.message", "session_id")
     if d.name == "sqlite":
         ctes.extend(session_paths(d, "mq_ixp", ["/sessions/"]))
         ctes.append(
@@ -328,10 +354,11 @@ def index_sessions(d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
             f"AND {kind} = 'user_message' ORDER BY s.creation_date, s.id LIMIT 1), (SELECT s.rowid FROM {t} s "
             f"WHERE s.path = i.path ORDER BY s.creation_date, s.id LIMIT 1)) AS rid FROM mq_ix i)"
         )
-        parts.append(
-            _select(d, SESSION, "r.path", first, author="s.author", project="s.project", date="r.last")
-            + f" FROM mq_ixr r JOIN {t} s ON s.rowid = r.rid"
+        ctes.append(
+            f"mq_ixq AS (SELECT r.path, r.last, {first} AS first, s.author, s.project, "
+            f"{summary_path_sql(d, 'r.path', sid)} AS spath FROM mq_ixr r JOIN {t} s ON s.rowid = r.rid)"
         )
+        index_summaries(d, ctes, parts)
         return
     ctes.append(
         f"mq_ix AS (SELECT path, MAX(creation_date) AS last FROM {t} "
@@ -347,13 +374,46 @@ def index_sessions(d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
         f"s.creation_date, s.id) AS rn FROM {t} s WHERE s.path IN (SELECT path FROM mq_ix))"
     )
     ctes.append(
-        f"mq_ixc AS (SELECT f.path, MIN(s.author) AS author, MIN(s.project) AS project, MIN({first}) AS first "
-        f"FROM mq_ixf f JOIN {t} s ON s.path = f.path AND s.id = f.id AND s.creation_date = f.creation_date "
-        f"WHERE f.rn = 1 GROUP BY f.path)"
+        f"mq_ixc AS (SELECT f.path, MIN(s.author) AS author, MIN(s.project) AS project, MIN({first}) AS first, "
+        f"MIN({sid}) AS sid FROM mq_ixf f JOIN {t} s ON s.path = f.path AND s.id = f.id "
+        f"AND s.creation_date = f.creation_date WHERE f.rn = 1 GROUP BY f.path)"
+    )
+    ctes.append(
+        f"mq_ixq AS (SELECT p.path, i.last, p.first, p.author, p.project, "
+        f"{summary_path_sql(d, 'p.path', 'p.sid')} AS spath FROM mq_ixc p JOIN mq_ix i ON i.path = p.path)"
+    )
+    index_summaries(d, ctes, parts)
+
+
+def summary_path_sql(d: SqliteDialect, session_path: str, session_id: str) -> str:
+    """SQL of the summary path of the session stored at ``session_path`` whose id is
+    ``session_id`` (both SQL): ``/summaries/<user>/<session id>.md``, the user being the session
+    path's own user component (``identity.path_component`` of the author, as both paths are
+    written), so a session and its summary always name the same user. NULL without an id."""
+    return f"('{SUMMARIES_DIR}' || {d.session_user(session_path)} || '/' || {session_id} || '.md')"
+
+
+def index_summaries(d: SqliteDialect, ctes: list[str], parts: list[str]) -> None:
+    """The SESSION part from ``mq_ixq(path, last, first, author, project, spath)``: each session
+    LEFT JOINed to the newest memory row at its ``spath`` (that row's text, cut to
+    ``INDEX_SUMMARY_CHARS``, and ``note`` = ``spath``), else its first prompt (``note`` ``''``)."""
+    ctes.append(
+        f"mq_ixs AS (SELECT path, substr(summary, 1, {INDEX_SUMMARY_CHARS}) AS summary, row_number() OVER "
+        f"(PARTITION BY path ORDER BY last_update_date DESC, creation_date DESC, id DESC) AS rn "
+        f"FROM {d.t['memory']} WHERE path IN (SELECT spath FROM mq_ixq))"
     )
     parts.append(
-        _select(d, SESSION, "p.path", "p.first", author="p.author", project="p.project", date="i.last")
-        + " FROM mq_ixc p JOIN mq_ix i ON i.path = p.path"
+        _select(
+            d,
+            SESSION,
+            "q.path",
+            "CASE WHEN m.path IS NULL THEN q.first ELSE m.summary END",
+            author="q.author",
+            project="q.project",
+            date="q.last",
+            note="CASE WHEN m.path IS NULL THEN '' ELSE q.spath END",
+        )
+        + " FROM mq_ixq q LEFT JOIN mq_ixs m ON m.path = q.spath AND m.rn = 1"
     )
 
 
@@ -449,7 +509,8 @@ def _str(value: Any) -> str:
 
 def records(rows: Iterable[Sequence[Any]], rank_literals: Sequence[str] | None = None) -> list[MemoryRecord]:
     """``MemoryRecord``s from rows of ``COLS``: LINE texts on one line, one record per
-    ``(kind, path, line)``, unclean paths dropped, ``score`` kept on candidate lines only; with
+    ``(kind, path, line)``, unclean paths dropped (and an unclean ``note``: ``''``; ``note`` is kept
+    on SESSION records only), ``score`` kept on candidate lines only; with
     ``rank_literals`` (a store without BM25 for lines), candidate lines are scored here with
     ``bm25`` over the returned candidates. Order: SESSION newest first, then the rest by kind,
     path, line."""
@@ -457,7 +518,7 @@ def records(rows: Iterable[Sequence[Any]], rank_literals: Sequence[str] | None =
     cand: list[int] = []
     seen: set[tuple[str, str, int]] = set()
     for row in rows:
-        kind, path, text, line, author, project, date, score, hit = row
+        kind, path, text, line, author, project, date, score, hit, note = row
         path, line = _str(path), int(line or 0)
         if not clean_path(path) or (kind, path, line) in seen:
             continue
@@ -467,7 +528,10 @@ def records(rows: Iterable[Sequence[Any]], rank_literals: Sequence[str] | None =
             cand.append(len(out))
         else:
             score = 0.0
-        out.append(MemoryRecord(kind, path, text, line, _str(author), _str(project), _str(date), float(score or 0.0)))
+        note = _str(note) if kind == SESSION and clean_path(_str(note)) else ""
+        out.append(
+            MemoryRecord(kind, path, text, line, _str(author), _str(project), _str(date), float(score or 0.0), note)
+        )
     if rank_literals and cand:
         for i, s in zip(cand, bm25([out[i].text for i in cand], rank_literals)):
             out[i] = _with_score(out[i], s)
@@ -478,7 +542,7 @@ def records(rows: Iterable[Sequence[Any]], rank_literals: Sequence[str] | None =
 
 
 def _with_score(rec: MemoryRecord, score: float) -> MemoryRecord:
-    return MemoryRecord(rec.kind, rec.path, rec.text, rec.line, rec.author, rec.project, rec.date, score)
+    return MemoryRecord(rec.kind, rec.path, rec.text, rec.line, rec.author, rec.project, rec.date, score, rec.note)
 
 
 # ranking ------------------------------------------------------------------------------------------
@@ -535,17 +599,22 @@ def snippet(text: str, words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
     return ("…" if start > 0 else "") + piece + ("…" if end < len(text) else "")
 
 
+#: ``search``'s order between hits of the same score: a condensed document before a raw event line.
+HIT_RANK = {"summary": 0, "note": 1, "skill": 2, "session": 3}
+
+
 def hits(rows: Iterable[Sequence[Any]], words: Sequence[str], limit: int, rank_here: str = "docs") -> list[SearchHit]:
-    """``SearchHit``s from search rows (``COLS``, whose ``hit`` column says ``session``, ``note``
-    or ``skill``: ``SearchHit.extra["kind"]``; ``extra["source"]`` is the whole stored text the
-    snippet was cut from, so a reader can decode a session line's JSON), best first (score, then path, line), at most
+    """``SearchHit``s from search rows (``COLS``, whose ``hit`` column says ``session``, ``summary``,
+    ``note`` or ``skill``: ``SearchHit.extra["kind"]``; ``extra["source"]`` is the whole stored text
+    the snippet was cut from, so a reader can decode a session line's JSON), best first (score, then
+    ``HIT_RANK``: summary, note, skill, session line; then path, line), at most
     ``limit``; repeated ``(path, line)`` are dropped. ``rank_here``: which
     rows get their score here, from ``bm25`` over the returned texts: ``"docs"`` (the store
     scored session lines), ``"all"`` (the store scored nothing) or ``"none"`` (the store scored
     every row, and rows scoring 0 are dropped: not a match)."""
     got: list[tuple[str, str, str, int, str, str, str, float]] = []
     seen: set[tuple[str, int]] = set()
-    for kind, path, text, line, author, project, date, score, what in rows:
+    for kind, path, text, line, author, project, date, score, what, _note in rows:
         path, line = _str(path), int(line or 0)
         if not clean_path(path) or (path, line) in seen:
             continue
@@ -557,7 +626,7 @@ def hits(rows: Iterable[Sequence[Any]], words: Sequence[str], limit: int, rank_h
         got[i] = got[i][:7] + (s,)
     if rank_here == "none":  # the service scored every row it returned: 0 is no match
         got = [g for g in got if g[7] > 0]
-    got.sort(key=lambda g: (-g[7], g[1], g[3]))
+    got.sort(key=lambda g: (-g[7], HIT_RANK.get(g[0], len(HIT_RANK)), g[1], g[3]))
     return [
         SearchHit(path, line, snippet(text, words), author, project, date, score, {"kind": what, "source": text})
         for what, path, text, line, author, project, date, score in got[: max(0, limit)]
@@ -572,8 +641,9 @@ def author_project(d: SqliteDialect, user: str | None, project: str | None, alia
 def doc_search_parts(
     d: SqliteDialect, words: Sequence[str], user: str | None, project: str | None, ctes: list[str], parts: list[str]
 ) -> None:
-    """The notes and skills parts of ``search``: current rows whose text contains any word
-    (``d.contains``), with author/project filters; ``hit`` column carries ``note``/``skill``."""
+    """The memory-table and skills parts of ``search``: current rows whose text contains any word
+    (``d.contains``), with author/project filters; ``hit`` column carries ``summary`` (a row under
+    ``SUMMARIES_DIR``), ``note`` or ``skill``."""
     t = d.t
     filt = author_project(d, user, project)
     ctes.append(
@@ -584,7 +654,7 @@ def doc_search_parts(
     )
     match = " OR ".join(d.contains("summary", w) for w in words)
     parts.append(
-        _select(d, DOC, "path", "summary", author="author", project="project", date="date", hit="'note'")
+        _select(d, DOC, "path", "summary", author="author", project="project", date="date", hit=memory_hit(d))
         + f" FROM sq_mem WHERE rn = 1 AND ({match}){filt}"
     )
     ctes.append(
@@ -596,6 +666,12 @@ def doc_search_parts(
         _select(d, DOC, skill_path_sql(), "body", author="author", project="project", date="created_at", hit="'skill'")
         + f" FROM sq_sk WHERE rn = 1 AND ({match}){filt}"
     )
+
+
+def memory_hit(d: SqliteDialect) -> str:
+    """SQL of a memory-table row's ``search`` hit kind: ``'summary'`` under ``SUMMARIES_DIR``, else
+    ``'note'``."""
+    return f"CASE WHEN {d.prefix('path', SUMMARIES_DIR)} THEN 'summary' ELSE 'note' END"
 
 
 def note_values(row: NoteRow, plugin_version: str) -> dict[str, Any]:
@@ -624,8 +700,9 @@ def pg_search(
 ) -> str:
     """Deeplake's ``search`` statement. ``bm25_operator``: rank with the service's ``<#>``
     (BM25; higher is better) on ``CAST(message AS TEXT)``, ``memory.summary`` and ``skills.body``,
-    the ``limit`` best of each; else the newest ``SEARCH_CANDIDATES`` session rows and the current
-    notes and skills that contain a word (``ILIKE``), to be ranked in Python. Session lines carry
+    the ``limit`` best of each (notes and summaries together); else the newest ``SEARCH_CANDIDATES``
+    session rows and the current notes, summaries and skills that contain a word (``ILIKE``), to be
+    ranked in Python. Session lines carry
     their line number (``dense_rank`` within their file)."""
     t = d.t
     filt = author_project(d, user, project, "s.")
@@ -678,7 +755,15 @@ def pg_search(
     parts.append(
         "("
         + _select(
-            d, DOC, "path", "summary", author="author", project="project", date="date", score="score", hit="'note'"
+            d,
+            DOC,
+            "path",
+            "summary",
+            author="author",
+            project="project",
+            date="date",
+            score="score",
+            hit=memory_hit(d),
         )
         + f" FROM sq_mem WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})"
     )
@@ -705,6 +790,26 @@ def pg_search(
     return statement(ctes, parts)
 
 
+# recent documents (SessionStart) ----------------------------------------------------------------------
+def recent_docs_sql(d: SqliteDialect, prefix: str, project: str, limit: int) -> str:
+    """``Store.recent_docs``' statement (rows of ``COLS``, kind ``DOC``): the newest memory row of
+    each path under directory ``prefix`` (ends in ``/``) whose ``project`` is ``project``, newest
+    first (date, then path), at most ``limit``. The project is filtered before the newest row is
+    picked: every version of a summary's path is of the one session, so of one project."""
+    rows = (
+        f"dr AS (SELECT path, summary, author, project, {memory_date()} AS date, row_number() OVER "
+        f"(PARTITION BY path ORDER BY last_update_date DESC, creation_date DESC, id DESC) AS rn "
+        f"FROM {d.t['memory']} WHERE {d.prefix('path', prefix)} AND project = {d.lit(project)})"
+    )
+    part = _select(d, DOC, "path", "summary", author="author", project="project", date="date")
+    return f"WITH {rows} {part} FROM dr WHERE rn = 1 ORDER BY date DESC, path DESC LIMIT {max(0, int(limit))}"
+
+
+def recent_records(rows: Iterable[Sequence[Any]]) -> list[MemoryRecord]:
+    """``recent_docs_sql``'s rows as ``MemoryRecord``s (``records``' cleaning), newest first."""
+    return sorted(records(rows), key=lambda r: (r.date, r.path), reverse=True)
+
+
 # forget -------------------------------------------------------------------------------------------
 def memory_date() -> str:
     """SQL of a memory-table row's date, as the memory path shows it: ``last_update_date``, else
@@ -719,10 +824,11 @@ def forget_where(
     ``lakeloop forget``'s filters select, every given filter applying (AND); None when no row of
     ``table`` can match. ``table`` is ``"sessions"`` (captured rows: ``session_id`` = the
     message's ``session_id``; ``before`` = ``creation_date`` sorts before it; ``match`` = the
-    message's JSON text contains it) or ``"memory"`` (notes and summaries: they record no
-    session, so ``session_id`` matches none; ``before`` = the row's ``memory_date`` is set and
-    sorts before it; ``match`` = its ``summary`` or its ``path`` contains it). ``match`` ignores
-    case (``d.folded_contains``). Raises ValueError when no filter is given."""
+    message's JSON text contains it) or ``"memory"`` (notes and summaries: ``session_id`` = the
+    session's summary, ``/summaries/<any user>/<session id>.md`` with the id as
+    ``summaries.path_for`` files it, since notes record no session; ``before`` = the row's
+    ``memory_date`` is set and sorts before it; ``match`` = its ``summary`` or its ``path`` contains
+    it). ``match`` ignores case (``d.folded_contains``). Raises ValueError when no filter is given."""
     if not (session_id or before or match):
         raise ValueError("refusing a filter that matches every captured row")
     clauses = []
@@ -735,7 +841,11 @@ def forget_where(
             clauses.append(d.folded_contains(d.message("message"), match))
     elif table == "memory":
         if session_id:
-            return None
+            from ..identity import path_component
+
+            clauses.append(
+                f"{d.prefix('path', SUMMARIES_DIR)} AND {d.suffix('path', f'/{path_component(session_id)}.md')}"
+            )
         if before:
             date = memory_date()
             clauses.append(f"{date} <> '' AND {date} < {d.lit(before)}")

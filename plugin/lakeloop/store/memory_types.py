@@ -6,7 +6,8 @@ answers it with ONE SQL statement (one HTTP request on Deeplake) as a list of
 
 Virtual paths are absolute POSIX paths inside the memory root: ``/``,
 ``/sessions/alice/alice_acme_default_<sid>.jsonl``, ``/skills/db-migrate--alice/SKILL.md``,
-``/notes/todo.md``. A directory prefix ends with ``/``; ``/`` is the whole tree.
+``/notes/todo.md``, ``/summaries/alice/<sid>.md`` (a session's summary: a memory-table row).
+A directory prefix ends with ``/``; ``/`` is the whole tree.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 LINE = "line"  #: one line of a session file: path, line (1-based), text (the message JSON)
 DOC = "doc"  #: a whole file: a skill's SKILL.md or a memory-table row (path, text, author, project, date)
 ENTRY = "entry"  #: a file that exists (listing only): path
-#: an /index.md session entry: path, author (user), project, text (first prompt), date (latest event)
+#: an /index.md session entry: path, author (user), project, date (latest event), text (the session's
+#: summary when it has one, else its first prompt), note (that summary's path, "" without one)
 SESSION = "session"
 SKILL = "skill"  #: an /index.md skill entry: path (of SKILL.md), author, text (description), line (version), date
 
@@ -47,8 +49,8 @@ class MemoryQuery:
       cheaper than ``ILIKE``). False keeps the ASCII case-insensitive superset.
     * ``rank``: with ``literals``: ``MemoryRecord.score`` is set (higher = better match,
       BM25 where the store has it) so files can be ordered best first.
-    * ``index``: return the ``SESSION`` (50 latest sessions, newest first) and ``SKILL``
-      records /index.md is rendered from.
+    * ``index``: return the ``SESSION`` (50 latest sessions, newest first, each with its
+      summary when it has one) and ``SKILL`` records /index.md is rendered from.
     * ``matcher``: only with ``content`` and ``literals`` None: a callable ``(line text) -> bool``
       (GNU grep's selection, from ``lakeloop.memory.grep``); session lines are narrowed to
       those it selects, plus ``context``. The embedded store runs it inside SQLite, so lines
@@ -78,7 +80,9 @@ class MemoryQuery:
 
 @dataclass(frozen=True)
 class MemoryRecord:
-    """One record of a store's answer to a ``MemoryQuery`` (see the kinds above)."""
+    """One record of a store's answer to a ``MemoryQuery`` (see the kinds above). ``note``: only on
+    ``SESSION`` records, the virtual path of the session's summary (``/summaries/<user>/<id>.md``),
+    ``""`` when it has none."""
 
     kind: str
     path: str
@@ -88,6 +92,7 @@ class MemoryRecord:
     project: str = ""
     date: str = ""
     score: float = 0.0
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,8 @@ class NoteRow:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One ``lakeloop search`` result: a session line or a document, best first.
+    """One ``lakeloop search`` result: a session line or a document (a note, a session summary, a
+    skill), best first.
 
     ``score``: higher is better (BM25 where the store has it); ``line`` 0 for documents.
     """

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 
+from ..notes import READ_ONLY
 from .lexer import Heredoc, Lexer, Word
 from .options import STAGES, echo_text
 from .scan import touches_memory
@@ -34,8 +35,6 @@ if TYPE_CHECKING:  # no typing at run time: parsed on every Bash call that may t
 
 #: The commands the memory path runs.
 COMMANDS = ("cat", "head", "tail", "ls", "grep", "wc", "find", "echo")
-#: Generated parts of the tree that cannot be written (same as ``lakeloop.memory.notes.READ_ONLY``).
-READ_ONLY = ("/index.md", "/sessions", "/skills")
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -167,7 +166,7 @@ def _write(words: list[Word], redirs: list[tuple[str, Word]], heredoc: Heredoc |
         )
     if target.text.endswith("/") or vpath == "/" or any(vpath == p or vpath.startswith(p + "/") for p in READ_ONLY):
         ctx.refuse(
-            f"{show(target.text)} is read-only (generated from the store)",
+            f"{show(target.text)} is read-only (written by lakeloop only)",
             f"write notes elsewhere, e.g. `echo 'TEXT' >> {ctx.root}/notes/NAME.md`",
         )
     return Write(op, vpath, text, target.text)
