@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -26,7 +25,7 @@ from lakeloop.identity import Identity
 from lakeloop.skillopt import pending
 from lakeloop.skillopt.publish import push
 from lakeloop.store.embedded import EmbeddedStore
-from tests.support.claude_code import install_plugin
+from tests.support.claude_code import install_plugin, offline_env
 from tests.support.fake_anthropic import (
     FakeAnthropic,
     Reply,
@@ -107,16 +106,8 @@ def test_skill_improvement_loop_on_real_claude_code(claude_bin, tmp_path, isolat
 
     model = Model()
     with FakeAnthropic(model) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_SKILLS_DIR"))}
-        env.update(
-            HOME=str(home),
-            ANTHROPIC_BASE_URL=api.base_url,
-            ANTHROPIC_API_KEY="test-key",
-            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-            LAKELOOP_PYTHON=sys.executable,
-            LAKELOOP_CLAUDE_BIN=claude_bin,
-            LAKELOOP_USER="bob",
-            LAKELOOP_INVOCATION_BACKOFF_S="0.5",
+        env = offline_env(
+            home, api.base_url, LAKELOOP_CLAUDE_BIN=claude_bin, LAKELOOP_USER="bob", LAKELOOP_INVOCATION_BACKOFF_S="0.5"
         )
         install_plugin(claude_bin, env, project)
 
@@ -210,14 +201,7 @@ def test_notice_reaches_the_user_not_the_model(claude_bin, tmp_path, isolated_en
     assert notices.post("deeplake-payment-required", text)
     model = Model()
     with FakeAnthropic(model) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_SKILLS_DIR"))}
-        env.update(
-            HOME=str(home),
-            ANTHROPIC_BASE_URL=api.base_url,
-            ANTHROPIC_API_KEY="test-key",
-            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-            LAKELOOP_PYTHON=sys.executable,
-        )
+        env = offline_env(home, api.base_url)
         for _ in range(2):
             proc = subprocess.run(
                 [claude_bin, "-p", "hello", "--plugin-dir", str(REPO), "--output-format", "json"],

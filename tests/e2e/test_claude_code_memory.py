@@ -14,13 +14,11 @@ is not given it a second time.
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 from lakeloop import paths
 from lakeloop.identity import Identity
 from lakeloop.store.embedded import EmbeddedStore
-from tests.support.claude_code import install_plugin
+from tests.support.claude_code import install_plugin, offline_env
 from tests.support.fake_anthropic import FakeAnthropic, Reply, is_main_agent, last_user_text, session_id, tool_results
 from tests.support.waiting import wait_until
 
@@ -76,14 +74,7 @@ def test_recall_through_the_memory_path_on_real_claude_code(claude_bin, tmp_path
     root = f"{home}/.deeplake/memory"
     model = Model()
     with FakeAnthropic(model) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_SKILLS_DIR"))}
-        env.update(
-            HOME=str(home),
-            ANTHROPIC_BASE_URL=api.base_url,
-            ANTHROPIC_API_KEY="test-key",
-            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-            LAKELOOP_PYTHON=sys.executable,
-        )
+        env = offline_env(home, api.base_url)
         install_plugin(claude_bin, env, project)
 
         def claude(prompt: str, *extra: str) -> dict:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 from lakeloop import paths
 from lakeloop.store.embedded import EmbeddedStore
 from lakeloop.store.memory_types import DOC, MemoryQuery
 from lakeloop.summaries import path_for
-from tests.support.claude_code import install_plugin, run_turn
+from tests.support.claude_code import install_plugin, offline_env, run_turn
 from tests.support.fake_anthropic import (
     FakeAnthropic,
     Reply,
@@ -72,16 +71,7 @@ def test_a_sessions_summary_reaches_the_next_session_of_its_project(claude_bin, 
         .on(is_main_agent, main_turn)
     )
     with FakeAnthropic(script) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_SKILLS_DIR"))}
-        env.update(
-            HOME=str(home),
-            ANTHROPIC_BASE_URL=api.base_url,
-            ANTHROPIC_API_KEY="test-key",
-            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-            LAKELOOP_PYTHON=sys.executable,
-            LAKELOOP_CLAUDE_BIN=claude_bin,
-            LAKELOOP_JOBS_LINGER_S="1",
-        )
+        env = offline_env(home, api.base_url, LAKELOOP_CLAUDE_BIN=claude_bin, LAKELOOP_JOBS_LINGER_S="1")
         install_plugin(claude_bin, env, shop)
 
         def claude(cwd, prompt: str, *extra: str) -> str:

