@@ -355,6 +355,21 @@ def test_rows_not_visible_yet_are_waited_for(store):
     assert fenced(model.prompts[0], DATA_FENCE)[0].count("\n") == len(rows) - 1
 
 
+def test_rows_that_never_became_visible_are_not_waited_for_again(store):
+    """The drainer counted 6 rows; the store never shows 2 of them: the first job waits its reads
+    out and goes on with 4; the next refresh (2 new rows, both visible) reads once, no wait."""
+    seed(store, chat(2))
+    State.open().add_rows({SID: (6, 2)}, T0_NS / 1e9)
+    d = deps(store, Model())
+    assert summarize(payload(SID), d) == "written"
+    assert len(d.clock.sleeps) == d.retries
+    seed(store, [("user", "one more thing"), ("assistant", "done")], start_ms=60_000)
+    State.open().add_rows({SID: (2, 1)}, T0_NS / 1e9 + 60)
+    again = deps(store, Model())
+    assert summarize(payload(SID), again) == "written"
+    assert again.clock.sleeps == []
+
+
 def test_a_session_id_that_is_not_a_path_component_fails(store):
     with pytest.raises(JobFailed):
         summarize(payload("../bob/other"), deps(store, Model()))

@@ -191,8 +191,9 @@ def summarize(payload: dict[str, Any], deps: SummaryDeps) -> str:
         row, unsure=deps.attempt > 1, supersede=deps.attempt > 1 or bool(previous is not None and previous.row_id)
     )
     now = deps.clock()
+    # Rows the drainer stored that never became visible are not waited for again by the next run.
     deps.state.save_summary(
-        sid, through=data.through, rows=data.rows, started=started, row_id=row.id, summary=body, now=now
+        sid, through=data.through, rows=max(len(rows), expected), started=started, row_id=row.id, summary=body, now=now
     )
     _ledger(deps, run, ok=True, reason="")
     return _done(deps, run, "written")
