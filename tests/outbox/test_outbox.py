@@ -453,6 +453,19 @@ def test_spool_module_needs_only_the_standard_library():
     assert out == "[]"
 
 
+def test_session_end_drains_the_sessions_last_events_left_waiting():
+    """Events whose drainer never ran (its hook was cut short) are stored at SessionEnd, so the
+    final summary, which waits for the outbox to drain, does not wait for nothing."""
+    for i in range(2):
+        spool.put_raw("Stop", json.dumps(stop_payload(f"last {i}")).encode(), received_at_ns=i + 1)
+    hook_out = run_hook(
+        "SessionEnd", {"session_id": "s", "hook_event_name": "SessionEnd", "reason": "other"}, LAKELOOP_SUMMARIES="0"
+    )
+    assert hook_out.returncode == 0 and hook_out.stdout == b""
+    wait_until(lambda: len(stored_rows()) == 2, 30, "the waiting events to be stored")
+    assert outbox.pending() == []
+
+
 def test_session_start_drains_what_an_earlier_session_left():
     """Events left in the outbox (the store was down when that session ended) are stored when the
     next session starts, without waiting for a capture hook."""

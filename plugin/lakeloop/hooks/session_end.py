@@ -1,6 +1,8 @@
 """SessionEnd: the log line that marks the session's end, the session's final summary queued
-(``summaries.trigger.session_ended``), and the job runner started when a job's retry time has come
-(``jobs.wake.kick_if_due``). Nothing is stored.
+(``summaries.trigger.session_ended``), a drainer started when events still wait in the outbox
+(the session's last ones, whose own drainer did not run: the final summary waits for them), and
+the job runner started when a job's retry time has come (``jobs.wake.kick_if_due``). Nothing is
+stored by the hook itself.
 
 Both steps are bounded (one small local transaction, one ``stat``, at most one detached
 ``Popen``: well inside the hook's 5 s timeout), fail open with a logged reason, and are skipped
@@ -34,8 +36,27 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
     except Exception as exc:  # the summary is lost, never the hook
         log.warning("session end: final summary not queued: %s: %s", type(exc).__name__, str(exc)[:200])
     try:
+        _drain_waiting(log)
+    except Exception as exc:  # the events wait on disk for the next hook or session
+        log.warning("session end: could not start a drainer: %s: %s", type(exc).__name__, str(exc)[:200])
+    try:
         from ..jobs.wake import kick_if_due
 
         kick_if_due(log)
     except Exception as exc:
         log.warning("session end: the job runner kick failed: %s: %s", type(exc).__name__, str(exc)[:200])
+
+
+def _drain_waiting(log: logging.Logger) -> None:
+    """Start a detached drainer when entries wait in the outbox and none runs (one directory
+    listing otherwise). Raises OSError when the drain lock cannot be opened."""
+    from .. import outbox
+
+    waiting = len(outbox.pending())
+    if not waiting:
+        return
+    from ..capture.drain import drainer_child
+    from ..outbox.spool import start_drainer
+
+    if start_drainer(drainer_child) == "started":
+        log.info("session end: started a drainer for %d waiting event(s)", waiting)
