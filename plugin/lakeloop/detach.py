@@ -4,6 +4,11 @@ The child gets its own process session (``setsid``), stdin/stdout/stderr on
 /dev/null (Claude Code waits for a hook's pipes to close, so no inherited pipe
 may stay open) and default SIGTERM handling; it runs ``fn`` and exits with
 ``os._exit`` so it can never return into the hook's code.
+
+``worker_env()`` is the environment of the processes lakeloop starts for itself (the job runner
+and its job processes, the judge's, proposer's and summariser's agent CLI): ours plus
+``LAKELOOP_WORKER=1`` (``config.WORKER_ENV``: nothing such a process starts is captured or re-arms
+a judgment window) and the lakeloop sources first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -45,6 +50,21 @@ def fork_detached(fn: Callable[[], object], component: str = "detached") -> int 
             pass
     finally:
         os._exit(code)
+
+
+#: ``plugin/``: on ``PYTHONPATH`` of lakeloop's own processes so ``-m lakeloop...`` finds these sources.
+_PLUGIN_SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def worker_env() -> dict[str, str]:
+    """A copy of this process's environment with ``LAKELOOP_WORKER=1`` and ``plugin/`` first on
+    ``PYTHONPATH`` (module docstring)."""
+    from .config import WORKER_ENV
+
+    env = dict(os.environ)
+    env[WORKER_ENV] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PLUGIN_SRC, env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 def pid_alive(pid: int) -> bool:

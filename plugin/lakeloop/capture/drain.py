@@ -81,6 +81,23 @@ def after_drain(log: logging.Logger) -> None:
         log.warning("drain: the job runner kick failed: %s: %s", type(exc).__name__, exc)
 
 
+def drain_waiting(log: logging.Logger, why: str) -> int:
+    """Start a detached drainer when entries wait in the outbox and none runs (one directory
+    listing otherwise): what SessionStart does for an earlier session's leftovers and SessionEnd
+    for the session's last events. ``why`` names the caller in the log line. Returns how many
+    entries waited. Raises OSError when the drain lock cannot be opened."""
+    from .. import outbox
+
+    waiting = len(outbox.pending())
+    if not waiting:
+        return 0
+    from ..outbox.spool import start_drainer
+
+    if start_drainer(drainer_child) == "started":
+        log.info("%s: started a drainer for %d waiting event(s)", why, waiting)
+    return waiting
+
+
 def drain(
     log: logging.Logger, linger_s: float = 0.0, wait_s: float = 0.0, sleep: Callable[[float], None] | None = None
 ) -> Result | None:

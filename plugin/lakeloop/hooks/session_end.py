@@ -36,7 +36,9 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
     except Exception as exc:  # the summary is lost, never the hook
         log.warning("session end: final summary not queued: %s: %s", type(exc).__name__, str(exc)[:200])
     try:
-        _drain_waiting(log)
+        from ..capture.drain import drain_waiting
+
+        drain_waiting(log, "session end")
     except Exception as exc:  # the events wait on disk for the next hook or session
         log.warning("session end: could not start a drainer: %s: %s", type(exc).__name__, str(exc)[:200])
     try:
@@ -45,18 +47,3 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
         kick_if_due(log)
     except Exception as exc:
         log.warning("session end: the job runner kick failed: %s: %s", type(exc).__name__, str(exc)[:200])
-
-
-def _drain_waiting(log: logging.Logger) -> None:
-    """Start a detached drainer when entries wait in the outbox and none runs (one directory
-    listing otherwise). Raises OSError when the drain lock cannot be opened."""
-    from .. import outbox
-
-    waiting = len(outbox.pending())
-    if not waiting:
-        return
-    from ..capture.drain import drainer_child
-    from ..outbox.spool import start_drainer
-
-    if start_drainer(drainer_child) == "started":
-        log.info("session end: started a drainer for %d waiting event(s)", waiting)

@@ -354,20 +354,14 @@ def _start(
     and append the lines the pull hands back to ``texts`` (printed by ``handle`` even when this
     raises); with ``recent`` (``_recent_request``), the child also reads the project's summary lines,
     appended to ``context`` when they come back in time."""
-    from .. import outbox
-
     _kick_jobs(log)
 
-    waiting = len(outbox.pending())
-    if waiting:  # events left by an earlier session (store down, machine off): store them now
-        from ..capture.drain import drainer_child
-        from ..outbox.spool import start_drainer
+    from ..capture.drain import drain_waiting
 
-        try:
-            if start_drainer(drainer_child) == "started":
-                log.info("session start: started a drainer for %d waiting event(s)", waiting)
-        except OSError as exc:
-            log.warning("session start: could not start a drainer: %s", exc)
+    try:  # events left by an earlier session (store down, machine off): store them now
+        drain_waiting(log, "session start")
+    except OSError as exc:
+        log.warning("session start: could not start a drainer: %s", exc)
     session = str(payload.get("session_id", ""))[:64]
     source = str(payload.get("source", ""))[:20]
     from ..detach import fork_detached, wait_briefly

@@ -46,10 +46,11 @@ import sys
 import time
 
 from .. import config, locks, paths
+from ..detach import worker_env
 from . import db, queue
 from .base import RUNNING, JobFailed, JobsUnavailable, RetryLater
 from .kinds import Context
-from .wake import ensure_running, runner_env
+from .wake import ensure_running
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -318,7 +319,7 @@ class Runner:
                 pass_fds=(write_end,),
                 close_fds=True,
                 start_new_session=True,
-                env=runner_env(),
+                env=worker_env(),
                 cwd=paths.data_dir_str(),
             )
         except BaseException:

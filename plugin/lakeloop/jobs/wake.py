@@ -1,5 +1,5 @@
 """Starting or waking the job runner: what hooks and enqueuers call. Hook-safe: this module
-imports ``os``, ``time``, ``lakeloop.paths`` and ``lakeloop.locks`` only; ``subprocess`` is
+imports ``os``, ``time``, ``lakeloop.paths``, ``lakeloop.locks`` and ``lakeloop.detach`` only; ``subprocess`` is
 imported when a runner is actually started.
 
 * ``ensure_running(log)``: take the runner lock (``paths.jobs_runner_lock``); when it is free, start
@@ -23,13 +23,11 @@ import os
 import time
 
 from .. import locks, paths
+from ..detach import worker_env
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
-
-#: ``plugin/``: on the runner's ``PYTHONPATH`` so ``-m lakeloop.cli.main`` finds these sources.
-_PLUGIN_SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def wake() -> bool:
@@ -53,17 +51,6 @@ def wake() -> bool:
     return True
 
 
-def runner_env() -> dict[str, str]:
-    """The environment of the runner and its job processes: ours, with ``LAKELOOP_WORKER=1``
-    and these sources first on ``PYTHONPATH``."""
-    from ..config import WORKER_ENV
-
-    env = dict(os.environ)
-    env[WORKER_ENV] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PLUGIN_SRC, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
 def start_runner(lock_fd: int) -> int:
     """Start the detached runner holding the runner lock through ``lock_fd`` (passed to it; the
     caller then closes its own copy). Returns its pid. Raises OSError when it cannot start."""
@@ -81,7 +68,7 @@ def start_runner(lock_fd: int) -> int:
             pass_fds=(lock_fd,),
             close_fds=True,
             start_new_session=True,
-            env=runner_env(),
+            env=worker_env(),
             cwd=paths.data_dir_str(),
         )
     finally:

@@ -52,7 +52,7 @@ def claude_call(prompt: str, system: str, model: str, timeout_s: float | None = 
     Raises AgentError when the binary is missing, times out, exits non-zero or
     prints no JSON result. Error messages hold at most 200 characters of output.
     """
-    from .launch import worker_env
+    from ..detach import worker_env
 
     binary = find_claude()
     if binary is None:

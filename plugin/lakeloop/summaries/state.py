@@ -28,8 +28,11 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from contextlib import AbstractContextManager
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 #: Ledger rows kept, in days.
 KEEP_DAYS = 35
@@ -269,29 +272,38 @@ class State:
         return {"today": int(today), "chars_sent": int(sent), "failed": int(failed)}
 
 
-def forget_sessions(session_ids: Iterable[str]) -> int:
-    """Delete the local summary state of ``session_ids`` (``lakeloop forget``): how many sessions
-    had one. 0 without opening anything when the jobs database does not exist (it is not created
-    here). Raises JobsUnavailable when it cannot be written."""
+def _on_existing_state(call: Callable[[State], T], absent: T) -> T:
+    """``call(state)`` on the local summary state, closed after; ``absent`` without opening
+    anything when the jobs database does not exist (it is not created here). Raises
+    JobsUnavailable when it cannot be opened, read or written."""
     import os
     import sqlite3
 
     from .. import paths
     from ..jobs import JobsUnavailable
 
-    ids = [s for s in session_ids if s]
-    if not ids or not os.path.exists(paths.jobs_db()):
-        return 0
+    if not os.path.exists(paths.jobs_db()):
+        return absent
     try:
         state = State.open()
     except sqlite3.Error as exc:
         raise JobsUnavailable(f"summary state unavailable: {exc}") from exc
     try:
-        return state.forget(ids)
+        return call(state)
     except sqlite3.Error as exc:
         raise JobsUnavailable(f"summary state unavailable: {exc}") from exc
     finally:
         state.close()
+
+
+def forget_sessions(session_ids: Iterable[str]) -> int:
+    """Delete the local summary state of ``session_ids`` (``lakeloop forget``): how many sessions
+    had one. 0 without opening anything when the jobs database does not exist (it is not created
+    here). Raises JobsUnavailable when it cannot be written."""
+    ids = [s for s in session_ids if s]
+    if not ids:
+        return 0
+    return _on_existing_state(lambda state: state.forget(ids), 0)
 
 
 def stats(now: float | None = None) -> dict[str, int]:
@@ -300,22 +312,5 @@ def stats(now: float | None = None) -> dict[str, int]:
     "failed": runs whose answer was rejected or whose model call failed}``. All zero when the jobs
     database does not exist yet (it is not created here). Raises JobsUnavailable when it cannot be
     read."""
-    import os
-    import sqlite3
-
-    from .. import paths
-    from ..jobs import JobsUnavailable
-
     when = time.time() if now is None else now
-    if not os.path.exists(paths.jobs_db()):
-        return {"today": 0, "chars_sent": 0, "failed": 0}
-    try:
-        state = State.open()
-    except sqlite3.Error as exc:
-        raise JobsUnavailable(f"summary state unavailable: {exc}") from exc
-    try:
-        return state.day_stats(when)
-    except sqlite3.Error as exc:
-        raise JobsUnavailable(f"summary state unavailable: {exc}") from exc
-    finally:
-        state.close()
+    return _on_existing_state(lambda state: state.day_stats(when), {"today": 0, "chars_sent": 0, "failed": 0})
