@@ -234,6 +234,18 @@ def summary_model() -> str:
     return os.environ.get("LAKELOOP_SUMMARY_MODEL", "").strip() or "haiku"
 
 
+def codex_model() -> str:
+    """``LAKELOOP_CODEX_MODEL``: the model ``codex exec`` uses for the judge, proposer and
+    summaries of Codex CLI sessions (default empty: Codex's own configured model)."""
+    return os.environ.get("LAKELOOP_CODEX_MODEL", "").strip()
+
+
+def gemini_model() -> str:
+    """``LAKELOOP_GEMINI_MODEL``: the model ``gemini -p`` uses for the judge, proposer and
+    summaries of Gemini CLI sessions (default empty: Gemini's own configured model)."""
+    return os.environ.get("LAKELOOP_GEMINI_MODEL", "").strip()
+
+
 def summary_max_per_day() -> int:
     """``LAKELOOP_SUMMARY_MAX_PER_DAY``: most summary model runs per machine per UTC day
     (default 50)."""

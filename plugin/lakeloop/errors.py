@@ -123,6 +123,12 @@ class RequestRefused(LakeloopError):
     exit_code = 2
 
 
+class InstallRefused(RequestRefused):
+    """``lakeloop install``/``uninstall`` refused to touch an agent's config: a config file is not
+    valid JSON/TOML, its shape is not the one expected, or the agent's binary is missing. Nothing
+    was written. The message names the file and what to fix. Exit 2."""
+
+
 # the memory path ------------------------------------------------------------------------------
 # MemoryRefused's sub-classes live next to the code that raises them (this module imports
 # nothing at module level, so the memory modules import it freely on hook paths):

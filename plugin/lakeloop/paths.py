@@ -226,9 +226,25 @@ def attempts_dir() -> Path:
     return data_dir() / "attempts"
 
 
-def manifest_file() -> Path:
-    """The pull manifest: which org skills were pulled, at which version."""
-    return data_dir() / "pulled-skills.json"
+def manifest_file(agent: str = "claude") -> Path:
+    """The pull manifest of one agent's skills directory: which org skills were pulled there, at
+    which version. Claude Code's is ``<data dir>/pulled-skills.json`` (unchanged); another
+    agent's is ``<data dir>/pulled-skills-<agent>.json``."""
+    if agent == "claude":
+        return data_dir() / "pulled-skills.json"
+    return data_dir() / f"pulled-skills-{agent}.json"
+
+
+def agent_hooks_dir() -> Path:
+    """``<data dir>/agent-hooks``: the hook launcher copy (``hooks/run``, ``hooks/entry.py``) that
+    Codex CLI and Gemini CLI hooks run by absolute path (they set no plugin root)."""
+    return data_dir() / "agent-hooks"
+
+
+def agents_registry_file() -> Path:
+    """``<data dir>/agents.json``: which agents ``lakeloop install`` installed into (other than
+    Claude Code), each with its config file and skills directory."""
+    return data_dir() / "agents.json"
 
 
 def plugin_venv_lock(venv: str) -> str:

@@ -15,7 +15,7 @@ from tests.support.import_graph import Graph, build_graph
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry points", ("cli", "hooks", "demo_agent")),
     ("capabilities", ("capture", "memory", "skillopt", "jobs", "summaries")),
-    ("storage and safety", ("store", "redact", "outbox")),
+    ("storage and safety", ("store", "redact", "outbox", "agents")),
     ("Deeplake client", ("deeplake",)),
     (
         "foundations",
