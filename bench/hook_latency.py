@@ -1,7 +1,7 @@
-"""Wall time of hook processes, as Claude Code runs them (``hooks/run <Event>``, payload on stdin).
+"""Wall time of hook processes, as the agent runs them (``hooks/run <Event> [agent]``, payload on stdin).
 
     python bench/hook_latency.py [--runs 20] [--python PATH] [--store embedded|deeplake]
-                                 [--memory] [--events N]
+                                 [--memory] [--events N] [--agent claude|codex|gemini]
 
 Prints median / p90 / min in milliseconds for: the capture hook (PostToolUse of
 Bash), PreToolUse on a non-memory tool call (Bash), PreToolUse of an org skill
@@ -13,6 +13,19 @@ fresh temporary directory; payloads are the real recorded ones in
 plugin/lakeloop/data/. ``--store deeplake`` runs against the Deeplake stand-in
 of the tests (a throwaway PostgreSQL behind it, no injected faults) instead of
 the embedded store, and counts the rows through it.
+
+``--agent codex|gemini`` runs the same cases as that agent sends them: its recorded payloads
+(plugin/lakeloop/data/<agent>-<version>-hook-payloads.jsonl; Codex's shell is ``Bash``, Gemini's
+``run_shell_command``; arming is Codex's ``cat .../skills/<ref>/SKILL.md`` and Gemini's
+``activate_skill``; the prompt is Gemini's BeforeAgent), with tool input, tool output and prompt
+padded to the byte sizes of Claude Code's case, the command ``<launcher> <Canonical> <agent>`` and
+the environment that agent gives its hooks (no ``CLAUDE_PLUGIN_DATA``). Each case is measured for
+Claude Code too, alternating run by run, and the ratio agent / claude of the medians is printed
+(the target is at most 1.10). Both sides run the launcher copies ``lakeloop install`` writes,
+pinned to ``--python``: ``<data dir>/claude-plugin/hooks/run`` and
+``<data dir>/agent-hooks/hooks/run``. With ``--memory`` only the Bash grep case applies (the only
+memory tool that reaches those agents' hooks). ``--agent-env NAME=VALUE`` (repeatable) adds a
+variable to the agent's hook environment, to measure a change before making it.
 
 ``--memory`` adds the memory-path cases: PreToolUse answering a Grep (a word,
 a word in ~1 % of events ranked best first, and a regular expression no index can
@@ -38,6 +51,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOADS = ROOT / "plugin" / "lakeloop" / "data" / "claude-code-2.1.330-hook-payloads.jsonl"
+AGENT_PAYLOADS = {
+    "codex": ROOT / "plugin" / "lakeloop" / "data" / "codex-0.169.0-hook-payloads.jsonl",
+    "gemini": ROOT / "plugin" / "lakeloop" / "data" / "gemini-0.61.0-hook-payloads.jsonl",
+}
+#: canonical event -> the agent's native event name
+NATIVE_EVENTS = {
+    "codex": {},
+    "gemini": {"UserPromptSubmit": "BeforeAgent", "PreToolUse": "BeforeTool", "PostToolUse": "AfterTool"},
+}
+#: the agent's shell tool
+SHELL = {"claude": "Bash", "codex": "Bash", "gemini": "run_shell_command"}
 
 
 def _payload(event: str, tool: str | None = None, session_id: str | None = None) -> bytes:
@@ -68,20 +92,130 @@ def _settle(data_dir: Path) -> None:
 
 
 DATA_DIR = Path()
+#: agent -> the launcher its hooks run; Claude Code alone: the checkout's ``hooks/run`` (see ``install_copies``)
+LAUNCHERS: dict[str, Path] = {}
 
 
 def measure(event: str, payload: bytes, env: dict, runs: int) -> list[float]:
     """Wall times in ms of ``runs`` hook processes (after 2 warm-ups)."""
-    times = []
+    return measure_sides([(event, payload, env, "claude")], runs)[0]
+
+
+def measure_sides(sides: list[tuple[str, bytes, dict, str]], runs: int) -> list[list[float]]:
+    """Wall times in ms of ``runs`` hook processes (after 2 warm-ups) for each side ``(canonical
+    event, payload, env, agent)``, the sides alternating run by run so that a drift of the machine
+    weighs on each alike. The command is ``hooks/run <event>``, plus the agent for a non-claude side."""
+    times: list[list[float]] = [[] for _ in sides]
     for i in range(runs + 2):
-        _settle(DATA_DIR)
-        t0 = time.perf_counter()
-        subprocess.run(
-            [str(ROOT / "hooks" / "run"), event], input=payload, env=env, check=True, stdout=subprocess.DEVNULL
-        )
-        if i >= 2:
-            times.append((time.perf_counter() - t0) * 1000)
+        for n, (event, payload, env, agent) in enumerate(sides):
+            launcher = LAUNCHERS.get(agent, ROOT / "hooks" / "run")
+            argv = [str(launcher), event] + ([agent] if agent != "claude" else [])
+            _settle(DATA_DIR)
+            t0 = time.perf_counter()
+            subprocess.run(argv, input=payload, env=env, check=True, stdout=subprocess.DEVNULL)
+            if i >= 2:
+                times[n].append((time.perf_counter() - t0) * 1000)
     return times
+
+
+def _agent_payload(agent: str, event: str, tool: str | None = None) -> dict:
+    """The agent's recorded payload of canonical ``event`` (and shell ``tool``), as a dict."""
+    native = NATIVE_EVENTS[agent].get(event, event)
+    path = AGENT_PAYLOADS[agent]
+    if not path.exists():
+        raise SystemExit(f"no recorded {agent} payloads at {path}")
+    for line in path.read_text().splitlines():
+        p = json.loads(line)
+        if p.get("hook_event_name") == native and (tool is None or p.get("tool_name") == tool):
+            return p
+    raise SystemExit(f"no {agent} {native} {tool or ''} payload in {path}")
+
+
+def _json_len(value: object) -> int:
+    return len(json.dumps(value).encode())
+
+
+def _pad_text(text: str, value: object, target: int) -> str:
+    """``text`` lengthened with spaces so that ``value`` (holding it) reaches ``target`` JSON bytes."""
+    return text + " " * max(0, target - _json_len(value))
+
+
+def _sized(agent: str, native: dict, claude: dict, home: str) -> bytes:
+    """``native`` with its tool input, tool output and prompt padded to the JSON byte sizes of
+    ``claude``'s, and ``cwd`` in the bench's home (as Claude Code's cases); JSON bytes."""
+    p = dict(native, cwd=f"{home}/project")
+    if "prompt" in p and "prompt" in claude:
+        p["prompt"] = _pad_text(p["prompt"], p["prompt"], _json_len(claude["prompt"]))
+    ti = p.get("tool_input")
+    if isinstance(ti, dict) and isinstance(ti.get("command"), str):
+        ti = p["tool_input"] = dict(ti)
+        ti["command"] = _pad_text(ti["command"], ti, _json_len(claude.get("tool_input", {})))
+    if "tool_response" in p and "tool_response" in claude:
+        target, response = _json_len(claude["tool_response"]), p["tool_response"]
+        if isinstance(response, str):
+            p["tool_response"] = _pad_text(response, response, target)
+        elif isinstance(response, dict) and isinstance(response.get("llmContent"), str):
+            response = p["tool_response"] = dict(response)
+            response["llmContent"] = _pad_text(response["llmContent"], response, target)
+    return json.dumps(p).encode()
+
+
+def agent_case(agent: str, event: str, claude_payload: bytes, home: str, arming: bool = False) -> bytes:
+    """The agent's payload for the case whose Claude Code payload is ``claude_payload``: its recorded
+    payload of the same canonical event (the shell tool for tool events), sized like Claude's.
+    ``arming``: the tool call that uses a pulled team skill (Codex: its shell reading the skill's
+    ``SKILL.md``; Gemini: ``activate_skill``)."""
+    claude = json.loads(claude_payload)
+    tool = SHELL[agent] if event in ("PreToolUse", "PostToolUse") else None
+    native = _agent_payload(agent, event, tool)
+    command = claude.get("tool_input", {}).get("command") if tool else None
+    if isinstance(command, str):  # the same shell command as Claude Code's case
+        ti = {"command": command}
+        if agent == "gemini":
+            ti["description"] = claude["tool_input"].get("description", "")
+        native = dict(native, tool_input=ti)
+    if arming and agent == "codex":
+        skill = f"{home}/.codex/skills/db-migrate--alice/SKILL.md"
+        native = dict(native, tool_input={"command": f"cat {skill}"})
+    elif arming:
+        native = dict(native, tool_name="activate_skill", tool_input={"name": "db-migrate--alice"})
+    if event == "SessionStart":
+        native = dict(native, source=claude.get("source", "startup"))
+    if event in ("PreToolUse", "PostToolUse", "UserPromptSubmit") and "session_id" in claude:
+        native = dict(native, session_id=claude["session_id"])
+    return _sized(agent, native, claude, home)
+
+
+def install_copies(python: str, data_dir: str) -> None:
+    """Write the launcher copies ``lakeloop install`` writes, pinned to ``python``: Claude Code's
+    plugin copy (``<data dir>/claude-plugin``) and the Codex/Gemini one (``<data dir>/agent-hooks``),
+    and make them the launchers of ``LAUNCHERS``: a ratio compares what each agent really runs."""
+    sys.path.insert(0, str(ROOT / "plugin"))
+    from lakeloop.agents.hookcopy import AGENT_COPY_FILES, write_copy
+
+    write_copy(Path(data_dir, "claude-plugin"), python)
+    write_copy(Path(data_dir, "agent-hooks"), python, AGENT_COPY_FILES)
+    LAUNCHERS["claude"] = Path(data_dir, "claude-plugin", "hooks", "run")
+    LAUNCHERS["codex"] = LAUNCHERS["gemini"] = Path(data_dir, "agent-hooks", "hooks", "run")
+
+
+#: ``--agent-env`` settings, added to the agent's hook environment
+EXTRA_AGENT_ENV: dict[str, str] = {}
+
+
+def agent_env(agent: str, env: dict, home: str) -> dict:
+    """The environment ``agent`` gives its hooks: Claude Code's (``CLAUDE_PLUGIN_DATA``) for claude;
+    Codex: ``CODEX_HOME``; Gemini: ``GEMINI_PROJECT_DIR``, ``CLAUDE_PROJECT_DIR``; then
+    ``EXTRA_AGENT_ENV``."""
+    if agent == "claude":
+        return env
+    out = {k: v for k, v in env.items() if k != "CLAUDE_PLUGIN_DATA"}
+    if agent == "codex":
+        out["CODEX_HOME"] = f"{home}/.codex"
+    else:
+        out.update(GEMINI_PROJECT_DIR=f"{home}/project", CLAUDE_PROJECT_DIR=f"{home}/project")
+    out.update(EXTRA_AGENT_ENV)
+    return out
 
 
 def _pre_tool_use(tool: str, tool_input: dict, home: str) -> bytes:
@@ -210,6 +344,21 @@ def memory_cases(args, env: dict, standin, home: str, floor: float) -> int:
             {"command": f"grep -rn {word} ~/.deeplake/memory | head", "description": "search memory"},
         ),
     ]
+    if args.agent != "claude":  # only the shell reaches those agents' hooks on the memory path
+        bash = next(c for c in cases if c[1] == "Bash")
+        claude_payload = _pre_tool_use(bash[1], bash[2], home)
+        native = agent_case(args.agent, "PreToolUse", claude_payload, home)
+        sides = [
+            ("PreToolUse", claude_payload, env, "claude"),
+            ("PreToolUse", native, agent_env(args.agent, env, home), args.agent),
+        ]
+        claude_t, agent_t = measure_sides(sides, args.runs)
+        ratio = statistics.median(agent_t) / statistics.median(claude_t)
+        print(
+            f"{bash[0]:<40} median {statistics.median(agent_t):6.1f} ms  claude "
+            f"{statistics.median(claude_t):6.1f} ms  ratio {ratio:4.2f}{'' if ratio <= 1.10 else '  <-- over 1.10'}"
+        )
+        return events
     for label, tool, tool_input in cases:
         payload = _pre_tool_use(tool, tool_input, home)
         times, peak_kib, requests, out = measure_memory(payload, env, args.runs, standin)
@@ -236,7 +385,22 @@ def main() -> int:
     ap.add_argument("--store", choices=("embedded", "deeplake"), default="embedded")
     ap.add_argument("--memory", action="store_true", help="add the memory-path cases")
     ap.add_argument("--events", type=int, default=None, help="captured events for --memory")
+    ap.add_argument(
+        "--agent", choices=("claude", "codex", "gemini"), default="claude", help="the agent whose hooks run"
+    )
+    ap.add_argument(
+        "--agent-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --agent codex|gemini: also set NAME=VALUE for that agent's hooks (to try a change)",
+    )
     args = ap.parse_args()
+    for item in args.agent_env:
+        name, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--agent-env {item!r}: expected NAME=VALUE")
+        EXTRA_AGENT_ENV[name] = value
     import contextlib
 
     with contextlib.ExitStack() as stack:
@@ -277,9 +441,9 @@ def run(args, standin) -> int:
         print(f"store: {args.store}")
         global DATA_DIR
         DATA_DIR = Path(data_dir)
-        manifest = Path(data_dir, "pulled-skills.json")
-        manifest.parent.mkdir(parents=True)
-        manifest.write_text(json.dumps({"skills": {"db-migrate--alice": {"version": 1}}}))
+        Path(data_dir).mkdir(parents=True)
+        for name in ("pulled-skills.json", "pulled-skills-codex.json", "pulled-skills-gemini.json"):
+            Path(data_dir, name).write_text(json.dumps({"skills": {"db-migrate--alice": {"version": 1}}}))
         cases = [
             ("capture hook (PostToolUse, Bash)", "PostToolUse", _payload("PostToolUse", "Bash")),
             ("PreToolUse, non-memory tool (Bash)", "PreToolUse", _payload("PreToolUse", "Bash")),
@@ -296,17 +460,38 @@ def run(args, standin) -> int:
             t.append((time.perf_counter() - t0) * 1000)
         floor = statistics.median(t)
         print(f"{'python -c pass (interpreter floor)':<40} median {floor:6.1f} ms")
-        prefilled = memory_cases(args, env, standin, f"{tmp}/home", floor) if args.memory else 0
-        seed_summaries(env, f"{tmp}/home")
+        home = f"{tmp}/home"
+        if args.agent != "claude":
+            install_copies(args.python, data_dir)
+        prefilled = memory_cases(args, env, standin, home, floor) if args.memory else 0
+        seed_summaries(env, home)
         captured = 0
-        for label, event, payload in cases:
-            times = measure(event, payload, env, args.runs)
-            if event in ("PostToolUse", "UserPromptSubmit"):
-                captured += len(times) + 2
-            q = statistics.quantiles(times, n=10)
+        if args.agent != "claude":
             print(
-                f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
-                f"min {min(times):6.1f} ms  (n={len(times)})"
+                f"agent: {args.agent} (each case also run as Claude Code, alternating; ratio = {args.agent} / claude)"
+            )
+        for label, event, payload in cases:
+            if args.agent == "claude":
+                times = measure(event, payload, env, args.runs)
+                if event in ("PostToolUse", "UserPromptSubmit"):
+                    captured += len(times) + 2
+                q = statistics.quantiles(times, n=10)
+                print(
+                    f"{label:<40} median {statistics.median(times):6.1f} ms  p90 {q[-1]:6.1f} ms  "
+                    f"min {min(times):6.1f} ms  (n={len(times)})"
+                )
+                continue
+            native = agent_case(args.agent, event, payload, home, arming="arming" in label)
+            sides = [(event, payload, env, "claude"), (event, native, agent_env(args.agent, env, home), args.agent)]
+            claude_t, agent_t = measure_sides(sides, args.runs)
+            if event in ("PostToolUse", "UserPromptSubmit"):
+                captured += 2 * (len(agent_t) + 2)
+            ratio = statistics.median(agent_t) / statistics.median(claude_t)
+            q = statistics.quantiles(agent_t, n=10)
+            print(
+                f"{label:<40} median {statistics.median(agent_t):6.1f} ms  p90 {q[-1]:6.1f} ms  "
+                f"claude {statistics.median(claude_t):6.1f} ms  ratio {ratio:4.2f}"
+                f"{'' if ratio <= 1.10 else '  <-- over 1.10'}  ({len(native)} vs {len(payload)} bytes)"
             )
         # The detached drainers store the spooled events; wait for them, then count rows.
         import sqlite3

@@ -1,12 +1,14 @@
 """Prepare the plugin's virtualenv without blocking the session (standard library only).
 
-``bootstrap.py VENV EVENT``: run by ``hooks/run`` with the system python3 while VENV is not
+``bootstrap.py VENV EVENT [AGENT]``: run by ``hooks/run`` with the system python3 while VENV is not
 ready. It must cost a hook no more than a normal capture does (tens of milliseconds), so it
 imports only what it uses, and the log line about the build is written by the build itself:
 
 1. A capture event (UserPromptSubmit, PostToolUse, Stop, SubagentStop) is spooled to the
    outbox (``lakeloop.outbox.spool`` needs only the standard library), so no event is lost
-   while the plugin installs itself. Other events are logged, at INFO, as not handled.
+   while the plugin installs itself, with the agent named by AGENT (``lakeloop.agents``;
+   absent: Claude Code) recorded in the entry. Other events, and an AGENT that is unknown or
+   does not install EVENT, are logged, at INFO, as not handled.
 2. One build at a time, by one process: the hook takes the build lock (``VENV.lock``, through
    ``lakeloop.locks``, which is standard-library only and works on this python3) without
    waiting. Held: a build runs, the hook returns. Free: the hook forks the detached build,
@@ -54,9 +56,22 @@ def _log(message, level="info"):
         pass
 
 
-def _spool(event, data):
-    """Spool a capture event to the outbox; returns what happened (for a log line), or None
-    when it was spooled."""
+def _served(event, agent):
+    """True when ``agent`` is a known agent that installs ``event`` (Claude Code: always)."""
+    if agent == "claude":
+        return True
+    try:
+        from lakeloop import agents
+
+        served = agents.get(agent) if agent in agents.NAMES else None
+    except Exception:
+        return False
+    return served is not None and event not in served.ignored_events and event in served.events.values()
+
+
+def _spool(event, data, agent="claude"):
+    """Spool a capture event to the outbox for ``agent``; returns what happened (for a log
+    line), or None when it was spooled."""
     if len(data) > MAX_PAYLOAD:
         return "payload too large, dropped"
     if not data.strip():
@@ -68,7 +83,7 @@ def _spool(event, data):
     try:
         from lakeloop.outbox import spool
 
-        spool.put_raw(event, data)
+        spool.put_raw(event, data, agent=agent)
     except Exception as exc:
         return f"could not spool ({exc})"
     return None
@@ -171,10 +186,11 @@ def _start_build(venv, event):
 
 
 def main(argv):
-    """``bootstrap.py VENV EVENT [ARGS...]`` with the hook payload on stdin."""
+    """``bootstrap.py VENV EVENT [AGENT | ARGS...]`` with the hook payload on stdin."""
     os.umask(0o077)  # what the hook and its build create (spooled events, the state files) is private
     venv = argv[0] if argv else ""
     event = argv[1] if len(argv) > 1 else "?"
+    agent = argv[2] if len(argv) > 2 and event != "cli" else "claude"
     data = b"" if event == "cli" else sys.stdin.buffer.read(MAX_PAYLOAD + 1)  # never block Claude Code's pipe
     sys.path.insert(0, PLUGIN_SRC)
     if sys.version_info < (3, 10):  # noqa: UP036 - run by the system python3, which may be older
@@ -187,8 +203,10 @@ def main(argv):
     if not venv:
         return
     problem = "not handled" if event not in CAPTURE_EVENTS or os.environ.get("LAKELOOP_WORKER") == "1" else None
+    if problem is None and not _served(event, agent):
+        problem = "not handled"
     if problem is None:
-        problem = _spool(event, data)
+        problem = _spool(event, data, agent)
     try:
         _start_build(venv, event)
     except OSError as exc:

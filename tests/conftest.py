@@ -4,9 +4,9 @@
 * ``plugin/`` goes on ``sys.path`` so the sources import as ``lakeloop``.
 * Every test runs isolated (``isolated_env``, autouse): its own ``HOME``, credentials path and data,
   log and skills directories under ``tmp_path``, ``LAKELOOP_USER=tester``, and every
-  ``LAKELOOP_*``, ``DEEPLAKE_*``, ``HIVEMIND_*``, ``XDG_*``, ``CLAUDE_*`` and ``ANTHROPIC_*``
-  variable of the user's environment removed. As it ends, every process still running for its data
-  directory (a lingering drainer, a job runner and its jobs) is killed
+  ``LAKELOOP_*``, ``DEEPLAKE_*``, ``HIVEMIND_*``, ``XDG_*``, ``CLAUDE_*``, ``ANTHROPIC_*``,
+  ``CODEX_*`` and ``GEMINI_*`` variable of the user's environment removed. As it ends, every
+  process still running for its data directory (a lingering drainer, a job runner and its jobs) is killed
   (``tests.support.processes.kill_leftovers``), so none acts on a later test.
 * An audit hook (``tests.support.isolation``) watches the real home's ``.deeplake/`` (the HOME this
   process started with, and the passwd entry's): any open or listing of it during a test is
@@ -26,6 +26,9 @@
 * ``claude_bin`` (module): the pinned Claude Code binary (``tests.support.claude_code``), installed
   once per machine in the user cache when needed; a skip when it cannot be had (a failure when ``CI``
   is set).
+* ``codex_bin`` / ``gemini_bin`` (module): the same for the pinned Codex CLI and Gemini CLI
+  (``tests.support.codex_cli``, ``tests.support.gemini_cli``): npm launchers that need ``node`` on
+  PATH (their modules' ``node_env()``).
 * A run cleans up after itself: a passing test's ``tmp_path`` is deleted as it ends (pyproject.toml's
   ``tmp_path_retention_policy``), and when every test passed, ``pytest_sessionfinish`` fails the run
   if its base temporary directory still holds more than ``tests.support.tmp_usage.LIMIT_BYTES``.
@@ -164,6 +167,24 @@ def claude_bin() -> str:
     from tests.support.claude_code import claude_bin_fixture
 
     return claude_bin_fixture()
+
+
+@pytest.fixture(scope="module")
+def codex_bin() -> str:
+    """Path of the pinned ``codex`` launcher (run it with ``tests.support.codex_cli.node_env()``), or
+    a skip (a failure under ``CI``)."""
+    from tests.support.codex_cli import codex_bin_fixture
+
+    return codex_bin_fixture()
+
+
+@pytest.fixture(scope="module")
+def gemini_bin() -> str:
+    """Path of the pinned ``gemini`` launcher (run it with ``tests.support.gemini_cli.node_env()``), or
+    a skip (a failure under ``CI``)."""
+    from tests.support.gemini_cli import gemini_bin_fixture
+
+    return gemini_bin_fixture()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own sessionfinish removes the base directory

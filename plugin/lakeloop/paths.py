@@ -17,10 +17,13 @@ The data and log directories are private: ``private_dir`` creates them 0700
 the skills root are the agent's files, not lakeloop's private data: SKILL.md is 0644.
 
 platformdirs is imported lazily and only when no override is set. Importing it
-costs ~16 ms, a third of a hook, so inside Claude Code (``CLAUDE_PLUGIN_DATA``
-set) its answers are cached in ``$CLAUDE_PLUGIN_DATA/lakeloop-dirs.txt``,
+costs ~16 ms, a third of a hook, so its answers are cached in ``lakeloop-dirs.txt``,
 keyed by the variables they depend on (HOME and the XDG variables), and
-recomputed whenever one of those changes. The launcher may run before the
+recomputed whenever one of those changes. The cache lives in ``$CLAUDE_PLUGIN_DATA``
+inside Claude Code, else in the user cache directory, found by the XDG rules without
+platformdirs (``$XDG_CACHE_HOME/lakeloop``, ``~/.cache/lakeloop``; on macOS
+``~/Library/Caches/lakeloop``): Codex CLI's and Gemini CLI's hooks, which get no plugin data
+directory, pay the import once too. The launcher may run before the
 plugin's virtualenv exists (system python3, no platformdirs): then the same
 locations are derived from the XDG rules platformdirs follows, so a log line is
 never lost for want of a library.
@@ -45,8 +48,22 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _dirs_cache_dir() -> str:
+    """Where ``lakeloop-dirs.txt`` lives (see the module docstring); "" when HOME is unknown."""
+    plugin_data = os.environ.get("CLAUDE_PLUGIN_DATA", "").strip()
+    if plugin_data:
+        return plugin_data
+    home = os.path.expanduser("~")
+    if not os.path.isabs(home):
+        return ""
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches", APP)
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return os.path.join(xdg if os.path.isabs(xdg) else os.path.join(home, ".cache"), APP)
+
+
 def _platform_dir(kind: str) -> str:
-    cache_dir = os.environ.get("CLAUDE_PLUGIN_DATA", "").strip()
+    cache_dir = _dirs_cache_dir()
     if not cache_dir:
         return _compute(kind)
     cache = os.path.join(cache_dir, "lakeloop-dirs.txt")
@@ -60,7 +77,7 @@ def _platform_dir(kind: str) -> str:
         pass
     data, log = _compute("data"), _compute("log")
     try:
-        os.makedirs(cache_dir, exist_ok=True)
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
         tmp = f"{cache}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(f"{key}\n{data}\n{log}\n")

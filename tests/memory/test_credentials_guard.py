@@ -170,6 +170,11 @@ READS = [
     "find ~ -name credentials.json -exec cat {} \\;",
     "grep -r token ~ --include=credentials.json",
     "cat src/../../home/.deeplake/credentials.json",
+    # shell options that let a glob match a leading dot
+    "shopt -s dotglob; cat ~/*/cred*",
+    "shopt -s globstar dotglob; cat ~/**/*.json",
+    "GLOBIGNORE=x; cat ~/*/credentials.json",
+    "shopt -s extglob\ncat ~/@(.d|x)eeplake/credentials.json",
 ]
 
 

@@ -261,3 +261,70 @@ def test_tool_paths_through_a_symlink_are_followed(tmp_path, monkeypatch):
     ]:
         assert _memory_candidate("PreToolUse", _tool(tool, ti, str(project))), (tool, ti)
     assert not _memory_candidate("PreToolUse", _tool("Read", {"file_path": "README.md"}, str(project)))
+
+
+# -- Gemini CLI's tool names (``hooks/run PreToolUse gemini``) -----------------------------------
+
+
+def _gemini(tool: str, tool_input: dict, cwd: str = "/home/u/proj") -> bytes:
+    """A raw Gemini CLI BeforeTool payload (its own tool names; no tool_use_id)."""
+    return json.dumps(
+        {
+            "session_id": "s",
+            "transcript_path": "/home/u/.gemini/tmp/p/chats/s.json",
+            "cwd": cwd,
+            "hook_event_name": "BeforeTool",
+            "timestamp": "2026-12-07T00:52:04.295Z",
+            "tool_name": tool,
+            "tool_input": tool_input,
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize("command", ["cat ~/.dee*/memory/index.md", "cd; cat .dee*/memory/x", "grep -r x ~"])
+def test_gemini_shell_commands_get_the_bash_rules(monkeypatch, command):
+    monkeypatch.setenv("HOME", "/home/u")
+    assert _memory_candidate("PreToolUse", _gemini("run_shell_command", {"command": command}), "gemini")
+    # the same bytes under Claude Code's rules: a run_shell_command is no Bash call there
+    assert not _memory_candidate("PreToolUse", _gemini("run_shell_command", {"command": command}))
+
+
+def test_gemini_shell_dir_path_is_read_as_the_commands_directory(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/u")
+    walk = {"command": "grep -r x .", "dir_path": "/home/u"}
+    assert _memory_candidate("PreToolUse", _gemini("run_shell_command", walk), "gemini")
+    assert not _memory_candidate(
+        "PreToolUse", _gemini("run_shell_command", {"command": "grep -r x .", "dir_path": "src"}), "gemini"
+    )
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input", "cwd"),
+    [
+        ("glob", {"pattern": ".dee*/**"}, "/home/u"),
+        ("glob", {"pattern": "/home/u/.d*/memory/*", "dir_path": "src"}, "/home/u/proj"),
+        ("grep_search", {"pattern": "x", "dir_path": "/home/u"}, "/home/u/proj"),
+        ("grep_search", {"pattern": "x", "include_pattern": "../../**"}, "/home/u/proj"),
+        ("list_directory", {"dir_path": "/home/u"}, "/home/u/proj"),
+        ("read_many_files", {"include": ["notes/*.md"]}, "/home/u/proj"),
+    ],
+)
+def test_gemini_file_tools_reaching_the_guarded_paths_are_checked(monkeypatch, tool, tool_input, cwd):
+    monkeypatch.setenv("HOME", "/home/u")
+    assert _memory_candidate("PreToolUse", _gemini(tool, tool_input, cwd), "gemini")
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input"),
+    [
+        ("run_shell_command", {"command": "ls -la", "description": "list"}),
+        ("run_shell_command", {"command": "grep -rn TODO src/ | head", "dir_path": "src"}),
+        ("glob", {"pattern": "src/**/*.py"}),
+        ("grep_search", {"pattern": "TODO", "dir_path": "src", "include_pattern": "*.py"}),
+        ("read_file", {"file_path": "/home/u/proj/README.md"}),
+        ("list_directory", {"dir_path": "src"}),
+    ],
+)
+def test_ordinary_gemini_calls_stay_on_the_cheap_path(monkeypatch, tool, tool_input):
+    monkeypatch.setenv("HOME", "/home/u")
+    assert not _memory_candidate("PreToolUse", _gemini(tool, tool_input), "gemini")

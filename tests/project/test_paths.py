@@ -57,3 +57,18 @@ def test_answers_cached_under_claude_plugin_data(tmp_path):
     assert cache[1:] == first[:2]
     moved = _run({**env, "XDG_DATA_HOME": str(tmp_path / "xdg")})
     assert moved[0] == str(tmp_path / "xdg" / "lakeloop") and moved[2] == "True"
+
+
+def test_answers_cached_in_the_user_cache_dir_outside_claude_code(tmp_path):
+    """Without CLAUDE_PLUGIN_DATA (Codex CLI's and Gemini CLI's hooks) the answers are cached in the
+    user cache directory: the second process does not import platformdirs either."""
+    env = _clean_env(tmp_path)
+    first, second = _run(env), _run(env)
+    assert first[:2] == second[:2] and first[2] == "True" and second[2] == "False"
+    cache = tmp_path / "home" / ".cache" / "lakeloop" / "lakeloop-dirs.txt"
+    assert cache.read_text().splitlines()[1:] == first[:2]
+    assert oct(cache.parent.stat().st_mode & 0o777) == "0o700"
+    moved = _run({**env, "XDG_CACHE_HOME": str(tmp_path / "c"), "XDG_DATA_HOME": str(tmp_path / "xdg")})
+    assert (
+        moved[0] == str(tmp_path / "xdg" / "lakeloop") and (tmp_path / "c" / "lakeloop" / "lakeloop-dirs.txt").exists()
+    )

@@ -209,3 +209,29 @@ def test_the_session_end_hook_queues_the_final_summary_and_the_runner_runs_it(sh
     job = wait_state(f"session:{SID}", "done", kind=KIND)
     assert job.kind == KIND and job.outcome == "too_short" and job.attempts == 1
     assert [j.key for j in summary_jobs()] == [f"session:{SID}"]
+
+
+def test_summary_jobs_carry_the_sessions_agent(shop, queue_only):
+    """A Gemini CLI session's summary jobs (periodic from its rows, final from its SessionEnd) name
+    its agent, whose CLI writes the summary; a Claude Code session's name ``claude_code``."""
+    from tests.support.payloads import agent_payload
+
+    for i in range(50):
+        payload = {**agent_payload("gemini", "BeforeAgent"), "cwd": str(shop), "session_id": SID, "prompt": f"p{i}"}
+        spool.put_raw("UserPromptSubmit", json.dumps(payload).encode(), agent="gemini")
+    drain()
+    [periodic] = summary_jobs()
+    assert periodic.payload_dict()["agent"] == "gemini"
+    assert trigger.session_ended({"session_id": SID, "cwd": str(shop)}, LOG, "gemini") == "merged"
+    [final] = summary_jobs()
+    assert final.payload_dict()["final"] is True and final.payload_dict()["agent"] == "gemini"
+    trigger.session_ended({"session_id": "other", "cwd": str(shop)}, LOG)
+    assert {j.payload_dict()["agent"] for j in summary_jobs()} == {"gemini", "claude_code"}
+
+
+def test_the_agent_constants_are_the_agents_own():
+    from lakeloop import agents
+    from lakeloop.agents.base import JOB_AGENT_KEY
+
+    assert trigger.JOB_AGENT_KEY == JOB_AGENT_KEY
+    assert trigger.CLAUDE_ROW_AGENT == agents.get("claude").row_agent

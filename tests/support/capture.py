@@ -7,7 +7,8 @@
 * ``prompt(cwd, text, session=None)``, ``tool(cwd, output)``, ``stop(cwd, text)``: recorded
   UserPromptSubmit, PostToolUse (Bash) and Stop payloads of a session in ``cwd`` saying ``text``.
 * ``stored_messages()``: the ``message`` JSON texts of the embedded store's sessions rows, oldest
-  first ([] while the store or its schema does not exist yet); ``stored()``: the same, decoded.
+  first ([] while the store or its schema does not exist yet); ``stored()``: the same, decoded;
+  ``stored_with_agent()``: ``(agent column, decoded message)`` pairs.
 * ``drained_up_to(sentinel, **env)``: capture a Stop saying ``sentinel`` from an ordinary directory
   and await it in the store: the drainer stores entries oldest first, so every event captured
   before it was handled by then. Returns ``stored()``; asserts the outbox is empty.
@@ -28,9 +29,10 @@ from tests.support.payloads import first_payload
 from tests.support.waiting import wait_until
 
 
-def capture(event: str, payload: dict, **env: str) -> None:
-    """Send ``payload`` to the ``event`` hook as Claude Code does; the drainer exits when idle."""
-    run_quiet_hook(event, payload, **{"LAKELOOP_DRAIN_LINGER_S": "0", **env})
+def capture(event: str, payload: dict, agent: str | None = None, **env: str) -> None:
+    """Send ``payload`` to the ``event`` hook as Claude Code does (as ``agent``'s installed hook
+    does: ``hooks/run <event> <agent>``, when given); the drainer exits when idle."""
+    run_quiet_hook(event, payload, agent=agent, **{"LAKELOOP_DRAIN_LINGER_S": "0", **env})
 
 
 def send_all(items: list[tuple[str, dict]], env: dict | None = None) -> None:
@@ -69,6 +71,19 @@ def stored_messages() -> list[str]:
     db = sqlite3.connect(paths.store_file())
     try:
         return [r[0] for r in db.execute("SELECT message FROM sessions ORDER BY rowid")]
+    except sqlite3.OperationalError:  # the drainer is creating the schema
+        return []
+    finally:
+        db.close()
+
+
+def stored_with_agent() -> list[tuple[str, dict]]:
+    """``(agent column, decoded message)`` of the embedded store's sessions rows, oldest first."""
+    if not paths.store_file().exists():
+        return []
+    db = sqlite3.connect(paths.store_file())
+    try:
+        return [(r[0], json.loads(r[1])) for r in db.execute("SELECT agent, message FROM sessions ORDER BY rowid")]
     except sqlite3.OperationalError:  # the drainer is creating the schema
         return []
     finally:

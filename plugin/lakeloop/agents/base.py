@@ -204,7 +204,9 @@ class Agent:
         written) on an invalid config file."""
         raise NotImplementedError
 
-    def status(self) -> AgentStatus:
+    def status(self, probe: bool = True) -> AgentStatus:
         """This agent's binary, version, and whether lakeloop's hooks are installed, trusted and
-        active. Writes nothing; every subprocess is bounded."""
+        active. ``probe``: also ask the agent's own CLI where that is slower (Codex's app-server
+        for trust, ``claude plugin list``); False reads local files only. Writes nothing; every
+        subprocess is bounded."""
         raise NotImplementedError

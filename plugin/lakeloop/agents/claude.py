@@ -67,25 +67,107 @@ class ClaudeCode(Agent):
 
     # model_call, find_binary, version: skill-loop and install helpers fill these in.
     def model_call(self, prompt: str, system: str, role: str, timeout_s: float, env: dict[str, str]) -> str:
-        """See ``Agent.model_call``: ``claude -p`` (skill-loop helper)."""
-        raise NotImplementedError("skill-loop helper: claude -p call")
+        """See ``Agent.model_call``: ``claude -p --tools ""`` (``lakeloop.agents.calls``) with
+        ``LAKELOOP_JUDGE_MODEL`` / ``LAKELOOP_PROPOSER_MODEL`` / ``LAKELOOP_SUMMARY_MODEL`` by
+        ``role``. Raises AgentError (no binary: "no agent CLI: set LAKELOOP_CLAUDE_BIN ..."),
+        KeyError for a role not in ``ROLES``."""
+        from .. import config
+        from ..errors import AgentError
+        from .calls import claude_call
+
+        models = {"judge": config.judge_model, "proposer": config.proposer_model, "summary": config.summary_model}
+        model = models[role]()
+        binary = self.find_binary()
+        if binary is None:
+            raise AgentError("no agent CLI: set LAKELOOP_CLAUDE_BIN or put claude on PATH")
+        return claude_call(binary, prompt, system, model, timeout_s, env)
 
     def find_binary(self) -> str | None:
-        """See ``Agent.find_binary`` (install helper)."""
-        raise NotImplementedError("install helper")
+        """See ``Agent.find_binary``: ``LAKELOOP_CLAUDE_BIN``, ``claude`` on PATH, then Claude
+        Code's usual install places (``USUAL``)."""
+        from .binary import find
+
+        return find(self.bin_env, "claude", USUAL)
 
     def version(self, binary: str) -> str | None:
-        """See ``Agent.version`` (install helper)."""
-        raise NotImplementedError("install helper")
+        """See ``Agent.version`` (``claude --version``: ``2.1.330 (Claude Code)``)."""
+        from .binary import version
+
+        return version(binary)
 
     def install(self, launcher: str) -> InstallReport:
-        """See ``Agent.install``: the plugin copy and marketplace flow (install helper)."""
-        raise NotImplementedError("install helper")
+        """Not used: Claude Code's install is the plugin copy and marketplace flow of
+        ``lakeloop.cli.install`` (``install_claude``), which drives Claude Code's own CLI (an entry
+        point's business, above this layer). Raises NotImplementedError."""
+        raise NotImplementedError("lakeloop.cli.install.install_claude installs Claude Code")
 
     def uninstall(self) -> InstallReport:
-        """See ``Agent.uninstall`` (install helper)."""
-        raise NotImplementedError("install helper")
+        """Not used: ``lakeloop.cli.uninstall`` removes the plugin through Claude Code's CLI.
+        Raises NotImplementedError."""
+        raise NotImplementedError("lakeloop.cli.uninstall removes Claude Code's plugin")
 
-    def status(self) -> AgentStatus:
-        """See ``Agent.status`` (install helper)."""
-        raise NotImplementedError("install helper")
+    def status(self, probe: bool = True) -> AgentStatus:
+        """See ``Agent.status``. ``installed``: with ``probe``, ``claude plugin list --json`` lists
+        ``lakeloop@lakeloop`` (bounded to ``LIST_TIMEOUT_S``); without (or when that fails), the
+        plugin copy ``lakeloop install claude`` writes is there. ``trusted`` is None (Claude Code
+        has no hook trust); ``config`` is the plugin copy's directory."""
+        import os
+
+        from .base import AgentStatus
+        from .hookcopy import STAMP, plugin_copy_dir
+
+        binary = self.find_binary()
+        copy = plugin_copy_dir()
+        out = AgentStatus(
+            agent=self.name,
+            path=binary,
+            version=self.version(binary) if binary else None,
+            installed=os.path.isfile(copy / "hooks" / STAMP),
+            trusted=None,
+            active=False,
+            config=str(copy),
+            skills_dir=str(self.skills_dir()),
+        )
+        if binary is None:
+            out.problems.append(f"claude not found (PATH, {self.bin_env})")
+        elif probe:
+            listed = _plugin_listed(binary)
+            if listed is None:
+                out.problems.append("`claude plugin list --json` failed (installed: the plugin copy checked)")
+            else:
+                out.installed = listed
+        out.active = out.installed
+        return out
+
+
+#: Claude Code's usual install places, after ``LAKELOOP_CLAUDE_BIN`` and PATH
+USUAL = (
+    "~/.claude/local/claude",
+    "~/.local/bin/claude",
+    "~/.npm-global/bin/claude",
+    "/usr/local/bin/claude",
+    "/opt/homebrew/bin/claude",
+)
+#: bound of ``claude plugin list --json``, seconds
+LIST_TIMEOUT_S = 30.0
+
+
+def _plugin_listed(binary: str) -> bool | None:
+    """Whether ``claude plugin list --json`` lists ``lakeloop@lakeloop``; None when it fails."""
+    import json
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            [binary, "plugin", "list", "--json"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=LIST_TIMEOUT_S,
+        )
+        listed = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if not isinstance(listed, list):
+        return None
+    return any(isinstance(p, dict) and p.get("id") == "lakeloop@lakeloop" for p in listed)

@@ -73,43 +73,86 @@ class CodexCLI(Agent):
 
     # capture helper -------------------------------------------------------------------------
     def canonical_payload(self, canonical_event: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """See ``Agent.canonical_payload`` (capture helper)."""
-        raise NotImplementedError("capture helper")
+        """See ``Agent.canonical_payload``: a copy without ``turn_id`` and ``model``
+        (``agents.payloads.codex_payload``)."""
+        from .payloads import codex_payload
+
+        return codex_payload(canonical_event, payload)
 
     def pre_tool_output(self, decision: dict[str, Any], native_payload: dict[str, Any]) -> dict[str, Any]:
-        """See ``Agent.pre_tool_output`` (capture helper)."""
-        raise NotImplementedError("capture helper")
+        """See ``Agent.pre_tool_output``: a deny as Claude Code's; an allow as
+        ``updatedInput: {"command": C}`` only (``agents.answers.codex_output``)."""
+        from .answers import codex_output
+
+        return codex_output(decision, native_payload)
 
     def session_start_output(self, system_message: str, context: str) -> dict[str, Any]:
-        """See ``Agent.session_start_output`` (capture helper)."""
-        raise NotImplementedError("capture helper")
+        """See ``Agent.session_start_output``: Claude Code's shape. Codex 0.169 takes
+        ``additionalContext`` to the model as a developer message and accepts ``systemMessage``
+        beside it (the context still arrives; ``codex exec`` does not print the message)."""
+        from .answers import session_start
+
+        return session_start("SessionStart", system_message, context)
 
     # skill-loop helper ------------------------------------------------------------------------
     def skill_text(self, ref: str, body: str) -> str:
-        """See ``Agent.skill_text`` (skill-loop helper)."""
-        raise NotImplementedError("skill-loop helper")
+        """See ``Agent.skill_text``: the front matter's ``name`` set to ``ref``, cut to the 64
+        characters Codex 0.169 accepts (a longer name makes it skip the skill; the skill's use is
+        found by its path, ``skills/<ref>/SKILL.md``, not by its name), and a ``description``
+        when it has none (``lakeloop.agents.targets.named_skill_text``)."""
+        from .targets import named_skill_text
+
+        return named_skill_text(ref, body, max_name=64)
 
     def model_call(self, prompt: str, system: str, role: str, timeout_s: float, env: dict[str, str]) -> str:
-        """See ``Agent.model_call``: ``codex exec`` (skill-loop helper)."""
-        raise NotImplementedError("skill-loop helper")
+        """See ``Agent.model_call``: a tool-less ``codex exec`` (``lakeloop.agents.calls``) with
+        ``LAKELOOP_CODEX_MODEL`` for every role (empty: the CLI's own model). Raises AgentError
+        (no binary: "no agent CLI: set LAKELOOP_CODEX_BIN ..."), KeyError for a role not in ``ROLES``."""
+        from .. import config
+        from ..errors import AgentError
+        from .base import ROLES
+        from .calls import codex_call
+
+        if role not in ROLES:
+            raise KeyError(role)
+        binary = self.find_binary()
+        if binary is None:
+            raise AgentError("no agent CLI: set LAKELOOP_CODEX_BIN or put codex on PATH")
+        return codex_call(binary, prompt, system, config.codex_model(), timeout_s, env)
 
     # install helper ---------------------------------------------------------------------------
     def find_binary(self) -> str | None:
-        """See ``Agent.find_binary`` (install helper)."""
-        raise NotImplementedError("install helper")
+        """See ``Agent.find_binary``: ``LAKELOOP_CODEX_BIN``, ``codex`` on PATH, npm's usual places."""
+        from .binary import find, npm_places
+
+        return find(self.bin_env, "codex", npm_places("codex"))
 
     def version(self, binary: str) -> str | None:
-        """See ``Agent.version`` (install helper)."""
-        raise NotImplementedError("install helper")
+        """See ``Agent.version`` (``@openai/codex``'s package.json, else ``codex --version``)."""
+        from .binary import version
+
+        return version(binary, "@openai/codex")
 
     def install(self, launcher: str) -> InstallReport:
-        """See ``Agent.install`` (install helper)."""
-        raise NotImplementedError("install helper")
+        """See ``Agent.install``: our groups appended to ``$CODEX_HOME/hooks.json`` (``~/.codex``,
+        created 0700, when CODEX_HOME is unset), then trusted through ``codex app-server``
+        (``lakeloop.agents.codex_install``). When ``launcher`` is the agents' launcher copy
+        (``hookcopy.agent_launcher()``) the copy is written first, after the files were validated.
+        Raises InstallRefused (nothing written), InstallError (Codex did not record the trust)."""
+        from .codex_install import install
+
+        return install(self, launcher, codex_home(), TIMEOUTS_S)
 
     def uninstall(self) -> InstallReport:
-        """See ``Agent.uninstall`` (install helper)."""
-        raise NotImplementedError("install helper")
+        """See ``Agent.uninstall``: our groups and trust entries removed, the trust of others'
+        hooks that moved up re-recorded (``lakeloop.agents.codex_install``)."""
+        from .codex_install import uninstall
 
-    def status(self) -> AgentStatus:
-        """See ``Agent.status`` (install helper)."""
-        raise NotImplementedError("install helper")
+        return uninstall(self, codex_home())
+
+    def status(self, probe: bool = True) -> AgentStatus:
+        """See ``Agent.status``: ``trusted`` from ``codex app-server`` when ``probe``, else from the
+        local hash and ``config.toml``."""
+        from .codex_install import status
+
+        return status(self, codex_home(), probe)

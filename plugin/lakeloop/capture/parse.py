@@ -5,11 +5,17 @@ redaction with or without custom patterns) and whom its row is filed under (the 
 row's path) are decided by the settings of the session that captured it, recorded by its hook in
 the entry (``EntrySettings``), never by the drainer's own environment: the drainer may have been
 started by another session or by ``lakeloop flush``.
+
+The agent that ran the hook (Claude Code, Codex CLI, Gemini CLI: ``lakeloop.agents``) is recorded
+in the entry too (``EntrySettings.agent``); ``parse`` turns another agent's payload into the
+canonical (Claude Code-shaped) one with ``Agent.canonical_payload``, and the rows carry that
+agent's ``row_agent``.
 """
 
 from __future__ import annotations
 
 from .. import config
+from ..agents.base import OUTBOX_AGENT_FIELD
 from ..boundedjson import loads_object
 from ..outbox.spool import RECORDED_SETTINGS, parse_header, split_entry
 
@@ -37,12 +43,24 @@ class EntrySettings:
     written without a header (an older lakeloop): ``env`` is then empty, which means the
     defaults: capture on, redaction on, no custom patterns, no ``LAKELOOP_EXCLUDE`` (a
     ``.lakeloop-ignore`` still applies), and the row filed under the drainer's own identity.
+    ``agent``: the ``lakeloop.agents`` name of the agent whose hook spooled the event
+    (``"claude"`` when the entry names none).
     """
 
-    __slots__ = ("env", "cut", "recorded")
+    __slots__ = ("env", "cut", "recorded", "agent")
 
-    def __init__(self, env: dict[str, str], cut: tuple[str, ...] = (), recorded: bool = True) -> None:
-        self.env, self.cut, self.recorded = env, cut, recorded
+    def __init__(
+        self, env: dict[str, str], cut: tuple[str, ...] = (), recorded: bool = True, agent: str = "claude"
+    ) -> None:
+        self.env, self.cut, self.recorded, self.agent = env, cut, recorded, agent
+
+    @property
+    def row_agent(self) -> str:
+        """The rows' ``agent`` value for this entry (``Agent.row_agent``: ``claude_code``,
+        ``codex``, ``gemini``). Raises KeyError for an agent ``lakeloop.agents`` does not know."""
+        from .. import agents
+
+        return agents.get(self.agent).row_agent
 
     @classmethod
     def from_environment(cls) -> EntrySettings:
@@ -88,8 +106,11 @@ def parse(data: bytes, event: str, header: bytes | None = None, log: logging.Log
     header line and ``data`` its payload (the drainer splits them,
     ``lakeloop.outbox.drainer.read_entry``; ``b""``: no header); with ``header`` None, ``data``
     is a whole entry file's bytes. An entry without a settings header (an older lakeloop's)
-    gets the defaults, with one ``log`` line. Raises ValueError (a header that does not
-    parse) and ``boundedjson.PayloadError`` (a payload that is not a JSON object within its
+    gets the defaults, with one ``log`` line. Another agent's payload (the entry names one) is
+    first made canonical (``Agent.canonical_payload``); for it a ``hook_event_name`` other than
+    the agent's native name of ``event`` is not stored. Raises ValueError (a header that does not
+    parse, an agent ``lakeloop.agents`` does not know, another agent's payload naming another
+    event) and ``boundedjson.PayloadError`` (a payload that is not a JSON object within its
     bounds)."""
     if header is None:
         env, cut, data = split_entry(data)
@@ -97,7 +118,10 @@ def parse(data: bytes, event: str, header: bytes | None = None, log: logging.Log
         env, cut = parse_header(header)
     else:
         env, cut = None, ()
+    agent_name = env.pop(OUTBOX_AGENT_FIELD, "claude") if env is not None else "claude"
     payload = loads_object(data)
+    if agent_name != "claude":
+        payload = _canonical(agent_name, event, payload)
     if env is None:
         settings = EntrySettings({}, recorded=False)
         if log is not None:
@@ -108,13 +132,35 @@ def parse(data: bytes, event: str, header: bytes | None = None, log: logging.Log
                 event,
             )
     else:
-        settings = EntrySettings(env, cut)
+        settings = EntrySettings(env, cut, agent=agent_name)
     named = payload.get("hook_event_name")
     if named != event:
         payload[LAUNCHED_AS_KEY] = (str(named)[:60] if named else "", event)
         payload["hook_event_name"] = event
     payload[SETTINGS_KEY] = settings
     return payload
+
+
+def _canonical(name: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Agent ``name``'s ``payload`` as the canonical payload of ``event``. Raises ValueError for
+    an unknown agent, an event that agent does not install (a hook wired by hand), or a payload
+    whose ``hook_event_name`` is not the agent's native name of ``event`` (the entry then goes
+    to ``outbox/failed/`` with one log line)."""
+    from .. import agents
+
+    if name not in agents.NAMES:
+        raise ValueError(f"entry names an unknown agent {name[:40]!r}: not stored")
+    agent = agents.get(name)
+    native = agent.native_event(event)
+    if event not in agent.events.values() or native in agent.ignored_events:
+        raise ValueError(f"{event} is not an event lakeloop handles for {name}: not stored")
+    named = payload.get("hook_event_name")
+    if named != native:
+        shown = str(named)[:60] if named else ""
+        raise ValueError(f"{name} payload says hook_event_name={shown!r}, launched as {event} ({native}): not stored")
+    canonical = agent.canonical_payload(event, payload)
+    canonical["hook_event_name"] = event
+    return canonical
 
 
 def settings_of(payload: dict[str, Any]) -> EntrySettings:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import config
 from ..skillopt import MAX_REACTION_CHARS
 from .parse import settings_of
+from .rows import AGENT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ def react(
 
     ``settings``: the capture settings of the session that sent the prompt, as recorded in its
     outbox entry (``parse.EntrySettings``); the reaction text is cleaned with them (None:
-    this process's environment) and cut to ``MAX_REACTION_CHARS`` characters.
+    this process's environment) and cut to ``MAX_REACTION_CHARS`` characters. The job's
+    ``agent`` is the session's agent's ``row_agent`` (Claude Code's for None).
 
     ``event_id`` (the prompt's event id, fixed when the hook spooled it) makes the
     reaction idempotent: a prompt whose reaction already spent the window, or whose
@@ -102,6 +104,10 @@ def react(
     }
     # the session that reacted publishes, not whoever drains the outbox
     job["user"] = config.user_name(None if settings is None else settings.author_env)
+    # the judge and proposer run through the agent that produced the session
+    from ..agents.base import JOB_AGENT_KEY
+
+    job[JOB_AGENT_KEY] = AGENT if settings is None else settings.row_agent
     key = reaction_key(event_id)
     queued = jobs.submit(NAME, key, job, log=log)
     log.info(

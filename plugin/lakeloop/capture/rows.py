@@ -28,6 +28,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
 
+#: The rows' ``agent`` value for Claude Code (``lakeloop.agents.claude.ClaudeCode.row_agent``);
+#: another agent's rows carry its ``Agent.row_agent``.
 AGENT = "claude_code"
 #: Longest text kept per field (characters); longer text is cut with a marker.
 MAX_FIELD_CHARS = 512 * 1024
@@ -42,7 +44,8 @@ CAPTURED_EVENTS = {
 
 
 def _cut(value: Any, truncated: list[str], field: str, as_json: bool = False) -> str:
-    """``value`` as text (JSON text when ``as_json``), cut to ``MAX_FIELD_CHARS`` with a marker.
+    """``value`` as text (JSON text when ``as_json``; a value that is not a string is JSON text
+    too, None empty), cut to ``MAX_FIELD_CHARS`` with a marker.
 
     A value ``lakeloop.boundedjson`` already cut (``Cut`` / ``RawJSON``, which carry
     ``original_bytes``) is marked with its original size.
@@ -53,7 +56,10 @@ def _cut(value: Any, truncated: list[str], field: str, as_json: bool = False) ->
         text = str.__str__(value) if raw or not as_json else _as_json_text(str.__str__(value))
         truncated.append(f"{field}={original}B")
         return text[:MAX_FIELD_CHARS] + f"...[lakeloop: truncated, {original} bytes in all]"
-    text = _as_json_text(value) if as_json else (value if isinstance(value, str) else str(value))
+    if as_json or not isinstance(value, str):  # a non-string text field (hostile) is JSON text, never repr
+        text = "" if value is None and not as_json else _as_json_text(value)
+    else:
+        text = value
     if len(text) <= MAX_FIELD_CHARS:
         return text
     truncated.append(f"{field}={len(text)}")
@@ -112,11 +118,12 @@ def build_message(
     return msg
 
 
-def session_row(message: dict[str, Any], identity: Identity) -> SessionRow:
+def session_row(message: dict[str, Any], identity: Identity, agent: str = AGENT) -> SessionRow:
     """Wrap a message into a sessions row for ``identity``; the row's ``id`` is the
     message's ``id`` (the event id), so a re-sent event is recognised as the same row.
-    ``size_bytes`` is the UTF-8 length of the message's JSON text. Raises KeyError for a
-    message without ``session_id`` or ``hook_event_name``."""
+    ``size_bytes`` is the UTF-8 length of the message's JSON text; ``agent`` the row's agent
+    value (``Agent.row_agent``). Raises KeyError for a message without ``session_id`` or
+    ``hook_event_name``."""
     path = identity.session_path(message["session_id"])
     text = json.dumps(message, ensure_ascii=False)
     project = project_key(str(message.get("cwd") or ""))
@@ -130,7 +137,7 @@ def session_row(message: dict[str, Any], identity: Identity) -> SessionRow:
         size_bytes=len(text.encode("utf-8", "surrogatepass")),
         project=project,
         description=message["hook_event_name"],
-        agent=AGENT,
+        agent=agent,
         plugin_version=__version__,
         creation_date=now,
         last_update_date=now,
@@ -147,9 +154,10 @@ def event_rows(
     In the built row, ``<private>`` spans of every text field become ``[PRIVATE]`` and then
     secrets ``[REDACTED:<kind>]`` (``lakeloop.redact``; ``LAKELOOP_REDACT=0`` turns the latter
     off): this runs in the drainer, so the row is cleaned before it reaches either store. The
-    settings are the entry's (``parse.SETTINGS_KEY``, set by ``parse``; this process's own for
-    a payload that did not come through it). Any exception raised while building or cleaning
-    the row propagates (the drainer moves the entry to ``failed/``)."""
+    row's ``agent`` is the entry's agent's ``row_agent``. The settings are the entry's
+    (``parse.SETTINGS_KEY``, set by ``parse``; this process's own for a payload that did not
+    come through it). Any exception raised while building or cleaning the row propagates (the
+    drainer moves the entry to ``failed/``)."""
     from ..outbox.spool import MAX_SETTING_BYTES
 
     settings = settings_of(payload)  # left in the payload: a second call on it must see the same
@@ -196,4 +204,4 @@ def event_rows(
     message = redact_message(message, kinds, enabled=settings.redact, patterns=settings.patterns)
     if kinds:  # kinds and counts only: never the secret
         log.info("event %s: redacted %s", event_id, ", ".join(f"{k}={n}" for k, n in sorted(kinds.items())))
-    return [session_row(message, identity)]
+    return [session_row(message, identity, settings.row_agent)]

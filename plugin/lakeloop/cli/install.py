@@ -1,18 +1,26 @@
-"""``lakeloop install claude``: add the lakeloop plugin to Claude Code, run by this same lakeloop.
+"""``lakeloop install [claude|codex|gemini]``: add lakeloop's hooks to a coding agent, run by this
+same lakeloop (no agent: ``claude``).
 
-It writes a small plugin copy into lakeloop's data directory (``plugin_copy_dir()``: the hooks'
-launcher and wiring, the manifests, the slash commands; a few kB, never a virtualenv or a cache)
-with the launcher ``hooks/run`` pinned to the interpreter running this command
-(``sys.executable``), so every hook and slash command runs the installed lakeloop package and
-needs no virtualenv of its own. Then it asks Claude Code's own CLI to add that directory as the
-marketplace ``lakeloop`` and to install ``lakeloop@lakeloop`` from it. Claude Code loads a
-directory marketplace's plugin in place, so rewriting the copy is what updates it.
+**Claude Code** (``claude``, the default): it writes a small plugin copy into lakeloop's data
+directory (``plugin_copy_dir()``: the hooks' launcher and wiring, the manifests, the slash
+commands; a few kB, never a virtualenv or a cache) with the launcher ``hooks/run`` pinned to the
+interpreter running this command (``sys.executable``), so every hook and slash command runs the
+installed lakeloop package and needs no virtualenv of its own. Then it asks Claude Code's own CLI
+to add that directory as the marketplace ``lakeloop`` and to install ``lakeloop@lakeloop`` from
+it. Claude Code loads a directory marketplace's plugin in place, so rewriting the copy is what
+updates it. This flow stays here (it drives Claude Code's CLI, an entry point's business);
+``lakeloop.agents.claude`` knows Claude Code's binary, version and status.
 
 Idempotent: a second run rewrites the copy (and so refreshes the plugin after an upgrade) and
 says the plugin was already installed. A marketplace named ``lakeloop`` that points elsewhere
 (a checkout added by hand) is replaced by the copy. The Claude Code binary is
-``LAKELOOP_CLAUDE_BIN``, else ``claude`` on PATH, else its usual install locations
-(``lakeloop.skillopt.agent.find_claude``). Nothing secret is passed in argv: only paths and names.
+``LAKELOOP_CLAUDE_BIN``, else ``claude`` on PATH, else its usual install locations. Nothing
+secret is passed in argv: only paths and names.
+
+**Codex CLI, Gemini CLI** (``codex``, ``gemini``): ``lakeloop.agents.get(name).install`` merges
+lakeloop's hook groups into the agent's config (``$CODEX_HOME/hooks.json`` and its trust records;
+``~/.gemini/settings.json``), each running the launcher copy ``agent_launcher()``; see
+``lakeloop.agents.hookfile``. An invalid config file is refused (exit 2) with nothing written.
 
 The plugin files ship in the wheel as ``lakeloop/claude_plugin/{hooks,manifest,commands}``
 (pyproject.toml maps them from the checkout's ``hooks/``, ``.claude-plugin/`` and ``commands/``);
@@ -23,183 +31,42 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import paths
-from ..errors import LakeloopError
+from ..agents import NAMES
+from ..agents.hookcopy import STAMP as STAMP  # re-exported: these used to live here
+from ..agents.hookcopy import InstallError as InstallError
+from ..agents.hookcopy import plugin_copy_dir as plugin_copy_dir
+from ..agents.hookcopy import refresh_if_stale as refresh_if_stale
+from ..agents.hookcopy import sources_digest as sources_digest
+from ..agents.hookcopy import write_copy as write_copy
 
 MARKETPLACE = "lakeloop"
 PLUGIN_ID = "lakeloop@lakeloop"
-#: What the copy holds: directory in the copy -> the files taken from that part of the plugin.
-COPY_FILES = {
-    ".claude-plugin": ("plugin.json", "marketplace.json", "icon.png"),
-    "hooks": ("run", "entry.py", "hooks.json"),
-    "commands": ("*.md",),
-}
-#: The launcher's line that names the pinned interpreter (empty in a checkout).
-PINNED_LINE = "PINNED=''"
 CLAUDE_TIMEOUT_S = 120
 
 
-class InstallError(LakeloopError):
-    """Adding or removing the plugin failed: Claude Code missing or one of its commands failed,
-    or the plugin's files are missing from this lakeloop. The message says which and what to do."""
-
-
 def add_parser(sub: Any) -> None:
-    """Register ``install`` and ``uninstall`` (each takes the agent: ``claude``)."""
-    install = sub.add_parser("install", help="add the lakeloop plugin to Claude Code (run by this lakeloop)")
-    install.add_argument("agent", choices=["claude"], help="the agent to add the plugin to")
-    uninstall = sub.add_parser("uninstall", help="remove the plugin from Claude Code; --purge also lakeloop's data")
-    uninstall.add_argument("agent", choices=["claude"], help="the agent to remove the plugin from")
+    """Register ``install`` and ``uninstall`` (each takes the agent, ``claude`` when left out)."""
+    agents = list(NAMES)
+    install = sub.add_parser("install", help="add lakeloop's hooks to an agent: claude (default), codex, gemini")
+    install.add_argument("agent", nargs="?", default="claude", choices=agents, help="the agent (default: claude)")
+    uninstall = sub.add_parser("uninstall", help="remove lakeloop's hooks from an agent; --purge also lakeloop's data")
+    uninstall.add_argument("agent", nargs="?", default="claude", choices=agents, help="the agent (default: claude)")
     uninstall.add_argument(
         "--purge", action="store_true", help="also delete lakeloop's data, logs, outbox, jobs and pulled skills"
     )
     uninstall.add_argument("--yes", "-y", action="store_true", help="do not ask before purging")
 
 
-def plugin_copy_dir() -> Path:
-    """Where ``install claude`` writes the plugin copy Claude Code loads: ``<data dir>/claude-plugin``."""
-    return paths.data_dir() / "claude-plugin"
-
-
-def plugin_sources() -> dict[str, Path]:
-    """The plugin's files of this lakeloop: ``{".claude-plugin": dir, "hooks": dir, "commands": dir}``.
-
-    From the installed package (``lakeloop/claude_plugin/``) when present, else from the
-    development checkout holding the package. Raises InstallError when neither has them."""
-    package = Path(__file__).resolve().parents[1]
-    shipped = package / "claude_plugin"
-    if (shipped / "hooks" / "run").is_file():
-        return {".claude-plugin": shipped / "manifest", "hooks": shipped / "hooks", "commands": shipped / "commands"}
-    checkout = package.parents[1]
-    if (checkout / "hooks" / "run").is_file() and (checkout / ".claude-plugin" / "plugin.json").is_file():
-        return {part: checkout / part for part in COPY_FILES}
-    raise InstallError(f"the plugin's files are missing from this lakeloop ({package}): reinstall the package")
-
-
-def pinned_launcher(text: str, interpreter: str) -> str:
-    """The launcher ``text`` with its ``PINNED=''`` line naming ``interpreter`` (shell-quoted).
-    Raises InstallError when the launcher has no such line (or more than one)."""
-    lines = text.split("\n")
-    at = [i for i, line in enumerate(lines) if line == PINNED_LINE]
-    if len(at) != 1:
-        raise InstallError(f"hooks/run has {len(at)} '{PINNED_LINE}' lines, expected one: reinstall the package")
-    lines[at[0]] = f"PINNED={shlex.quote(interpreter)}"
-    return "\n".join(lines)
-
-
-#: The copy's record of the plugin files it was written from (``sources_digest``), in ``hooks/``.
-STAMP = ".lakeloop-stamp"
-
-
-def sources_digest() -> str:
-    """SHA-256 (hex) over the names and bytes of the plugin files this lakeloop ships
-    (``plugin_sources``, the ``COPY_FILES`` patterns): it changes when a release changes the hook
-    wiring, the launcher, the manifests or the slash commands. Raises InstallError, OSError."""
-    return _digest((part, src.name, src.read_bytes()) for part, src in plugin_files())
-
-
-def _digest(entries: Iterable[tuple[str, str, bytes]]) -> str:
-    """SHA-256 (hex) over ``(part, file name, bytes)`` entries, in their order."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for part, name, data in entries:
-        digest.update(f"{part}/{name}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def plugin_files() -> list[tuple[str, Path]]:
-    """``(part, source file)`` for every file the copy holds (``COPY_FILES`` over
-    ``plugin_sources()``), in a stable order. Raises InstallError."""
-    sources = plugin_sources()
-    return [
-        (part, src)
-        for part, patterns in COPY_FILES.items()
-        for pattern in patterns
-        for src in sorted(sources[part].glob(pattern))
-    ]
-
-
-def refresh_if_stale(root: str, interpreter: str) -> bool:
-    """Rewrite the plugin copy when it is the one ``install claude`` wrote (``root`` is
-    ``plugin_copy_dir()`` and holds a ``STAMP``) and this lakeloop ships other plugin files than
-    the stamp records (the tool was upgraded): so upgrading the tool is the only step, and the
-    new hook wiring and slash commands apply from the next session. Returns True when it
-    rewrote the copy. A development checkout (no stamp) is never touched. Raises InstallError,
-    OSError."""
-    dest = plugin_copy_dir()
-    if not root or not _same_dir(root, dest):
-        return False
-    try:
-        recorded = (dest / "hooks" / STAMP).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return False
-    if recorded == sources_digest():
-        return False
-    write_copy(dest, interpreter)
-    return True
-
-
-def write_copy(dest: Path, interpreter: str) -> int:
-    """Write the plugin copy at ``dest`` (replacing an older one whole), with ``hooks/run`` pinned
-    to ``interpreter``, holding the lock ``<dest>.lock`` (one writer at a time). Returns its size
-    in bytes. Raises InstallError (files missing), LockTimeout (another writer for
-    ``WRITE_LOCK_S`` seconds), OSError."""
-    from ..locks import hold
-
-    paths.private_dir(dest.parent)
-    # one writer at a time (an install and a SessionStart refresh after an upgrade may race)
-    with hold(dest.with_name(dest.name + ".lock"), WRITE_LOCK_S):
-        return _write_copy(dest, interpreter)
-
-
-#: Longest wait for another process writing the plugin copy, seconds.
-WRITE_LOCK_S = 10.0
-
-
-def _write_copy(dest: Path, interpreter: str) -> int:
-    staging = dest.with_name(dest.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(mode=0o700)
-    for part in COPY_FILES:
-        (staging / part).mkdir(mode=0o700)
-    size = 0
-    read: list[tuple[str, str, bytes]] = []  # for the stamp: sources_digest() of the bytes read here
-    for part, src in plugin_files():
-        data = src.read_bytes()
-        read.append((part, src.name, data))
-        if part == "hooks" and src.name == "run":
-            data = pinned_launcher(data.decode(), interpreter).encode()
-        target = staging / part / src.name
-        target.write_bytes(data)
-        target.chmod(0o700 if part == "hooks" and src.name in ("run", "entry.py") else 0o600)  # private
-        size += len(data)
-    stamp = staging / "hooks" / STAMP
-    stamp.write_text(_digest(read) + "\n", encoding="utf-8")
-    stamp.chmod(0o600)
-    old = dest.with_name(dest.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        dest.rename(old)
-    staging.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
-    return size
-
-
 def claude_binary() -> str:
     """The Claude Code binary to drive. Raises InstallError when none is found."""
-    from ..skillopt.agent import find_claude
+    from ..agents import get
 
-    found = find_claude()
+    found = get("claude").find_binary()
     if found is None:
         raise InstallError("Claude Code not found: put claude on PATH or set LAKELOOP_CLAUDE_BIN to its path")
     return found
@@ -242,6 +109,36 @@ def _same_dir(a: str, b: Path) -> bool:
 
 
 def run(args: Any) -> int:
+    """``lakeloop install [AGENT]``: Claude Code's flow (``install_claude``) or the agent's own
+    ``install`` with the agents' launcher copy. Exit 0. Raises InstallRefused (exit 2: binary
+    missing, invalid config; nothing written), InstallError (exit 1: the agent's CLI failed)."""
+    name = getattr(args, "agent", None) or "claude"
+    if name == "claude":
+        return install_claude()
+    from ..agents import get
+    from ..agents.hookcopy import agent_launcher
+
+    agent = get(name)
+    report = agent.install(str(agent_launcher()))
+    for line in report.lines:
+        print(line)
+    print(status_line(agent.status()))
+    return 0
+
+
+def status_line(status: Any) -> str:
+    """One human line for an ``AgentStatus``: installed/trusted/active, then its problems."""
+    state = "installed" if status.installed else "not installed"
+    if status.trusted is not None and status.installed:
+        state += ", trusted" if status.trusted else ", NOT trusted"
+    state += ", active" if status.active else ", inactive"
+    line = f"{status.agent}: {state}"
+    if status.problems:
+        line += " (" + "; ".join(status.problems) + ")"
+    return line
+
+
+def install_claude() -> int:
     """``lakeloop install claude``: write the copy, add the marketplace, install the plugin. Exit 0."""
     binary = claude_binary()
     dest = plugin_copy_dir()

@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_install_parser(sub)
 
+    from .agents import add_parser as add_agents_parser
+
+    add_agents_parser(sub)
+
     demo = sub.add_parser("demo", help="replay a recorded session through the real hooks")
     demo.add_argument("--dir", help="working directory for the demo's state (default: a new temp dir)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's directory")
@@ -120,6 +124,8 @@ def _run(args: argparse.Namespace) -> int:
         from .install import run
     elif args.command == "uninstall":
         from .uninstall import run
+    elif args.command == "agents":
+        from .agents import run
     else:
         from .demo import run
     return run(args)

@@ -3,7 +3,8 @@ pinned skills (``pins``: ``{ref: version}``), the outbox (``outbox``: ``pending`
 ``oldest_age_s``, ``failed``, ``bytes``, ``dropped``, ``full``) and the plugin's own virtualenv
 (``plugin_env``: ``plugin_env_state``: ``state`` is ``preparing``, ``ready``,
 ``failed``, ``interrupted`` or ``not built``) and the session summaries' cost on this machine
-(``summaries``: ``summaries_state``: ``enabled``, ``today``, ``chars_sent``, ``failed``)."""
+(``summaries``: ``summaries_state``: ``enabled``, ``today``, ``chars_sent``, ``failed``) and the
+coding agents (``agents``: ``lakeloop agents --json``'s list, read from local files only)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def collect() -> dict:
     info["outbox"] = outbox_status()
     info["plugin_env"] = plugin_env_state()
     info["summaries"] = summaries_state()
+    from .agents import collect as agents_state
+
+    info["agents"] = agents_state(probe=False)
     try:
         with open_store() as store:
             info["store"] = {
@@ -137,6 +141,8 @@ def run(args) -> int:
         print(f"pulled:       {pulled}")
         pinned = ", ".join(f"{r} v{v}" for r, v in sorted(info["pins"].items()))
         print(f"pinned:       {pinned + '  (lakeloop skills unpin REF)' if pinned else 'none'}")
+        installed = [a["agent"] + ("" if a["active"] else " (inactive)") for a in info["agents"] if a["installed"]]
+        print(f"agents:       {', '.join(installed) or 'none installed'}  (details: lakeloop agents)")
     return 0 if info["store"]["ok"] else 1
 
 

@@ -1,12 +1,18 @@
-"""``lakeloop uninstall claude [--purge [--yes]]``: remove the plugin from Claude Code.
+"""``lakeloop uninstall [claude|codex|gemini] [--purge [--yes]]``: remove lakeloop from an agent
+(no agent: ``claude``).
 
-Without ``--purge``: ``claude plugin uninstall lakeloop@lakeloop`` (which also drops the plugin's
-Claude Code data directory), ``claude plugin marketplace remove lakeloop``, delete the plugin copy
-(``install.plugin_copy_dir()``), then print what lakeloop data remains and how to remove it.
+Claude Code: ``claude plugin uninstall lakeloop@lakeloop`` (which also drops the plugin's Claude
+Code data directory), ``claude plugin marketplace remove lakeloop``, delete the plugin copy
+(``install.plugin_copy_dir()``). Codex CLI, Gemini CLI: ``lakeloop.agents.get(name).uninstall()``
+takes exactly lakeloop's hook groups (and Codex trust entries) out of the agent's config and
+forgets the agent in ``lakeloop.agents.registry``. Then it prints what lakeloop data remains and
+how to remove it.
 
 ``--purge`` also deletes what lakeloop itself wrote on this machine: its data directory (the
 embedded store, outbox, jobs, judgment windows, notes, manifests), its log files, and the pulled
-team skills the pull manifest lists under the skills root. It asks first on a terminal;
+team skills each agent's pull manifest lists under that agent's skills directory; but only once
+no other agent still uses lakeloop (another agent in the registry, or Claude Code's plugin copy):
+then it says which agents still do and purges nothing. It asks first on a terminal;
 ``--yes`` skips the question; without a terminal and without ``--yes`` it refuses (exit 2)
 before changing anything. Never touched: the Deeplake credentials file (shared with other
 Deeplake tools), any other file under the skills root, and the team store (Deeplake's tables:
@@ -25,7 +31,15 @@ from typing import Any
 from .. import paths
 from ..errors import RequestRefused
 from ..textsafe import escape_line
-from .install import MARKETPLACE, PLUGIN_ID, InstallError, claude, claude_binary, claude_json, plugin_copy_dir
+from .install import (
+    MARKETPLACE,
+    PLUGIN_ID,
+    InstallError,
+    claude,
+    claude_binary,
+    claude_json,
+    plugin_copy_dir,
+)
 
 
 def _size(path: Path) -> int:
@@ -40,13 +54,25 @@ def _size(path: Path) -> int:
 
 
 def pulled_skill_dirs() -> list[Path]:
-    """The directories of pulled team skills the pull manifest lists, each directly under the
-    skills root (anything else the manifest names is ignored). Missing or bad manifest: []."""
+    """The directories of pulled team skills every agent's pull manifest lists, each directly
+    under that agent's skills directory (anything else a manifest names is ignored). Missing or
+    bad manifests: nothing from them."""
+    from ..agents import NAMES, get
+
+    found: list[Path] = []
+    for name in NAMES:
+        manifest = paths.manifest_file(name)
+        root = paths.skills_root() if name == "claude" else get(name).skills_dir()
+        found.extend(_manifest_dirs(manifest, root))
+    return sorted(set(found))
+
+
+def _manifest_dirs(manifest: Path, skills_root: Path) -> list[Path]:
     try:
-        skills = json.loads(paths.manifest_file().read_text(encoding="utf-8")).get("skills", {})
+        skills = json.loads(manifest.read_text(encoding="utf-8")).get("skills", {})
     except (OSError, ValueError, AttributeError):
         return []
-    root = paths.skills_root().resolve()
+    root = skills_root.resolve()
     found = []
     for entry in skills.values() if isinstance(skills, dict) else []:
         raw = entry.get("path") if isinstance(entry, dict) else None
@@ -56,7 +82,7 @@ def pulled_skill_dirs() -> list[Path]:
         directory = (target.parent if target.name == "SKILL.md" else target).resolve()
         if directory.parent == root and directory.is_dir():
             found.append(directory)
-    return sorted(set(found))
+    return found
 
 
 def _log_files() -> list[Path]:
@@ -122,6 +148,8 @@ OWN_ENTRIES = (
     "memory-answers", "memory-notes.json", "pulled-skills.json", "pins.json", "pull.lock",
     "reviews-announced.json", "redact-patterns.json", "plugin-venv", "claude-plugin",
     "claude-plugin.new", "claude-plugin.old", "claude-plugin.lock",
+    "pulled-skills-*.json", "agents.json", "agents.json.lock", "agent-runs",
+    "agent-hooks", "agent-hooks.new", "agent-hooks.old", "agent-hooks.lock",
     "deeplake-schema-*.ok", "deeplake-search-*",
 )  # fmt: skip
 
@@ -172,27 +200,50 @@ def _remove_from_claude() -> None:
         print(f"Claude Code: marketplace {MARKETPLACE} removed")
 
 
+def still_used_by(name: str) -> list[str]:
+    """The agents other than ``name`` that still use lakeloop on this machine: those in the
+    agents registry, and ``claude`` while its plugin copy is there."""
+    from ..agents import registry
+
+    users = [n for n in registry.installed() if n != name]
+    if name != "claude" and plugin_copy_dir().exists():
+        users.insert(0, "claude")
+    return users
+
+
 def run(args: Any) -> int:
-    """``lakeloop uninstall claude [--purge] [--yes]``; returns 0, or 1 when the purge was declined.
-    Raises RequestRefused (``--purge`` with no terminal and no ``--yes``)."""
+    """``lakeloop uninstall [AGENT] [--purge] [--yes]``; returns 0, or 1 when the purge was
+    declined. Raises RequestRefused (``--purge`` with no terminal and no ``--yes``),
+    InstallRefused (an agent's config file is invalid: nothing was changed)."""
+    name = getattr(args, "agent", None) or "claude"
     found = remains()
     if args.purge and not args.yes:
         listed = "\n".join(f"  {label}: {path} ({n / 1024:.0f} kB)" for label, path, n in found)
-        answer = _confirm(f"Remove the plugin and delete lakeloop's data on this machine?\n{listed}\n")
+        answer = _confirm(f"Remove lakeloop from {name} and delete lakeloop's data on this machine?\n{listed}\n")
         if answer is None:
             raise RequestRefused("--purge deletes lakeloop's data and there is no terminal to ask on; add --yes")
         if not answer:
             print("nothing removed")
             return 1
-    try:
-        _remove_from_claude()
-    except InstallError as exc:  # the rest still runs: the copy and the data are lakeloop's own
-        print(f"{exc}\n  remove the plugin from Claude Code yourself: claude plugin uninstall {PLUGIN_ID}")
-    copy = plugin_copy_dir()
-    if copy.exists():
-        shutil.rmtree(copy)
-        print(f"deleted the plugin files: {copy}")
-    if args.purge:
+    if name == "claude":
+        try:
+            _remove_from_claude()
+        except InstallError as exc:  # the rest still runs: the copy and the data are lakeloop's own
+            print(f"{exc}\n  remove the plugin from Claude Code yourself: claude plugin uninstall {PLUGIN_ID}")
+        copy = plugin_copy_dir()
+        if copy.exists():
+            shutil.rmtree(copy)
+            print(f"deleted the plugin files: {copy}")
+    else:
+        from ..agents import get
+
+        for line in get(name).uninstall().lines:
+            print(line)
+    users = still_used_by(name)
+    if args.purge and users:
+        print(f"not purged: lakeloop's data is still used by {', '.join(users)}")
+        print(f"  uninstall {'them' if len(users) > 1 else 'it'} first, then: lakeloop uninstall {users[-1]} --purge")
+    elif args.purge:
         _purge(remains())
     else:
         rest = remains()
@@ -200,6 +251,6 @@ def run(args: Any) -> int:
             print("lakeloop's data remains on this machine:")
             for label, path, n in rest:
                 print(f"  {label}: {path} ({n / 1024:.0f} kB)")
-            print("remove it with: lakeloop uninstall claude --purge   (asks first)")
+            print(f"remove it with: lakeloop uninstall {name} --purge   (asks first)")
     _untouched()
     return 0

@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     import logging
 
 
-def spool(event: str, data: bytes, log: logging.Logger) -> None:
+def spool(event: str, data: bytes, log: logging.Logger, agent: str = "claude") -> None:
     """Hook fast path: spool the raw payload bytes and start a drainer unless one runs
     (or the store is pausing after the last drainer gave up on it; a UserPromptSubmit
     starts one anyway, for its reaction). UserPromptSubmit is spooled even with
-    capture off (its reaction still counts). A full outbox drops the event with one log
-    line; raises OSError when the outbox cannot be written."""
+    capture off (its reaction still counts). ``agent``: the hook command's agent argument
+    (``lakeloop.agents`` name), recorded in the entry for the drainer. A full outbox drops the
+    event with one log line; raises OSError when the outbox cannot be written."""
     if config.in_worker():
         return
     if event != "UserPromptSubmit" and not config.capture_enabled():
@@ -31,7 +32,7 @@ def spool(event: str, data: bytes, log: logging.Logger) -> None:
     from ..outbox import spool as outbox_spool
 
     try:
-        outbox_spool.put_raw(event, data)
+        outbox_spool.put_raw(event, data, agent=agent)
     except outbox_spool.OutboxFull:
         from ..outbox.usage import record_drop
 

@@ -1,4 +1,16 @@
-"""Entry point of every hook process: ``python hooks/entry.py <HookEvent>``.
+"""Entry point of every hook process: ``python hooks/entry.py <HookEvent> [<agent>]``.
+
+``<HookEvent>`` is the canonical (Claude Code) event name; ``<agent>`` a ``lakeloop.agents`` name
+(Codex CLI's and Gemini CLI's installed hooks pass ``codex`` / ``gemini``; Claude Code's
+``hooks/hooks.json`` passes none, which means ``claude``). An unknown agent, or an event that
+agent does not install (``Agent.events``, ``Agent.ignored_events``), is one log line and
+nothing else (for a capture event the drainer checks the event, ``capture.parse``, and sets
+such an entry aside in ``outbox/failed``). For another agent than Claude Code, a parsed
+payload whose ``hook_event_name`` is not the agent's native name of the event is logged and
+dropped; otherwise it is turned into the canonical payload (``Agent.canonical_payload``) with the native one kept under
+``agents.base.NATIVE_KEY`` and the agent's name under ``agents.base.AGENT_KEY``. Capture
+events are spooled raw with the agent recorded in the outbox entry; the drainer normalises
+them. Claude Code's path imports nothing of ``lakeloop.agents``.
 
 Reads the payload from stdin (at most ``MAX_STDIN_BYTES``), dispatches to the
 handler of the event (imported lazily, so each hook imports only what it
@@ -39,8 +51,12 @@ HANDLERS = {
 
 #: Byte strings one of which a payload must contain for the event's handler to have work; any
 #: other payload is done with before JSON parsing (a PreToolUse that cannot load a skill and
-#: does not touch the memory path: ``lakeloop.memory.prefilter.is_candidate``).
-PREFILTERS = {"PreToolUse": (b'"Skill"', b"SKILL.md")}
+#: does not touch the memory path: ``lakeloop.memory.prefilter.is_candidate``). Gemini CLI uses
+#: a skill through its ``activate_skill`` tool.
+PREFILTERS = {"PreToolUse": (b'"Skill"', b"SKILL.md", b'"activate_skill"')}
+
+#: The default agent (Claude Code's hooks pass no agent argument): ``lakeloop.agents.DEFAULT``
+CLAUDE = "claude"
 
 #: Events whose hook only spools the raw payload (``lakeloop.outbox``): no JSON parsing in the hook.
 CAPTURE_EVENTS = frozenset({"UserPromptSubmit", "PostToolUse", "Stop", "SubagentStop"})
@@ -99,29 +115,92 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _canonical(name: str, event: str, payload: dict, log: LazyLog) -> dict | None:
+    """``payload`` of agent ``name`` as the canonical payload of ``event`` (the native dict and
+    the agent's name kept in it), or None (logged) when its ``hook_event_name`` is not the
+    agent's native name of ``event``."""
+    from .. import agents
+    from ..agents.base import AGENT_KEY, NATIVE_KEY
+
+    agent = agents.get(name)
+    native = agent.native_event(event)
+    named = payload.get("hook_event_name")
+    if named != native:
+        log.warning(
+            "%s payload says hook_event_name=%r, launched as %s (%s expected): dropped",
+            name,
+            _short(named),
+            event,
+            native,
+        )
+        return None
+    canonical = agent.canonical_payload(event, payload)
+    canonical["hook_event_name"] = event
+    canonical[NATIVE_KEY] = payload
+    canonical[AGENT_KEY] = name
+    return canonical
+
+
+def agent_of(payload: dict) -> tuple[str, dict] | None:
+    """``(agent name, native payload)`` of a payload ``_canonical`` made canonical, None for
+    Claude Code's: only ``_canonical`` loads ``lakeloop.agents.base``, so Claude Code's hooks
+    need no import to tell (``sys.modules`` is only looked at)."""
+    base = sys.modules.get("lakeloop.agents.base")
+    if base is None:
+        return None
+    name = payload.get(base.AGENT_KEY)
+    if not isinstance(name, str):
+        return None
+    native = payload.get(base.NATIVE_KEY)
+    return name, native if isinstance(native, dict) else {}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the hook named by ``argv[0]``; returns 0 whatever happens."""
+    """Run the hook named by ``argv[0]`` for the agent ``argv[1]`` (default ``claude``); returns 0
+    whatever happens."""
     argv = sys.argv[1:] if argv is None else argv
     event = argv[0] if argv else ""
+    agent = argv[1] if len(argv) > 1 else CLAUDE
     started = time.monotonic()
     import os
 
     umask = os.umask(0o077)  # files and dirs created here and by detached children: private
     try:
-        return _main(event, started)
+        return _main(event, started, agent)
     finally:
         os.umask(umask)
 
 
-def _main(event: str, started: float) -> int:
+def _served(agent: str, event: str, log: LazyLog) -> bool:
+    """Is ``agent`` a known agent that installs the canonical ``event``? Logs why not. For a
+    capture event only the agent's name is checked here (``lakeloop.agents``'s package, no agent
+    module: the capture path stays as light as Claude Code's); the drainer checks the event
+    (``capture.parse``)."""
+    from .. import agents
+
+    if agent not in agents.NAMES:
+        log.error("unknown agent %r (hook event %s): nothing done", _short(agent), _short(event))
+        return False
+    if event in CAPTURE_EVENTS:
+        return True
+    served = agents.get(agent)
+    if event in served.ignored_events or event not in served.events.values():
+        log.info("%s is not an event lakeloop handles for %s: nothing done", _short(event), agent)
+        return False
+    return True
+
+
+def _main(event: str, started: float, agent: str = CLAUDE) -> int:
     log = LazyLog(f"hook.{_short(event, 40) or 'unknown'}")
     try:
+        if agent != CLAUDE and not _served(agent, event, log):
+            return 0
         if event in CAPTURE_EVENTS:  # fast path: spool the raw bytes, parse in the drainer
             from .capture import spool
 
             data = read_bytes(sys.stdin.buffer, log)
             if data is not None:
-                spool(event, data, log)
+                spool(event, data, log, agent)
             return 0
         target = HANDLERS.get(event)
         if target is None:
@@ -135,12 +214,16 @@ def _main(event: str, started: float) -> int:
         if needles and shaped and not any(n in data for n in needles):
             from ..memory.prefilter import is_candidate  # os-level only: runs on every such payload
 
-            if not is_candidate(event, data):
+            if not is_candidate(event, data, agent):
                 return 0  # an object that cannot concern us; anything else is parsed (and logged if bad)
         payload, why = parse_payload(data)
         if payload is None:
             log.error("%s", why)
             return 0
+        if agent != CLAUDE:
+            payload = _canonical(agent, event, payload, log)
+            if payload is None:
+                return 0
         named = payload.get("hook_event_name")
         if named != event:
             if named:

@@ -4,9 +4,11 @@ uses an org skill.
 A thin dispatcher. Tool calls on the memory path, and those that would read lakeloop's
 credentials file or ``~/.deeplake`` (``lakeloop.memory.paths.guarded``), go to
 ``lakeloop.memory.answer``, whose decision (allow with a redirected input, or deny with a
-reason) is printed as the hook's JSON output. Otherwise, fast path first: a tool call that
-cannot load a skill returns after one dict lookup, without touching the store or importing
-anything more.
+reason) is printed as the hook's JSON output, in the shape of the agent that ran the hook
+(``Agent.pre_tool_output``; Claude Code's is the decision itself). The payload is the
+canonical one (``lakeloop.hooks.main``): another agent's tools arrive under Claude Code's names.
+Otherwise, fast path first: a tool call that cannot load a skill returns after one dict lookup,
+without touching the store or importing anything more.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
         if out is not None:
             import sys
 
+            from .main import agent_of
+
+            other = agent_of(payload)
+            if other is not None:  # another agent than Claude Code: its own answer shape
+                from .. import agents
+
+                out = agents.get(other[0]).pre_tool_output(out, other[1])
             sys.stdout.write(dumps(out) + "\n")
             return
     if tool_name not in _SKILL_LOADING_TOOLS:

@@ -31,8 +31,15 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
         return
     try:
         from ..summaries.trigger import session_ended
+        from .main import agent_of
 
-        session_ended(payload, log)
+        other = agent_of(payload)
+        if other is None:
+            session_ended(payload, log)
+        else:  # another agent than Claude Code (hooks.main loaded lakeloop.agents for it)
+            from .. import agents
+
+            session_ended(payload, log, agents.get(other[0]).row_agent)
     except Exception as exc:  # the summary is lost, never the hook
         log.warning("session end: final summary not queued: %s: %s", type(exc).__name__, str(exc)[:200])
     try:

@@ -132,12 +132,18 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
     tool = payload.get("tool_name")
     ti = payload.get("tool_input")
     if isinstance(ti, str) and (tool == "Bash" or tool in _PATH_KEYS):
-        # lakeloop.boundedjson kept an over-large tool_input as its cut JSON text: it cannot be
-        # checked, and this payload mentions the memory path somewhere: refuse, never pass through.
-        log.warning("memory: %s call too large to check (%d bytes): denied", tool, len(ti))
-        return _deny("This tool call is too large to check against the memory path; split it into smaller calls.")
+        # lakeloop.boundedjson kept an over-large tool_input as its cut JSON text, or an agent's
+        # normaliser could not read an argument as a path: it cannot be checked, and this payload
+        # mentions the memory path somewhere: refuse, never pass through.
+        log.warning("memory: %s call too large or unreadable to check (%d bytes): denied", tool, len(ti))
+        return _deny(
+            "This tool call is too large to check against the memory path, or names a directory that "
+            "cannot be read as a path; split it into smaller calls with plain paths."
+        )
     if not isinstance(ti, dict) or not isinstance(tool, str):
         return None
+    if tool == "Glob" and isinstance(ti.get("pattern"), list):
+        return _each_glob(payload, ti["pattern"], log)
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     root = mpaths.root()
     started = time.monotonic()
@@ -187,6 +193,20 @@ def _handle(payload: dict[str, Any], log: logging.Logger) -> dict[str, Any] | No
         if decision != "allow" or config.debug():
             log.info("memory %s %s in %.1f ms", tool, outcome(out), (time.monotonic() - started) * 1000)
     return out
+
+
+def _each_glob(payload: dict[str, Any], patterns: list[Any], log: logging.Logger) -> dict[str, Any] | None:
+    """A Glob with a list of patterns (Gemini CLI's ``read_many_files`` includes, each a glob from
+    the cwd): each pattern checked as its own Glob call, in order; the first answer (a deny, or a
+    Glob answer, which is a deny too) is the answer; None when every pattern passes. A pattern that
+    is not a non-empty string is refused."""
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern:
+            return _deny("Every include of this call must be a non-empty path or glob pattern.")
+        out = _handle({**payload, "tool_input": {**payload["tool_input"], "pattern": pattern}}, log)
+        if out is not None:
+            return out
+    return None
 
 
 def outcome(out: dict[str, Any]) -> str:

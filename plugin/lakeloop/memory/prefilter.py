@@ -16,8 +16,14 @@ import os
 #: Bytes of shell expansion that could spell the memory path without naming it.
 _EXPANSION = (b"*", b"?", b"[", b"$", b"`")
 
+#: Tool-path keys of Claude Code's (and Codex CLI's) tools, as JSON text.
+_PATH_KEYS = (b'"file_path"', b'"path"', b'"notebook_path"')
+#: Gemini CLI's: its directory argument is ``dir_path`` (``run_shell_command``, ``glob``,
+#: ``grep_search``, ``list_directory``).
+_GEMINI_PATH_KEYS = (*_PATH_KEYS, b'"dir_path"')
 
-def is_candidate(event: str, data: bytes) -> bool:
+
+def is_candidate(event: str, data: bytes, agent: str = "claude") -> bool:
     """True when a PreToolUse payload (``data``: its raw JSON bytes; ``event``: the hook event,
     False for any other than ``PreToolUse``) may touch the memory path (``lakeloop.memory``) or a path
     guarded beside it (lakeloop's credentials file, ``~/.deeplake``: ``lakeloop.memory.paths.
@@ -34,9 +40,16 @@ def is_candidate(event: str, data: bytes) -> bool:
       symlink, is at, under or above a guarded path; or a Glob pattern or Grep glob is absolute,
       ``~`` or climbs with ``..``;
     * a Bash command holds a shell expansion that can reach a hidden directory (``_expands``), or
-      may reach a guarded path without naming it (``_reaches_unnamed``)."""
+      may reach a guarded path without naming it (``_reaches_unnamed``).
+
+    ``agent`` (a ``lakeloop.agents`` name) picks the tool vocabulary of the raw payload: Claude
+    Code's and Codex CLI's are the same; Gemini CLI's shell is ``run_shell_command`` (its
+    ``dir_path`` is read like a tool's path), its searches are ``glob`` (``pattern``) and
+    ``grep_search`` (``include_pattern``), and a ``read_many_files`` call (its ``include`` is a
+    list, not read here) is always a candidate."""
     if event != "PreToolUse":
         return False
+    gemini = agent == "gemini"
     flat = data.translate(None, b"'\"\\")
     root = os.environ.get("LAKELOOP_MEMORY_PATH", "").strip().rstrip("/")
     creds = os.environ.get("LAKELOOP_DEEPLAKE_CREDENTIALS", "").strip().rstrip("/")
@@ -44,10 +57,10 @@ def is_candidate(event: str, data: bytes) -> bool:
     if any(n and n in flat for n in names):
         return True
     tops = _Tops(root, creds)
-    if _path_reaches(data, tops):
+    if _path_reaches(data, tops, gemini):
         return True
-    if b'"Bash"' not in data:
-        return False
+    if (b'"run_shell_command"' if gemini else b'"Bash"') not in data:
+        return gemini and b'"read_many_files"' in data
     start = data.find(b'"tool_input"')  # only the tool's input: transcript_path and cwd hold `/.` too
     if start < 0:
         return True
@@ -146,20 +159,26 @@ def _values(data: bytes, key: bytes) -> list[bytes | None]:
     return out
 
 
-def _path_reaches(data: bytes, tops: _Tops) -> bool:
+def _path_reaches(data: bytes, tops: _Tops, gemini: bool = False) -> bool:
     """Does a tool's path argument name (as spelled or through a symlink) a place at, under or
     above a guarded path; or does a Glob pattern or Grep glob start at ``/`` or ``~``, climb with
-    ``..``, or lead with literal directories (``dl/*``) that do so from the search's base?"""
-    values = [v for key in (b'"file_path"', b'"path"', b'"notebook_path"') for v in _values(data, key)]
+    ``..``, or lead with literal directories (``dl/*``) that do so from the search's base?
+    ``gemini``: the payload uses Gemini CLI's names (``is_candidate``)."""
+    values = [v for key in (_GEMINI_PATH_KEYS if gemini else _PATH_KEYS) for v in _values(data, key)]
     cwds = _values(data, b'"cwd"')
     cwd = cwds[0].decode("utf-8", "surrogateescape") if cwds and cwds[0] else None
     globs: list[bytes | None] = []
-    if b'"Grep"' in data or b'"Glob"' in data:
+    if gemini:
+        glob_tool = b'"glob"' in data
+        searching = glob_tool or b'"grep_search"' in data
+        glob_keys = (b'"include_pattern"', b'"pattern"') if glob_tool else (b'"include_pattern"',)
+    else:
+        searching = b'"Grep"' in data or b'"Glob"' in data
+        glob_keys = (b'"glob"', b'"pattern"') if b'"Glob"' in data else (b'"glob"',)
+    if searching:
         if not values and cwds:
             values.append(cwds[0])
-        globs = [
-            v for key in ((b'"glob"', b'"pattern"') if b'"Glob"' in data else (b'"glob"',)) for v in _values(data, key)
-        ]
+        globs = [v for key in glob_keys for v in _values(data, key)]
     for value in values:
         if value is None:
             return True
@@ -325,7 +344,23 @@ def _names(root: str, creds: str) -> tuple[list[bytes], bool]:
 #: Bytes one of which a command must hold for an expansion to reach a hidden directory such as
 #: ``~/.deeplake`` without spelling it: a dot starting a path component (``~/.d*``, `` .d*``,
 #: ``{.,x}``, ``D=.d*``), or a command substitution (which can compute anything).
-_HIDDEN = (b"/.", b" .", b"{.", b",.", b"=.", b'".', b"\t.", b";.", b"&.", b"|.", b"$(", b"`")
+_HIDDEN = (
+    b"/.",
+    b" .",
+    b"{.",
+    b",.",
+    b"=.",
+    b'".',
+    b"\t.",
+    b";.",
+    b"&.",
+    b"|.",
+    b"$(",
+    b"`",
+    b"dotglob",
+    b"GLOBIGNORE",
+    b"extglob",
+)
 
 
 def _expands(region: bytes, visible: bool = False) -> bool:

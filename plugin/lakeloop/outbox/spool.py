@@ -20,6 +20,13 @@ and the drainer reads only that line (``split_entry``): a payload that itself be
 header's magic is just payload after it (and fails to parse as JSON). The magic begins with a NUL
 byte, which no JSON payload can begin with, so an entry written without a header (by an older
 lakeloop) is never read as having one.
+
+**The agent travels with the event too.** An event from another agent than Claude Code (the hook
+command's second argument, ``lakeloop.agents``) gets one more field, ``agent=<hex of its name>``
+(the field name is ``AGENT_FIELD``, ``lakeloop.agents.base.OUTBOX_AGENT_FIELD``: lower case, so
+it can never be taken for a recorded variable). It is written from the hook's argument only, never from the
+environment, and left out for Claude Code, whose entries stay as they were; an older lakeloop
+skips the field.
 """
 
 from __future__ import annotations
@@ -69,8 +76,19 @@ RECORDED_SETTINGS = (
 SETTINGS_MAGIC = b"\0lakeloop-settings/1"
 #: Longest value recorded per variable (bytes); a longer one is recorded cut and marked.
 MAX_SETTING_BYTES = 64 * 1024
-#: Longest header line (bytes, newline included): every variable at its cap.
-MAX_HEADER_BYTES = len(SETTINGS_MAGIC) + 1 + sum(len(n) + 3 + 2 * MAX_SETTING_BYTES for n in RECORDED_SETTINGS)
+#: Longest agent name recorded (bytes); the hook records only the names ``lakeloop.agents`` knows.
+MAX_AGENT_BYTES = 64
+#: The header field naming the agent: ``lakeloop.agents.base.OUTBOX_AGENT_FIELD`` (a test keeps
+#: them equal; the capture hook then loads no agent module).
+AGENT_FIELD = "agent"
+#: Longest header line (bytes, newline included): every variable at its cap, and the agent field.
+MAX_HEADER_BYTES = (
+    len(SETTINGS_MAGIC)
+    + 1
+    + sum(len(n) + 3 + 2 * MAX_SETTING_BYTES for n in RECORDED_SETTINGS)
+    + len(f" {AGENT_FIELD}=")
+    + 2 * MAX_AGENT_BYTES
+)
 
 
 class OutboxFull(LakeloopError, OSError):
@@ -78,9 +96,10 @@ class OutboxFull(LakeloopError, OSError):
     An OSError too (a write the outbox refused), so a caller that catches OSError still does."""
 
 
-def settings_header() -> bytes:
-    """The entry header line recording this process's ``RECORDED_SETTINGS`` (see the module
-    docstring), newline included."""
+def settings_header(agent: str | None = None) -> bytes:
+    """The entry header line recording this process's ``RECORDED_SETTINGS`` and, for an
+    ``agent`` other than None or ``"claude"``, its name (see the module docstring), newline
+    included. Raises ValueError for an agent name longer than ``MAX_AGENT_BYTES``."""
     fields = [SETTINGS_MAGIC]
     environ = os.environ
     for name in RECORDED_SETTINGS:
@@ -92,6 +111,11 @@ def settings_header() -> bytes:
             fields.append(f" {name}!={raw[:MAX_SETTING_BYTES].hex()}".encode())
         else:
             fields.append(f" {name}={raw.hex()}".encode())
+    if agent is not None and agent != "claude":
+        raw = agent.encode("utf-8")
+        if len(raw) > MAX_AGENT_BYTES:
+            raise ValueError("agent name too long for the outbox header")
+        fields.append(f" {AGENT_FIELD}={raw.hex()}".encode())
     fields.append(b"\n")
     return b"".join(fields)
 
@@ -99,7 +123,8 @@ def settings_header() -> bytes:
 def parse_header(line: bytes) -> tuple[dict[str, str], tuple[str, ...]]:
     """``(settings, names recorded cut)`` of an entry's header ``line`` (from ``SETTINGS_MAGIC``
     to its newline, which may be left out): ``settings`` is ``{variable: value}`` of the
-    recorded variables that were set. Raises ValueError for a line that does not parse."""
+    recorded variables that were set, plus the agent's name under ``AGENT_FIELD`` when the
+    entry names one. Raises ValueError for a line that does not parse."""
     if not line.startswith(SETTINGS_MAGIC) or len(line) > MAX_HEADER_BYTES:
         raise ValueError("not a settings header")
     settings: dict[str, str] = {}
@@ -112,6 +137,9 @@ def parse_header(line: bytes) -> tuple[dict[str, str], tuple[str, ...]]:
             raise ValueError("settings header: a field without '='")
         trimmed = name.endswith(b"!")
         key = (name[:-1] if trimmed else name).decode("ascii", "replace")
+        if key == AGENT_FIELD and not trimmed:
+            settings[key] = bytes.fromhex(value.decode("ascii")).decode("utf-8", "replace")
+            continue
         if key not in RECORDED_SETTINGS:
             continue  # a later version's: ignored
         settings[key] = os.fsdecode(bytes.fromhex(value.decode("ascii")))  # ValueError when not hex
@@ -144,9 +172,10 @@ def split_entry(data: bytes) -> tuple[dict[str, str] | None, tuple[str, ...], by
     return settings, cut, data[end:]
 
 
-def put_raw(event: str, data: bytes, received_at_ns: int | None = None) -> str:
+def put_raw(event: str, data: bytes, received_at_ns: int | None = None, agent: str | None = None) -> str:
     """Spool one event atomically (temp file + rename, mode 0600): the settings header of this
-    process (``settings_header``), then the raw payload bytes.
+    process (``settings_header``, naming ``agent``: the hook command's agent argument, None or
+    ``"claude"`` for Claude Code), then the raw payload bytes.
 
     Returns the entry's path. Raises OutboxFull when the outbox is over its cap (except
     for ``ALWAYS_SPOOLED`` events) and OSError when it cannot be written.
@@ -163,7 +192,7 @@ def put_raw(event: str, data: bytes, received_at_ns: int | None = None) -> str:
     tmp = os.path.join(directory, f".{name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        for chunk in (settings_header(), data):  # no copy of the payload
+        for chunk in (settings_header(agent), data):  # no copy of the payload
             view = memoryview(chunk)
             while view:  # no fsync: durable across process crashes and kills, the case hooks face
                 view = view[os.write(fd, view) :]

@@ -11,7 +11,9 @@ unique for good, so a replayed reaction never runs twice. The job runner (``lake
    waited for in the process: ``RetryLater`` frees the runner and brings the job back at the next
    probe time of ``STORE_WAIT_PAUSES_S``, until ``STORE_WAIT_S`` after the reaction; past that, or
    at once on 402 or bad credentials, the outcome is ``store_error``;
-4. ``skillopt.worker.improve`` with the real store, the user's agent CLI and the clock.
+4. ``skillopt.worker.improve`` with the real store, the clock, and the judge and proposer run
+   through the CLI of the agent that produced the session (the payload's ``agent``, the rows'
+   agent value; Claude Code when absent).
 
 ``Kind.max_attempts`` is 1: once a model may have been asked, a failed or killed run is never run
 again (a re-run after a lost publish could publish twice). A store wait costs no attempt.
@@ -149,23 +151,35 @@ def run(payload: dict[str, Any], ctx: Context) -> str:
         if store is None:
             return "store_error"
         with store:
-            return improve(job, real_deps(store, log)).status
+            return improve(job, real_deps(store, log, job.agent)).status
 
 
-def real_deps(store: Store, log: logging.Logger) -> Deps:
+def real_deps(store: Store, log: logging.Logger, agent: str | None = None) -> Deps:
     """``skillopt.worker.Deps`` of a real run: ``store``, this machine's identity, the judge and
-    proposer through the user's agent CLI (``skillopt.agent.claude_call``), ``time.sleep``, the
+    proposer through the CLI of the agent whose rows carry ``agent`` (``lakeloop.agents.by_row_agent``:
+    Claude Code for None or an unknown value; ``Agent.model_call`` with roles ``judge`` and
+    ``proposer``, ``LAKELOOP_AGENT_TIMEOUT_S`` and ``detach.worker_env()``), ``time.sleep``, the
     invocation backoff and judge confidence settings. Raises StoreUnavailable from the identity."""
     from .. import config
+    from ..agents import by_row_agent
+    from ..detach import worker_env
     from ..store import current_identity
-    from .agent import claude_call
     from .worker import Deps
+
+    cli = by_row_agent(agent)
+    log.info("worker: judge and proposer run through %s", cli.display)
+
+    def judge(prompt: str, system: str) -> str:
+        return cli.model_call(prompt, system, "judge", config.agent_timeout_s(), worker_env())
+
+    def propose(prompt: str, system: str) -> str:
+        return cli.model_call(prompt, system, "proposer", config.agent_timeout_s(), worker_env())
 
     return Deps(
         store=store,
         identity=current_identity(),
-        judge=lambda prompt, system: claude_call(prompt, system, config.judge_model()),
-        propose=lambda prompt, system: claude_call(prompt, system, config.proposer_model()),
+        judge=judge,
+        propose=propose,
         sleep=time.sleep,
         log=log,
         backoff_s=config.invocation_backoff_s(),

@@ -1,11 +1,16 @@
-"""Propagation: pull the latest team skills into the skills dir (SessionStart).
+"""Propagation: pull the latest team skills into every agent's skills dir (SessionStart).
 
-Each current team skill ``(name, author)`` is written to
-``<skills root>/<name>--<author>/SKILL.md`` and recorded in the pull manifest
-(``paths.manifest_file()``): ``{"skills": {ref: {name, author, version, path,
+The targets are ``lakeloop.agents.targets.skill_targets()``: Claude Code's skills root always,
+plus the skills directory of each agent ``lakeloop install`` registered (Codex CLI's
+``$CODEX_HOME/skills``, Gemini CLI's ``~/.gemini/skills``), each with its own manifest. One
+``latest_skills`` read serves them all. Each current team skill ``(name, author)`` is written to
+``<skills root>/<name>--<author>/SKILL.md`` as that agent's ``Agent.skill_text`` (Claude Code:
+the body; Codex and Gemini: the front matter's ``name`` set to the ref, the name Gemini's
+``activate_skill`` is called with) and recorded in that root's manifest
+(``paths.manifest_file(agent)``): ``{"skills": {ref: {name, author, version, path,
 sha256, pulled_at}}}``. A ref pinned on this machine (``skillopt.pins``) is
-written at its pinned version instead (and the manifest records that version).
-Files and the manifest are written atomically, under one file lock
+written at its pinned version instead, in every root (and the manifests record that version).
+Files and manifests are written atomically, under one file lock
 so concurrent SessionStarts do not interleave. A name or author that is not
 one safe path component, or a path that would leave the skills root, is
 refused and logged. A skill whose version and file are unchanged is not
@@ -20,6 +25,8 @@ Every skill written with a version or body other than the one pulled before
 is reported as a ``Change`` (transparency): who published it and how
 many lines were added and removed against the previously pulled body (the old
 SKILL.md when it still holds that body, else that version's row in the store).
+A ref is judged by the first root it is in (Claude Code's): one line per ref, and none when
+only a newly registered agent's root catches up on a skill this machine already had.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ from ..fsutil import atomic_write, atomic_write_json
 from ..store.base import SkillRow, Store
 from ..textsafe import escape
 from .refs import is_valid_part, load_manifest, split_ref
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..agents.base import Agent
 
 LOCK_TIMEOUT_S = 2.0
 
@@ -73,8 +84,9 @@ class Change:
 
 @dataclass
 class PullResult:
-    """What a pull did: refs written, refs unchanged, refs refused (with reasons), and the
-    ``changes`` to tell the user about."""
+    """What a pull did: refs written (to at least one root), refs unchanged (in every root),
+    refs refused (with reasons), and the ``changes`` to tell the user about (one per ref).
+    Each list names a ref at most once."""
 
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -176,56 +188,86 @@ def _change(store: Store, row: SkillRow, entry: object, target: Path, pinned: bo
 
 def pull(store: Store, log: logging.Logger, root: Path | None = None) -> PullResult:
     """Write every current team skill (a pinned ref: its pinned version) that differs from
-    what the manifest records, and report each ``Change``.
+    what a target's manifest records into each target (module docstring), and report each
+    ``Change`` once. ``root``: write only there, as Claude Code's skills root with its manifest
+    (``LAKELOOP_SKILLS_DIR`` and the registered agents are then ignored).
 
     Raises StoreError when the store cannot be read, LockTimeout when another pull holds
     the pull lock for ``LOCK_TIMEOUT_S`` seconds; filesystem errors on one skill are logged
-    and that skill is skipped.
+    and that skill is skipped in that root.
     """
+    from ..agents import get
+    from ..agents.targets import skill_targets
     from ..locks import hold
 
-    root = root or paths.skills_root()
+    targets = skill_targets() if root is None else [(get("claude"), root, paths.manifest_file())]
     result = PullResult()
     rows, pinned = _pinned_rows(store, store.latest_skills(scope="team"), log)
     with hold(paths.data_dir() / "pull.lock", LOCK_TIMEOUT_S):
-        manifest = load_manifest()
-        for row in rows:
-            target = skill_file(root, row)
-            if target is None:
-                log.warning(
-                    "pull: refused skill name=%r author=%r: not a safe path inside %s",
-                    row.name[:80],
-                    row.author[:80],
-                    root,
-                )
-                result.refused.append(f"{row.name[:80]}--{row.author[:80]}")
+        done: set[Path] = set()
+        for agent, target_root, manifest_path in targets:
+            key = target_root.resolve()
+            if key in done:
+                log.warning("pull: %s's skills dir %s is another agent's too; written once", agent.display, target_root)
                 continue
-            sha = _sha(row.body)
-            entry = manifest.get(row.ref)
-            same = isinstance(entry, dict) and entry.get("version") == row.version and entry.get("sha256") == sha
-            if same and target.is_file():
-                result.unchanged.append(row.ref)
-                continue
-            change = None if same else _change(store, row, entry, target, row.ref in pinned, log)
-            try:
-                atomic_write(target, escape(row.body), mode=0o644)
-            except OSError as exc:
-                log.error("pull: cannot write %s: %s", target, exc)
-                continue
-            manifest[row.ref] = {
-                "name": row.name,
-                "author": row.author,
-                "version": row.version,
-                "path": str(target),
-                "sha256": sha,
-                "pulled_at": time.time(),
-            }
-            result.written.append(row.ref)
-            if change is not None:
-                result.changes.append(change)
-            log.info(
-                "pull: wrote %s v%d to %s%s", row.ref, row.version, target, " (pinned)" if row.ref in pinned else ""
-            )
-        if result.written:
-            atomic_write_json(paths.manifest_file(), {"skills": manifest})
+            done.add(key)
+            _pull_root(store, log, rows, pinned, agent, target_root, manifest_path, result)
+    result.unchanged = [r for r in dict.fromkeys(result.unchanged) if r not in result.written]
     return result
+
+
+def _pull_root(
+    store: Store,
+    log: logging.Logger,
+    rows: list[SkillRow],
+    pinned: set[str],
+    agent: Agent,
+    root: Path,
+    manifest_path: Path,
+    result: PullResult,
+) -> None:
+    """The pull into one skills root (``pull``), adding to ``result``."""
+    manifest = load_manifest(manifest_path)
+    wrote = False
+    for row in rows:
+        target = skill_file(root, row)
+        if target is None:
+            log.warning(
+                "pull: refused skill name=%r author=%r: not a safe path inside %s",
+                row.name[:80],
+                row.author[:80],
+                root,
+            )
+            refused = f"{row.name[:80]}--{row.author[:80]}"
+            if refused not in result.refused:
+                result.refused.append(refused)
+            continue
+        sha = _sha(row.body)
+        entry = manifest.get(row.ref)
+        same = isinstance(entry, dict) and entry.get("version") == row.version and entry.get("sha256") == sha
+        if same and target.is_file():
+            result.unchanged.append(row.ref)
+            continue
+        seen = row.ref in result.written or row.ref in result.unchanged  # judged in an earlier root
+        change = None if same or seen else _change(store, row, entry, target, row.ref in pinned, log)
+        try:
+            atomic_write(target, escape(agent.skill_text(row.ref, row.body)), mode=0o644)
+        except OSError as exc:
+            log.error("pull: cannot write %s: %s", target, exc)
+            continue
+        manifest[row.ref] = {
+            "name": row.name,
+            "author": row.author,
+            "version": row.version,
+            "path": str(target),
+            "sha256": sha,
+            "pulled_at": time.time(),
+        }
+        wrote = True
+        if row.ref not in result.written:
+            result.written.append(row.ref)
+        if change is not None:
+            result.changes.append(change)
+        log.info("pull: wrote %s v%d to %s%s", row.ref, row.version, target, " (pinned)" if row.ref in pinned else "")
+    if wrote:
+        atomic_write_json(manifest_path, {"skills": manifest})

@@ -106,8 +106,10 @@ def proposal_row(
     user: str,
     session: str,
     now: str | None = None,
+    source_agent: str = "claude_code",
 ) -> SkillRow:
-    """The skills row that holds a change to ``base`` (the convention in the module docstring)."""
+    """The skills row that holds a change to ``base`` (the convention in the module docstring);
+    ``source_agent`` is the rows' agent of the session the change came from."""
     now = now or utc_now()
     description = json.dumps(
         {
@@ -131,7 +133,7 @@ def proposal_row(
         local_path=base.local_path,
         install=base.install,
         source_sessions=with_session(base.source_sessions, session),
-        source_agent="claude_code",
+        source_agent=source_agent,
         scope=PROPOSAL_SCOPE,
         contributors=ending_with(base.contributors, [user, OPTIMIZER_MARKER]),
         description=description,
@@ -299,7 +301,7 @@ def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None 
         local_path=current.local_path,
         install=current.install,
         source_sessions=with_session(current.source_sessions, proposal.session),
-        source_agent="claude_code",
+        source_agent=proposal.row.source_agent or "claude_code",
         scope="team",
         contributors=ending_with(current.contributors, [proposal.proposed_by, OPTIMIZER_MARKER, user]),
         description=with_reason(current.description, proposal.reason),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config
+from ..agents.base import JOB_AGENT_KEY
 from ..errors import AgentError, StoreError
 from ..identity import Identity, utc_now
 from ..store.base import SessionRow, SkillRow, Store, winner_key
@@ -48,13 +49,18 @@ MAX_REPUBLISH = 3
 #: Reads of the skill's rows after a publish, spread over the store's visibility wait (point 8).
 RACE_READS = 3
 _TURN_TYPES = ("user_message", "assistant_message")
+#: the rows' agent of a job that names none (jobs and rows from before agents were recorded)
+DEFAULT_AGENT = "claude_code"
 
 
 @dataclass
 class Job:
     """A reaction handed from UserPromptSubmit to the worker. ``reacted_at`` (seconds since
     the epoch) is when the reaction was received: the job file's ``reacted_at`` when it
-    has one, else its ``created_at`` (written just after the reaction was stored)."""
+    has one, else its ``created_at`` (written just after the reaction was stored). ``agent``
+    is the session rows' agent (the job payload's ``agent``; ``claude_code`` when absent, as
+    in jobs written before agents were recorded): the judge and proposer run through that
+    agent's CLI, and the version it publishes records it as ``source_agent``."""
 
     session_id: str
     skill: str
@@ -64,10 +70,12 @@ class Job:
     armed_version: int | None = None
     cwd: str = ""
     reacted_at: float | None = None
+    agent: str = DEFAULT_AGENT
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
-        """Build from a job file's JSON. Raises ValueError on missing or bad fields."""
+        """Build from a job file's JSON. Raises ValueError on missing or bad fields (an
+        ``agent`` naming no known agent's rows counts as absent)."""
         sid, skill, reaction = data.get("session_id"), data.get("skill"), data.get("reaction")
         if not (isinstance(sid, str) and sid and isinstance(skill, str) and isinstance(reaction, str)):
             raise ValueError("job needs session_id, skill and reaction strings")
@@ -89,7 +97,16 @@ class Job:
             version if isinstance(version, int) else None,
             str(data.get("cwd") or ""),
             when,
+            _agent(data.get(JOB_AGENT_KEY)),
         )
+
+
+def _agent(value: object) -> str:
+    """The job payload's agent when it is a known agent's rows value, else the default."""
+    from ..agents import all_agents
+
+    known = {agent.row_agent for agent in all_agents()}
+    return value if isinstance(value, str) and value in known else DEFAULT_AGENT
 
 
 @dataclass
@@ -321,7 +338,7 @@ def _version_row(job: Job, deps: Deps, base: SkillRow, body: str, reason: str) -
         local_path=base.local_path,
         install=base.install,
         source_sessions=review.with_session(base.source_sessions, job.session_id),
-        source_agent="claude_code",
+        source_agent=job.agent,
         scope="team",
         contributors=review.ending_with(base.contributors, [_user(job, deps), OPTIMIZER_MARKER]),
         description=with_reason(base.description, reason or "the judge reported a failure"),
@@ -358,7 +375,9 @@ def _release(
     if lost:
         details["lost_rows"] = [r.id for r in lost]
     if held_by:
-        proposal = review.proposal_row(base, body, edits, reason, held_by, _user(job, deps), job.session_id, deps.now())
+        proposal = review.proposal_row(
+            base, body, edits, reason, held_by, _user(job, deps), job.session_id, deps.now(), job.agent
+        )
         try:
             deps.store.insert_skill(proposal)
         except StoreError as exc:

@@ -43,7 +43,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import config
 from ..errors import AgentError
@@ -56,6 +56,9 @@ from . import KIND, path_for, prompts
 from .check import check, header
 from .state import State
 from .transcript import TYPES, build_input
+
+if TYPE_CHECKING:
+    from ..agents.base import Agent
 
 #: Namespace of summary row ids (uuid5 of session, last row read and final).
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "lakeloop:session-summary")
@@ -70,8 +73,17 @@ MAX_ATTEMPTS = 5
 TIMEOUT_S = 300.0
 #: Seconds kept free of a model call before the attempt's deadline (the store write after it).
 WRITE_MARGIN_S = 20.0
-#: Why a job fails at once when there is no agent CLI to run (a missing or non-executable binary).
+#: Why a job fails at once when there is no agent CLI to run (a missing or non-executable binary),
+#: for a Claude Code session (``no_agent_cli`` names the setting of the session's agent).
 NO_AGENT_CLI = "no agent CLI: set LAKELOOP_CLAUDE_BIN or put claude on PATH"
+
+
+def no_agent_cli(agent: Agent) -> str:
+    """The one-line reason a job fails when ``agent``'s CLI cannot be run (``NO_AGENT_CLI`` for
+    Claude Code)."""
+    if agent.name == "claude":
+        return NO_AGENT_CLI
+    return f"no agent CLI: set {agent.bin_env} or put {agent.name} on PATH"
 
 
 def _default_identity(env: Mapping[str, str] | None) -> Identity:
@@ -343,25 +355,30 @@ def _done(deps: SummaryDeps, run: _Run, outcome: str) -> str:
 # the job kind ------------------------------------------------------------------------------------
 def run(payload: dict[str, Any], ctx: Context) -> str:
     """The ``summarize`` kind's function: ``summarize`` with the real I/O: the configured store
-    (opened on first need), ``claude -p --tools ""`` with ``LAKELOOP_SUMMARY_MODEL`` (as a process
-    the optimizer starts, ``LAKELOOP_WORKER=1``, so it is never captured), each call bounded by
+    (opened on first need), the tool-less model call of the agent that produced the session (the
+    payload's ``agent``, the rows' agent value; Claude Code when absent: ``claude -p --tools ""``
+    with ``LAKELOOP_SUMMARY_MODEL``; see ``lakeloop.agents.calls``) as a process the optimizer
+    starts (``LAKELOOP_WORKER=1``, so it is never captured), each call bounded by
     ``LAKELOOP_AGENT_TIMEOUT_S`` and by the attempt's deadline, and the local state. No agent CLI
-    (none found, or not an executable) fails the job at once (``JobFailed``, ``NO_AGENT_CLI``):
+    (none found, or not an executable) fails the job at once (``JobFailed``, ``no_agent_cli``):
     retrying cannot help; any other failed call is an attempt."""
-    from ..skillopt.agent import claude_call
+    from ..agents import by_row_agent
+    from ..agents.base import JOB_AGENT_KEY
+
+    agent = by_row_agent(payload.get(JOB_AGENT_KEY))
 
     def model(prompt: str, system: str) -> str:
         import shutil
 
-        from ..skillopt.agent import find_claude
+        from ..detach import worker_env
 
-        binary = find_claude()
+        binary = agent.find_binary()
         if binary is None or shutil.which(binary) is None:  # permanent: no point in another attempt
-            raise JobFailed(NO_AGENT_CLI)
+            raise JobFailed(no_agent_cli(agent))
         left = ctx.deadline - time.time() - WRITE_MARGIN_S
         if left < 5:
             raise AgentError("no time left for the summary's model call")
-        return claude_call(prompt, system, config.summary_model(), min(config.agent_timeout_s(), left))
+        return agent.model_call(prompt, system, "summary", min(config.agent_timeout_s(), left), worker_env())
 
     opened: list[Store] = []
 

