@@ -6,14 +6,14 @@ and registers it through Claude Code's marketplace); rows carry ``agent`` = ``cl
 
 from __future__ import annotations
 
-from .base import Agent, InstallReport
+from .base import Agent
 
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from .base import AgentStatus
+    from .reports import AgentStatus, InstallReport
 
 
 class ClaudeCode(Agent):
@@ -113,8 +113,8 @@ class ClaudeCode(Agent):
         has no hook trust); ``config`` is the plugin copy's directory."""
         import os
 
-        from .base import AgentStatus
         from .hookcopy import STAMP, plugin_copy_dir
+        from .reports import AgentStatus
 
         binary = self.find_binary()
         copy = plugin_copy_dir()

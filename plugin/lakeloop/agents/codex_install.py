@@ -25,8 +25,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .base import Agent, AgentStatus, InstallReport
+    from .base import Agent
     from .codex_rpc import AppServer
+    from .reports import AgentStatus, InstallReport
 
 #: the top-level members Codex 0.169 reads in hooks.json (``description`` a string); with any
 #: other member Codex fails to parse the file and loads none of its hooks
@@ -157,8 +158,8 @@ def install(agent: Agent, launcher: str, home: str, timeouts: dict[str, int]) ->
     ``hooks.json``/``config.toml``, a missing ``CODEX_HOME``), InstallError (Codex did not record
     the trust; the hooks file is written then, and the message says how to trust by hand)."""
     from . import registry
-    from .base import InstallReport
     from .hookcopy import agent_launcher, ensure_agent_copy
+    from .reports import InstallReport
 
     binary = agent.find_binary()
     if binary is None:
@@ -365,8 +366,8 @@ def _trust_state(toml_path: str) -> dict[str, str]:
 def uninstall(agent: Agent, home: str) -> InstallReport:
     """See ``CodexCLI.uninstall``. Raises InstallRefused (invalid files; nothing written)."""
     from . import registry
-    from .base import InstallReport
     from .hookcopy import remove_agent_copy
+    from .reports import InstallReport
 
     _home(agent, home, create=False)
     hooks_path, toml_path = os.path.join(home, "hooks.json"), os.path.join(home, "config.toml")
@@ -502,7 +503,7 @@ def status(agent: Agent, home: str, probe: bool = True) -> AgentStatus:
     otherwise the local hash is compared with ``config.toml``. Writes nothing."""
     from ..errors import InstallRefused
     from . import registry
-    from .base import AgentStatus
+    from .reports import AgentStatus
 
     binary = agent.find_binary()
     hooks_path, toml_path = os.path.join(home, "hooks.json"), os.path.join(home, "config.toml")

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import os
 
-from .base import Agent, InstallReport
+from .base import Agent
 
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from .base import AgentStatus
+    from .reports import AgentStatus, InstallReport
 
 #: hook timeouts lakeloop writes into settings.json, milliseconds
 TIMEOUTS_MS = {

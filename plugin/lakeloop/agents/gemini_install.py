@@ -20,7 +20,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .base import Agent, AgentStatus, InstallReport
+    from .base import Agent
+    from .reports import AgentStatus, InstallReport
 
 
 def groups(
@@ -54,8 +55,8 @@ def install(
 
     from ..errors import InstallRefused
     from . import registry
-    from .base import InstallReport
     from .hookcopy import agent_launcher, ensure_agent_copy
+    from .reports import InstallReport
 
     if agent.find_binary() is None:
         raise InstallRefused(f"gemini not found: put it on PATH or set {agent.bin_env}; nothing was changed")
@@ -98,8 +99,8 @@ def uninstall(agent: Agent, path: str) -> InstallReport:
     """See ``GeminiCLI.uninstall``. Raises InstallRefused (invalid ``settings.json``: nothing
     written)."""
     from . import registry
-    from .base import InstallReport
     from .hookcopy import remove_agent_copy
+    from .reports import InstallReport
 
     text, value, _ = hookfile.load(path, agent, comments=True, verb="uninstall")
     previous = registry.installed().get(agent.name, {})
@@ -138,7 +139,7 @@ def status(agent: Agent, path: str, probe: bool = True) -> AgentStatus:
 
     from ..errors import InstallRefused
     from . import registry
-    from .base import AgentStatus
+    from .reports import AgentStatus
 
     binary = agent.find_binary()
     recorded = registry.installed().get(agent.name, {})

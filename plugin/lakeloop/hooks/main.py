@@ -171,17 +171,18 @@ def main(argv: list[str] | None = None) -> int:
         os.umask(umask)
 
 
-def _served(agent: str, event: str, log: LazyLog) -> bool:
-    """Is ``agent`` a known agent that installs the canonical ``event``? Logs why not. For a
-    capture event only the agent's name is checked here (``lakeloop.agents``'s package, no agent
-    module: the capture path stays as light as Claude Code's); the drainer checks the event
-    (``capture.parse``)."""
+def _served(agent: str, event: str, log: LazyLog, name_only: bool = False) -> bool:
+    """Is ``agent`` a known agent that installs the canonical ``event``? Logs why not. With
+    ``name_only``, and always for a capture event, only the agent's name is checked
+    (``lakeloop.agents``'s package, no agent module: the capture path, and a PreToolUse the
+    prefilter drops, stay as light as Claude Code's); the drainer checks a capture event
+    (``capture.parse``), and ``_main`` checks a prefiltered event again once it passed."""
     from .. import agents
 
     if agent not in agents.NAMES:
         log.error("unknown agent %r (hook event %s): nothing done", _short(agent), _short(event))
         return False
-    if event in CAPTURE_EVENTS:
+    if name_only or event in CAPTURE_EVENTS:
         return True
     served = agents.get(agent)
     if event in served.ignored_events or event not in served.events.values():
@@ -193,7 +194,7 @@ def _served(agent: str, event: str, log: LazyLog) -> bool:
 def _main(event: str, started: float, agent: str = CLAUDE) -> int:
     log = LazyLog(f"hook.{_short(event, 40) or 'unknown'}")
     try:
-        if agent != CLAUDE and not _served(agent, event, log):
+        if agent != CLAUDE and not _served(agent, event, log, name_only=event in PREFILTERS):
             return 0
         if event in CAPTURE_EVENTS:  # fast path: spool the raw bytes, parse in the drainer
             from .capture import spool
@@ -216,6 +217,8 @@ def _main(event: str, started: float, agent: str = CLAUDE) -> int:
 
             if not is_candidate(event, data, agent):
                 return 0  # an object that cannot concern us; anything else is parsed (and logged if bad)
+        if agent != CLAUDE and event in PREFILTERS and not _served(agent, event, log):
+            return 0
         payload, why = parse_payload(data)
         if payload is None:
             log.error("%s", why)
