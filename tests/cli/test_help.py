@@ -13,7 +13,19 @@ import sys
 from lakeloop.cli.main import _parser
 from tests.support.repo import REPO
 
-SKILLS_SUBCOMMANDS = ["list", "push", "history", "diff", "rollback", "pin", "unpin", "proposals", "accept", "reject"]
+SKILLS_SUBCOMMANDS = [
+    "list",
+    "push",
+    "history",
+    "stats",
+    "diff",
+    "rollback",
+    "pin",
+    "unpin",
+    "proposals",
+    "accept",
+    "reject",
+]
 HIDDEN = {"worker"}
 
 
@@ -71,8 +83,8 @@ def test_worker_stays_runnable_while_hidden():
 
 
 def test_skills_help_lists_its_subcommands_one_line_each():
-    """``lakeloop skills --help`` lists list (the default), push, history, diff, rollback, pin,
-    unpin, proposals, accept and reject, each on one line."""
+    """``lakeloop skills --help`` lists list (the default), push, history, stats, diff, rollback,
+    pin, unpin, proposals, accept and reject, each on one line."""
     text = _help("skills")
     listed = _listed(text, "subcommands")
     assert list(listed) == SKILLS_SUBCOMMANDS == _choices(_parser(), "skills")
@@ -83,6 +95,7 @@ def test_every_skills_subcommand_has_its_own_help():
     """``lakeloop skills <sub> --help`` works for each subcommand and names its arguments."""
     for sub, words in {
         "history": "ref",
+        "stats": "ref",
         "diff": "ref",
         "rollback": "--to",
         "pin": "version",

@@ -339,7 +339,17 @@ def test_writes(command, op, vpath, text):
 
 @pytest.mark.parametrize(
     "target",
-    ["index.md", "sessions/alice/x.jsonl", "sessions/new", "skills/s--a/SKILL.md", "skills", "sessions", "", "notes/"],
+    [
+        "index.md",
+        "sessions/alice/x.jsonl",
+        "sessions/new",
+        "skills/s--a/SKILL.md",
+        "skills",
+        "sessions",
+        "",
+        "notes/",
+        "outcomes/s--a/u.json",
+    ],
 )
 def test_generated_paths_are_read_only(target):
     reason = refused(f"echo x >> ~/.deeplake/memory/{target}")

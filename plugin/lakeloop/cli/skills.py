@@ -73,6 +73,10 @@ def run(args) -> int:
         from .skills_history import resolve
 
         args.ref = resolve(args.ref, pinned_ok=command == "unpin")
+    if command == "stats":
+        from .skills_stats import stats
+
+        return stats(args)
     if command in ("history", "diff", "rollback", "pin", "unpin"):
         from . import skills_history
 

@@ -1,4 +1,4 @@
-"""The ``lakeloop skills`` argument parsers: list (the default), push, history, diff,
+"""The ``lakeloop skills`` argument parsers: list (the default), push, history, stats, diff,
 rollback, pin, unpin, proposals, accept, reject. Kept apart from the commands so building the
 parser imports nothing but argparse; ``cli.skills.run`` dispatches."""
 
@@ -11,6 +11,7 @@ SUBCOMMANDS = (
     ("list", "team skills: name, author, current version (the default)"),
     ("push", "share a skill directory as your team skill (or a new version)"),
     ("history", "every version of a skill: when, who published it, and why"),
+    ("stats", "per version: uses, failure rate and its 95 percent interval, publisher"),
     ("diff", "unified diff between two versions (default: previous vs current)"),
     ("rollback", "publish an earlier version's body as a new version"),
     ("pin", "keep this machine on one version of a skill at every pull"),
@@ -63,6 +64,9 @@ def add_skills_parser(sub, formatter_class=argparse.HelpFormatter) -> argparse.A
 
     history = add("history")
     history.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")
+
+    stats = add("stats")
+    stats.add_argument("ref", nargs="?", help="only this skill, with its weekly trend (default: every skill)")
 
     diff = add("diff")
     diff.add_argument("ref", help="the skill, <name>--<author> (or <name> when one author has it)")

@@ -26,7 +26,7 @@ OVERLAY_TTL_S = 120.0
 MAX_NOTE_BYTES = 256 * 1024
 #: Paths of the tree that cannot be written through the memory path: generated from the store, or
 #: written only by lakeloop itself (session summaries: the ``summarize`` job).
-READ_ONLY = ("/index.md", "/sessions", "/skills", "/summaries")
+READ_ONLY = ("/index.md", "/sessions", "/skills", "/summaries", "/outcomes")
 
 
 class NoteRefused(MemoryRefused):

@@ -147,6 +147,25 @@ class SessionFilter:
         return not (self.session_id or self.before or self.match)
 
 
+@dataclass(frozen=True)
+class OutcomeUse:
+    """One judged use of a team skill as the store holds it (``Store.outcome_uses``): the outcome
+    rows at one path ``/outcomes/<ref>/<use>.json`` that share one description.
+
+    ``use``: the use id (the file name without ``.json``); ``version``: the skill version the
+    agent used, None when unknown (``v=-``); ``verdict``: ``failure``, ``success``, ``unclear`` or
+    ``no_pushback``; ``used_at``: the earliest ``creation_date`` of those rows (the time of the use,
+    ISO-8601 UTC); ``rows``: how many rows (judgments, replays) were merged into this one. A use
+    judged twice with different verdicts gives one ``OutcomeUse`` per verdict
+    (``skillopt.stats.per_use`` keeps the worst)."""
+
+    use: str
+    version: int | None
+    verdict: str
+    used_at: str
+    rows: int = 1
+
+
 def winner_key(row: SkillRow) -> tuple:
     """Sort key of the current version among a skill's rows: highest ``version``; between rows
     of the same version (two publishers raced), the one created first, then the smaller id
@@ -269,6 +288,16 @@ class Store(abc.ABC):
         ``project`` column is ``project``, newest first, at most ``limit``: ``DOC`` records with
         path, text, author, project and date. One query. Raises StoreError."""
         raise NotImplementedError
+
+    @abc.abstractmethod
+    def outcome_uses(self, ref: str) -> list[OutcomeUse]:
+        """The outcome rows of team skill ``ref`` (``<name>--<author>``), one ``OutcomeUse`` per
+        (path, description) under ``/outcomes/<ref>/``, in no particular order. ONE statement on
+        both stores (``memory_sql.outcome_uses_sql``: plain columns grouped, no JSON read in SQL,
+        so another client's non-JSON row cannot fail it); a row whose description is not
+        ``lakeloop-outcome v=<n|-> verdict=<verdict>`` (``memory_sql.OUTCOME_DESCRIPTION_RE``),
+        whose path is not a file directly under the prefix ending in ``.json``, or whose
+        ``creation_date`` is not an ISO-8601 time is dropped. Raises StoreError."""
 
     def search(
         self, query: str, limit: int = 10, user: str | None = None, project: str | None = None

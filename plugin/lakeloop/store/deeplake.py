@@ -37,7 +37,7 @@ from .. import __version__, paths
 from ..deeplake import sql
 from ..errors import AlreadyExists, AuthError, DeeplakeError, OutcomeUnknown, PaymentRequired, PermanentError
 from . import memory_sql as msql
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, OutcomeUse, SessionFilter, SessionRow, SkillRow, Store, unique_rows
 from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 TYPE_CHECKING = False  # typing and httpx are not imported at run time (hook start-up time)
@@ -526,6 +526,12 @@ class DeeplakeStore(Store):
         ``limit`` (``memory_sql.recent_docs_sql``): one SELECT, one request. Raises DeeplakeError."""
         rows = self._q(msql.recent_docs_sql(msql.PgDialect(self._t), prefix, project, limit))
         return msql.recent_records([r.get(c) for c in msql.COLS] for r in rows)
+
+    def outcome_uses(self, ref: str) -> list[OutcomeUse]:
+        """The outcome rows of ``ref`` grouped by (path, description) (``Store.outcome_uses``;
+        ``memory_sql.outcome_uses_sql``): one SELECT, one request. Raises DeeplakeError."""
+        rows = self._q(msql.outcome_uses_sql(msql.PgDialect(self._t), ref))
+        return msql.outcome_uses(([r.get(c) for c in ("path", "description", "used_at", "n")] for r in rows), ref)
 
     def put_memory_doc(self, row: NoteRow, *, unsure: bool = False, supersede: bool = False) -> None:
         """Write ``row`` exactly once by id, then (``supersede``) delete the other rows at its path.

@@ -31,7 +31,7 @@ from pathlib import Path
 from .. import __version__, paths
 from ..errors import StoreError, StoreUnavailable
 from . import memory_sql as msql
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, SessionFilter, SessionRow, SkillRow, Store, unique_rows
+from .base import SESSION_COLUMNS, SKILL_COLUMNS, OutcomeUse, SessionFilter, SessionRow, SkillRow, Store, unique_rows
 from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
@@ -552,6 +552,13 @@ class EmbeddedStore(Store):
         ``limit`` (``memory_sql.recent_docs_sql``): one statement. Raises StoreError."""
         d = msql.SqliteDialect()
         return msql.recent_records(self._run(msql.recent_docs_sql(d, prefix, project, limit), d.params))
+
+    def outcome_uses(self, ref: str) -> list[OutcomeUse]:
+        """The outcome rows of ``ref`` grouped by (path, description) (``Store.outcome_uses``;
+        ``memory_sql.outcome_uses_sql``: one statement, a range on the path index). Raises
+        StoreError."""
+        d = msql.SqliteDialect()
+        return msql.outcome_uses(self._run(msql.outcome_uses_sql(d, ref), d.params), ref)
 
     def put_memory_doc(self, row: NoteRow, *, unsure: bool = False, supersede: bool = False) -> None:
         """Write ``row`` to the memory table in one transaction: ``INSERT OR IGNORE`` (an id already

@@ -15,8 +15,9 @@ Every statement answers rows of ``COLS``: ``kind, path, text, line, author, proj
 hit, note`` (``hit`` = 1 for a candidate line of a narrowed query; ``note`` = a session's summary
 path on /index.md's SESSION rows, ``''`` elsewhere). Built here: the skills, memory-table, listing
 and index parts (``shared_parts``), session lines by scanning (``lines_scan``: Deeplake, and the
-embedded store without a usable FTS index), a project's recent summaries (``recent_docs_sql``) and
-``search``'s parts; the embedded store's FTS5 route lives with it.
+embedded store without a usable FTS index), a project's recent summaries (``recent_docs_sql``),
+a skill's outcome rows (``outcome_uses_sql``, rows of its own shape) and ``search``'s parts; the
+embedded store's FTS5 route lives with it.
 
 Post-processing (``records``): a session line's text with a raw newline is re-serialised on one
 line (``json.dumps(obj, ensure_ascii=False)``, lakeloop's own format); repeated ``(path, line)``
@@ -37,6 +38,8 @@ TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
+
+    from .base import OutcomeUse
 
 #: Column order of every memory statement's rows.
 COLS = ("kind", "path", "text", "line", "author", "project", "date", "score", "hit", "note")
@@ -64,8 +67,15 @@ FIRST_PROMPT_CHARS = 300
 #: much of one /index.md reads (its "What Happened" section comes right after the header).
 SUMMARIES_DIR = "/summaries/"
 INDEX_SUMMARY_CHARS = 2000
-#: Memory-table paths that would shadow generated files are ignored (dirs end in ``/``).
-HIDDEN_NOTE_PATHS = ("/sessions/", "/skills/", "/index.md", "/sessions", "/skills", "/")
+#: Where outcome rows live (``/outcomes/<skill ref>/<use id>.json``, memory-table rows) and the
+#: one format of their ``description``: ``lakeloop-outcome v=<version or -> verdict=<verdict>``.
+OUTCOMES_DIR = "/outcomes/"
+OUTCOME_DESCRIPTION_RE = re.compile(
+    r"lakeloop-outcome v=([1-9][0-9]{0,8}|-) verdict=(failure|success|unclear|no_pushback)"
+)
+#: Memory-table paths the memory path and ``search`` never show: ones that would shadow generated
+#: files, and lakeloop's own records (outcomes) (dirs end in ``/``).
+HIDDEN_NOTE_PATHS = ("/sessions/", "/skills/", "/index.md", "/sessions", "/skills", "/", OUTCOMES_DIR, "/outcomes")
 #: ``search``: most candidate rows ranked in Python (newest first) when the store has no BM25.
 SEARCH_CANDIDATES = 2000
 SEARCH_WORDS = 16
@@ -204,7 +214,7 @@ def any_prefix(d: SqliteDialect, col: str, prefixes: Sequence[str]) -> str:
 
 
 def not_hidden(d: SqliteDialect, col: str) -> str:
-    """``col`` is not a path that would shadow a generated file (``HIDDEN_NOTE_PATHS``)."""
+    """``col`` is not a path the memory path and ``search`` keep out (``HIDDEN_NOTE_PATHS``)."""
     return " AND ".join(f"NOT {d.prefix(col, p)}" if p != "/" else f"{col} <> {d.lit('/')}" for p in HIDDEN_NOTE_PATHS)
 
 
@@ -676,7 +686,9 @@ def memory_hit(d: SqliteDialect) -> str:
 
 def note_values(row: NoteRow, plugin_version: str) -> dict[str, Any]:
     """The memory-table columns of a note: filename = basename, size_bytes = UTF-8 length,
-    mime_type ``text/markdown`` for ``.md`` else ``text/plain``, both dates = ``row.date``."""
+    mime_type ``text/markdown`` for ``.md``, ``application/json`` for ``.json`` (outcome rows) else
+    ``text/plain``, both dates = ``row.date``."""
+    suffix = row.path.lower().rpartition(".")[2]
     return {
         "id": row.id,
         "path": row.path,
@@ -684,7 +696,7 @@ def note_values(row: NoteRow, plugin_version: str) -> dict[str, Any]:
         "summary": row.text,
         "summary_embedding": None,
         "author": row.author,
-        "mime_type": "text/markdown" if row.path.lower().endswith(".md") else "text/plain",
+        "mime_type": {"md": "text/markdown", "json": "application/json"}.get(suffix, "text/plain"),
         "size_bytes": len(row.text.encode("utf-8", "surrogatepass")),
         "project": row.project,
         "description": row.description,
@@ -808,6 +820,50 @@ def recent_docs_sql(d: SqliteDialect, prefix: str, project: str, limit: int) -> 
 def recent_records(rows: Iterable[Sequence[Any]]) -> list[MemoryRecord]:
     """``recent_docs_sql``'s rows as ``MemoryRecord``s (``records``' cleaning), newest first."""
     return sorted(records(rows), key=lambda r: (r.date, r.path), reverse=True)
+
+
+# outcomes (skills stats, rollback) --------------------------------------------------------------------
+def outcome_prefix(ref: str) -> str:
+    """The directory of team skill ``ref``'s outcome rows: ``/outcomes/<ref>/``."""
+    return f"{OUTCOMES_DIR}{ref}/"
+
+
+def outcome_uses_sql(d: SqliteDialect, ref: str) -> str:
+    """``Store.outcome_uses``' statement: rows ``(path, description, used_at, n)``, one per
+    (path, description) under ``outcome_prefix(ref)``: the earliest ``creation_date`` and the
+    number of rows. Plain columns only (no JSON, no cast), so no stored text can fail it; the
+    prefix is ``d.prefix`` (an index range on SQLite, ``left()`` on PostgreSQL)."""
+    return (
+        f"SELECT path, description, MIN(creation_date) AS used_at, COUNT(*) AS n FROM {d.t['memory']} "
+        f"WHERE {d.prefix('path', outcome_prefix(ref))} GROUP BY path, description"
+    )
+
+
+def outcome_uses(rows: Iterable[Sequence[Any]], ref: str) -> list[OutcomeUse]:
+    """``OutcomeUse``s from ``outcome_uses_sql``'s rows, in their order. Dropped: a path that is
+    not clean or not a ``<use>.json`` file directly under ``outcome_prefix(ref)``, a description
+    that ``OUTCOME_DESCRIPTION_RE`` does not match in full, a ``used_at`` that is not an ISO-8601
+    time (another client's rows, hostile or old, are skipped, never an error)."""
+    from datetime import datetime
+
+    from .base import OutcomeUse
+
+    prefix = outcome_prefix(ref)
+    out = []
+    for path, description, used_at, n in rows:
+        path, used_at = _str(path), _str(used_at)
+        name = path[len(prefix) :] if path.startswith(prefix) and clean_path(path) else ""
+        use = name[: -len(".json")] if name.endswith(".json") and "/" not in name else ""
+        found = OUTCOME_DESCRIPTION_RE.fullmatch(_str(description))
+        if not use or found is None:
+            continue
+        try:
+            datetime.fromisoformat(used_at)
+        except ValueError:
+            continue
+        version = None if found[1] == "-" else int(found[1])
+        out.append(OutcomeUse(use, version, found[2], used_at, int(n or 0)))
+    return out
 
 
 # forget -------------------------------------------------------------------------------------------
