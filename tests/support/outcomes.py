@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 
+from lakeloop.skillopt import outcomes
 from lakeloop.store.memory_types import NoteRow
 
 #: Namespace of the seeded rows' ids (a fixed literal: ids are stable across runs).
@@ -34,31 +34,23 @@ def outcome_row(
     agent: str = "claude_code",
 ) -> NoteRow:
     """The outcome row of one judgment (``source``: the reaction's event id, ``closed`` for
-    ``no_pushback``) of use ``use_id`` of ``ref``."""
-    summary = {
-        "schema": 1,
-        "ref": ref,
-        "version": version,
-        "use": use_id,
-        "event": "" if verdict == "no_pushback" else source,
-        "session": f"session-{use_id}",
-        "user": user,
-        "agent": agent,
-        "verdict": verdict,
-        "confidence": None if verdict == "no_pushback" else 0.9,
-        "reason": "" if verdict == "no_pushback" else f"seeded {verdict}",
-        "used_at": used_at,
-        "judged_at": used_at,
-    }
-    return NoteRow(
-        id=str(uuid.uuid5(SEED_NAMESPACE, f"{use_id}:{source}")),
-        path=f"/outcomes/{ref}/{use_id}.json",
-        text=json.dumps(summary, sort_keys=True),
-        author=user,
-        project="",
-        date=used_at,
-        agent=agent,
-        description=f"lakeloop-outcome v={'-' if version is None else version} verdict={verdict}",
+    ``no_pushback``) of use ``use_id`` of ``ref``: ``skillopt.outcomes.outcome_row`` (the product's
+    builder) with this module's id namespace and seeded session, confidence and reason."""
+    closed = verdict == "no_pushback"
+    return outcomes.outcome_row(
+        ref,
+        version,
+        verdict,
+        use_id,
+        used_at,
+        source,
+        user,
+        agent,
+        session=f"session-{use_id}",
+        confidence=None if closed else 0.9,
+        reason="" if closed else f"seeded {verdict}",
+        judged_at=used_at,
+        namespace=str(SEED_NAMESPACE),
     )
 
 

@@ -65,14 +65,21 @@ def drainer_child(lock_fd: int) -> None:
 
 def after_drain(log: logging.Logger) -> None:
     """The drainer child's last step: adopt leftover worker job files of an older lakeloop
-    (``skillopt.job.adopt_leftovers``), then ``jobs.wake.kick_if_due`` (one stat; starts the job
-    runner when a retry deadline has passed). Never raises: a failure is one log line."""
+    (``skillopt.job.adopt_leftovers``), the outcome sweep (``skillopt.outcomes.sweep``, stale
+    windows included), then ``jobs.wake.kick_if_due`` (one stat; starts the job runner when a
+    retry deadline has passed). Never raises: a failure is one log line."""
     try:
         from ..skillopt.job import adopt_leftovers
 
         adopt_leftovers(log)
     except Exception as exc:
         log.warning("drain: leftover worker job files not adopted: %s: %s", type(exc).__name__, exc)
+    try:  # windows armed over 12 h ago with no reaction, and any spool a crash left unsubmitted
+        from ..skillopt.outcomes import sweep
+
+        sweep(log, stale=True)
+    except Exception as exc:  # sweep never raises; an import error still must not
+        log.warning("drain: outcome sweep failed: %s: %s", type(exc).__name__, exc)
     try:
         from ..jobs.wake import kick_if_due
 

@@ -97,6 +97,8 @@ def react(
         "reaction": _clean_reaction(prompt, settings)[:MAX_REACTION_CHARS],
         "cwd": str(payload.get("cwd") or ""),
         "event_id": event_id or "",
+        "use_id": str(window.get("use_id") or ""),
+        "armed_at": window.get("armed_at"),
         # when the user sent the prompt (the drainer may react much later): the worker's window
         # keeps only turns captured before it, and its wait for a store that is down counts from it
         "reacted_at": (received_at_ns / 1e9) if received_at_ns else None,

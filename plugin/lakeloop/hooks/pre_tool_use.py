@@ -69,9 +69,22 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
         log.error("not arming %s: payload has no session_id", ref)
         return
     from ..skillopt import pending
+    from .main import agent_of
 
+    other = agent_of(payload)
+    row_agent = "claude_code"
+    if other is not None:  # another agent than Claude Code (hooks.main loaded lakeloop.agents for it)
+        from .. import agents
+
+        row_agent = agents.get(other[0]).row_agent
     window = pending.arm(
-        session_id, ref, str(payload.get("tool_use_id") or ""), config.judge_window(), entry.get("version")
+        session_id,
+        ref,
+        str(payload.get("tool_use_id") or ""),
+        config.judge_window(),
+        entry.get("version"),
+        row_agent,
+        config.user_name(),
     )
     log.info(
         "armed window skill=%s session=%s budget=%d tool_use_id=%s",

@@ -159,11 +159,13 @@ def real_deps(store: Store, log: logging.Logger, agent: str | None = None) -> De
     proposer through the CLI of the agent whose rows carry ``agent`` (``lakeloop.agents.by_row_agent``:
     Claude Code for None or an unknown value; ``Agent.model_call`` with roles ``judge`` and
     ``proposer``, ``LAKELOOP_AGENT_TIMEOUT_S`` and ``detach.worker_env()``), ``time.sleep``, the
-    invocation backoff and judge confidence settings. Raises StoreUnavailable from the identity."""
+    invocation backoff and judge confidence settings, and each judgment recorded as an outcome
+    (``skillopt.outcomes.record_judged``). Raises StoreUnavailable from the identity."""
     from .. import config
     from ..agents import by_row_agent
     from ..detach import worker_env
     from ..store import current_identity
+    from .outcomes import record_judged
     from .worker import Deps
 
     cli = by_row_agent(agent)
@@ -184,6 +186,7 @@ def real_deps(store: Store, log: logging.Logger, agent: str | None = None) -> De
         log=log,
         backoff_s=config.invocation_backoff_s(),
         min_confidence=config.judge_min_confidence(),
+        record=lambda job, verdict: record_judged(job, verdict, log),
     )
 
 

@@ -41,12 +41,16 @@ def extract_json(text: Any) -> Any:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The judge's verdict. ``success`` False only on a clear failure."""
+    """The judge's verdict. ``success`` False only on a clear failure. ``label`` is what the
+    outcome row records: ``failure`` (a clear failure), ``success`` (a parsed success), ``unclear``
+    (a low-confidence failure, an unparseable or empty reply); the improvement reads only
+    ``success``."""
 
     success: bool
     confidence: float
     reason: str
     parsed: bool
+    label: str = ""
 
 
 def parse_verdict(text: Any, min_confidence: float = 0.5) -> Verdict:
@@ -58,7 +62,7 @@ def parse_verdict(text: Any, min_confidence: float = 0.5) -> Verdict:
     """
     obj = extract_json(text)
     if not isinstance(obj, dict) or "success" not in obj:
-        return Verdict(True, 0.0, "unparseable judgment (counted as success)", False)
+        return Verdict(True, 0.0, "unparseable judgment (counted as success)", False, "unclear")
     raw = obj.get("success")
     try:
         confidence = float(obj.get("confidence", 1.0))
@@ -70,12 +74,12 @@ def parse_verdict(text: Any, min_confidence: float = 0.5) -> Verdict:
     if isinstance(raw, float) and raw == 0.0:
         failed = True
     if failed and confidence >= min_confidence:
-        return Verdict(False, confidence, reason, True)
+        return Verdict(False, confidence, reason, True, "failure")
     if failed:
         return Verdict(
-            True, confidence, f"low-confidence failure ({confidence:.2f}) counted as success: {reason}", True
+            True, confidence, f"low-confidence failure ({confidence:.2f}) counted as success: {reason}", True, "unclear"
         )
-    return Verdict(True, confidence, reason, True)
+    return Verdict(True, confidence, reason, True, "success")
 
 
 @dataclass(frozen=True)

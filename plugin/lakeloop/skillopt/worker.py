@@ -30,7 +30,7 @@ from ..identity import Identity, utc_now
 from ..store.base import SessionRow, SkillRow, Store, winner_key
 from . import MAX_REACTION_CHARS, attempts, guard, prompts, review
 from .edits import apply_edits
-from .parse import Edit, parse_edits, parse_verdict
+from .parse import Edit, Verdict, parse_edits, parse_verdict
 from .refs import ref_from_tool, split_ref
 from .versions import with_reason
 
@@ -60,7 +60,10 @@ class Job:
     has one, else its ``created_at`` (written just after the reaction was stored). ``agent``
     is the session rows' agent (the job payload's ``agent``; ``claude_code`` when absent, as
     in jobs written before agents were recorded): the judge and proposer run through that
-    agent's CLI, and the version it publishes records it as ``source_agent``."""
+    agent's CLI, and the version it publishes records it as ``source_agent``. ``event_id`` is the
+    reaction's event id and ``use_id`` the armed use's id (both ``""`` in older jobs), ``armed_at``
+    when the window was armed (epoch seconds, None in older jobs): the outcome row of the
+    judgment is keyed on them."""
 
     session_id: str
     skill: str
@@ -71,6 +74,9 @@ class Job:
     cwd: str = ""
     reacted_at: float | None = None
     agent: str = DEFAULT_AGENT
+    event_id: str = ""
+    use_id: str = ""
+    armed_at: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
@@ -98,7 +104,15 @@ class Job:
             str(data.get("cwd") or ""),
             when,
             _agent(data.get(JOB_AGENT_KEY)),
+            str(data.get("event_id") or "")[:64],
+            str(data.get("use_id") or "")[:64],
+            _seconds(data.get("armed_at")),
         )
+
+
+def _seconds(value: object) -> float | None:
+    """``value`` as epoch seconds when it is a number, else None."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _agent(value: object) -> str:
@@ -119,7 +133,9 @@ class Deps:
     version row just before it is inserted (tests line racing workers up there);
     ``race_reads`` and ``race_wait_s``: the publish-race check's reads of the skill's rows and
     the time they are spread over, seconds (default: the store's ``visibility_wait_s``, 0 for
-    a store without a visibility lag)."""
+    a store without a visibility lag); ``record``: called with the job and the verdict right
+    after each judgment (``skillopt.outcomes.record_judged``; an exception it raises is logged,
+    never stops the improvement)."""
 
     store: Store
     identity: Identity
@@ -135,6 +151,7 @@ class Deps:
     before_publish: Callable[[SkillRow], None] | None = None
     race_reads: int = RACE_READS
     race_wait_s: float | None = None
+    record: Callable[[Job, Verdict], object] | None = None
 
 
 @dataclass
@@ -278,7 +295,9 @@ def improve(job: Job, deps: Deps) -> Outcome:
             deps.judge(prompts.judge_prompt(job.skill, window), prompts.JUDGE_SYSTEM), deps.min_confidence
         )
     except AgentError as exc:
+        _record(job, deps, Verdict(True, 0.0, f"judge failed: {exc}", False, "unclear"))
         return _done(log, Outcome("judged_success", f"judge failed ({exc}); counted as success", queries=queries))
+    _record(job, deps, verdict)
     if verdict.success:
         return _done(log, Outcome("judged_success", verdict.reason or "judge says the task succeeded", queries=queries))
     log.info("judge: task failed (confidence %.2f): %s", verdict.confidence, verdict.reason[:300])
@@ -321,6 +340,17 @@ def improve(job: Job, deps: Deps) -> Outcome:
         return _done(log, Outcome("duplicate", f"edit set {key[:12]} was already proposed", queries=queries))
 
     return _release(job, deps, current, result.body, result.applied, verdict.reason, queries)
+
+
+def _record(job: Job, deps: Deps, verdict: Verdict) -> None:
+    """Hand one judgment to ``deps.record``; a failure is one log line (a lost outcome never
+    stops the improvement)."""
+    if deps.record is None:
+        return
+    try:
+        deps.record(job, verdict)
+    except Exception as exc:
+        deps.log.warning("outcome of %s not recorded: %s: %s", job.skill, type(exc).__name__, str(exc)[:200])
 
 
 def _version_row(job: Job, deps: Deps, base: SkillRow, body: str, reason: str) -> SkillRow:
