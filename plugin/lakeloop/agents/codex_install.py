@@ -502,24 +502,10 @@ def status(agent: Agent, home: str, probe: bool = True) -> AgentStatus:
     """See ``CodexCLI.status``: ``probe`` asks ``codex app-server`` (20 s bound) for the trust,
     otherwise the local hash is compared with ``config.toml``. Writes nothing."""
     from ..errors import InstallRefused
-    from . import registry
-    from .reports import AgentStatus
 
-    binary = agent.find_binary()
     hooks_path, toml_path = os.path.join(home, "hooks.json"), os.path.join(home, "config.toml")
-    recorded = registry.installed().get(agent.name, {})
-    out = AgentStatus(
-        agent=agent.name,
-        path=binary,
-        version=agent.version(binary) if binary else None,
-        installed=False,
-        trusted=None,
-        active=False,
-        config=hooks_path,
-        skills_dir=str(recorded.get("skills_dir") or agent.skills_dir()),
-    )
-    if binary is None:
-        out.problems.append(f"codex not found (PATH, {agent.bin_env})")
+    out = hookfile.new_status(agent, hooks_path)
+    binary = out.path
     try:
         _, value, _ = hookfile.load(hooks_path, agent, comments=False)
         config = _load_toml(toml_path, agent, "install") or {}

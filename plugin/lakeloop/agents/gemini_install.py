@@ -138,23 +138,8 @@ def status(agent: Agent, path: str, probe: bool = True) -> AgentStatus:
     import shlex
 
     from ..errors import InstallRefused
-    from . import registry
-    from .reports import AgentStatus
 
-    binary = agent.find_binary()
-    recorded = registry.installed().get(agent.name, {})
-    out = AgentStatus(
-        agent=agent.name,
-        path=binary,
-        version=agent.version(binary) if binary else None,
-        installed=False,
-        trusted=None,
-        active=False,
-        config=path,
-        skills_dir=str(recorded.get("skills_dir") or agent.skills_dir()),
-    )
-    if binary is None:
-        out.problems.append(f"gemini not found (PATH, {agent.bin_env})")
+    out = hookfile.new_status(agent, path)
     try:
         _, value, _ = hookfile.load(path, agent, comments=True)
     except InstallRefused as exc:

@@ -28,10 +28,35 @@ if TYPE_CHECKING:
 
     from .base import Agent
     from .jsonedit import Node
+    from .reports import AgentStatus
 
 #: lakeloop backups kept per config file (older ones are deleted)
 KEEP_BACKUPS = 3
 BACKUP_MARK = ".lakeloop-backup-"
+
+
+def new_status(agent: Agent, config_path: str) -> AgentStatus:
+    """The status every hooks-file agent starts from: the binary found and its version, not yet
+    installed, trusted or active, ``config_path``, the skills dir the install recorded (else the
+    agent's default), and a problem line when no binary is found."""
+    from . import registry
+    from .reports import AgentStatus
+
+    binary = agent.find_binary()
+    recorded = registry.installed().get(agent.name, {})
+    out = AgentStatus(
+        agent=agent.name,
+        path=binary,
+        version=agent.version(binary) if binary else None,
+        installed=False,
+        trusted=None,
+        active=False,
+        config=config_path,
+        skills_dir=str(recorded.get("skills_dir") or agent.skills_dir()),
+    )
+    if binary is None:
+        out.problems.append(f"{agent.name} not found (PATH, {agent.bin_env})")
+    return out
 
 
 def command(launcher: str, canonical: str, agent: str) -> str:
