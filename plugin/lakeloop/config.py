@@ -157,6 +157,33 @@ def skill_review() -> str:
     return "auto" if raw in ("", "auto") else "all"
 
 
+def auto_rollback() -> bool:
+    """``LAKELOOP_AUTO_ROLLBACK`` (default on): the ``outcomes`` job rolls a team skill's current
+    version back by itself when its failure rate is higher than the previous version's with
+    confidence (docs/skill-loop.md, "Automatic rollback"); ``0``: outcomes are still recorded,
+    nothing is rolled back by itself."""
+    return _flag("LAKELOOP_AUTO_ROLLBACK", True)
+
+
+def rollback_min_uses() -> int:
+    """``LAKELOOP_ROLLBACK_MIN_USES``: judged or no-pushback uses the current version needs before
+    it can be rolled back by itself (default 10, at least 2)."""
+    return _int("LAKELOOP_ROLLBACK_MIN_USES", 10, minimum=2)
+
+
+def skillify_every_hours() -> float:
+    """``LAKELOOP_SKILLIFY_EVERY_HOURS``: at most one skill-mining (``skillify``) run per this many
+    hours on this machine, enqueued at SessionEnd (default 24.0, a decimal number); ``0`` turns
+    skillify off."""
+    return _float("LAKELOOP_SKILLIFY_EVERY_HOURS", 24.0)
+
+
+def skillify_min_sessions() -> int:
+    """``LAKELOOP_SKILLIFY_MIN_SESSIONS``: how many of the user's recent sessions must repeat a
+    procedure before it is drafted as a new skill (default 3, at least 2)."""
+    return _int("LAKELOOP_SKILLIFY_MIN_SESSIONS", 3, minimum=2)
+
+
 def agent_timeout_s() -> float:
     """``LAKELOOP_AGENT_TIMEOUT_S``: wall-clock bound on one judge/proposer call (default 180 s)."""
     return _float("LAKELOOP_AGENT_TIMEOUT_S", 180.0, minimum=1.0)
