@@ -28,6 +28,7 @@
     │   ├── cli.skills_history.BadSkillRef     a malformed or unknown skill ref or version
     │   └── deeplake.sql.IdentifierRefused     a table or column name (a setting) that is not a
     │                                          plain SQL identifier (also a ValueError)
+    ├── skillopt.drafts.DraftError  a drafted new skill is not usable (also a ValueError)
     ├── boundedjson.PayloadError   a hook payload outside the JSON bounds (also a ValueError)
     ├── records.FrozenInstanceError  assignment to a frozen record (also an AttributeError)
     ├── outbox.spool.OutboxFull    the outbox is over its size cap (also an OSError)

@@ -200,6 +200,12 @@ def pending_dir() -> Path:
     return data_dir() / "pending"
 
 
+def skillify_state_file() -> Path:
+    """skillify's local state: ``{"last_enqueued_at": epoch s, "seen": [fingerprints]}``; its lock
+    is the same path with ``.lock`` appended."""
+    return data_dir() / "skillify.json"
+
+
 def locks_dir() -> Path:
     """Per-skill worker leases and their guard locks."""
     return data_dir() / "locks"

@@ -198,3 +198,14 @@ def test_handoff_when_the_child_finished_just_after_the_wait(tmp_path):
     assert session_start._collect(handoff, finished=False, log=log) == ["line a"]
     assert not handoff.exists() and list(handoff.parent.iterdir()) == []
     assert notices.take() == []
+
+
+def test_a_drafted_new_skill_is_announced_as_one(store):
+    """A new-skill draft (a proposal of version 0) is announced to its drafter as a new skill, not
+    as a change of an existing one."""
+    from lakeloop.skillopt.drafts import Draft, draft_row
+
+    draft = Draft(name="release-notes", description="Write release notes.", body="---\nname: release-notes\n---\nx\n")
+    store.insert_skill(draft_row(draft, "f" * 32, ["Bash: git log"], ["/sessions/alice/s.jsonl"], ["s"], [], "alice"))
+    lines = _shown(_hook({"LAKELOOP_USER": "alice"})[0])
+    assert lines == ["release-notes--alice: a new skill drafted from work you repeat; lakeloop skills proposals"]

@@ -15,6 +15,7 @@ def kinds() -> dict[str, Kind]:
     """``{name: Kind}`` of every job kind (imported here, at the runner's start, not at a hook's)."""
     from ..skillopt.job import kind as skill_improve
     from ..skillopt.outcomes import kind as outcomes
+    from ..skillopt.skillify import kind as skillify
     from ..summaries.job import kind as summarize
 
-    return {k.name: k for k in (skill_improve(), summarize(), outcomes())}
+    return {k.name: k for k in (skill_improve(), summarize(), outcomes(), skillify())}

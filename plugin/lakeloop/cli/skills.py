@@ -70,9 +70,16 @@ def run(args) -> int:
     if command == "push":
         return _push(args)
     if getattr(args, "ref", None) is not None:  # the one place a command's REF is resolved
-        from .skills_history import resolve
+        from .skills_history import BadSkillRef, resolve
 
-        args.ref = resolve(args.ref, pinned_ok=command == "unpin")
+        try:
+            args.ref = resolve(args.ref, pinned_ok=command == "unpin")
+        except BadSkillRef:
+            from ..skillopt.refs import split_ref
+
+            # a new skill's draft has no team skill yet: its full ref is taken as it is
+            if command not in ("proposals", "accept", "reject") or split_ref(args.ref) is None:
+                raise
     if command == "stats":
         from .skills_stats import stats
 

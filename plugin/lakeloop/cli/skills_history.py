@@ -111,8 +111,10 @@ def _with_store(fn):
 
 def history_items(rows) -> list[dict]:
     """One JSON-ready dict per row: ``version, id, created_at, published_by, by_optimizer,
-    session, reason, current, lost_race, lines, same_as`` (the earliest earlier version with
-    the same body, e.g. after a rollback; else None)."""
+    publisher`` (``versions.Publisher.label``), ``publisher_kind`` (``push``, ``optimizer``,
+    ``rollback``), ``session, reason`` (the judge's reason, or a rollback's figures), ``current,
+    lost_race, lines, same_as`` (the earliest earlier version with the same body, e.g. after a
+    rollback; else None)."""
     from ..skillopt.versions import current_row, losers, publisher, reason
 
     lost = losers(rows)
@@ -130,8 +132,10 @@ def history_items(rows) -> list[dict]:
                 "created_at": row.created_at,
                 "published_by": who.user,
                 "by_optimizer": who.by_optimizer,
+                "publisher": who.label(),
+                "publisher_kind": who.kind,
                 "session": who.session,
-                "reason": reason(row.description) if who.by_optimizer else "",
+                "reason": reason(row.description) if who.kind != "push" else "",
                 "current": current is not None and row.id == current.id,
                 "lost_race": row.id in lost,
                 "lines": len(row.body.splitlines()),
@@ -157,6 +161,8 @@ def history(args) -> int:
             who = (
                 f"lakeloop-skillopt, from {i['published_by'] or '?'}'s session {i['session']}"
                 if i["by_optimizer"]
+                else i["publisher"]
+                if i["publisher_kind"] == "rollback"
                 else i["published_by"]
             )
             mark = " (current)" if i["current"] else " (lost a publish race)" if i["lost_race"] else ""
@@ -206,7 +212,14 @@ def diff(args) -> int:
 def rollback(args) -> int:
     """``lakeloop skills rollback REF --to N [--json]``: publish version N's body as a new version."""
     from ..identity import utc_now
-    from ..skillopt.versions import current_user, version_row, with_publisher, without_reason
+    from ..skillopt.versions import (
+        body_sha,
+        current_user,
+        rolled_back,
+        version_row,
+        with_publisher,
+        without_reason,
+    )
     from ..store.base import SkillRow
 
     def run(store) -> int:
@@ -246,6 +259,9 @@ def rollback(args) -> int:
                 f"{args.ref} v{row.version} published with v{args.to}'s body (by {user}); "
                 f"teammates get it at their next session start"
             )
+            gone = rolled_back(rows).get(body_sha(target.body))
+            if gone is not None:
+                print(f"note: this body is v{gone}'s, which was rolled back automatically before")
         return 0
 
     return _with_store(run)

@@ -4,7 +4,8 @@
 the job runner started when a job's retry time has come (``jobs.wake.kick_if_due``), and the
 session's judgment window, when no prompt spent it, copied aside as a ``no_pushback`` use
 (``skillopt.outcomes.session_closed``: one small file; a drainer's end spools it and the
-``outcomes`` job stores it). Nothing is stored by the
+``outcomes`` job stores it), and a ``skillify`` run queued when one is due
+(``skillopt.skillify.maybe_enqueue``: one small file read when it is not). Nothing is stored by the
 hook itself.
 
 Both steps are bounded (one small local transaction, one ``stat``, at most one detached
@@ -45,6 +46,19 @@ def handle(payload: dict[str, Any], log: logging.Logger) -> None:
             session_ended(payload, log, agents.get(other[0]).row_agent)
     except Exception as exc:  # the summary is lost, never the hook
         log.warning("session end: final summary not queued: %s: %s", type(exc).__name__, str(exc)[:200])
+    try:  # a skill-mining run when one is due (otherwise one small file read)
+        from ..skillopt.skillify import maybe_enqueue
+        from .main import agent_of
+
+        other = agent_of(payload)
+        if other is None:
+            maybe_enqueue(payload, log)
+        else:
+            from .. import agents
+
+            maybe_enqueue(payload, log, agents.get(other[0]).row_agent)
+    except Exception as exc:  # no draft this time, never a broken hook
+        log.warning("session end: skillify not queued: %s: %s", type(exc).__name__, str(exc)[:200])
     try:  # a window no prompt spent becomes a no_pushback outcome (the drainer's sweep spools it)
         session_id = payload.get("session_id")
         if isinstance(session_id, str) and session_id and _windows_open():

@@ -25,8 +25,9 @@ OVERLAY_TTL_S = 120.0
 #: Largest note (UTF-8 bytes) the memory path accepts.
 MAX_NOTE_BYTES = 256 * 1024
 #: Paths of the tree that cannot be written through the memory path: generated from the store, or
-#: written only by lakeloop itself (session summaries: the ``summarize`` job).
-READ_ONLY = ("/index.md", "/sessions", "/skills", "/summaries", "/outcomes")
+#: written only by lakeloop itself (session summaries: the ``summarize`` job; skill outcomes;
+#: skillify's rejected procedures).
+READ_ONLY = ("/index.md", "/sessions", "/skills", "/summaries", "/outcomes", "/skillify")
 
 
 class NoteRefused(MemoryRefused):

@@ -5,7 +5,9 @@
   lakeloop skills diff db-migrate--alice``; at most ``MAX_CHANGE_LINES``, then a summary.
 * One line per skill of this user with optimizer changes held for their review
   (skills rows of scope ``proposal`` whose author is the user), e.g.
-  ``db-migrate--alice: 1 change waiting for your review; lakeloop skills proposals``.
+  ``db-migrate--alice: 1 change waiting for your review; lakeloop skills proposals``, or for a
+  new skill drafted from repeated work (a proposal of version 0)
+  ``release-notes--alice: a new skill drafted from work you repeat; lakeloop skills proposals``.
   A skill is announced again only when a proposal not yet announced appears; the
   announced proposal ids are kept in ``<data dir>/reviews-announced.json`` (0600).
 """
@@ -41,8 +43,11 @@ def review_lines(store: Store, user: str, log: logging.Logger) -> list[str]:
     """Lines for ``user``'s skills with proposals waiting for review, when one of them was not
     announced before (one query). Raises StoreError."""
     waiting: dict[str, list[str]] = {}
+    drafts: set[str] = set()  # refs of new-skill drafts (version 0: no base version)
     for row in store.skill_rows(author=user, scope="proposal"):
         waiting.setdefault(row.ref, []).append(row.id)
+        if row.version == 0:
+            drafts.add(row.ref)
     data = read_json(_seen_file())
     seen = set(data.get("ids", [])) if isinstance(data, dict) and isinstance(data.get("ids"), list) else set()
     current = {i for ids in waiting.values() for i in ids}
@@ -51,7 +56,11 @@ def review_lines(store: Store, user: str, log: logging.Logger) -> list[str]:
         ids = waiting[ref]
         if any(i not in seen for i in ids):
             n = len(ids)
-            lines.append(f"{ref}: {n} change{'s' if n != 1 else ''} waiting for your review; lakeloop skills proposals")
+            if ref in drafts:
+                lines.append(f"{ref}: a new skill drafted from work you repeat; lakeloop skills proposals")
+            else:
+                what = f"{n} change{'s' if n != 1 else ''}"
+                lines.append(f"{ref}: {what} waiting for your review; lakeloop skills proposals")
     if current != seen:
         try:
             atomic_write_json(_seen_file(), {"ids": sorted(current)})

@@ -1880,3 +1880,78 @@ def reason_kind(reason: str) -> str:
 def kinds(reasons: Iterable[str]) -> set[str]:
     """``{reason_kind(r)}`` of ``reasons``."""
     return {reason_kind(r) for r in reasons}
+
+
+# -- drafts of new skills (skillify) -----------------------------------------------------------
+
+#: The content reasons that mark a drafted NEW skill as risky: hazards, never the mere presence of
+#: code, commands, paths or words the (empty) old body lacks, since every procedure has those.
+DRAFT_REASON_KINDS = frozenset(
+    {
+        UNSAFE_CHARACTER,
+        MARKUP,
+        ROLE,
+        CREDENTIALS,
+        SENDS,
+        NETWORK,
+        OUTSIDE,
+        HIDES,
+        OVERRIDES,
+        FOLLOWS,
+        LOOP,
+        INSTALLS,
+        DESTRUCTIVE,
+    }
+)
+_DRAFT_FIELD = re.compile(r"^(name|description)[ \t]*:[ \t]*\S", re.M)
+_FETCH = r"(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)"
+_RUNNER = r"(?:sudo\s+)?(?:env\s+)?(?:sh|bash|zsh|dash|ksh|fish|python[0-9.]*|perl|ruby|node|php|iex|pwsh|powershell)"
+#: Downloaded text run as code: a fetch piped into a shell or interpreter (``curl URL | sh``),
+#: or fed to one through a process or command substitution (``bash <(curl URL)``,
+#: ``sh -c "$(curl URL)"``, ``eval "$(wget -O- URL)"``).
+_RUNS_DOWNLOAD = re.compile(
+    rf"\b{_FETCH}\b[^\n|]*\|\s*{_RUNNER}\b"
+    rf"|\b{_RUNNER}\s+(?:-c\s+)?[\"']?<\(\s*{_FETCH}\b"
+    rf"|\b(?:{_RUNNER}\s+-c|eval|source|\.)\s+[\"']?\$\(\s*{_FETCH}\b"
+)
+_FETCH_RE = re.compile(_FETCH)
+
+
+def prose(body: str) -> str:
+    """``body`` without its code: fenced blocks dropped, each code span read as the word ``code``."""
+    lines = [line for line, code in _fenced(_lines(body)) if not code]
+    out = []
+    for line in lines:
+        for span in code_spans(line):
+            line = line.replace(span, "code", 1)
+        out.append(line)
+    return "\n".join(out)
+
+
+def check_draft(body: str) -> list[str]:
+    """Why a drafted new skill ``body`` (a whole SKILL.md) is risky: ``content_reasons`` of the
+    body after its front matter read as added to an empty skill, keeping only the hazard kinds
+    (``DRAFT_REASON_KINDS``, in ``CONTENT_REASONS`` order, each possibly followed by ``": "`` and
+    what it found), preceded by ``FRONT_MATTER_CHANGED`` when the front matter does not hold both
+    ``name`` and ``description``, or only ``"change too large to scan: N chars"`` past ``SCAN_LIMIT``.
+
+    ``INSTALLS`` is read differently: installing a project's dependencies (``npm install``, ``git
+    fetch``) is an ordinary step of a procedure, running code straight from the network is not. So
+    it is read on the ``prose`` (code set aside), and anywhere for downloaded text run as code
+    (``curl URL | sh``, ``bash <(curl URL)``, ``sh -c "$(wget -O- URL)"``). Empty for a plain
+    procedure. Never raises for text input."""
+    head = front_matter(body)
+    fields = {m.group(1) for m in _DRAFT_FIELD.finditer(head)}
+    reasons = [] if fields == {"name", "description"} else [FRONT_MATTER_CHANGED]
+    rest = body[len(head) :]
+    if len(rest) > SCAN_LIMIT:
+        return [*reasons, f"change too large to scan: {len(rest)} chars"]
+    found = content_reasons("", rest, [])
+    if found and "too large" in found[0]:
+        return reasons + found
+    kept = {reason_kind(r): r for r in found if reason_kind(r) in DRAFT_REASON_KINDS - {INSTALLS}}
+    fetched = sorted({_FETCH_RE.findall(m.group(0))[0] for m in _RUNS_DOWNLOAD.finditer(fold(rest))})
+    in_prose = topics(prose(rest)).get(INSTALLS)
+    if fetched or in_prose:
+        kept[INSTALLS] = _reason(INSTALLS, [f"runs what {name} downloads" for name in fetched] + (in_prose or []))
+    return reasons + [kept[k] for k in CONTENT_REASONS if k in kept]

@@ -28,8 +28,11 @@ from __future__ import annotations
 
 import time
 
-from ..jobs import JobFailed, RetryLater
+from ..jobs import JobFailed
 from ..jobs.kinds import Kind
+from .store_wait import MIN_RETRY_S, STORE_WAIT_PAUSES_S, STORE_WAIT_S, next_probe_in, probe_store
+
+__all__ = ["MIN_RETRY_S", "STORE_WAIT_PAUSES_S", "STORE_WAIT_S", "next_probe_in", "probe_store"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,13 +52,6 @@ MAX_ATTEMPTS = 1
 #: Wall-clock bound of one run (seconds): the invocation poll (about 45 s), two model calls and
 #: the publish-race reads, with room; the store wait is outside it (``RetryLater``).
 TIMEOUT_S = 900.0
-#: Longest a reaction waits for a store that is down (seconds after the reaction was received).
-STORE_WAIT_S = 480.0
-#: Pauses between store probes while waiting (seconds); the last one repeats.
-STORE_WAIT_PAUSES_S = (5.0, 10.0, 20.0, 40.0, 60.0)
-#: A job is never brought back sooner than this (seconds): a probe time reached a moment early
-#: is not probed twice.
-MIN_RETRY_S = 1.0
 #: Leftover job files younger than this (seconds) are left to the worker that was started for them.
 LEFTOVER_MIN_AGE_S = 60.0
 
@@ -74,48 +70,6 @@ def reaction_key(event_id: str | None) -> str:
     import uuid
 
     return f"reaction:{uuid.uuid4().hex}"
-
-
-def next_probe_in(reacted_at: float | None, now: float) -> float | None:
-    """Seconds from ``now`` to the next store probe of a reaction received at ``reacted_at``
-    (epoch seconds), or None when that probe would fall past ``STORE_WAIT_S`` (stop waiting).
-
-    Probes fall at 0, 5, 15, 35, 75, 135, 195, ... seconds after the reaction (the pauses of
-    ``STORE_WAIT_PAUSES_S``, the last one repeating); the next one is the first at least
-    ``MIN_RETRY_S`` ahead. Without a reaction time there is no wait (None)."""
-    if reacted_at is None:
-        return None
-    elapsed = max(0.0, now - reacted_at)
-    at, step = 0.0, 0
-    while at < elapsed + MIN_RETRY_S:
-        at += STORE_WAIT_PAUSES_S[min(step, len(STORE_WAIT_PAUSES_S) - 1)]
-        step += 1
-    return None if at > STORE_WAIT_S else at - elapsed
-
-
-def probe_store(
-    open_store: Callable[[], Store], probe: Callable[[Store], Any], reacted_at: float | None, log, now: float
-) -> Store | None:
-    """Open the store and run ``probe(store)`` once; returns the open store, or None when the
-    store failed for good (402, bad credentials, a failure past the wait: logged as
-    ``worker outcome=store_error``). Raises ``RetryLater`` (after ``next_probe_in`` seconds)
-    when the store is down or failing and the wait is not over."""
-    from ..errors import StoreError, StoreUnavailable, TransientError
-
-    store = None
-    try:
-        store = open_store()
-        probe(store)
-        return store
-    except StoreError as exc:
-        if store is not None:
-            store.close()
-        after = next_probe_in(reacted_at, now) if isinstance(exc, (StoreUnavailable, TransientError)) else None
-        if after is None:
-            log.info("worker outcome=store_error: the store did not answer: %s", exc)
-            return None
-        log.warning("worker: the store is not answering (%s); trying again in %.0f s", exc, after)
-        raise RetryLater(after, f"store not answering: {type(exc).__name__}") from exc
 
 
 def run(payload: dict[str, Any], ctx: Context) -> str:
@@ -150,22 +104,32 @@ def run(payload: dict[str, Any], ctx: Context) -> str:
         store = probe_store(open_store, lambda st: st.current_skill(*ref), job.reacted_at, log, time.time())
         if store is None:
             return "store_error"
+        recorded: list[str] = []
         with store:
-            return improve(job, real_deps(store, log, job.agent)).status
+            status = improve(job, real_deps(store, log, job.agent, recorded)).status
+    if recorded:  # after the lease is released: the rollback decision takes it
+        from .outcomes import submit
+
+        try:
+            submit([job.skill], log)
+        except Exception as exc:  # the spool file waits for the next sweep (a drainer's end)
+            log.warning("outcome: outcomes job not queued: %s: %s", type(exc).__name__, str(exc)[:200])
+    return status
 
 
-def real_deps(store: Store, log: logging.Logger, agent: str | None = None) -> Deps:
+def real_deps(store: Store, log: logging.Logger, agent: str | None = None, recorded: list[str] | None = None) -> Deps:
     """``skillopt.worker.Deps`` of a real run: ``store``, this machine's identity, the judge and
     proposer through the CLI of the agent whose rows carry ``agent`` (``lakeloop.agents.by_row_agent``:
     Claude Code for None or an unknown value; ``Agent.model_call`` with roles ``judge`` and
     ``proposer``, ``LAKELOOP_AGENT_TIMEOUT_S`` and ``detach.worker_env()``), ``time.sleep``, the
     invocation backoff and judge confidence settings, and each judgment recorded as an outcome
-    (``skillopt.outcomes.record_judged``). Raises StoreUnavailable from the identity."""
+    (``skillopt.outcomes.record_judged``; with ``recorded``, a list, the row ids are appended to it
+    and the ``outcomes`` job is left for the caller to submit). Raises StoreUnavailable from the
+    identity."""
     from .. import config
     from ..agents import by_row_agent
     from ..detach import worker_env
     from ..store import current_identity
-    from .outcomes import record_judged
     from .worker import Deps
 
     cli = by_row_agent(agent)
@@ -186,8 +150,18 @@ def real_deps(store: Store, log: logging.Logger, agent: str | None = None) -> De
         log=log,
         backoff_s=config.invocation_backoff_s(),
         min_confidence=config.judge_min_confidence(),
-        record=lambda job, verdict: record_judged(job, verdict, log),
+        record=lambda job, verdict: _record(job, verdict, log, recorded),
     )
+
+
+def _record(job: Any, verdict: Any, log: logging.Logger, recorded: list[str] | None) -> None:
+    """``Deps.record`` of a real run: spool the judgment; submit the ``outcomes`` job unless the
+    caller collects the row ids in ``recorded`` to submit it later."""
+    from .outcomes import record_judged
+
+    row_id = record_judged(job, verdict, log, submit_job=recorded is None)
+    if recorded is not None:
+        recorded.append(row_id)
 
 
 # -- job files of an older lakeloop --------------------------------------------------------------

@@ -24,6 +24,7 @@ from .pending import use_id_of
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Callable
     from pathlib import Path
     from typing import Any
 
@@ -143,10 +144,12 @@ def _iso(epoch_s: float | None) -> str:
     return dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def record_judged(job: Job, verdict: Verdict, log: logging.Logger) -> str:
+def record_judged(job: Job, verdict: Verdict, log: logging.Logger, submit_job: bool = True) -> str:
     """Spool one judgment of ``job``'s use (label ``verdict.label``, ``unclear`` when empty) as
-    ``<spool dir>/<row id>.json`` (0600, atomic) and submit the ``outcomes`` job. Returns the
-    row id. Raises OSError (spool) or JobsUnavailable (queue); the worker logs either."""
+    ``<spool dir>/<row id>.json`` (0600, atomic) and, with ``submit_job``, submit the ``outcomes``
+    job (the ``skill-improve`` job passes False and submits once it has released the skill's lease,
+    which the rollback decision takes). Returns the row id. Raises OSError (spool) or
+    JobsUnavailable (queue); the worker logs either."""
     from ..fsutil import atomic_write_json
     from ..identity import utc_now
 
@@ -170,7 +173,8 @@ def record_judged(job: Job, verdict: Verdict, log: logging.Logger) -> str:
     )
     atomic_write_json(spool_dir() / f"{row.id}.json", _as_dict(row))
     log.info("outcome spooled skill=%s use=%s verdict=%s", job.skill, use_id, verdict.label or "unclear")
-    submit([job.skill], log)
+    if submit_job:
+        submit([job.skill], log)
     return row.id
 
 
@@ -182,7 +186,8 @@ def _as_dict(row: NoteRow) -> dict[str, Any]:
 
 def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Two submits of the ``outcomes`` job: the union of their refs."""
-    refs = [r for r in list(old.get("refs") or []) + list(new.get("refs") or []) if isinstance(r, str)]
+    parts = [part for part in (old.get("refs"), new.get("refs")) if isinstance(part, list)]
+    refs = [r for part in parts for r in part if isinstance(r, str)]
     return {"refs": sorted(set(refs))}
 
 
@@ -194,37 +199,91 @@ def submit(refs: list[str], log: logging.Logger) -> str:
     return jobs.submit(KIND, KIND, {"refs": sorted(set(refs))}, log=log, merge=_merge)
 
 
-def run(payload: dict[str, Any], ctx: Context) -> str:
-    """Turn closed windows into spool files (``sweep``), then write every spool file as one
-    memory row (``put_memory_doc``, ``unsure`` after the first attempt), unlinking each after
-    its write. Returns ``written:<n>``. A malformed spool file is
-    logged and removed; a StoreError propagates (the attempt fails, the queue retries)."""
+def run(payload: dict[str, Any], ctx: Context, sleep: Callable[[float], None] | None = None) -> str:
+    """One ``outcomes`` job: the write phase, then the decision phase (``skillopt.rollback``).
+
+    Write phase: turn closed windows into spool files (``sweep``), then write every spool file as
+    one memory row (``put_memory_doc`` with ``unsure``: stored once by id), unlinking each after
+    its write. A malformed spool file is logged and removed; a StoreError propagates (the attempt
+    fails, the queue retries; the rows already written are not written twice: their ids are fixed).
+    Before writing, one store probe (``skillopt.store_wait.probe_store``, shared with the
+    ``skill-improve`` job): a store that is down raises ``RetryLater`` while the oldest spooled
+    outcome is younger than ``STORE_WAIT_S``; past it the run ends ``store_error`` and the spool
+    waits on disk for the next run.
+
+    Decision phase: ``rollback.decide_all`` for the payload's refs and the refs just written
+    (``sleep``: seconds, ``time.sleep`` by default). Raises ``RetryLater`` while a skill's lease is
+    held by another process.
+
+    Returns ``written:<n>``, then `` <status>:<ref>`` for each skill whose decision was not
+    ``no_rollback``/``off`` (e.g. ``written:12 rolled_back:db-migrate--alice``), or ``store_error``."""
     import json
+    import time
 
     from ..store import open_store
     from ..store.memory_types import NoteRow
+    from .refs import split_ref
+    from .rollback import decide_all
+    from .store_wait import probe_store
 
     sweep(ctx.log, submit_after=False)
     try:
         files = sorted(spool_dir().glob("*.json"))
     except OSError:
         files = []
-    if not files:
+    given = payload.get("refs")
+    refs = [r for r in given if isinstance(r, str) and split_ref(r)] if isinstance(given, list) else []
+    rows: list[tuple[Path, NoteRow]] = []
+    for path in files:
+        try:
+            row = NoteRow(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            ctx.log.warning("outcome spool file %s dropped: %s", path.name, type(exc).__name__)
+            path.unlink(missing_ok=True)
+            continue
+        rows.append((path, row))
+        ref = row.path.split("/")[2] if row.path.startswith(PREFIX) else ""
+        if split_ref(ref) and ref not in refs:
+            refs.append(ref)
+    if not rows and not refs:
         return "written:0"
+    oldest = _oldest_mtime([p for p, _ in rows])
+    probe_ref = split_ref(refs[0]) if refs else None
+    store = probe_store(
+        open_store,
+        lambda st: st.current_skill(*probe_ref) if probe_ref else None,
+        oldest,
+        ctx.log,
+        time.time(),
+        who="outcomes",
+    )
+    if store is None:
+        return "store_error"
     written = 0
-    with open_store() as store:
-        for path in files:
-            try:
-                row = NoteRow(**json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError) as exc:
-                ctx.log.warning("outcome spool file %s dropped: %s", path.name, type(exc).__name__)
-                path.unlink(missing_ok=True)
-                continue
-            store.put_memory_doc(row, unsure=ctx.attempt > 1)
+    with store:
+        for path, row in rows:
+            # unsure always: a spool file outlives its row when the process dies between the
+            # write and the unlink, and a fresh job must not store that row twice (one id look-up
+            # per outcome on Deeplake; SQLite ignores a stored id anyway).
+            store.put_memory_doc(row, unsure=True)
             path.unlink(missing_ok=True)
             written += 1
-    ctx.log.info("outcomes outcome=written rows=%d", written)
-    return f"written:{written}"
+        if written:
+            ctx.log.info("outcomes outcome=written rows=%d", written)
+        results = decide_all(store, refs, written > 0, ctx.log, sleep or time.sleep)
+    said = [f"{r.status}:{r.ref}" for r in results if r.status not in ("no_rollback", "off")]
+    return " ".join([f"written:{written}", *said])
+
+
+def _oldest_mtime(files: list[Path]) -> float | None:
+    """Modification time (epoch seconds) of the oldest of ``files``; None when none can be read."""
+    times = []
+    for path in files:
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            continue
+    return min(times) if times else None
 
 
 #: A window armed longer ago than this (seconds) with no prompt is closed by the drainer's sweep
@@ -249,22 +308,29 @@ def session_closed(session_id: str, log: logging.Logger) -> bool:
     return closed
 
 
-def _no_pushback_row(window: dict[str, Any]) -> NoteRow:
-    """The ``no_pushback`` row of a closed window. Raises ValueError for a window that is not one."""
+def _no_pushback_row(window: Any) -> NoteRow:
+    """The ``no_pushback`` row of a closed window. Raises ValueError for a window that is not one
+    (not a JSON object, no ref or use id, an arming time that is not a time)."""
     from .. import config
     from .refs import split_ref
 
+    if not isinstance(window, dict):
+        raise ValueError("not a JSON object")
     ref, use_id = window.get("skill"), window.get("use_id")
     if not isinstance(ref, str) or split_ref(ref) is None or not isinstance(use_id, str) or not use_id.isalnum():
         raise ValueError("not a judgment window")
     version = window.get("version")
     armed_at = window.get("armed_at")
+    try:
+        used_at = _iso(float(armed_at) if isinstance(armed_at, (int, float)) else None)
+    except (OverflowError, OSError, ValueError) as exc:  # nan, 1e300: not a time
+        raise ValueError("arming time is not a time") from exc
     return outcome_row(
         ref,
         version if isinstance(version, int) and not isinstance(version, bool) else None,
         "no_pushback",
         use_id,
-        _iso(float(armed_at) if isinstance(armed_at, (int, float)) else None),
+        used_at,
         "closed",
         str(window.get("user") or "") or config.user_name(),
         str(window.get("agent") or "claude_code"),
@@ -310,7 +376,7 @@ def sweep(log: logging.Logger, stale: bool = False, now: float | None = None, su
     made, refs = 0, set()
     for path in _json_files(pending.closed_dir()):
         try:
-            row = _no_pushback_row(read_json(path) or {})
+            row = _no_pushback_row(read_json(path))
             atomic_write_json(spool_dir() / f"{row.id}.json", _as_dict(row))
             refs.add(row.path.split("/")[2])
             made += 1

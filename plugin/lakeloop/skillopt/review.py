@@ -10,6 +10,13 @@ version would have them, and ``description`` = JSON text ``{"base_version", "rea
 ``current_skill`` excludes proposals, so a proposal reaches no one until a person
 accepts it.
 
+A proposal's JSON may carry ``kind``: absent or ``edit`` for a held change as above, ``new_skill``
+for a new skill drafted by skillify (``skillopt.drafts``: version 0, the drafter's whole body, the
+evidence sessions and steps). Accepting a draft publishes version 1 of ``<name>--<accepting user>``
+(refused when that skill exists), authored by the accepting user; accepting or rejecting one also
+records the decision on the procedure for the whole team (``drafts.decision_doc``), so skillify never
+proposes it again.
+
 Accepting publishes the current version + 1: the proposal's edits re-applied on the
 current body (when the skill moved since, the edits must still apply exactly, else the
 accept is refused); the guard's reasons for that change are reported but do not stop
@@ -34,6 +41,7 @@ from ..errors import RequestRefused
 from ..identity import utc_now
 from ..store.base import SkillRow, Store
 from . import guard
+from .drafts import ACCEPTED, NEW_SKILL, REJECTED
 from .edits import apply_edits
 from .parse import OPS, Edit
 from .refs import split_ref
@@ -85,6 +93,12 @@ class Proposal:
     edits: list[Edit] = field(default_factory=list)
     proposed_by: str = ""
     session: str = ""
+    #: ``edit`` (a held optimizer change) or ``new_skill`` (a skillify draft; the fields below).
+    kind: str = "edit"
+    fingerprint: str = ""
+    steps: list[str] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)
+    skill_description: str = ""
 
     @property
     def id(self) -> str:
@@ -153,6 +167,10 @@ def _edits(raw: Any) -> list[Edit]:
     return out
 
 
+def _strings(raw: Any) -> list[str]:
+    return [str(x) for x in raw] if isinstance(raw, list) else []
+
+
 def read_proposal(row: SkillRow) -> Proposal:
     """The ``Proposal`` a row holds; a description that is not the JSON object reads as empty fields."""
     try:
@@ -162,6 +180,19 @@ def read_proposal(row: SkillRow) -> Proposal:
     meta = meta if isinstance(meta, dict) else {}
     base = meta.get("base_version")
     held = meta.get("held_by")
+    if meta.get("kind") == NEW_SKILL:
+        return Proposal(
+            row=row,
+            base_version=0,
+            reason=str(meta.get("reason") or ""),
+            held_by=[str(h) for h in held] if isinstance(held, list) else [],
+            proposed_by=str(meta.get("proposed_by") or row.author),
+            kind=NEW_SKILL,
+            fingerprint=str(meta.get("fingerprint") or ""),
+            steps=_strings(meta.get("steps")),
+            sessions=_strings(meta.get("sessions")),
+            skill_description=str(meta.get("skill_description") or ""),
+        )
     return Proposal(
         row=row,
         base_version=base if isinstance(base, int) and not isinstance(base, bool) else row.version,
@@ -204,6 +235,8 @@ def preview(proposal: Proposal, current: SkillRow | None) -> Preview:
     without readable edits can only be accepted while the skill is still at its base version
     (its stored body is used)."""
     label = f"proposal {proposal.id[:8]}"
+    if proposal.kind == NEW_SKILL:
+        return _preview_draft(proposal, current, label)
     if current is None:
         return Preview(proposal, None, None, True, [], "", f"{proposal.ref} is not in the skills table any more")
     moved = current.version != proposal.base_version
@@ -224,23 +257,39 @@ def preview(proposal: Proposal, current: SkillRow | None) -> Preview:
     return Preview(proposal, current, body, moved, checks, diff)
 
 
-def list_proposals(store: Store, ref: str | None = None) -> list[Preview]:
-    """Every proposal (of ``ref`` when given), oldest first, previewed against its skill's current
-    version. Raises StoreError, ReviewError for a ref that is not an org skill ref."""
+def _preview_draft(proposal: Proposal, existing: SkillRow | None, label: str) -> Preview:
+    """A new-skill draft's preview: its whole body as added lines; ``existing`` is the skill an
+    accept would create (``<name>--<accepting user>``): when it exists, the draft cannot be accepted."""
+    body = proposal.row.body
+    diff = unified_diff(proposal.ref, "", body, "(new skill)", label)
+    checks = guard.check_draft(body)
+    if existing is not None:
+        problem = f"{existing.ref} exists already (v{existing.version}); push or rename instead"
+        return Preview(proposal, existing, None, False, checks, diff, problem)
+    return Preview(proposal, None, body, False, checks, diff)
+
+
+def list_proposals(store: Store, ref: str | None = None, user: str | None = None) -> list[Preview]:
+    """Every proposal (of ``ref`` when given), oldest first, each id once, previewed against its
+    skill's current version; a new-skill draft against ``<name>--<user>`` (``user``: who would
+    accept it; default the drafter). Raises StoreError, ReviewError for a ref that is not an org
+    skill ref."""
     name = author = None
     if ref is not None:
         parts = split_ref(ref)
         if parts is None:
             raise ReviewError(f"not an org skill ref: {ref[:120]!r}")
         name, author = parts
-    rows = sorted(store.skill_rows(name, author, scope=PROPOSAL_SCOPE), key=lambda r: (r.created_at, r.id))
+    unique = {r.id: r for r in reversed(store.skill_rows(name, author, scope=PROPOSAL_SCOPE))}
+    rows = sorted(unique.values(), key=lambda r: (r.created_at, r.id))
     currents: dict[tuple[str, str], SkillRow | None] = {}
     out = []
     for row in rows:
-        key = (row.name, row.author)
+        proposal = read_proposal(row)
+        key = (row.name, (user or row.author) if proposal.kind == NEW_SKILL else row.author)
         if key not in currents:
             currents[key] = store.current_skill(*key)
-        out.append(preview(read_proposal(row), currents[key]))
+        out.append(preview(proposal, currents[key]))
     return out
 
 
@@ -280,11 +329,13 @@ def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None 
     contributors = the current version's ending with [proposer, optimizer marker, ``user``]: the
     proposal's contributors then the accepter, who is last (the publisher); source_sessions += the
     proposal's session; description = the current one with its note set to the judge's reason.
-    Raises ReviewError when the proposal is missing or its edits no longer apply, StoreError.
+    A new-skill draft is published instead as version 1 of ``<name>--<user>`` (``_accept_draft``).
+    Raises ReviewError when the proposal is missing or its edits no longer apply (a draft: when
+    that skill exists), StoreError.
     """
-    from ..errors import StoreError
-
     proposal = find_proposal(store, ref, proposal_id)
+    if proposal.kind == NEW_SKILL:
+        return _accept_draft(store, proposal, user, now)
     view = preview(proposal, store.current_skill(proposal.row.name, proposal.row.author))
     if view.body is None or view.current is None:
         raise ReviewError(f"cannot accept proposal {proposal.id[:8]} of {ref}: {view.problem}")
@@ -310,16 +361,72 @@ def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None 
         updated_at=now,
     )
     store.insert_skill(row)
-    cleanup = ""
+    return Accepted(proposal, row, view.moved, view.checks, _cleanup(store, proposal))
+
+
+def _cleanup(store: Store, proposal: Proposal) -> str:
+    """Delete an accepted proposal's row; '' when done, else the store's error text."""
+    from ..errors import StoreError
+
     try:
         store.delete_skill_rows([proposal.id])
     except StoreError as exc:
-        cleanup = str(exc)
-    return Accepted(proposal, row, view.moved, view.checks, cleanup)
+        return str(exc)
+    return ""
 
 
-def reject(store: Store, ref: str, proposal_id: str) -> Proposal:
-    """Delete the proposal row. Raises ReviewError when it is missing, StoreError."""
+def _accept_draft(store: Store, proposal: Proposal, user: str, now: str | None) -> Accepted:
+    """Publish a new-skill draft as version 1 of ``<name>--<user>``: ``contributors`` ``[user]``,
+    ``source_sessions`` the draft's evidence, ``description`` (and trigger text) the drafted
+    description. Raises ReviewError when that skill exists already, StoreError."""
+    from .refs import is_valid_part
+
+    draft = proposal.row
+    if not is_valid_part(user) or "--" in user:
+        raise ReviewError(f"cannot publish under user name {user[:80]!r}: not a safe skill author")
+    existing = store.current_skill(draft.name, user)
+    view = _preview_draft(proposal, existing, f"proposal {proposal.id[:8]}")
+    if view.body is None:
+        raise ReviewError(f"cannot accept draft {proposal.id[:8]} of {proposal.ref}: {view.problem}")
+    now = now or utc_now()
+    row = SkillRow(
+        id=str(uuid.uuid4()),
+        name=draft.name,
+        author=user,
+        body=view.body,
+        version=1,
+        source_sessions=list(draft.source_sessions),
+        source_agent=draft.source_agent or "claude_code",
+        scope="team",
+        contributors=[user],
+        description=proposal.skill_description,
+        trigger_text=proposal.skill_description,
+        created_at=now,
+        updated_at=now,
+    )
+    store.insert_skill(row)
+    _record_decision(store, proposal, user, ACCEPTED)
+    return Accepted(proposal, row, False, view.checks, _cleanup(store, proposal))
+
+
+def _record_decision(store: Store, proposal: Proposal, user: str, decision: str) -> None:
+    """Store ``decision`` on a draft's procedure (``drafts.decision_doc``, idempotent by fingerprint
+    and decision); nothing for a draft without a well-formed fingerprint. Raises StoreError."""
+    from .drafts import decision_doc
+
+    try:
+        doc = decision_doc(proposal.fingerprint, proposal.steps, user or proposal.proposed_by, decision)
+    except ValueError:  # a malformed fingerprint: nothing to remember it by
+        return
+    store.put_memory_doc(doc, unsure=True)
+
+
+def reject(store: Store, ref: str, proposal_id: str, user: str = "") -> Proposal:
+    """Delete the proposal row. A new-skill draft's procedure is first recorded as rejected by
+    ``user`` (``drafts.decision_doc``), so no teammate's skillify proposes it again. Raises
+    ReviewError when it is missing, StoreError."""
     proposal = find_proposal(store, ref, proposal_id)
+    if proposal.kind == NEW_SKILL:
+        _record_decision(store, proposal, user, REJECTED)
     store.delete_skill_rows([proposal.id])
     return proposal

@@ -203,7 +203,7 @@ def _label(s: VersionStats) -> str:
     return "v?" if s.version is None else f"v{s.version}"
 
 
-def _p_text(p: float) -> str:
+def p_text(p: float) -> str:
     """``p = 0.0061`` below 0.01, ``p = 0.50`` above, ``p < 0.0001`` for tiny values."""
     if p < 0.0001:
         return "p < 0.0001"
@@ -227,5 +227,5 @@ def decide(cur: VersionStats, prev: VersionStats, min_uses: int) -> Decision:
         return Decision(False, None, f"{figures}: {_label(cur)} does not fail more often")
     p = fisher_one_sided(cur.failures, cur.uses, prev.failures, prev.uses)
     if p < ALPHA - P_TOLERANCE:
-        return Decision(True, p, f"{figures}: worse with confidence (one-sided Fisher {_p_text(p)} < {ALPHA})")
-    return Decision(False, p, f"{figures}: not significant (one-sided Fisher {_p_text(p)} >= {ALPHA})")
+        return Decision(True, p, f"{figures}: worse with confidence (one-sided Fisher {p_text(p)} < {ALPHA})")
+    return Decision(False, p, f"{figures}: not significant (one-sided Fisher {p_text(p)} >= {ALPHA})")

@@ -8,6 +8,13 @@ Conventions:
   it learned from and ``source_sessions``' last element is that session.
 * The judge's reason for an optimizer version follows a line ``"\\n[lakeloop-skillopt] "``
   at the end of the row's ``description`` (one such note; a later one replaces it).
+* A version the ``outcomes`` job published as an automatic rollback (``skillopt.rollback``) has
+  contributors ending ``[deciding user, ROLLBACK]`` and, as its note, ``"\\n[lakeloop-rollback] "``
+  followed by the figures of the test (``v2 failed 9/12 uses (75%) vs v1 2/12 (17%), one-sided
+  Fisher p = 0.0061``). Its body is the previous version's: the version it replaced is
+  *rolled back* (``rolled_back``), and its body is never published again by the optimizer nor
+  rolled back to. Contributors being append-only, every later version still names ``ROLLBACK``
+  among them, which tells a reader cheaply that a skill has a rollback in its history.
 * Team versions are every row of ``(name, author)`` whose scope is not ``"proposal"``.
   Two rows with the same version number are a publish race: ``store.base.winner_key``
   picks the one that counts (created first, then smaller id); the other is the loser.
@@ -23,21 +30,33 @@ from ..store.base import SkillRow, Store, winner_key
 OPTIMIZER = "lakeloop-skillopt"
 #: What precedes the judge's reason in an optimizer version's description.
 REASON_NOTE = "\n[lakeloop-skillopt] "
+#: Last contributor of a version the ``outcomes`` job published as an automatic rollback.
+ROLLBACK = "lakeloop-rollback"
+#: What precedes a rollback's figures in its description.
+ROLLBACK_NOTE = "\n[lakeloop-rollback] "
+_NOTES = (REASON_NOTE, ROLLBACK_NOTE)
+#: Publisher kinds: a person published it, the optimizer did, or an automatic rollback.
+PUSH, OPTIMIZED, ROLLED_BACK = "push", "optimizer", "rollback"
 
 
 @dataclass(frozen=True)
 class Publisher:
-    """Who published one version: ``user`` (the publisher, or for an optimizer version the
-    user whose session it learned from; "" when unknown), ``by_optimizer`` and ``session``
-    (the source session of an optimizer version, else "")."""
+    """Who published one version: ``user`` (the publisher; for an optimizer version the user
+    whose session it learned from; for a rollback the user whose machine decided it; "" when
+    unknown), ``by_optimizer`` and ``session`` (the source session of an optimizer version, else
+    ""), ``kind``: ``push`` (a person), ``optimizer`` or ``rollback``."""
 
     user: str
     by_optimizer: bool = False
     session: str = ""
+    kind: str = PUSH
 
     def label(self) -> str:
         """``alice`` for a user publication; ``lakeloop-skillopt, from bob's session`` for the
-        optimizer's (``lakeloop-skillopt`` alone when the user is unknown)."""
+        optimizer's; ``lakeloop-rollback, decided on bob's machine`` for a rollback (the marker
+        alone when the user is unknown)."""
+        if self.kind == ROLLED_BACK:
+            return f"{ROLLBACK}, decided on {self.user}'s machine" if self.user else ROLLBACK
         if not self.by_optimizer:
             return self.user or "unknown"
         return f"{OPTIMIZER}, from {self.user}'s session" if self.user else OPTIMIZER
@@ -49,11 +68,14 @@ def publisher(row: SkillRow) -> Publisher:
     contributors = [c for c in row.contributors if isinstance(c, str)]
     if not contributors:
         return Publisher(user=row.author)
-    if contributors[-1] != OPTIMIZER:
-        return Publisher(user=contributors[-1])
-    user = contributors[-2] if len(contributors) >= 2 and contributors[-2] != OPTIMIZER else ""
+    last = contributors[-1]
+    if last not in (OPTIMIZER, ROLLBACK):
+        return Publisher(user=last)
+    user = contributors[-2] if len(contributors) >= 2 and contributors[-2] not in (OPTIMIZER, ROLLBACK) else ""
+    if last == ROLLBACK:
+        return Publisher(user=user, kind=ROLLED_BACK)
     session = row.source_sessions[-1] if row.source_sessions else ""
-    return Publisher(user=user, by_optimizer=True, session=str(session))
+    return Publisher(user=user, by_optimizer=True, session=str(session), kind=OPTIMIZED)
 
 
 def with_publisher(contributors: list[str], user: str) -> list[str]:
@@ -74,16 +96,28 @@ def current_user() -> str:
     return current_identity().user
 
 
+def _split_note(description: str) -> tuple[str, str]:
+    """``(the skill's own description, the note)``: split at the last optimizer or rollback note
+    marker; ``(description, "")`` when there is none."""
+    text = description or ""
+    at, marker = max((text.rfind(m), m) for m in _NOTES)
+    return (text[:at], text[at + len(marker) :]) if at >= 0 else (text, "")
+
+
 def reason(description: str) -> str:
-    """The judge's reason noted in an optimizer version's ``description``, or ""."""
-    head, sep, note = (description or "").rpartition(REASON_NOTE)
-    return note.strip() if sep else ""
+    """The note of a version's ``description``: the judge's reason of an optimizer version, the
+    figures of a rollback, or "" when there is none."""
+    return _split_note(description)[1].strip()
 
 
 def without_reason(description: str) -> str:
-    """``description`` without the optimizer's reason note (the skill's own description)."""
-    head, sep, _note = (description or "").rpartition(REASON_NOTE)
-    return head if sep else (description or "")
+    """``description`` without its optimizer or rollback note (the skill's own description)."""
+    return _split_note(description)[0]
+
+
+def with_rollback_note(description: str, figures: str) -> str:
+    """``description`` without its note, then the rollback note carrying ``figures`` (one line)."""
+    return without_reason(description) + ROLLBACK_NOTE + " ".join((figures or "").split())
 
 
 def with_reason(description: str, why: str) -> str:
@@ -101,10 +135,7 @@ def team_rows(store: Store, name: str, author: str) -> list[SkillRow]:
 def losers(rows: list[SkillRow]) -> set[str]:
     """Ids of the rows that lost a publish race: every row of a version number that is not
     that version's winner (``winner_key``)."""
-    best: dict[int, SkillRow] = {}
-    for row in rows:
-        if row.version not in best or winner_key(row) < winner_key(best[row.version]):
-            best[row.version] = row
+    best = counted(rows)
     return {r.id for r in rows if best[r.version].id != r.id}
 
 
@@ -117,3 +148,37 @@ def version_row(rows: list[SkillRow], version: int) -> SkillRow | None:
 def current_row(rows: list[SkillRow]) -> SkillRow | None:
     """The current version among ``rows`` (what ``Store.current_skill`` returns)."""
     return min(rows, key=winner_key) if rows else None
+
+
+def body_sha(body: str) -> str:
+    """sha256 hex digest of a skill body (UTF-8, unpaired surrogates escaped)."""
+    import hashlib
+
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def counted(rows: list[SkillRow]) -> dict[int, SkillRow]:
+    """``{version: the row that counts for it}`` (race winners only)."""
+    out: dict[int, SkillRow] = {}
+    for row in rows:
+        if row.version not in out or winner_key(row) < winner_key(out[row.version]):
+            out[row.version] = row
+    return out
+
+
+def rolled_back(rows: list[SkillRow]) -> dict[str, int]:
+    """``{body sha256: version}`` of every version k-1 whose successor k is an automatic rollback
+    (the counted row of k has ``ROLLBACK`` as its last contributor). Counted rows only: a rollback
+    row that lost a publish race rolls nothing back. The latest such version wins for a body."""
+    by_version = counted(rows)
+    out: dict[str, int] = {}
+    for version in sorted(by_version):
+        before = by_version.get(version - 1)
+        if before is not None and publisher(by_version[version]).kind == ROLLED_BACK:
+            out[body_sha(before.body)] = before.version
+    return out
+
+
+def rolled_back_bodies(rows: list[SkillRow]) -> set[str]:
+    """sha256 of the body of every version that an automatic rollback replaced (``rolled_back``)."""
+    return set(rolled_back(rows))

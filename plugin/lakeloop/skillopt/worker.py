@@ -27,7 +27,7 @@ from .. import config
 from ..agents.base import JOB_AGENT_KEY
 from ..errors import AgentError, StoreError
 from ..identity import Identity, utc_now
-from ..store.base import SessionRow, SkillRow, Store, winner_key
+from ..store.base import SessionRow, SkillRow, Store
 from . import MAX_REACTION_CHARS, attempts, guard, prompts, review
 from .edits import apply_edits
 from .parse import Edit, Verdict, parse_edits, parse_verdict
@@ -398,6 +398,18 @@ def _release(
     in the store (append-only) as the losers of their version and are listed in
     ``details["lost_rows"]``."""
     log = deps.log
+    gone = _rolled_back_version(deps, base, body)
+    if gone is not None:
+        attempts.record(job.skill, edits, "duplicate", base.version)
+        return _done(
+            log,
+            Outcome(
+                "duplicate",
+                f"{job.skill}: the new body is identical to version {gone}, which was rolled back; not published",
+                base.version,
+                queries,
+            ),
+        )
     held_by = guard.check(base.body, body, edits)
     if deps.review == "all":
         held_by.append("LAKELOOP_SKILL_REVIEW=all")
@@ -481,6 +493,21 @@ def _release(
                 "duplicate", f"{job.skill} v{winner.version} already has this change", winner.version, queries, details
             ),
         )
+    from .versions import publisher
+
+    if publisher(winner).kind == "rollback":  # the version this edit improved was rolled back
+        attempts.record(job.skill, edits, "race_lost", winner.version)
+        return _done(
+            log,
+            Outcome(
+                "race_lost",
+                f"{job.skill}: lost a publish race to v{winner.version}, a rollback of v{base.version}; "
+                "edits of a rolled-back version are not re-published",
+                winner.version,
+                queries,
+                details,
+            ),
+        )
     if len(lost) > MAX_REPUBLISH:
         attempts.record(job.skill, edits, "race_lost", winner.version)
         return _done(
@@ -510,6 +537,23 @@ def _release(
     return _release(job, deps, winner, rebased.body, edits, reason, queries, lost)
 
 
+def _rolled_back_version(deps: Deps, base: SkillRow, body: str) -> int | None:
+    """The version an automatic rollback replaced whose body is ``body``, else None. The skill's
+    rows are read (one query) only when ``base``'s contributors name the rollback marker: they are
+    append-only, so a skill that never had a rollback needs no read. A failed read is logged and
+    counts as None (the guard and the publish go on)."""
+    from .versions import ROLLBACK, body_sha, rolled_back, team_rows
+
+    if ROLLBACK not in base.contributors:
+        return None
+    try:
+        rows = team_rows(deps.store, base.name, base.author)
+    except StoreError as exc:
+        deps.log.warning("rolled-back versions of %s not read: %s", base.ref, exc)
+        return None
+    return rolled_back(rows).get(body_sha(body))
+
+
 def _race_wait(deps: Deps) -> float:
     if deps.race_wait_s is not None:
         return max(0.0, deps.race_wait_s)
@@ -518,53 +562,11 @@ def _race_wait(deps: Deps) -> float:
 
 
 def _race_winner(deps: Deps, new: SkillRow) -> SkillRow | None:
-    """After inserting ``new``: the skill's current version when another row of the same version
-    beats ``new`` (``winner_key``: earlier created_at, then smaller id), else None.
+    """After inserting ``new``: the winning row when a rival of the same version beats it, else
+    None (``skillopt.race.winner_after_insert`` with ``deps``' store, reads, sleep and wait)."""
+    from .race import winner_after_insert
 
-    The rows are read ``race_reads`` times spread over the store's visibility wait (reads at 0,
-    wait/(n-1), ..., wait seconds after the insert; once when the wait is 0, as for SQLite):
-    a rival's insert may not be visible yet. Sound when every rival row is visible within the
-    wait after it was inserted and the rivals' clocks agree: the loser (later created_at)
-    inserted after the winner, give or take the difference of their insert latencies and
-    clock skew, so its last read, a full wait after its own insert, sees the winner.
-    Residual risk: a lag longer than the wait, or skew plus latency difference beyond it,
-    can leave the loser unaware (it logs "published"); readers show the winner, the loser's
-    edits stay only in its superseded row (``lakeloop skills history`` marks it as the loser)
-    and the winner's log names the rows it won over. A failed read ends the check (logged)."""
-    wait = _race_wait(deps)
-    reads = max(1, deps.race_reads) if wait > 0 else 1
-    seen_own = False
-    rivals: list[SkillRow] = []
-    for i in range(reads):
-        if i:
-            deps.sleep(wait / (reads - 1))
-        try:
-            rows = [r for r in deps.store.skill_rows(new.name, new.author) if r.scope != review.PROPOSAL_SCOPE]
-        except StoreError as exc:
-            deps.log.warning("publish race check of %s v%d failed: %s", new.ref, new.version, exc)
-            return None
-        seen_own = seen_own or any(r.id == new.id for r in rows)
-        rivals = [r for r in rows if r.version == new.version and r.id != new.id]
-        if any(winner_key(r) < winner_key(new) for r in rivals):
-            return min(rows, key=winner_key)
-    if rivals:  # we won; each loser's worker re-publishes on top of us (if it sees us in time)
-        deps.log.info(
-            "publish race: %s v%d (%s) won over row(s) %s",
-            new.ref,
-            new.version,
-            new.id,
-            ", ".join(r.id for r in rivals),
-        )
-    if not seen_own:
-        deps.log.warning(
-            "publish race check: %s v%d (%s) not visible after %d reads over %.1f s",
-            new.ref,
-            new.version,
-            new.id,
-            reads,
-            wait,
-        )
-    return None
+    return winner_after_insert(deps.store, new, _race_wait(deps), deps.race_reads, deps.sleep, deps.log)
 
 
 def _done(log: logging.Logger, outcome: Outcome) -> Outcome:

@@ -283,10 +283,11 @@ class Store(abc.ABC):
         other rows at ``row.path`` so readers see one version. Raises StoreError."""
         raise NotImplementedError
 
-    def recent_docs(self, prefix: str, project: str, limit: int = 8) -> list[MemoryRecord]:
+    def recent_docs(self, prefix: str, project: str | None, limit: int = 8) -> list[MemoryRecord]:
         """The newest memory-table document of each path under ``prefix`` (``/summaries/``) whose
-        ``project`` column is ``project``, newest first, at most ``limit``: ``DOC`` records with
-        path, text, author, project and date. One query. Raises StoreError."""
+        ``project`` column is ``project`` (of every project when None), newest first, at most
+        ``limit``: ``DOC`` records with path, text, author, project and date. One query. Raises
+        StoreError."""
         raise NotImplementedError
 
     @abc.abstractmethod

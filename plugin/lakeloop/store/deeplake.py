@@ -521,8 +521,8 @@ class DeeplakeStore(Store):
         vals = ", ".join(sql.literal(values[c]) for c in msql.MEMORY_COLUMNS)
         self._q(f"INSERT INTO {self._t['memory']} ({cols}) VALUES ({vals})")
 
-    def recent_docs(self, prefix: str, project: str, limit: int = 8) -> list[MemoryRecord]:
-        """The newest memory row of each path under ``prefix`` of ``project``, newest first, at most
+    def recent_docs(self, prefix: str, project: str | None, limit: int = 8) -> list[MemoryRecord]:
+        """The newest memory row of each path under ``prefix`` of ``project`` (None: any), newest first, at most
         ``limit`` (``memory_sql.recent_docs_sql``): one SELECT, one request. Raises DeeplakeError."""
         rows = self._q(msql.recent_docs_sql(msql.PgDialect(self._t), prefix, project, limit))
         return msql.recent_records([r.get(c) for c in msql.COLS] for r in rows)

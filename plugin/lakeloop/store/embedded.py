@@ -547,8 +547,8 @@ class EmbeddedStore(Store):
         marks = ", ".join("?" for _ in msql.MEMORY_COLUMNS)
         self._run(f"INSERT OR IGNORE INTO memory ({cols}) VALUES ({marks})", [values[c] for c in msql.MEMORY_COLUMNS])
 
-    def recent_docs(self, prefix: str, project: str, limit: int = 8) -> list[MemoryRecord]:
-        """The newest memory row of each path under ``prefix`` of ``project``, newest first, at most
+    def recent_docs(self, prefix: str, project: str | None, limit: int = 8) -> list[MemoryRecord]:
+        """The newest memory row of each path under ``prefix`` of ``project`` (None: any), newest first, at most
         ``limit`` (``memory_sql.recent_docs_sql``): one statement. Raises StoreError."""
         d = msql.SqliteDialect()
         return msql.recent_records(self._run(msql.recent_docs_sql(d, prefix, project, limit), d.params))

@@ -73,9 +73,22 @@ OUTCOMES_DIR = "/outcomes/"
 OUTCOME_DESCRIPTION_RE = re.compile(
     r"lakeloop-outcome v=([1-9][0-9]{0,8}|-) verdict=(failure|success|unclear|no_pushback)"
 )
+#: Where skillify records settled procedures (``/skillify/<rejected|accepted>/<fingerprint>.json``).
+SKILLIFY_DIR = "/skillify/"
 #: Memory-table paths the memory path and ``search`` never show: ones that would shadow generated
-#: files, and lakeloop's own records (outcomes) (dirs end in ``/``).
-HIDDEN_NOTE_PATHS = ("/sessions/", "/skills/", "/index.md", "/sessions", "/skills", "/", OUTCOMES_DIR, "/outcomes")
+#: files, and lakeloop's own records (outcomes, skillify's decisions) (dirs end in ``/``).
+HIDDEN_NOTE_PATHS = (
+    "/sessions/",
+    "/skills/",
+    "/index.md",
+    "/sessions",
+    "/skills",
+    "/",
+    OUTCOMES_DIR,
+    "/outcomes",
+    SKILLIFY_DIR,
+    "/skillify",
+)
 #: ``search``: most candidate rows ranked in Python (newest first) when the store has no BM25.
 SEARCH_CANDIDATES = 2000
 SEARCH_WORDS = 16
@@ -803,15 +816,17 @@ def pg_search(
 
 
 # recent documents (SessionStart) ----------------------------------------------------------------------
-def recent_docs_sql(d: SqliteDialect, prefix: str, project: str, limit: int) -> str:
+def recent_docs_sql(d: SqliteDialect, prefix: str, project: str | None, limit: int) -> str:
     """``Store.recent_docs``' statement (rows of ``COLS``, kind ``DOC``): the newest memory row of
-    each path under directory ``prefix`` (ends in ``/``) whose ``project`` is ``project``, newest
-    first (date, then path), at most ``limit``. The project is filtered before the newest row is
-    picked: every version of a summary's path is of the one session, so of one project."""
+    each path under directory ``prefix`` (ends in ``/``) whose ``project`` is ``project`` (any
+    project when None), newest first (date, then path), at most ``limit``. The project is filtered
+    before the newest row is picked: every version of a summary's path is of the one session, so
+    of one project."""
+    of_project = "" if project is None else f" AND project = {d.lit(project)}"
     rows = (
         f"dr AS (SELECT path, summary, author, project, {memory_date()} AS date, row_number() OVER "
         f"(PARTITION BY path ORDER BY last_update_date DESC, creation_date DESC, id DESC) AS rn "
-        f"FROM {d.t['memory']} WHERE {d.prefix('path', prefix)} AND project = {d.lit(project)})"
+        f"FROM {d.t['memory']} WHERE {d.prefix('path', prefix)}{of_project})"
     )
     part = _select(d, DOC, "path", "summary", author="author", project="project", date="date")
     return f"WITH {rows} {part} FROM dr WHERE rn = 1 ORDER BY date DESC, path DESC LIMIT {max(0, int(limit))}"
@@ -857,8 +872,8 @@ def outcome_uses(rows: Iterable[Sequence[Any]], ref: str) -> list[OutcomeUse]:
         found = OUTCOME_DESCRIPTION_RE.fullmatch(_str(description))
         if not use or found is None:
             continue
-        try:
-            datetime.fromisoformat(used_at)
+        try:  # Python 3.10's fromisoformat reads no trailing "Z"
+            datetime.fromisoformat(used_at[:-1] + "+00:00" if used_at.endswith("Z") else used_at)
         except ValueError:
             continue
         version = None if found[1] == "-" else int(found[1])
