@@ -140,9 +140,9 @@ def test_outcome_times_in_utc_z_form_are_read():
 
 
 def test_a_judged_use_queues_its_outcomes_job_after_the_skill_lease_is_released(monkeypatch):
-    """The ``skill-improve`` job spools its judgment while it holds the skill's lease, and queues
-    the ``outcomes`` job (whose rollback decision takes that lease) only after releasing it, so
-    the decision never waits on the job that queued it."""
+    """The ``skill-improve`` job spools its judgment during its run and queues the ``outcomes`` job
+    only once the run is over (its lease released), so the rollback decision sees what the run
+    published."""
     from lakeloop.skillopt import job as skill_job
 
     queued: list[tuple[list[str], bool]] = []

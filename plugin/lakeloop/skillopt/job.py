@@ -107,7 +107,7 @@ def run(payload: dict[str, Any], ctx: Context) -> str:
         recorded: list[str] = []
         with store:
             status = improve(job, real_deps(store, log, job.agent, recorded)).status
-    if recorded:  # after the lease is released: the rollback decision takes it
+    if recorded:  # once the run is over: the decision then sees what this run published
         from .outcomes import submit
 
         try:

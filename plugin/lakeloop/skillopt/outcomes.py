@@ -147,8 +147,8 @@ def _iso(epoch_s: float | None) -> str:
 def record_judged(job: Job, verdict: Verdict, log: logging.Logger, submit_job: bool = True) -> str:
     """Spool one judgment of ``job``'s use (label ``verdict.label``, ``unclear`` when empty) as
     ``<spool dir>/<row id>.json`` (0600, atomic) and, with ``submit_job``, submit the ``outcomes``
-    job (the ``skill-improve`` job passes False and submits once it has released the skill's lease,
-    which the rollback decision takes). Returns the row id. Raises OSError (spool) or
+    job (the ``skill-improve`` job passes False and submits once its run is over, so the rollback
+    decision sees what the run published). Returns the row id. Raises OSError (spool) or
     JobsUnavailable (queue); the worker logs either."""
     from ..fsutil import atomic_write_json
     from ..identity import utc_now
@@ -212,8 +212,8 @@ def run(payload: dict[str, Any], ctx: Context, sleep: Callable[[float], None] | 
     waits on disk for the next run.
 
     Decision phase: ``rollback.decide_all`` for the payload's refs and the refs just written
-    (``sleep``: seconds, ``time.sleep`` by default). Raises ``RetryLater`` while a skill's lease is
-    held by another process.
+    (``sleep``: seconds, ``time.sleep`` by default); a skill whose lease another process holds is
+    ``deferred`` to the run that process queues when it releases it.
 
     Returns ``written:<n>``, then `` <status>:<ref>`` for each skill whose decision was not
     ``no_rollback``/``off`` (e.g. ``written:12 rolled_back:db-migrate--alice``), or ``store_error``."""

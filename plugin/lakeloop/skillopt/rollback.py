@@ -5,11 +5,10 @@ After the job has written its outcome rows, each skill it touched is considered 
 
 1. skipped (one log line) when ``LAKELOOP_AUTO_ROLLBACK=0`` or this machine pins the skill
    (``skillopt.pins``): a pinned skill is never rolled back from that machine;
-2. the per-skill lease (``skillopt.lease.SkillLease``) keeps the optimizer and a rollback from
-   interleaving on one machine. A ``skill-improve`` job queues this run only after it released
-   the lease, so it is normally free; the decision waits for it, polling, at most
-   ``LEASE_WAIT_S`` for the whole run (a short wait: the job holds one of the runner's slots);
-   still held then: ``RetryLater`` (``LEASE_RETRY_S``, no attempt spent);
+2. no skill lease is taken: a ``skill-improve`` job that found the lease held would end
+   ``locked`` and its use would go unjudged. The job runner runs one ``outcomes`` job at a time,
+   and the optimizer and a rollback that publish the same version meet the publish race rule
+   (step 6; an optimizer that loses to a rollback stops, ``skillopt.worker``);
 3. when the run wrote rows, one sleep of the store's visibility wait so they are counted;
 4. two queries: the skill's team rows and its outcome uses (``Store.outcome_uses``);
 5. c = the counted current version, p = the counted version c-1. Nothing is published when there
@@ -42,12 +41,6 @@ if TYPE_CHECKING:
     from ..store.base import SkillRow, Store
     from .stats import VersionStats
 
-#: Longest wait of one run for skill leases held by another process (seconds, all skills together).
-LEASE_WAIT_S = 5.0
-#: Pause between two tries of a held lease (seconds).
-LEASE_POLL_S = 0.25
-#: Seconds after which a job whose skill lease stayed held is brought back.
-LEASE_RETRY_S = 30.0
 #: Reads of the skill's rows after a rollback is published (the publish race check).
 RACE_READS = 3
 
@@ -182,18 +175,14 @@ def decide_all(
     wrote: bool,
     log: logging.Logger,
     sleep: Callable[[float], None] = time.sleep,
-    lease_wait_s: float = LEASE_WAIT_S,
 ) -> list[Result]:
     """The decision phase of one ``outcomes`` run (module docstring) for each of ``refs``, in
     order; ``wrote``: this run wrote outcome rows (then one ``sleep`` of the store's visibility
     wait, seconds, before the first decision). Each result is logged as ``outcomes
-    outcome=<status> ref=<ref> <reason>``. Raises ``RetryLater`` when another process holds a
-    skill's lease past ``lease_wait_s`` seconds (counted from the call), StoreError from the
-    store (``versions.current_user`` included)."""
+    outcome=<status> ref=<ref> <reason>``. Raises StoreError from the store
+    (``versions.current_user`` included)."""
     from .. import config
-    from ..jobs import RetryLater
     from . import pins
-    from .lease import SkillLease
     from .versions import current_user
 
     results: list[Result] = []
@@ -204,27 +193,17 @@ def decide_all(
     pinned = pins.load()
     waited = not wrote
     user = ""
-    until = time.monotonic() + max(0.0, lease_wait_s)
     for ref in refs:
         if ref in pinned:
             results.append(_logged(log, Result(ref, "pinned", f"this machine pins v{pinned[ref]}")))
             continue
-        lease = SkillLease(ref)
-        while not lease.acquire():
-            if time.monotonic() >= until:
-                log.info("outcomes: %s lease held by pid %s; deciding later", ref, (lease.holder or {}).get("pid"))
-                raise RetryLater(LEASE_RETRY_S, "skill lease held")
-            time.sleep(LEASE_POLL_S)
-        try:
-            if not waited:
-                wait = getattr(store, "visibility_wait_s", 0.0)
-                if isinstance(wait, (int, float)) and wait > 0:
-                    sleep(float(wait))
-                waited = True
-            user = user or current_user()
-            results.append(_logged(log, decide(store, ref, log, user=user, min_uses=config.rollback_min_uses())))
-        finally:
-            lease.release()
+        if not waited:
+            wait = getattr(store, "visibility_wait_s", 0.0)
+            if isinstance(wait, (int, float)) and wait > 0:
+                sleep(float(wait))
+            waited = True
+        user = user or current_user()
+        results.append(_logged(log, decide(store, ref, log, user=user, min_uses=config.rollback_min_uses())))
     return results
 
 
