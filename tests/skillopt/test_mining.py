@@ -30,18 +30,26 @@ def _row(tool: str, tool_input: dict, n: int = 0):
         ("run_shell_command", {"command": "make build"}, "Bash: make build"),
         ("Edit", {"file_path": "/home/me/secret plans/Notes.MD"}, "Edit: .md"),
         ("Write", {"file_path": "/repo/Makefile"}, "Write: Makefile"),
-        ("MultiEdit", {"file_path": "/repo/a b c"}, "Edit: file"),
+        ("MultiEdit", {"file_path": "/repo/a b c"}, "Edit: (no extension)"),
         ("Skill", {"skill": "db-migrate--alice"}, "Skill: db-migrate--alice"),
         ("Read", {"file_path": "/home/me/.claude/skills/db-migrate--alice/SKILL.md"}, "Skill: db-migrate--alice"),
         ("Read", {"file_path": "/repo/README.md"}, None),
         ("Grep", {"pattern": "alembic"}, None),
         ("TodoWrite", {"todos": []}, None),
         ("Task", {"prompt": "please do a long free text thing"}, "Task"),
+        ("Bash", {"command": "psql customerbigbankprod -c 'select 1'"}, "Bash: psql"),
+        ("Bash", {"command": "ssh deploy-bigbank-prod-01 uptime"}, "Bash: ssh"),
+        ("Bash", {"command": "kubectl config use-context acme-secret-cluster"}, "Bash: kubectl config"),
+        ("Bash", {"command": "docker login registry.acme.example"}, "Bash: docker login"),
+        ("Edit", {"file_path": "/home/me/AcmeMergerPlanConfidential"}, "Edit: (no extension)"),
+        ("Write", {"file_path": "/home/me/plan.AcmeMerger"}, "Write: (no extension)"),
+        ("Write", {"file_path": "/repo/Dockerfile"}, "Write: Dockerfile"),
     ],
 )
 def test_steps_are_abstract_and_read_only_tools_give_none(tool, tool_input, step):
     """A call becomes ``<Tool>: <program [sub]>`` / ``<Tool>: <extension>``; no free text of the
-    call survives; exploring tools and a command with no plain program give no step."""
+    call survives (a second word only for a program made of subcommands, a file's name only for a
+    well-known one); exploring tools and a command with no plain program give no step."""
     assert M.step(_row(tool, tool_input)) == step
 
 
@@ -112,3 +120,15 @@ def test_mining_is_deterministic():
     sessions = {f"s{i}": ["Bash: ls", *A, f"Bash: x{i}"] for i in range(5)}
     backwards = dict(reversed(list(sessions.items())))
     assert M.candidates(sessions, 3) == M.candidates(backwards, 3)
+
+
+def test_a_procedure_holding_or_held_in_a_settled_one_is_settled():
+    """Settled steps as a run of consecutive steps inside the candidate (a step more), or the
+    candidate as such a run of settled steps (a step less): settled; the same steps in another
+    order or with a step between them: not."""
+    done = [tuple(A)]
+    assert M.settled_by(A, done)
+    assert M.settled_by([*A, "Bash: git push"], done) and M.settled_by(["Bash: make", *A], done)
+    assert M.settled_by(A[1:], done) and M.settled_by(A[:-1], done)
+    assert not M.settled_by([A[0], "Bash: make", *A[1:]], done)
+    assert not M.settled_by(list(reversed(A)), done) and not M.settled_by(A, [])

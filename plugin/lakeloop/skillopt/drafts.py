@@ -45,8 +45,9 @@ MAX_DESCRIPTION_CHARS = 300
 #: A drafted skill name: lower case, digits and single dashes, at most 64 characters.
 NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){0,62}[a-z0-9]")
 _FINGERPRINT = re.compile(r"[0-9a-f]{32}")
+#: Characters a YAML stream may not hold raw (JSON leaves them unescaped).
+_YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _FRONT_NAME = re.compile(r"^name[ \t]*:[ \t]*[\"']?([^\"'\n]*?)[\"']?[ \t]*$", re.M)
-_PLAIN_YAML = re.compile(r"[A-Za-z0-9(][^:#\n\"'`{}\[\]|>&*!%@]*")
 
 
 class DraftError(LakeloopError, ValueError):
@@ -84,10 +85,12 @@ def _reply_object(text: str) -> dict:
 
 
 def front_matter_line(description: str) -> str:
-    """``description: <text>``: plain when YAML reads it back as it is, else a JSON string (a valid
-    YAML double-quoted scalar)."""
-    plain = _PLAIN_YAML.fullmatch(description) and not description.endswith(" ")
-    return "description: " + (description if plain else json.dumps(description, ensure_ascii=False))
+    """``description: "<text>"``: always a JSON string, which is a valid YAML double-quoted scalar
+    (control characters escaped), so YAML reads back the very text given, whatever it looks like
+    (``null``, ``no``, ``0x1F``, ``a: b``). Characters YAML does not allow raw (DEL, C1 controls,
+    surrogates, U+FFFE/U+FFFF) are escaped too, as ``\\uXXXX`` (the same escape in JSON and YAML)."""
+    quoted = json.dumps(description, ensure_ascii=False)
+    return "description: " + _YAML_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", quoted)
 
 
 def parse_reply(text: str) -> Draft | Skip:

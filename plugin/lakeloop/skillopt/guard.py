@@ -1904,17 +1904,89 @@ DRAFT_REASON_KINDS = frozenset(
     }
 )
 _DRAFT_FIELD = re.compile(r"^(name|description)[ \t]*:[ \t]*\S", re.M)
-_FETCH = r"(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)"
-_RUNNER = r"(?:sudo\s+)?(?:env\s+)?(?:sh|bash|zsh|dash|ksh|fish|python[0-9.]*|perl|ruby|node|php|iex|pwsh|powershell)"
-#: Downloaded text run as code: a fetch piped into a shell or interpreter (``curl URL | sh``),
-#: or fed to one through a process or command substitution (``bash <(curl URL)``,
-#: ``sh -c "$(curl URL)"``, ``eval "$(wget -O- URL)"``).
-_RUNS_DOWNLOAD = re.compile(
-    rf"\b{_FETCH}\b[^\n|]*\|\s*{_RUNNER}\b"
-    rf"|\b{_RUNNER}\s+(?:-c\s+)?[\"']?<\(\s*{_FETCH}\b"
-    rf"|\b(?:{_RUNNER}\s+-c|eval|source|\.)\s+[\"']?\$\(\s*{_FETCH}\b"
+_DRAFT_DESCRIPTION = re.compile(r"^description[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
+#: Network fetches, as a command (``curl``) or inside code (``urlopen(``, ``DownloadString(``,
+#: ``-MLWP::Simple``, ``-ropen-uri``), read on the folded (lower-case) text.
+_FETCH_RE = re.compile(
+    r"\b(?:curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod)\b"
+    r"|downloadstring|downloadfile|urlopen|urlretrieve|lwp::|open-uri|net\.webclient"
 )
-_FETCH_RE = re.compile(_FETCH)
+#: Programs that run the code they are given: shells (and PowerShell's ``iex``, ``source``,
+#: ``.``, ``eval``), always; interpreters (``_INTERPRETER``) when given no program of their own.
+_SHELLS = frozenset(
+    {"sh", "bash", "zsh", "dash", "ksh", "fish", "csh", "tcsh", "iex", "invoke-expression", "pwsh", "powershell"}
+    | {"source", ".", "eval", "exec"}
+)
+_INTERPRETER = re.compile(r"(?:python[0-9.]*|perl|ruby|node|php|deno|bun)")
+#: Where one simple command ends and the next starts (the separator kept: ``|`` pipes into it).
+_COMMAND_SPLIT = re.compile(r"(\|\||&&|\$\(|<\(|[|;&(){}`\n])")
+#: Words that run the command after them (``sudo -E bash``), and the options of theirs that take
+#: a value (``sudo -u root sh``).
+_RUN_PREFIXES = frozenset({"sudo", "doas", "env", "command", "nohup", "time", "nice"})
+_VALUE_OPTIONS = frozenset({"-u", "-g", "-h", "-p", "-c", "-r", "-t", "-d", "-n"})
+_ASSIGN = re.compile(r"[a-z_][a-z0-9_]*=\S*")
+#: Credential files: ``~/.ssh/``, ``~/.aws/``, ``id_rsa``, ``.env``, ``credentials``, ``.netrc`` ...
+_CREDENTIAL_PATH = re.compile(
+    r"\.(?:ssh|aws|gnupg|kube|docker)/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?<![\w.-])\.env\b"
+    r"|\bcredentials\b|\.(?:netrc|pgpass|npmrc|pypirc)\b"
+)
+#: Programs that send to the network whatever they are given, and an upload by a fetch tool
+#: (``curl -d @file``, ``-F f=@file``, ``-T file``, ``--upload-file``, ``--data-binary @-``).
+_SENDERS = frozenset({"nc", "ncat", "netcat", "socat", "telnet"})
+_UPLOAD = re.compile(r"@|\s-t\s|--upload-file|--post-file|-infile")
+
+
+def _simple_commands(line: str) -> list[tuple[bool, list[str]]]:
+    """The simple commands of one folded ``line``: ``(piped, words)``, ``piped`` when a ``|`` feeds
+    it, ``words`` from its program on (assignments, ``sudo``/``env`` and their options skipped,
+    the program as its base name, quotes and a sentence's closing punctuation stripped)."""
+    out, piped = [], False
+    for part in _COMMAND_SPLIT.split(line):
+        if _COMMAND_SPLIT.fullmatch(part):
+            piped = part == "|"
+            continue
+        words = [w.strip("\"'") for w in part.split()]
+        while words and (words[0] in _RUN_PREFIXES or _ASSIGN.fullmatch(words[0])):
+            words = words[1:]
+            while words and words[0].startswith("-"):
+                words = words[2:] if words[0] in _VALUE_OPTIONS else words[1:]
+        if words and words[0]:
+            program = words[0].rsplit("/", 1)[-1] or words[0]
+            out.append((piped, [program.rstrip(".,:;!?") or program, *words[1:]]))
+        piped = False
+    return out
+
+
+def _runs_code(words: list[str], piped: bool) -> bool:
+    """Whether the command ``words`` runs code it did not bring: a shell, or (piped) an interpreter
+    given no program of its own (``| python3``, ``| node -``; not ``| python -m json.tool``)."""
+    if words[0] in _SHELLS:
+        return True
+    if not _INTERPRETER.fullmatch(words[0]):
+        return False
+    return not piped or all(w.startswith("-") and w not in ("-c", "-m", "-e") for w in words[1:])
+
+
+def command_hazards(text: str) -> dict[str, list[str]]:
+    """``{INSTALLS or SENDS: [what]}`` of the command lines of ``text`` (read folded, line by line):
+    INSTALLS for a fetch (``_FETCH_RE``) and a code runner in one line (``curl URL | sh``, ``curl
+    -o f && sh f``, ``source <(curl URL)``, ``iex (iwr URL)``, ``python3 -c "exec(urlopen(URL)..."``)
+    and for anything piped into a shell or an interpreter reading its program from the pipe
+    (``base64 -d | sh``, ``| tee f | sudo -E bash -``); SENDS for a credential file
+    (``_CREDENTIAL_PATH``) and a sender (``nc``, ``socat``; a fetch tool uploading) in one line.
+    Never raises."""
+    found: dict[str, list[str]] = {}
+    for line in fold(text).split("\n"):
+        commands = _simple_commands(line)
+        fetched = _FETCH_RE.findall(line)
+        for piped, words in commands:
+            if (fetched and _runs_code(words, False)) or (piped and _runs_code(words, True)):
+                what = f"runs what {fetched[0]} downloads" if fetched else f"runs piped text with {words[0]}"
+                found.setdefault(INSTALLS, []).append(what)
+        sends = any(w[0] in _SENDERS for _, w in commands) or bool(fetched and _UPLOAD.search(line))
+        if sends and (path := _CREDENTIAL_PATH.search(line)):
+            found.setdefault(SENDS, []).append(f"sends {path.group(0)} over the network")
+    return found
 
 
 def prose(body: str) -> str:
@@ -1928,30 +2000,69 @@ def prose(body: str) -> str:
     return "\n".join(out)
 
 
+def draft_description(body: str) -> str:
+    """The ``description`` of a draft's front matter as text: a double-quoted value read as the JSON
+    string it is (``drafts.front_matter_line`` writes it so), any other value as it stands;
+    ``""`` when there is none."""
+    import json
+
+    found = _DRAFT_DESCRIPTION.search(front_matter(body))
+    value = found.group(1) if found else ""
+    if value.startswith('"'):
+        try:
+            text = json.loads(value)
+        except ValueError:
+            return value
+        return text if isinstance(text, str) else value
+    return value
+
+
+def _draft_hazards(text: str) -> dict[str, str] | str:
+    """``{kind: reason}`` of the hazard kinds (``DRAFT_REASON_KINDS``) in ``text`` read as added to an
+    empty skill, or the reason ``"change too large to scan: N chars"``."""
+    if len(text) > SCAN_LIMIT:
+        return f"change too large to scan: {len(text)} chars"
+    found = content_reasons("", text, [])
+    if found and "too large" in found[0]:
+        return found[0]
+    kept = {reason_kind(r): r for r in found if reason_kind(r) in DRAFT_REASON_KINDS - {INSTALLS}}
+    commands = command_hazards(text)
+    in_prose = topics(prose(text)).get(INSTALLS)
+    if commands.get(INSTALLS) or in_prose:
+        kept[INSTALLS] = _reason(INSTALLS, commands.get(INSTALLS, []) + (in_prose or []))
+    if commands.get(SENDS):
+        kept[SENDS] = _reason(SENDS, commands[SENDS] + _found(kept.get(SENDS, "")))
+    return kept
+
+
 def check_draft(body: str) -> list[str]:
-    """Why a drafted new skill ``body`` (a whole SKILL.md) is risky: ``content_reasons`` of the
-    body after its front matter read as added to an empty skill, keeping only the hazard kinds
+    """Why a drafted new skill ``body`` (a whole SKILL.md) is risky: the hazard kinds
     (``DRAFT_REASON_KINDS``, in ``CONTENT_REASONS`` order, each possibly followed by ``": "`` and
-    what it found), preceded by ``FRONT_MATTER_CHANGED`` when the front matter does not hold both
+    what it found) of the body after its front matter and of its ``description``
+    (``draft_description``: the text an agent reads to pick the skill), each read as added to an
+    empty skill; preceded by ``FRONT_MATTER_CHANGED`` when the front matter does not hold both
     ``name`` and ``description``, or only ``"change too large to scan: N chars"`` past ``SCAN_LIMIT``.
 
     ``INSTALLS`` is read differently: installing a project's dependencies (``npm install``, ``git
     fetch``) is an ordinary step of a procedure, running code straight from the network is not. So
-    it is read on the ``prose`` (code set aside), and anywhere for downloaded text run as code
-    (``curl URL | sh``, ``bash <(curl URL)``, ``sh -c "$(wget -O- URL)"``). Empty for a plain
-    procedure. Never raises for text input."""
+    it is read on the ``prose`` (code set aside), and anywhere for code run from the network or a
+    pipe (``command_hazards``); ``SENDS`` also for a credential file sent to the network. Empty for
+    a plain procedure. Never raises for text input."""
     head = front_matter(body)
     fields = {m.group(1) for m in _DRAFT_FIELD.finditer(head)}
     reasons = [] if fields == {"name", "description"} else [FRONT_MATTER_CHANGED]
-    rest = body[len(head) :]
-    if len(rest) > SCAN_LIMIT:
-        return [*reasons, f"change too large to scan: {len(rest)} chars"]
-    found = content_reasons("", rest, [])
-    if found and "too large" in found[0]:
-        return reasons + found
-    kept = {reason_kind(r): r for r in found if reason_kind(r) in DRAFT_REASON_KINDS - {INSTALLS}}
-    fetched = sorted({_FETCH_RE.findall(m.group(0))[0] for m in _RUNS_DOWNLOAD.finditer(fold(rest))})
-    in_prose = topics(prose(rest)).get(INSTALLS)
-    if fetched or in_prose:
-        kept[INSTALLS] = _reason(INSTALLS, [f"runs what {name} downloads" for name in fetched] + (in_prose or []))
+    kept: dict[str, str] = {}
+    for text in (body[len(head) :], draft_description(body)):
+        found = _draft_hazards(text)
+        if isinstance(found, str):
+            return [*reasons, found]
+        for kind, reason in found.items():
+            kept[kind] = _reason(kind, [*_found(kept.get(kind, "")), *_found(reason)])
     return reasons + [kept[k] for k in CONTENT_REASONS if k in kept]
+
+
+def _found(reason: str) -> list[str]:
+    """What a reason found (the names after ``": "``, the ``(+N more)`` tail dropped)."""
+    _, _, tail = reason.partition(": ")
+    tail = re.sub(r" \(\+\d+ more\)$", "", tail)
+    return [name for name in tail.split(", ") if name] if tail else []

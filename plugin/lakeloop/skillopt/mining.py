@@ -10,7 +10,8 @@ least two distinct steps that occurs in at least ``min_sessions`` sessions, kept
 maximal: no longer candidate found in the same sessions contains it. Candidates come ordered
 by sessions (most first), then length (longest first), then text. Its ``fingerprint`` (32 hex
 digits of the sha256 of its steps) names the procedure for good: rejections and open drafts are
-matched on it.
+matched on it; a procedure holding a settled (rejected or accepted) one, or held in one, as a run
+of consecutive steps is settled too (``settled_by``).
 
 A candidate is *covered* when, in at least half of its sessions, a team skill was used
 (a ``Skill:`` step) inside its first occurrence or in the ``COVER_LOOKBACK`` steps before it:
@@ -73,9 +74,19 @@ SAME_AS = {
     "MultiEdit": "Edit",
     "activate_skill": "Skill",
 }
+#: Well-known programs made of subcommands: only theirs keep a second word (``git commit``). Any
+#: other program's words are its own free text (a database, a host, a file): never kept.
+SUBCOMMANDS = frozenset(
+    {"git", "npm", "yarn", "pnpm", "cargo", "go", "docker", "kubectl", "pip", "pip3", "uv", "poetry"}
+    | {"make", "gh", "helm", "terraform", "alembic", "dotnet", "bundle"}
+)
+#: File names kept as they are by an ``Edit``/``Write`` step that has no extension; any other
+#: such file is ``NO_EXTENSION``.
+KNOWN_FILES = frozenset({"Makefile", "Dockerfile", "Containerfile", "Gemfile", "Procfile", "Justfile"})
+NO_EXTENSION = "(no extension)"
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,39}")
-_SUB = re.compile(r"[a-z][a-z0-9-]{0,39}")
-_EXT = re.compile(r"\.[A-Za-z0-9]{1,10}")
+_SUB = re.compile(r"[a-z][a-z0-9-]{0,19}")
+_EXT = re.compile(r"\.[A-Za-z0-9]{1,6}")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*")
 _SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
 #: Words that only prefix the command that matters (``sudo make install`` is ``make install``).
@@ -97,8 +108,9 @@ def _input(raw: object) -> dict:
 def shell_step(command: str) -> str | None:
     """``<program> [<subcommand>]`` of a shell command line: the first simple command that is not
     only a move (``cd``), past ``VAR=x`` assignments and prefixes (``sudo``, ``env``); the program's
-    base name, and the second word when it is a lower-case word (``git commit``, ``alembic
-    upgrade``). None when no command is found or a word is not a plain name."""
+    base name, and, for a program of ``SUBCOMMANDS`` only, the second word when it looks like a
+    subcommand (``git commit``, ``alembic upgrade``; never ``psql <database>`` or ``ssh <host>``:
+    ``psql``, ``ssh``). None when no command is found or the program is not a plain name."""
     for part in _SEPARATORS.split(command):
         words = part.split()
         while words and (_ASSIGNMENT.fullmatch(words[0]) or words[0] in _PREFIXES):
@@ -108,19 +120,19 @@ def shell_step(command: str) -> str | None:
         prog = posixpath.basename(words[0])
         if not _WORD.fullmatch(prog):
             return None
-        sub = words[1] if len(words) > 1 and _SUB.fullmatch(words[1]) else ""
+        sub = words[1] if prog in SUBCOMMANDS and len(words) > 1 and _SUB.fullmatch(words[1]) else ""
         return f"{prog} {sub}".strip()
     return None
 
 
 def _file_kind(path: object) -> str:
-    """A file as a step shows it: its extension (``.py``), else its base name when that is a plain
-    name (``Makefile``), else ``file``."""
+    """A file as a step shows it: its extension (``.py``), else its base name when it is one of
+    ``KNOWN_FILES`` (``Makefile``), else ``NO_EXTENSION``: a file's own name is never kept."""
     name = posixpath.basename(str(path or "").rstrip("/"))
     ext = posixpath.splitext(name)[1]
     if _EXT.fullmatch(ext):
         return ext.lower()
-    return name if _WORD.fullmatch(name) else "file"
+    return name if name in KNOWN_FILES else NO_EXTENSION
 
 
 def step(row: SessionRow) -> str | None:
@@ -201,6 +213,19 @@ class Candidate:
     def fingerprint(self) -> str:
         """``fingerprint(steps)``."""
         return fingerprint(self.steps)
+
+
+def _inside(part: Sequence[str], whole: Sequence[str]) -> bool:
+    """Whether ``part`` occurs in ``whole`` as a run of consecutive steps."""
+    n = len(part)
+    return 0 < n <= len(whole) and any(tuple(whole[i : i + n]) == tuple(part) for i in range(len(whole) - n + 1))
+
+
+def settled_by(steps: Sequence[str], settled: Sequence[Sequence[str]]) -> bool:
+    """Whether procedure ``steps`` is one of the ``settled`` procedures (rejected or accepted, each
+    its steps): it holds one as a run of consecutive steps (the same work with a step more), or
+    is such a run of one (the same work with a step less)."""
+    return any(_inside(done, steps) or _inside(steps, done) for done in settled)
 
 
 def _first_at(texts: Sequence[str], run: tuple[str, ...]) -> int:

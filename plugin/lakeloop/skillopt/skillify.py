@@ -11,14 +11,17 @@ are sessions to mine.
 
 **A run** (``skillify``), bounded at every step:
 
-1. the user's sessions: ``list_sessions(LIST_SESSIONS)``, those under ``/sessions/<user>/`` whose
-   last row is at most ``SKILLIFY_DAYS`` old, the newest ``SKILLIFY_SESSIONS`` (a session whose
-   working directory the payload's ``exclude`` globs match is left out), and each one's
-   ``tool_call`` rows (one query each);
+1. the user's sessions: ``list_sessions(LIST_SESSIONS, "/sessions/<user>/")`` (the user's own,
+   selected in the query: teammates' sessions never crowd them out), those whose last row is at
+   most ``SKILLIFY_DAYS`` old, the newest ``SKILLIFY_SESSIONS`` (a session whose working
+   directory the payload's ``exclude`` globs match is left out), and each one's ``tool_call``
+   rows (one query each);
 2. mining (``skillopt.mining``): the maximal procedures repeated in at least
    ``LAKELOOP_SKILLIFY_MIN_SESSIONS`` sessions; none: outcome ``none``;
 3. the first candidate that no team skill covers, that no teammate rejected or accepted as a skill
-   before (``/skillify/<rejected|accepted>/<fingerprint>.json``), that has no open draft, and that
+   before (``/skillify/<rejected|accepted>/<fingerprint>.json``; a candidate holding a settled
+   procedure's steps as a consecutive run, or held in one, is settled too: ``mining.settled_by``
+   on the rows' steps), that has no open draft, and that
    the drafter did not decline on this machine before (the state file's ``seen``); none left:
    ``covered`` when every candidate is covered, else ``none``. So a rejected procedure never reaches
    the drafter again;
@@ -84,6 +87,8 @@ PART_CHARS = {"examples": 8000, "summaries": 3600, "existing_skills": 4000}
 #: declined kept in the state file.
 DECIDED_LIMIT = 1000
 SEEN_KEEP = 200
+#: Largest state file read (bytes): ``last_enqueued_at`` and ``SEEN_KEEP`` fingerprints fit easily.
+STATE_MAX_BYTES = 65536
 #: Longest wait for the state file's lock (seconds).
 LOCK_TIMEOUT_S = 1.0
 #: Seconds kept free before the attempt's deadline for the store write after the model call.
@@ -120,15 +125,28 @@ def waiting(state: object, now: float, every_s: float) -> bool:
 
 
 def read_state(path: object) -> object:
-    """The state file's JSON (None when missing, unreadable or malformed), read with ``json`` alone:
-    ``fsutil`` (its atomic writes pull in ``tempfile``, about 10 ms) is imported only to write."""
+    """The state file's JSON, or None when it is missing, not a regular file (a FIFO, a device, a
+    symbolic link: opened without blocking or following), over ``STATE_MAX_BYTES``, unreadable or
+    malformed (too deeply nested included): "no state", which the next due write replaces. Read
+    with ``os`` and ``json`` alone: ``fsutil`` (its atomic writes pull in ``tempfile``, about
+    10 ms) is imported only to write. Never raises."""
     import json
+    import os
+    import stat
 
     try:
-        with open(str(path), "rb") as fh:
-            return json.loads(fh.read(65536))
-    except (OSError, ValueError):
+        fd = os.open(str(path), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
         return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > STATE_MAX_BYTES:
+            return None
+        return json.loads(os.read(fd, STATE_MAX_BYTES + 1))
+    except (OSError, ValueError, RecursionError):
+        return None
+    finally:
+        os.close(fd)
 
 
 def _latest(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -195,13 +213,13 @@ def _maybe_enqueue(payload: dict[str, Any], log: logging.Logger, row_agent: str,
 def _remember_declined(fingerprint: str) -> None:
     """Add ``fingerprint`` to the state file's ``seen`` (the newest ``SEEN_KEEP`` kept)."""
     from .. import paths
-    from ..fsutil import atomic_write_json, read_json
+    from ..fsutil import atomic_write_json
     from ..locks import hold
 
     state_file = paths.skillify_state_file()
     paths.private_dir(state_file.parent)  # the lock file's directory
     with hold(f"{state_file}.lock", LOCK_TIMEOUT_S):
-        state = read_json(state_file)
+        state = read_state(state_file)
         state = state if isinstance(state, dict) else {}
         seen = [s for s in state.get("seen") or [] if isinstance(s, str) and s != fingerprint]
         atomic_write_json(state_file, {**state, "seen": [*seen, fingerprint][-SEEN_KEEP:]})
@@ -209,9 +227,8 @@ def _remember_declined(fingerprint: str) -> None:
 
 def _declined() -> set[str]:
     from .. import paths
-    from ..fsutil import read_json
 
-    state = read_json(paths.skillify_state_file())
+    state = read_state(paths.skillify_state_file())
     seen = state.get("seen") if isinstance(state, dict) else None
     return {s for s in seen if isinstance(s, str)} if isinstance(seen, list) else set()
 
@@ -232,7 +249,7 @@ def _recent_sessions(store: Store, user: str, now: float) -> list[dict[str, Any]
 
     prefix = f"/sessions/{path_component(user)}/"
     since = dt.datetime.fromtimestamp(now - SKILLIFY_DAYS * 86400, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    mine = [s for s in store.list_sessions(LIST_SESSIONS) if str(s.get("path", "")).startswith(prefix)]
+    mine = [s for s in store.list_sessions(LIST_SESSIONS, prefix) if str(s.get("path", "")).startswith(prefix)]
     return [s for s in mine if str(s.get("last") or "") >= since][:SKILLIFY_SESSIONS]
 
 
@@ -376,11 +393,8 @@ def _skillify(
     found = mining.candidates({p: [s.text for s in st] for p, st in steps.items()}, wanted)
     if not found:
         return _done(log, "none", f"no procedure repeated in {wanted} of {len(rows)} recent sessions")
-    rejected = {
-        fp
-        for doc in store.recent_docs(drafts.DECIDED_DIR, None, DECIDED_LIMIT)
-        if (fp := drafts.decided_fingerprint(doc.path))
-    }
+    named, settled = _settled(store)
+    rejected = {c.fingerprint for c in found if c.fingerprint in named or mining.settled_by(c.steps, settled)}
     proposals = store.skill_rows(scope="proposal")
     drafted = {str(m.get("fingerprint")) for r in proposals if (m := drafts.draft_meta(r))}
     declined = _declined()
@@ -424,6 +438,29 @@ def _skillify(
         store.insert_skill(row)
     risky = f" [risky: {'; '.join(guard.kinds(held))}]" if held else ""
     return _done(log, "proposed", f"{row.ref} draft {row.id[:8]}: {what}{risky}")
+
+
+def _settled(store: Store) -> tuple[set[str], list[tuple[str, ...]]]:
+    """The procedures the team settled (the decision rows, at most ``DECIDED_LIMIT``): their
+    fingerprints (the rows' paths) and their steps (each row's JSON, as ``drafts.decision_doc``
+    writes it, at most ``mining.MAX_STEPS`` steps; a text of another shape gives no steps)."""
+    import json
+
+    from . import drafts, mining
+
+    named, out = set(), []
+    for doc in store.recent_docs(drafts.DECIDED_DIR, None, DECIDED_LIMIT):
+        fingerprint = drafts.decided_fingerprint(doc.path)
+        if fingerprint is None:
+            continue
+        named.add(fingerprint)
+        try:
+            steps = json.loads(doc.text[:65536]).get("steps")
+        except (ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(steps, list) and 0 < len(steps) <= mining.MAX_STEPS and all(isinstance(s, str) for s in steps):
+            out.append(tuple(steps))
+    return named, out
 
 
 # -- the job kind --------------------------------------------------------------------------------

@@ -213,9 +213,11 @@ class Store(abc.ABC):
         One query. A repeated ``id`` is returned once (the first copy). Raises StoreError."""
 
     @abc.abstractmethod
-    def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_sessions(self, limit: int = 50, prefix: str | None = None) -> list[dict[str, Any]]:
         """Recent sessions, newest first: ``[{path, session_id, rows, types: {type: n},
-        first, last, agent}]`` (``agent``: the ``agent`` column of one of its rows)."""
+        first, last, agent}]`` (``agent``: the ``agent`` column of one of its rows); with
+        ``prefix`` (``/sessions/alice/``), only the sessions whose path lies under it, selected in
+        the query (``memory_sql`` dialect ``prefix``), so the newest ``limit`` are the prefix's own."""
 
     @abc.abstractmethod
     def current_skill(self, name: str, author: str) -> SkillRow | None:

@@ -356,12 +356,14 @@ class DeeplakeStore(Store):
         emb = data.pop("message_embedding")
         return SessionRow(**data, message_embedding=list(emb) if isinstance(emb, list) else None)
 
-    def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Recent sessions newest first with their rows' event types (one GROUP BY query)."""
+    def list_sessions(self, limit: int = 50, prefix: str | None = None) -> list[dict[str, Any]]:
+        """Recent sessions newest first with their rows' event types (under ``prefix`` when given;
+        one GROUP BY query)."""
+        where = f"WHERE {msql.PgDialect(self._t).prefix('path', prefix)} " if prefix else ""
         rows = self._q(
             f"SELECT path, message->>'session_id' AS session_id, message->>'type' AS type, COUNT(DISTINCT id) AS n, "
             f"MIN(creation_date) AS first, MAX(creation_date) AS last, MIN(agent) AS agent FROM {self._t['sessions']} "
-            "GROUP BY path, message->>'session_id', message->>'type'"
+            f"{where}GROUP BY path, message->>'session_id', message->>'type'"
         )
         sessions: dict[str, dict[str, Any]] = {}
         for r in rows:

@@ -337,12 +337,16 @@ class EmbeddedStore(Store):
         emb = data.pop("message_embedding")
         return SessionRow(**data, message_embedding=json.loads(emb) if emb else None)
 
-    def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Recent sessions newest first with their rows' event types. Raises StoreError."""
+    def list_sessions(self, limit: int = 50, prefix: str | None = None) -> list[dict[str, Any]]:
+        """Recent sessions newest first with their rows' event types (under ``prefix`` when given).
+        Raises StoreError."""
+        d = msql.SqliteDialect()
+        where = f" WHERE {d.prefix('path', prefix)}" if prefix else ""
         rows = self._run(
             "SELECT path, json_extract(message, '$.session_id'), json_extract(message, '$.type'),"
-            " COUNT(*), MIN(creation_date), MAX(creation_date), MIN(agent) FROM sessions"
-            " GROUP BY path, json_extract(message, '$.type')"
+            f" COUNT(*), MIN(creation_date), MAX(creation_date), MIN(agent) FROM sessions{where}"
+            " GROUP BY path, json_extract(message, '$.type')",
+            d.params,
         )
         sessions: dict[str, dict[str, Any]] = {}
         for path, sid, typ, n, first, last, agent in rows:
