@@ -226,6 +226,12 @@ def jobs_backoff_s() -> tuple[float, ...]:
     return default if unusable in values else values
 
 
+def ui_cache_s(env: Mapping[str, str] | None = None) -> float:
+    """``LAKELOOP_UI_CACHE_S``: seconds the dashboard (``lakeloop ui``) reuses a store query's
+    answer (default 5, 0 to 60; 0 sends every query)."""
+    return _float("LAKELOOP_UI_CACHE_S", 5.0, env=env, maximum=60.0)
+
+
 def summaries_enabled(env: Mapping[str, str] | None = None) -> bool:
     """``LAKELOOP_SUMMARIES`` (default on): captured sessions are condensed into a summary in the
     team memory; ``0`` makes none (others' summaries are still read)."""

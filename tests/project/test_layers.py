@@ -13,7 +13,7 @@ from tests.support.import_graph import Graph, build_graph
 
 #: Top (0) to bottom. Keep in step with docs/architecture.md.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry points", ("cli", "hooks", "demo_agent")),
+    ("entry points", ("cli", "hooks", "demo_agent", "ui")),
     ("capabilities", ("capture", "memory", "skillopt", "jobs", "summaries")),
     ("storage and safety", ("store", "redact", "outbox", "agents")),
     ("Deeplake client", ("deeplake",)),

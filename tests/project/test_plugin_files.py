@@ -62,7 +62,7 @@ def test_venv_requirements_match_pyproject():
     ]
     assert sorted(reqs) == sorted(project["dependencies"])
     names = {re.split(r"[<>=]", r)[0] for r in reqs}
-    assert names == {"httpx", "platformdirs", "detect-secrets"}
+    assert names == {"httpx", "platformdirs", "detect-secrets", "starlette", "uvicorn", "jinja2"}
     assert project["requires-python"] == ">=3.10"
     assert project["scripts"]["lakeloop"] == "lakeloop.cli.main:main"
     assert set(project["optional-dependencies"]["test"]) >= {

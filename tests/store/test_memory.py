@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakeloop.store.base import SessionFilter, SessionRow, SkillRow
-from lakeloop.store.embedded import EmbeddedStore
+from lakeloop.store.embedded import SCHEMA_VERSION, EmbeddedStore
 from lakeloop.store.memory_types import DOC, ENTRY, LINE, SESSION, SKILL, MemoryQuery, NoteRow
 from tests.support.processes import run_together
 
@@ -569,7 +569,7 @@ def test_old_store_file_is_migrated_on_open_and_its_rows_indexed(tmp_path, monke
     path = tmp_path / "old" / "store.sqlite3"
     old_store(path)
     store = EmbeddedStore(path)
-    assert store.fts and store._run("PRAGMA user_version")[0][0] == 2
+    assert store.fts and store._run("PRAGMA user_version")[0][0] == SCHEMA_VERSION
     got = store.memory_query(MemoryQuery(prefixes=("/",), content=True, literals=("gnu",)))
     assert len(got) == len([i for i in range(200) if i % 7 == 0])
     store._db.execute("INSERT INTO sessions_fts(sessions_fts) VALUES ('integrity-check')")

@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_agents_parser(sub)
 
+    from .ui import add_parser as add_ui_parser
+
+    add_ui_parser(sub)
+
     demo = sub.add_parser("demo", help="replay a recorded session through the real hooks")
     demo.add_argument("--dir", help="working directory for the demo's state (default: a new temp dir)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's directory")
@@ -126,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
         from .uninstall import run
     elif args.command == "agents":
         from .agents import run
+    elif args.command == "ui":
+        from .ui import run
     else:
         from .demo import run
     return run(args)

@@ -166,6 +166,32 @@ class OutcomeUse:
     rows: int = 1
 
 
+@dataclass(frozen=True)
+class SessionListQuery:
+    """Which sessions ``Store.session_list`` lists, and which page of them.
+
+    ``user``, ``agent``, ``project``: the ``author``, ``agent`` and ``project`` columns of a row
+    equal this text exactly (case and all; no pattern: ``%`` and ``_`` are plain characters);
+    ``since`` / ``until``: a row's ``creation_date`` (ISO-8601 UTC text of ``identity.utc_now``'s
+    fixed-width format, so text order is time order) is ``>= since`` / ``< until``. None or ``""``
+    means no filter. A session is listed when at least one of its rows matches every given
+    filter. ``limit`` (sessions per page, at most ``SESSION_LIST_MAX``) and ``offset`` (sessions
+    skipped) page the list, newest first; a negative value counts as 0.
+    """
+
+    user: str | None = None
+    agent: str | None = None
+    project: str | None = None
+    since: str | None = None
+    until: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+#: Most sessions ``Store.session_list`` returns in one page.
+SESSION_LIST_MAX = 1000
+
+
 def winner_key(row: SkillRow) -> tuple:
     """Sort key of the current version among a skill's rows: highest ``version``; between rows
     of the same version (two publishers raced), the one created first, then the smaller id
@@ -218,6 +244,33 @@ class Store(abc.ABC):
         first, last, agent}]`` (``agent``: the ``agent`` column of one of its rows); with
         ``prefix`` (``/sessions/alice/``), only the sessions whose path lies under it, selected in
         the query (``memory_sql`` dialect ``prefix``), so the newest ``limit`` are the prefix's own."""
+
+    @abc.abstractmethod
+    def activity(self, since: str, day_start: str) -> list[dict[str, Any]]:
+        """Who captured what since ``since``, for the dashboard's overview: one dict per
+        ``(author, agent)`` with a sessions row whose ``creation_date >= since``, ordered by author
+        then agent: ``{author: str, agent: str, events: int, events_today: int, sessions: int,
+        sessions_today: int}``. ``events``: those rows (distinct ids); ``sessions``: the distinct
+        paths among them; ``*_today``: the same among rows with ``creation_date >= day_start``.
+        ``since`` and ``day_start`` are ISO-8601 UTC text in ``identity.utc_now``'s format (the
+        week's and the day's start, converted from local time by the caller). ONE statement
+        (``memory_sql.activity_sql``). [] without a query when a bound is text no store holds (a
+        control character but tab, newline and CR, or a lone surrogate: ``memory_sql.storable``).
+        Raises StoreError."""
+
+    @abc.abstractmethod
+    def session_list(self, query: SessionListQuery) -> list[dict[str, Any]]:
+        """One page of the sessions ``query`` selects (``SessionListQuery``), newest first (by the
+        latest matching row's ``creation_date``, then path, descending): ``[{path: str,
+        session_id: str, author: str, agent: str, project: str, rows: int, types: {message type:
+        int}, first: str, last: str}]``. ``rows`` (distinct ids), ``types``, ``first`` and ``last`` (ISO-8601
+        UTC text) describe the whole session, not only its matching rows (a session that began
+        yesterday shows its true start under "since today"); ``session_id``, ``author``,
+        ``agent`` and ``project`` come from its rows (``""`` when missing). ONE statement
+        (``memory_sql.session_list_sql``: the page's paths are chosen on plain columns, and only
+        their rows' JSON is read). [] without a query when ``limit <= 0`` or a filter value is
+        text no store holds (a control character but tab, newline and CR, or a lone surrogate:
+        ``memory_sql.storable``; it can equal no stored value). Raises StoreError."""
 
     @abc.abstractmethod
     def current_skill(self, name: str, author: str) -> SkillRow | None:

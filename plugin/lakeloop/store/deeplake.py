@@ -37,7 +37,17 @@ from .. import __version__, paths
 from ..deeplake import sql
 from ..errors import AlreadyExists, AuthError, DeeplakeError, OutcomeUnknown, PaymentRequired, PermanentError
 from . import memory_sql as msql
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, OutcomeUse, SessionFilter, SessionRow, SkillRow, Store, unique_rows
+from .base import (
+    SESSION_COLUMNS,
+    SKILL_COLUMNS,
+    OutcomeUse,
+    SessionFilter,
+    SessionListQuery,
+    SessionRow,
+    SkillRow,
+    Store,
+    unique_rows,
+)
 from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 TYPE_CHECKING = False  # typing and httpx are not imported at run time (hook start-up time)
@@ -384,6 +394,23 @@ class DeeplakeStore(Store):
             s["first"], s["last"] = min(s["first"], r["first"]), max(s["last"], r["last"])
             s["session_id"] = s["session_id"] or r.get("session_id")
         return sorted(sessions.values(), key=lambda s: s["last"], reverse=True)[:limit]
+
+    def activity(self, since: str, day_start: str) -> list[dict[str, Any]]:
+        """Events and sessions per (author, agent) since ``since``, and since ``day_start``
+        (``Store.activity``): one SELECT, one request (``memory_sql.activity_sql``). Raises
+        DeeplakeError."""
+        if not msql.storable(since, day_start):
+            return []
+        rows = self._q(msql.activity_sql(msql.PgDialect(self._t), since, day_start))
+        return msql.activity([r.get(c) for c in msql.ACTIVITY_COLS] for r in rows)
+
+    def session_list(self, query: SessionListQuery) -> list[dict[str, Any]]:
+        """One page of the sessions ``query`` selects, newest first (``Store.session_list``): one
+        SELECT, one request (``memory_sql.session_list_sql``). Raises DeeplakeError."""
+        if query.limit <= 0 or not msql.storable(query.user, query.agent, query.project, query.since, query.until):
+            return []
+        rows = self._q(msql.session_list_sql(msql.PgDialect(self._t), query))
+        return msql.session_list([r.get(c) for c in msql.SESSION_LIST_COLS] for r in rows)
 
     # skills -----------------------------------------------------------------
     @staticmethod

@@ -13,8 +13,11 @@ the memory path, unique by ``id``) and ``sessions_fts``, an FTS5 ``trigram`` ind
 ``sessions.message`` with ``sessions`` as its external content, kept in step by AFTER INSERT /
 DELETE / UPDATE triggers. ``memory_query`` narrows session lines with it (each literal of 3+
 characters as a quoted FTS5 string, OR-ed; a shorter literal falls back to an ``instr`` scan) and
-ranks them with ``bm25``. Schema version 2 (``PRAGMA user_version``): a file made by older code
-gets these on open, the index rebuilt from the rows, in one ``BEGIN IMMEDIATE`` transaction that
+ranks them with ``bm25``. The dashboard (``lakeloop ui``) reads recent activity through
+``sessions_date``, an index on ``(creation_date, author, agent, project, path, id)``: its date
+ranges and equality filters never touch the rows' messages. Schema version 3 (``PRAGMA
+user_version``; 2 lacked ``sessions_date``): a file made by older code
+gets these on open, the FTS index rebuilt from the rows, in one ``BEGIN IMMEDIATE`` transaction that
 re-checks the version first (a concurrent open waits, then finds it done). An already migrated
 file costs one cheap check. The FTS index is keyed by the sessions rowid: the store never runs
 ``VACUUM`` (which may renumber rowids of a table without an INTEGER PRIMARY KEY); after a manual
@@ -31,7 +34,17 @@ from pathlib import Path
 from .. import __version__, paths
 from ..errors import StoreError, StoreUnavailable
 from . import memory_sql as msql
-from .base import SESSION_COLUMNS, SKILL_COLUMNS, OutcomeUse, SessionFilter, SessionRow, SkillRow, Store, unique_rows
+from .base import (
+    SESSION_COLUMNS,
+    SKILL_COLUMNS,
+    OutcomeUse,
+    SessionFilter,
+    SessionListQuery,
+    SessionRow,
+    SkillRow,
+    Store,
+    unique_rows,
+)
 from .memory_types import MemoryQuery, MemoryRecord, NoteRow, SearchHit
 
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
@@ -43,7 +56,7 @@ BUSY_TIMEOUT_MS = 5000
 #: How long an open waits for a concurrent one's migration (rebuilding the FTS index of a big
 #: store takes seconds).
 MIGRATE_TIMEOUT_MS = 120_000
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: FTS5's trigram tokenizer needs SQLite 3.34; ``AS MATERIALIZED`` 3.35.
 _TRIGRAM = sqlite3.sqlite_version_info >= (3, 34, 0)
 _MATERIALIZED = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35, 0) else ""
@@ -106,6 +119,7 @@ CREATE TABLE IF NOT EXISTS memory (
 CREATE UNIQUE INDEX IF NOT EXISTS memory_id ON memory (id);
 CREATE INDEX IF NOT EXISTS memory_path ON memory (path, last_update_date);
 CREATE INDEX IF NOT EXISTS sessions_path_order ON sessions (path, creation_date, id);
+CREATE INDEX IF NOT EXISTS sessions_date ON sessions (creation_date, author, agent, project, path, id);
 DROP INDEX IF EXISTS sessions_path
 """
 #: The FTS5 index over session messages and the triggers keeping it in step (one statement each).
@@ -210,8 +224,8 @@ class EmbeddedStore(Store):
 
     def _migrate(self) -> None:
         """Bring the file to ``SCHEMA_VERSION`` in one transaction: create the schema; give an
-        older file the unique id index (dropping repeated ids), the memory table and the FTS
-        index (rebuilt from the rows). Re-checks the version under the write lock, so of two
+        older file the unique id index (dropping repeated ids), the memory table, the FTS
+        index (rebuilt from the rows) and ``sessions_date``. Re-checks the version under the write lock, so of two
         concurrent opens only the first does the work."""
         import logging
 
@@ -360,6 +374,23 @@ class EmbeddedStore(Store):
             s["last"] = max(s["last"], last)
             s["session_id"] = s["session_id"] or sid
         return sorted(sessions.values(), key=lambda s: s["last"], reverse=True)[:limit]
+
+    def activity(self, since: str, day_start: str) -> list[dict[str, Any]]:
+        """Events and sessions per (author, agent) since ``since``, and since ``day_start``
+        (``Store.activity``): one statement (``memory_sql.activity_sql``) over the
+        ``sessions_date`` index. Raises StoreError."""
+        if not msql.storable(since, day_start):
+            return []
+        d = msql.SqliteDialect()
+        return msql.activity(self._run(msql.activity_sql(d, since, day_start), d.params))
+
+    def session_list(self, query: SessionListQuery) -> list[dict[str, Any]]:
+        """One page of the sessions ``query`` selects, newest first (``Store.session_list``): one
+        statement (``memory_sql.session_list_sql``). Raises StoreError."""
+        if query.limit <= 0 or not msql.storable(query.user, query.agent, query.project, query.since, query.until):
+            return []
+        d = msql.SqliteDialect()
+        return msql.session_list(self._run(msql.session_list_sql(d, query, _MATERIALIZED), d.params))
 
     # skills ---------------------------------------------------------------
     @staticmethod

@@ -16,8 +16,9 @@ hit, note`` (``hit`` = 1 for a candidate line of a narrowed query; ``note`` = a 
 path on /index.md's SESSION rows, ``''`` elsewhere). Built here: the skills, memory-table, listing
 and index parts (``shared_parts``), session lines by scanning (``lines_scan``: Deeplake, and the
 embedded store without a usable FTS index), a project's recent summaries (``recent_docs_sql``),
-a skill's outcome rows (``outcome_uses_sql``, rows of its own shape) and ``search``'s parts; the
-embedded store's FTS5 route lives with it.
+a skill's outcome rows (``outcome_uses_sql``, rows of its own shape), ``search``'s parts, and the
+dashboard's activity and session list (``activity_sql``, ``session_list_sql``); the embedded
+store's FTS5 route lives with it.
 
 Post-processing (``records``): a session line's text with a raw newline is re-serialised on one
 line (``json.dumps(obj, ensure_ascii=False)``, lakeloop's own format); repeated ``(path, line)``
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-    from .base import OutcomeUse
+    from .base import OutcomeUse, SessionListQuery
 
 #: Column order of every memory statement's rows.
 COLS = ("kind", "path", "text", "line", "author", "project", "date", "score", "hit", "note")
@@ -154,6 +155,11 @@ class SqliteDialect:
         """``col`` ends with ``suffix`` (as written; ``suffix`` non-empty)."""
         return f"substr({col}, -{len(suffix)}) = {self.lit(suffix)}"
 
+    def indexed(self, table: str, index: str) -> str:
+        """``table`` read through ``index`` (``INDEXED BY``: SQLite's planner has no statistics
+        and would otherwise prefer an index that saves a sort over one that saves reading rows)."""
+        return f"{table} INDEXED BY {index}"
+
 
 class PgDialect(SqliteDialect):
     """PostgreSQL (Deeplake): literals and LIKE patterns from ``lakeloop.deeplake.sql``;
@@ -204,6 +210,9 @@ class PgDialect(SqliteDialect):
         from ..deeplake import sql
 
         return f"right({col}, {len(sql.clean(suffix))}) = {sql.literal(suffix)}"
+
+    def indexed(self, table: str, index: str) -> str:
+        return table
 
 
 # prefixes ---------------------------------------------------------------------------------------
@@ -925,3 +934,110 @@ def forget_where(
     else:
         raise ValueError(f"no forget rule for table {table!r}")
     return " AND ".join(clauses)
+
+
+# dashboard (lakeloop ui) ------------------------------------------------------------------------------
+def storable(*values: str | None) -> bool:
+    """Each of ``values`` (None and ``""`` skipped) is text a store holds as written: no NUL or
+    other control character but tab, newline and CR, no lone surrogate (``deeplake.sql.clean``
+    leaves it unchanged). A filter value that is not can equal no stored value (Deeplake's
+    literals drop such characters, SQLite cannot bind a surrogate), so a query on it answers
+    nothing rather than something else."""
+    from ..deeplake import sql
+
+    return all(not v or (isinstance(v, str) and sql.clean(v) == v) for v in values)
+
+
+def activity_sql(d: SqliteDialect, since: str, day_start: str) -> str:
+    """``Store.activity``'s statement: rows of ``ACTIVITY_COLS``, one per (author, agent) among the
+    sessions rows with ``creation_date >= since``, by author then agent. Plain columns only (no
+    JSON read); distinct ids are counted (a repeated id on Deeplake is one event); on SQLite the
+    date range and every column read come from the ``sessions_date`` index."""
+    day = d.lit(day_start)
+
+    def today(col: str) -> str:
+        return f"COUNT(DISTINCT CASE WHEN creation_date >= {day} THEN {col} END)"
+
+    return (
+        f"SELECT author, agent, COUNT(DISTINCT id) AS events, {today('id')} AS events_today, "
+        f"COUNT(DISTINCT path) AS sessions, {today('path')} AS sessions_today FROM {d.t['sessions']} "
+        f"WHERE creation_date >= {d.lit(since)} GROUP BY author, agent ORDER BY author, agent"
+    )
+
+
+#: ``activity_sql``'s columns, in order.
+ACTIVITY_COLS = ("author", "agent", "events", "events_today", "sessions", "sessions_today")
+
+
+def activity(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """``activity_sql``'s rows as ``Store.activity``'s dicts (texts as str, counts as int)."""
+    return [
+        {k: _str(v) if k in ("author", "agent") else int(v or 0) for k, v in zip(ACTIVITY_COLS, row)} for row in rows
+    ]
+
+
+def session_list_sql(d: SqliteDialect, q: SessionListQuery, materialized: str = "") -> str:
+    """``Store.session_list``'s statement: rows of ``SESSION_LIST_COLS``, one per (path, message
+    type) of the sessions on the page ``q`` asks for. CTE ``sl_p`` picks the page on plain columns
+    (``author``, ``agent``, ``project``, ``creation_date``: no JSON read): the paths with a
+    matching row, newest first by their latest matching row (``k``, then path), ``LIMIT`` /
+    ``OFFSET``. CTE ``sl_r`` reads every row of those paths only (found by path), each
+    message's ``type`` and ``session_id`` once (``materialized``: ``"MATERIALIZED "`` where the
+    engine would otherwise inline it and parse each message again). Values through ``d.lit``."""
+    from .base import SESSION_LIST_MAX
+
+    t = d.t["sessions"]
+    where = [f"{c} = {d.lit(v)}" for c, v in (("author", q.user), ("agent", q.agent), ("project", q.project)) if v]
+    where += [f"creation_date {op} {d.lit(v)}" for op, v in ((">=", q.since), ("<", q.until)) if v]
+    limit, offset = min(max(0, int(q.limit)), SESSION_LIST_MAX), max(0, int(q.offset))
+    # filtered: the covering (creation_date, author, agent, project, path, id) index, no row read;
+    # unfiltered: the (path, creation_date, id) index already yields each path's latest row in order
+    source = f"{d.indexed(t, 'sessions_date')} WHERE {' AND '.join(where)}" if where else t
+    page = (
+        f"sl_p AS (SELECT path, MAX(creation_date) AS k FROM {source} "
+        f"GROUP BY path ORDER BY k DESC, path DESC LIMIT {limit} OFFSET {offset})"
+    )
+    rows = (
+        f"sl_r AS {materialized}(SELECT s.path, p.k, {d.json_text('s.message', 'type')} AS type, "
+        f"{d.json_text('s.message', 'session_id')} AS sid, s.id, s.creation_date AS cd, s.author, s.agent, "
+        f"s.project FROM {t} s JOIN sl_p p ON p.path = s.path)"
+    )
+    return (
+        f"WITH {page}, {rows} SELECT path, k, type, COUNT(DISTINCT id) AS n, MIN(cd) AS first, MAX(cd) AS last, "
+        "MIN(sid) AS session_id, MIN(author) AS author, MIN(agent) AS agent, MIN(project) AS project "
+        "FROM sl_r GROUP BY path, k, type"
+    )
+
+
+#: ``session_list_sql``'s columns, in order.
+SESSION_LIST_COLS = ("path", "k", "type", "n", "first", "last", "session_id", "author", "agent", "project")
+
+
+def session_list(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """``session_list_sql``'s rows merged per path into ``Store.session_list``'s dicts, in the
+    page's order (``k``, then path, descending)."""
+    found: dict[str, dict[str, Any]] = {}
+    keys: dict[str, str] = {}
+    for path, k, kind, n, first, last, sid, author, agent, project in rows:
+        path = _str(path)
+        s = found.setdefault(
+            path,
+            {
+                "path": path,
+                "session_id": "",
+                "author": "",
+                "agent": "",
+                "project": "",
+                "rows": 0,
+                "types": {},
+                "first": _str(first),
+                "last": _str(last),
+            },
+        )
+        keys[path] = _str(k)
+        s["rows"] += int(n or 0)
+        s["types"][_str(kind)] = s["types"].get(_str(kind), 0) + int(n or 0)
+        s["first"], s["last"] = min(s["first"], _str(first)), max(s["last"], _str(last))
+        for name, value in (("session_id", sid), ("author", author), ("agent", agent), ("project", project)):
+            s[name] = s[name] or _str(value)
+    return [found[p] for p in sorted(found, key=lambda p: (keys[p], p), reverse=True)]
