@@ -131,8 +131,10 @@ def _prompt_row(user: str, agent: str, session: str, prompt: str):
 @pytest.fixture
 def dashboard():
     """A running ``lakeloop ui`` (``tests.support.ui.Ui``) on an embedded store holding this
-    week's prompts of alice and bob (claude_code) and one of PAYLOAD_USER (agent PAYLOAD_AGENT)."""
+    week's prompts of alice and bob (claude_code) and one of PAYLOAD_USER (agent PAYLOAD_AGENT),
+    and team skill db-migrate--alice v1 (the skill page answers 404 for a skill it does not hold)."""
     from lakeloop.store.embedded import EmbeddedStore
+    from tests.support.optimizer import seed_skill
 
     with EmbeddedStore.open_default() as store:
         store.append_session_rows(
@@ -142,6 +144,7 @@ def dashboard():
                 _prompt_row(PAYLOAD_USER, PAYLOAD_AGENT, "s3", PAYLOAD_AGENT),
             ]
         )
+        seed_skill(store, 1)
     ui = start_ui(LAKELOOP_STORE="embedded")
     try:
         yield ui

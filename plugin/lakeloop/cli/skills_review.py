@@ -143,52 +143,83 @@ def proposals(args) -> int:
     return _run(show)
 
 
-def accept(args) -> int:
-    """``lakeloop skills accept REF ID [--json]`` (``args.ref``, ``args.proposal_id``, ``args.json``)."""
+#: The keys ``accept --json`` prints, in this order (``accept_item`` returns more).
+ACCEPT_JSON_KEYS = ("kind", "ref", "proposal_id", "version", "reapplied", "checks", "cleanup_error")
+
+
+def accept_item(store, ref: str, proposal_id: str) -> dict[str, Any]:
+    """Accept proposal ``proposal_id`` (id or unique prefix of >= 6 characters) of ``ref`` as the
+    configured user (``skillopt.review.accept``): the published version. Returns ``{kind, ref,
+    proposal_id, version, reapplied, checks, cleanup_error, proposal_ref, base_version,
+    rolled_back_before}``: ``ref``/``version`` the published row's (a draft publishes
+    ``<name>--<you>`` v1), ``proposal_ref`` the proposal's own ref, ``reapplied`` True when the
+    edits were re-applied on a newer version, ``checks`` the guard's marks, ``cleanup_error`` why
+    the proposal row could not be deleted (None: deleted), ``rolled_back_before`` the version an
+    automatic rollback replaced whose body this is (edits only; None: none). Raises
+    ``ReviewError`` (refused) and ``StoreError``. Every text is as stored (not escaped)."""
     from .. import config
     from ..skillopt.review import accept as accept_proposal
 
+    done = accept_proposal(store, ref, proposal_id, config.user_name())
+    return {
+        "kind": done.proposal.kind,
+        "ref": done.row.ref,
+        "proposal_id": done.proposal.id,
+        "version": done.row.version,
+        "reapplied": done.moved,
+        "checks": done.checks,
+        "cleanup_error": done.cleanup_error or None,
+        "proposal_ref": done.proposal.ref,
+        "base_version": done.proposal.base_version,
+        "rolled_back_before": None if done.proposal.kind == "new_skill" else _rolled_back_before(store, done.row),
+    }
+
+
+def reject_item(store, ref: str, proposal_id: str) -> dict[str, Any]:
+    """Reject proposal ``proposal_id`` of ``ref`` as the configured user (``skillopt.review.reject``:
+    the row deleted; a draft's procedure recorded as rejected for the team). Returns ``{kind, ref,
+    proposal_id, rejected: True}``. Raises ``ReviewError`` and ``StoreError``."""
+    from .. import config
+    from ..skillopt.review import reject as reject_proposal
+
+    gone = reject_proposal(store, ref, proposal_id, config.user_name())
+    return {"kind": gone.kind, "ref": gone.ref, "proposal_id": gone.id, "rejected": True}
+
+
+def accept(args) -> int:
+    """``lakeloop skills accept REF ID [--json]`` (``args.ref``, ``args.proposal_id``, ``args.json``)."""
+
     def do(store) -> int:
-        done = accept_proposal(store, args.ref, args.proposal_id, config.user_name())
+        done = accept_item(store, args.ref, args.proposal_id)
         if getattr(args, "json", False):
-            emit_json(
-                {
-                    "kind": done.proposal.kind,
-                    "ref": done.row.ref,
-                    "proposal_id": done.proposal.id,
-                    "version": done.row.version,
-                    "reapplied": done.moved,
-                    "checks": done.checks,
-                    "cleanup_error": done.cleanup_error or None,
-                }
-            )
+            emit_json({key: done[key] for key in ACCEPT_JSON_KEYS})
             return 0
-        if done.proposal.kind == "new_skill":
-            print(f"accepted draft {done.proposal.id[:8]}: published {done.row.ref} v{done.row.version}")
-            if done.checks:
-                print(f"  the guard's marks (accepted anyway): {_safe('; '.join(done.checks))}")
-            if done.cleanup_error:
+        pid = done["proposal_id"][:8]
+        if done["kind"] == "new_skill":
+            print(f"accepted draft {pid}: published {done['ref']} v{done['version']}")
+            if done["checks"]:
+                print(f"  the guard's marks (accepted anyway): {_safe('; '.join(done['checks']))}")
+            if done["cleanup_error"]:
                 print(
-                    f"  the draft row could not be deleted ({_safe(done.cleanup_error)}); "
-                    f"reject it: lakeloop skills reject {done.proposal.ref} {done.proposal.id[:8]}"
+                    f"  the draft row could not be deleted ({_safe(done['cleanup_error'])}); "
+                    f"reject it: lakeloop skills reject {done['proposal_ref']} {pid}"
                 )
             return 0
         how = (
-            f" (its edits re-applied on v{done.row.version - 1}: the skill moved since v{done.proposal.base_version})"
-            if done.moved
+            f" (its edits re-applied on v{done['version'] - 1}: the skill moved since v{done['base_version']})"
+            if done["reapplied"]
             else ""
         )
-        print(f"accepted proposal {done.proposal.id[:8]}: published {done.row.ref} v{done.row.version}{how}")
-        if done.checks:
-            print(f"  the guard's checks (accepted anyway): {_safe('; '.join(done.checks))}")
-        if done.cleanup_error:
+        print(f"accepted proposal {pid}: published {done['ref']} v{done['version']}{how}")
+        if done["checks"]:
+            print(f"  the guard's checks (accepted anyway): {_safe('; '.join(done['checks']))}")
+        if done["cleanup_error"]:
             print(
-                f"  the proposal row could not be deleted ({_safe(done.cleanup_error)}); "
-                f"reject it: lakeloop skills reject {done.row.ref} {done.proposal.id[:8]}"
+                f"  the proposal row could not be deleted ({_safe(done['cleanup_error'])}); "
+                f"reject it: lakeloop skills reject {done['ref']} {pid}"
             )
-        gone = _rolled_back_before(store, done.row)
-        if gone is not None:
-            print(f"note: this body is v{gone}'s, which was rolled back automatically before")
+        if done["rolled_back_before"] is not None:
+            print(f"note: this body is v{done['rolled_back_before']}'s, which was rolled back automatically before")
         return 0
 
     return _run(do)
@@ -208,17 +239,16 @@ def _rolled_back_before(store, row) -> int | None:
 
 def reject(args) -> int:
     """``lakeloop skills reject REF ID [--json]`` (``args.ref``, ``args.proposal_id``, ``args.json``)."""
-    from .. import config
-    from ..skillopt.review import reject as reject_proposal
 
     def do(store) -> int:
-        gone = reject_proposal(store, args.ref, args.proposal_id, config.user_name())
+        gone = reject_item(store, args.ref, args.proposal_id)
         if getattr(args, "json", False):
-            emit_json({"kind": gone.kind, "ref": gone.ref, "proposal_id": gone.id, "rejected": True})
-        elif gone.kind == "new_skill":
-            print(f"rejected draft {gone.id[:8]} of {gone.ref}: this procedure will not be proposed again")
+            emit_json(gone)
+        elif gone["kind"] == "new_skill":
+            pid = gone["proposal_id"][:8]
+            print(f"rejected draft {pid} of {gone['ref']}: this procedure will not be proposed again")
         else:
-            print(f"rejected proposal {gone.id[:8]} of {gone.ref}")
+            print(f"rejected proposal {gone['proposal_id'][:8]} of {gone['ref']}")
         return 0
 
     return _run(do)

@@ -7,13 +7,13 @@ Templates are rendered by ``render.render`` (autoescaping on for every file).
 Routes (name: path):
 
 * ``overview``: ``/`` (``pages.overview``)
-* ``sessions``: ``/sessions``; ``session``: ``/sessions/view?path=…``
-* ``skills``: ``/skills``; ``skill``: ``/skills/{ref}``
-* ``proposals``: ``/proposals``
+* ``sessions``: ``/sessions``; ``session``: ``/sessions/view?path=…`` (``pages.sessions``)
+* ``skills``: ``/skills``; ``skill``: ``/skills/{ref}`` (``pages.skills``)
+* ``proposals``: ``/proposals``; ``proposal_confirm``, ``proposal_accept``, ``proposal_reject``
+  (``pages.proposals``)
 * ``favicon``: ``/favicon.ico``; ``static``: ``/static/…`` (``ui/static``)
 
-Pages not built yet answer 200 with a "not built yet" page under their heading. 404 and 405
-answer ``message.html`` with one sentence; an exception is answered by ``security.Guard`` (a plain
+404 and 405 answer ``message.html`` with one sentence; an exception is answered by ``security.Guard`` (a plain
 500 line, no traceback).
 """
 
@@ -39,13 +39,6 @@ _MESSAGES = {
 }
 
 
-def _not_built(title: str) -> Any:
-    async def page(request: Request) -> Response:
-        return render(request, "message.html", {"title": title, "message": "This page is not built yet."})
-
-    return page
-
-
 async def _favicon(request: Request) -> Response:
     return FileResponse(HERE / "static" / "icon.png", media_type="image/png")
 
@@ -68,15 +61,18 @@ def create_app(state: UiState, runner: StoreRunner | None = None, debug_routes: 
     """The application for ``state`` (port and secrets), reading the store through ``runner``
     (default: a new ``StoreRunner``). ``debug_routes`` adds ``/_debug/boom`` (GET, raises) and
     ``/_debug/form`` (POST, answers "form accepted") for the tests of the error page and the POST rules."""
-    from .pages import overview
+    from .pages import overview, proposals, sessions, skills
 
     routes: list[Any] = [
         Route("/", overview.page, name="overview"),
-        Route("/sessions", _not_built("Sessions"), name="sessions"),
-        Route("/sessions/view", _not_built("Session"), name="session"),
-        Route("/skills", _not_built("Skills"), name="skills"),
-        Route("/skills/{ref}", _not_built("Skill"), name="skill"),
-        Route("/proposals", _not_built("Proposals"), name="proposals"),
+        Route("/sessions", sessions.page, name="sessions"),
+        Route("/sessions/view", sessions.view, name="session"),
+        Route("/skills", skills.list_page, name="skills"),
+        Route("/skills/{ref}", skills.skill_page, name="skill"),
+        Route("/proposals", proposals.page, name="proposals"),
+        Route("/proposals/confirm", proposals.confirm, name="proposal_confirm"),
+        Route("/proposals/accept", proposals.accept, methods=["POST"], name="proposal_accept"),
+        Route("/proposals/reject", proposals.reject, methods=["POST"], name="proposal_reject"),
         Route("/favicon.ico", _favicon, name="favicon"),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -1,0 +1,266 @@
+"""``/sessions`` (the list) and ``/sessions/view?path=…`` (one session).
+
+List: one page of ``Store.session_list`` (filters ``user``, ``agent``, ``project``, ``since``,
+paged by ``page``) and ONE memory query for those sessions' summaries (their first sentence).
+With ``q``, the list is replaced by the hits of ``Store.search`` (the BM25 search of
+``lakeloop search``), one query. Session page: ``Store.session_rows`` (one query) and its summary
+(one memory query), shown as a timeline: prompts, tool calls collapsed in ``<details>`` (input and
+output cut to ``TEXT_CHARS``), answers. A ``path`` that is not a session path, or a session with no
+rows, answers the 404 page. Every stored text reaches the template as plain text (escaped there,
+by the autoescaping environment of ``render``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from typing import Any
+
+#: Sessions per page of the list.
+PAGE_SIZE = 50
+#: Highest page number taken (a larger one is this one: the offset stays an SQLite integer).
+MAX_PAGE = 100_000
+#: Hits shown for a search.
+SEARCH_LIMIT = 50
+#: Characters shown of one prompt, answer, tool input or tool output (then ``…``).
+TEXT_CHARS = 4000
+#: Events shown of one session (the oldest first); a longer session says how many were left out.
+MAX_EVENTS = 2000
+#: A session row path: ``/sessions/<user>/<file>.jsonl``, one safe component each (``identity.session_path``).
+SESSION_PATH = re.compile(r"/sessions/[A-Za-z0-9._@+-]{1,200}/[A-Za-z0-9._@+-]{1,400}\.jsonl")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def cut(text: str, limit: int = TEXT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the last one ``…`` when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def since_bound(value: str, now: _dt.datetime | None = None) -> str | None:
+    """The UTC bound (``identity.utc_now``'s format) of a ``since`` filter: ``today`` (local
+    midnight), ``week`` (local Monday midnight) or a local date ``YYYY-MM-DD``; None for ``""`` or
+    anything else (no filter)."""
+    from .overview import bounds
+
+    week, day = bounds(now)
+    if value == "today":
+        return day
+    if value == "week":
+        return week
+    if _DAY.fullmatch(value):
+        try:
+            local = _dt.datetime.strptime(value, "%Y-%m-%d").astimezone()
+        except ValueError:
+            return None
+        return local.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return None
+
+
+def length(first: str, last: str) -> str:
+    """The time between two ISO-8601 UTC texts as ``3 h 05 min``, ``12 min`` or ``< 1 min``; ``""``
+    when either does not parse."""
+    try:
+        start = _dt.datetime.fromisoformat(first.replace("Z", "+00:00"))
+        end = _dt.datetime.fromisoformat(last.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return ""
+    minutes = int((end - start).total_seconds() // 60)
+    if minutes < 1:
+        return "< 1 min"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _text(value: Any) -> str:
+    """A stored value as readable text: JSON text (a tool's input or output) decoded, a JSON
+    string as its text, an object or list pretty-printed; other values as they are; ``""`` for None."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if value[:1] not in '{["':
+            return value
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+        if isinstance(value, str):
+            return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return str(value)
+
+
+def event(row: Any) -> dict[str, Any]:
+    """One timeline entry of a ``SessionRow``: ``{kind: prompt|tool|answer|other, when, tool,
+    text, input, output}`` (stored text, cut to ``TEXT_CHARS``; not escaped)."""
+    message = row.message if isinstance(row.message, dict) else {}
+    kind = {"user_message": "prompt", "assistant_message": "answer", "tool_call": "tool"}.get(row.type, "other")
+    out = {"kind": kind, "when": row.creation_date, "tool": "", "text": "", "input": "", "output": ""}
+    if kind == "tool":
+        out["tool"] = str(message.get("tool_name") or "tool")
+        out["input"] = cut(_text(message.get("tool_input")))
+        out["output"] = cut(_text(message.get("tool_response")))
+    elif kind == "other":
+        out["tool"] = str(message.get("hook_event_name") or row.type or "event")
+        out["text"] = cut(_text(message))
+    else:
+        out["text"] = cut(_text(message.get("content")))
+    return out
+
+
+def _summary_paths(sessions: list[dict[str, Any]]) -> dict[str, str]:
+    from ...summaries import path_for
+
+    return {s["path"]: path_for(s["author"], s["session_id"]) for s in sessions if s.get("session_id")}
+
+
+def _summaries(paths: tuple[str, ...]) -> Any:
+    """A store call: ``{summary path: text}`` of the memory rows at ``paths`` (ONE memory query)."""
+    from ...store.memory_types import DOC, MemoryQuery
+
+    def call(store: Any) -> dict[str, str]:
+        if not paths:
+            return {}
+        records = store.memory_query(MemoryQuery(prefixes=paths, content=True))
+        return {r.path: r.text for r in records if r.kind == DOC}
+
+    return call
+
+
+async def _call(request: Any, key: Any, fn: Any) -> tuple[Any, str | None]:
+    """``(value, None)`` or ``(None, one-line error)`` for one store section."""
+    from ...errors import StoreError
+    from ...textsafe import escape_line
+
+    try:
+        return await request.app.state.runner.call(key, fn), None
+    except StoreError as exc:
+        return None, escape_line(str(exc))
+
+
+def _hit(hit: Any, words: list[str]) -> dict[str, Any]:
+    """A search hit for the template: ``{kind, path, session (bool), line, author, date, text}``."""
+    from ...cli.search import session_text
+    from ...store.memory_sql import snippet
+
+    kind = str(hit.extra.get("kind", ""))
+    source = hit.extra.get("source", hit.text)
+    text = str(source)
+    if kind == "session":
+        try:
+            message = json.loads(source)
+        except (TypeError, ValueError, RecursionError):
+            message = None
+        if isinstance(message, dict):
+            text = session_text(message, words)
+    return {
+        "kind": kind or "document",
+        "path": hit.path,
+        "session": kind == "session" and SESSION_PATH.fullmatch(hit.path) is not None,
+        "line": hit.line,
+        "author": hit.author,
+        "date": hit.date,
+        "text": cut(snippet(text, words), 400),
+    }
+
+
+async def page(request: Any) -> Any:
+    """GET ``/sessions``: the filtered, paged list of sessions, or the search hits for ``q``
+    (HTML, 200 also when the store is unreachable: the section shows its error)."""
+    from ...store.base import SessionListQuery
+    from ...store.memory_sql import search_words
+    from ...summaries.recall import first_sentence
+    from ..render import render
+
+    params = request.query_params
+    form = {k: params.get(k, "").strip() for k in ("user", "agent", "project", "since", "q")}
+    try:
+        number = min(MAX_PAGE, max(1, int(params.get("page", "1"))))
+    except ValueError:
+        number = 1
+    context: dict[str, Any] = {"title": "Sessions", "form": form, "error": None, "sessions": [], "hits": None}
+    if form["q"]:
+        query, user, project = form["q"], form["user"] or None, form["project"] or None
+        hits, context["error"] = await _call(
+            request,
+            ("sessions.search", query, user, project),
+            lambda store: store.search(query, limit=SEARCH_LIMIT, user=user, project=project),
+        )
+        words = search_words(query)
+        context["hits"] = [_hit(h, words) for h in hits or []]
+        return render(request, "sessions.html", context)
+    listing = SessionListQuery(
+        user=form["user"] or None,
+        agent=form["agent"] or None,
+        project=form["project"] or None,
+        since=since_bound(form["since"]),
+        limit=PAGE_SIZE + 1,
+        offset=(number - 1) * PAGE_SIZE,
+    )
+    sessions, context["error"] = await _call(
+        request, ("sessions.list", listing), lambda store: store.session_list(listing)
+    )
+    sessions = sessions or []
+    more = len(sessions) > PAGE_SIZE
+    sessions = sessions[:PAGE_SIZE]
+    paths = _summary_paths(sessions)
+    wanted = tuple(sorted(set(paths.values())))
+    texts, summary_error = await _call(request, ("sessions.summaries", wanted), _summaries(wanted))
+    texts = texts or {}
+    for s in sessions:
+        summary = texts.get(paths.get(s["path"], ""), "")
+        s["summary"] = cut(first_sentence(summary), 300) if summary else ""
+        s["length"] = length(s.get("first", ""), s.get("last", ""))
+    kept = {k: v for k, v in form.items() if v and k != "q"}
+    context.update(
+        sessions=sessions,
+        summary_error=summary_error,
+        number=number,
+        previous={**kept, "page": number - 1} if number > 1 else None,
+        following={**kept, "page": number + 1} if more else None,
+    )
+    return render(request, "sessions.html", context)
+
+
+async def view(request: Any) -> Any:
+    """GET ``/sessions/view?path=…``: one session's summary and timeline; the 404 page when
+    ``path`` is not a session path or has no rows."""
+    from starlette.exceptions import HTTPException
+
+    from ...summaries import path_for
+    from ..render import render
+
+    path = request.query_params.get("path", "")
+    if SESSION_PATH.fullmatch(path) is None or ".." in path:
+        raise HTTPException(404)
+    rows, error = await _call(request, ("session.rows", path), lambda store: store.session_rows(path))
+    if error is None and not rows:
+        raise HTTPException(404)
+    rows = rows or []
+    first = rows[0] if rows else None
+    summary, summary_error = "", None
+    if first is not None:
+        session_id = str(first.message.get("session_id", "")) if isinstance(first.message, dict) else ""
+        where = path_for(first.author, session_id)
+        texts, summary_error = await _call(request, ("session.summary", where), _summaries((where,)))
+        summary = (texts or {}).get(where, "")
+    return render(
+        request,
+        "session.html",
+        {
+            "title": "Session",
+            "path": path,
+            "error": error,
+            "summary": summary,
+            "summary_error": summary_error,
+            "user": first.author if first else "",
+            "agent": first.agent if first else "",
+            "project": first.project if first else "",
+            "first": rows[0].creation_date if rows else "",
+            "length": length(rows[0].creation_date, rows[-1].creation_date) if rows else "",
+            "count": len(rows),
+            "events": [event(r) for r in rows[:MAX_EVENTS]],
+            "left_out": max(0, len(rows) - MAX_EVENTS),
+        },
+    )
