@@ -23,7 +23,6 @@ Exit codes: 0 done, 1 the store failed, 2 bad input (malformed ref, unknown skil
 from __future__ import annotations
 
 import difflib
-import uuid
 
 from ..errors import LakeloopError, RequestRefused, StoreError
 from ._output import emit_json, table
@@ -215,12 +214,12 @@ def rollback(args) -> int:
     from ..skillopt.versions import (
         body_sha,
         current_user,
+        next_version,
         rolled_back,
         version_row,
         with_publisher,
         without_reason,
     )
-    from ..store.base import SkillRow
 
     def run(store) -> int:
         name, author, rows, current = _rows(store, args.ref)
@@ -232,24 +231,13 @@ def rollback(args) -> int:
             return 0
         user = current_user()
         now = utc_now()
-        row = SkillRow(
-            id=str(uuid.uuid4()),
-            name=name,
-            author=author,
+        row = next_version(
+            current,
+            now,
             body=target.body,
-            version=current.version + 1,
-            project=current.project,
-            project_key=current.project_key,
-            local_path=current.local_path,
-            install=current.install,
-            source_sessions=list(current.source_sessions),
-            source_agent=current.source_agent,
-            scope="team",
             contributors=with_publisher(current.contributors, user),
             description=without_reason(target.description),
             trigger_text=target.trigger_text,
-            created_at=now,
-            updated_at=now,
         )
         store.insert_skill(row)
         if args.json:

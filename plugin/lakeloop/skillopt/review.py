@@ -45,7 +45,7 @@ from .drafts import ACCEPTED, NEW_SKILL, REJECTED
 from .edits import apply_edits
 from .parse import OPS, Edit
 from .refs import split_ref
-from .versions import OPTIMIZER, with_reason
+from .versions import OPTIMIZER, next_version, with_reason
 
 PROPOSAL_SCOPE = "proposal"
 #: Marker of the optimizer in contributors (the last element of an optimizer version's list).
@@ -340,25 +340,14 @@ def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None 
     if view.body is None or view.current is None:
         raise ReviewError(f"cannot accept proposal {proposal.id[:8]} of {ref}: {view.problem}")
     current = view.current
-    now = now or utc_now()
-    row = SkillRow(
-        id=str(uuid.uuid4()),
-        name=current.name,
-        author=current.author,
+    row = next_version(
+        current,
+        now or utc_now(),
         body=view.body,
-        version=current.version + 1,
-        project=current.project,
-        project_key=current.project_key,
-        local_path=current.local_path,
-        install=current.install,
         source_sessions=with_session(current.source_sessions, proposal.session),
         source_agent=proposal.row.source_agent or "claude_code",
-        scope="team",
         contributors=ending_with(current.contributors, [proposal.proposed_by, OPTIMIZER_MARKER, user]),
         description=with_reason(current.description, proposal.reason),
-        trigger_text=current.trigger_text,
-        created_at=now,
-        updated_at=now,
     )
     store.insert_skill(row)
     return Accepted(proposal, row, view.moved, view.checks, _cleanup(store, proposal))

@@ -30,7 +30,6 @@ the version it replaced is not. Log line of a rollback:
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 TYPE_CHECKING = False
@@ -77,28 +76,16 @@ def rollback_row(current: SkillRow, previous: SkillRow, note: str, user: str, no
     """Version ``current.version + 1`` with ``previous``'s body and description (its own note
     dropped, the rollback note ``note`` added), contributors ``current``'s ending with ``[user,
     "lakeloop-rollback"]``, ``current``'s sessions, agent and placement; ``now``: ISO-8601 UTC."""
-    from ..store.base import SkillRow
     from .review import ending_with
-    from .versions import ROLLBACK, with_rollback_note
+    from .versions import ROLLBACK, next_version, with_rollback_note
 
-    return SkillRow(
-        id=str(uuid.uuid4()),
-        name=current.name,
-        author=current.author,
+    return next_version(
+        current,
+        now,
         body=previous.body,
-        version=current.version + 1,
-        project=current.project,
-        project_key=current.project_key,
-        local_path=current.local_path,
-        install=current.install,
-        source_sessions=list(current.source_sessions),
-        source_agent=current.source_agent,
-        scope="team",
         contributors=ending_with(current.contributors, [user, ROLLBACK]),
         description=with_rollback_note(previous.description, note),
         trigger_text=previous.trigger_text,
-        created_at=now,
-        updated_at=now,
     )
 
 

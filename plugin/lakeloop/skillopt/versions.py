@@ -126,6 +126,31 @@ def with_reason(description: str, why: str) -> str:
     return without_reason(description) + (REASON_NOTE + text if text else "")
 
 
+def next_version(current: SkillRow, now: str, **changes: object) -> SkillRow:
+    """Version ``current.version + 1`` of ``current``'s skill, as a new team row (a fresh id,
+    scope ``team``, ``created_at`` = ``updated_at`` = ``now``, ISO-8601 UTC), keeping its name,
+    author and placement; ``changes`` set the other fields (``body``, ``contributors``,
+    ``description``, ...), and every field not named keeps ``current``'s value (lists copied).
+    Raises TypeError for a name that is not a SkillRow field."""
+    import uuid
+
+    from ..records import replace
+
+    copied = {"source_sessions": list(current.source_sessions), "contributors": list(current.contributors)}
+    return replace(
+        current,
+        **{
+            **copied,
+            **changes,
+            "id": str(uuid.uuid4()),
+            "version": current.version + 1,
+            "scope": "team",
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
 def team_rows(store: Store, name: str, author: str) -> list[SkillRow]:
     """Every team version row of ``(name, author)`` (proposals left out), ordered by version,
     created_at, id. One query. Raises StoreError."""

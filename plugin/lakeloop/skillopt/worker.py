@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,7 @@ from . import MAX_REACTION_CHARS, attempts, guard, prompts, review
 from .edits import apply_edits
 from .parse import Edit, Verdict, parse_edits, parse_verdict
 from .refs import ref_from_tool, split_ref
-from .versions import with_reason
+from .versions import next_version, with_reason
 
 #: Retries after the first invocation lookup (seed 000: 1 try + 5 retries).
 INVOCATION_RETRIES = 5
@@ -356,25 +355,14 @@ def _record(job: Job, deps: Deps, verdict: Verdict) -> None:
 def _version_row(job: Job, deps: Deps, base: SkillRow, body: str, reason: str) -> SkillRow:
     """The next team version on top of ``base``: contributors end with [reacting user, optimizer
     marker], source_sessions += the session, the judge's reason as the description's note."""
-    now = deps.now()
-    return SkillRow(
-        id=str(uuid.uuid4()),
-        name=base.name,
-        author=base.author,
+    return next_version(
+        base,
+        deps.now(),
         body=body,
-        version=base.version + 1,
-        project=base.project,
-        project_key=base.project_key,
-        local_path=base.local_path,
-        install=base.install,
         source_sessions=review.with_session(base.source_sessions, job.session_id),
         source_agent=job.agent,
-        scope="team",
         contributors=review.ending_with(base.contributors, [_user(job, deps), OPTIMIZER_MARKER]),
         description=with_reason(base.description, reason or "the judge reported a failure"),
-        trigger_text=base.trigger_text,
-        created_at=now,
-        updated_at=now,
     )
 
 
