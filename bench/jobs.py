@@ -20,35 +20,27 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import common
+from common import ROOT
 
 
 def setup(tmp: str, linger_s: float) -> None:
-    """This process's (and its children's) environment: fresh directories, the probe kind."""
-    for name in list(os.environ):
-        if name.startswith(("LAKELOOP_", "DEEPLAKE_")):
-            del os.environ[name]
-    os.environ.update(
-        HOME=f"{tmp}/home",
-        LAKELOOP_DATA_DIR=f"{tmp}/data",
-        LAKELOOP_LOG_DIR=f"{tmp}/log",
-        LAKELOOP_SKILLS_DIR=f"{tmp}/skills",
-        LAKELOOP_DEEPLAKE_CREDENTIALS=f"{tmp}/none/credentials.json",
-        LAKELOOP_STORE="embedded",
-        LAKELOOP_JOBS_LINGER_S=str(linger_s),
-        LAKELOOP_TEST_JOB_KINDS="1",
-        LAKELOOP_TEST_REPO=str(ROOT),
-        PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "support" / "jobs_site"), str(ROOT / "plugin")]),
+    """This process's (and its children's) environment (``common.setup``) with the probe kind."""
+    common.setup(
+        tmp,
+        {
+            "LAKELOOP_JOBS_LINGER_S": str(linger_s),
+            "LAKELOOP_TEST_JOB_KINDS": "1",
+            "LAKELOOP_TEST_REPO": str(ROOT),
+        },
+        pythonpath=[ROOT / "tests" / "support" / "jobs_site"],
+        sys_path=[ROOT],
     )
-    Path(f"{tmp}/home").mkdir(parents=True)
-    sys.path[:0] = [str(ROOT / "plugin"), str(ROOT)]
 
 
 def started(key: str) -> bool:

@@ -4,9 +4,9 @@ skill with many recorded uses (embedded store).
     python bench/skill_outcomes.py [--outcomes 10000] [--versions 4] [--runs 5]
 
 In fresh temporary directories it publishes one team skill with ``--versions`` versions and
-stores ``--outcomes`` outcome rows for it, spread over the versions and the four verdicts, the
-way the ``outcomes`` job stores them (one ``put_memory_doc`` each). Then it
-prints medians and maxima over ``--runs`` runs, in milliseconds, of:
+stores ``--outcomes`` outcome rows for it, spread evenly over the versions and, within each
+version, over the four verdicts, the way the ``outcomes`` job stores them (one
+``put_memory_doc`` each). Then it prints medians and maxima over ``--runs`` runs, in milliseconds, of:
 
 * **stats CLI**: ``lakeloop skills stats REF --json`` as a subprocess (interpreter start-up
   included), the command a person runs; the goal is under 1,000 ms for 10,000 outcomes;
@@ -19,40 +19,23 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import setup
+
 REF = "db-migrate--alice"
 VERDICTS = ("failure", "success", "success", "success", "unclear", "no_pushback")
 
 
-def setup(tmp: str) -> None:
-    """This process's (and its children's) environment: fresh directories, the embedded store."""
-    for name in list(os.environ):
-        if name.startswith(("LAKELOOP_", "DEEPLAKE_")):
-            del os.environ[name]
-    os.environ.update(
-        HOME=f"{tmp}/home",
-        LAKELOOP_DATA_DIR=f"{tmp}/data",
-        LAKELOOP_LOG_DIR=f"{tmp}/log",
-        LAKELOOP_SKILLS_DIR=f"{tmp}/skills",
-        LAKELOOP_DEEPLAKE_CREDENTIALS=f"{tmp}/none/credentials.json",
-        LAKELOOP_STORE="embedded",
-        LAKELOOP_USER="alice",
-        PYTHONPATH=str(ROOT / "plugin"),
-    )
-    Path(f"{tmp}/home").mkdir(parents=True)
-    sys.path[:0] = [str(ROOT / "plugin")]
-
-
-def seed(tmp: str, outcomes: int, versions: int) -> None:
-    """The skill's versions (pushed as a person does) and ``outcomes`` outcome rows."""
+def seed(tmp: str, outcomes: int, versions: int, body: Callable[[int], str] | None = None) -> None:
+    """The skill's versions (pushed as a person does) and ``outcomes`` outcome rows. ``body(v)``:
+    the ``SKILL.md`` text of version ``v`` (default: a one-step skill naming its version)."""
     from lakeloop.skillopt import outcomes as rows
     from lakeloop.skillopt.publish import push
     from lakeloop.store import open_store
@@ -60,7 +43,8 @@ def seed(tmp: str, outcomes: int, versions: int) -> None:
     folder = Path(tmp) / "authoring" / "db-migrate"
     folder.mkdir(parents=True)
     for v in range(1, versions + 1):
-        (folder / "SKILL.md").write_text(f"---\nname: db-migrate\n---\n1. Run the migration (v{v}).\n")
+        text = body(v) if body else f"---\nname: db-migrate\n---\n1. Run the migration (v{v}).\n"
+        (folder / "SKILL.md").write_text(text)
         push(folder, name="db-migrate", author="alice")
     with open_store() as store:
         for i in range(outcomes):
@@ -68,7 +52,7 @@ def seed(tmp: str, outcomes: int, versions: int) -> None:
             day = 1 + (i % 28)
             row = rows.outcome_row(
                 REF,
-                1 + i % versions,
+                1 + (i // len(VERDICTS)) % versions,
                 verdict,
                 f"{i:032x}",
                 f"2026-11-{day:02d}T10:00:00.000000Z",
@@ -97,7 +81,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lakeloop-bench-") as tmp:
-        setup(tmp)
+        setup(tmp, {"LAKELOOP_USER": "alice"})
         started = time.perf_counter()
         seed(tmp, args.outcomes, args.versions)
         print(f"seeded {args.outcomes} outcomes over {args.versions} versions in {time.perf_counter() - started:.1f} s")

@@ -24,33 +24,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import setup
+
 USERS = ("alice", "bob", "carol", "dave", "erin")
 AGENTS = ("claude_code", "codex", "gemini")
 OUTPUT = "".join(f"line {i:04d} of the tool's output, padded to look like a build log\n" for i in range(32))[:2048]
-
-
-def setup(tmp: str) -> None:
-    """This process's environment: fresh directories, the embedded store."""
-    for name in list(os.environ):
-        if name.startswith(("LAKELOOP_", "DEEPLAKE_")):
-            del os.environ[name]
-    os.environ.update(
-        HOME=f"{tmp}/home",
-        LAKELOOP_DATA_DIR=f"{tmp}/data",
-        LAKELOOP_LOG_DIR=f"{tmp}/log",
-        LAKELOOP_DEEPLAKE_CREDENTIALS=f"{tmp}/none/credentials.json",
-        LAKELOOP_STORE="embedded",
-    )
-    Path(f"{tmp}/home").mkdir(parents=True)
-    sys.path[:0] = [str(ROOT / "plugin")]
 
 
 def rows(events: int, sessions: int, now_ns: int):

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 
 import pytest
 
@@ -24,7 +22,7 @@ from lakeloop.store.embedded import EmbeddedStore
 from tests.support.cli import run_lakeloop
 from tests.support.fake_agent_cli import fake_cli
 from tests.support.hooks import run_hook
-from tests.support.jobs import lakeloop_pids
+from tests.support.jobs import runners_end as end_runners
 from tests.support.payloads import first_payload
 from tests.support.waiting import wait_until
 
@@ -55,13 +53,8 @@ PLAN = {1: (3, 9, 2, 1), 2: (6, 6, 1, 2)}
 
 @pytest.fixture(autouse=True)
 def runners_end(monkeypatch):
-    monkeypatch.setenv("LAKELOOP_JOBS_LINGER_S", "1")
-    yield
-    try:
-        wait_until(lambda: not lakeloop_pids("run") and not lakeloop_pids("exec"), 60, "the job runner to exit")
-    finally:
-        for pid in lakeloop_pids("run") + lakeloop_pids("exec"):
-            os.kill(pid, signal.SIGKILL)
+    """A runner lingers one second; after the test no runner or job process of ours is left."""
+    yield from end_runners(monkeypatch, timeout=60)
 
 
 def _push(tmp_path, body: str) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 
 import pytest
 
@@ -26,7 +24,8 @@ from tests.support import optimizer
 from tests.support.cli import run_lakeloop
 from tests.support.fake_agent_cli import fake_cli
 from tests.support.hooks import run_hook
-from tests.support.jobs import lakeloop_pids, wait_state
+from tests.support.jobs import runners_end as end_runners
+from tests.support.jobs import wait_state
 from tests.support.payloads import recorded_payloads
 from tests.support.waiting import wait_until
 
@@ -39,13 +38,7 @@ PLANTED = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 @pytest.fixture(autouse=True)
 def runners_end(monkeypatch):
     """A runner lingers one second; after the test no runner or job process of ours is left."""
-    monkeypatch.setenv("LAKELOOP_JOBS_LINGER_S", "1")
-    yield
-    try:
-        wait_until(lambda: not lakeloop_pids("run") and not lakeloop_pids("exec"), 30, "the job runner to exit")
-    finally:
-        for pid in lakeloop_pids("run") + lakeloop_pids("exec"):
-            os.kill(pid, signal.SIGKILL)
+    yield from end_runners(monkeypatch)
 
 
 def _judge_body(reply: dict) -> str:

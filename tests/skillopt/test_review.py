@@ -163,7 +163,7 @@ PROTECTED = (
     ],
     ids=["curl-pipe-sh", "front-matter-every-task", "2mb-append", "delete-unprotected-body", "hooks-block"],
 )
-def test_the_issue_7_attacks_are_held(store, body, edit, reason):
+def test_the_known_attacks_are_held(store, body, edit, reason):
     """Each attack from the issue: held with its reason, nothing published, one proposal row."""
     outcome = hold(store, edits_reply(edit), body=body)
     assert outcome.status == "held"
@@ -323,6 +323,18 @@ def test_accept_is_refused_when_the_edits_no_longer_apply(store, capsys):
     assert [r.id for r in proposals(store)] == [pid]
     code, listed = run_json(capsys, skills_review.proposals)
     assert listed["proposals"][0]["applies"] is False
+
+
+def test_accept_is_refused_when_the_skill_it_edits_is_over_the_size_an_accept_checks(store, capsys):
+    """A proposal whose current body is over ACCEPT_MAX_CHARS: exit 2 at once, nothing published, kept."""
+    from lakeloop.skillopt.review import ACCEPT_MAX_CHARS
+
+    pid = hold(store).details["proposal_id"]
+    seed_skill(store, version=2, body=BODY_V1 + "x" * ACCEPT_MAX_CHARS)
+    code, out = run_json(capsys, skills_review.accept, ref=REF, proposal_id=pid)
+    assert code == 2 and f"{REF} v2 has {len(BODY_V1) + ACCEPT_MAX_CHARS:,} characters" in out["error"]
+    assert team_versions(store) == [1, 2]
+    assert [r.id for r in proposals(store)] == [pid]
 
 
 def test_reject_deletes_the_proposal(store, capsys):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import time
 
 import pytest
@@ -38,11 +37,10 @@ from lakeloop.store.base import SkillRow
 from tests.support import optimizer
 from tests.support.cli import run_lakeloop
 from tests.support.hooks import run_hook
-from tests.support.jobs import lakeloop_pids
+from tests.support.jobs import runners_end as end_runners
 from tests.support.logs import log_text
 from tests.support.outcomes import run_outcomes_job, seed_outcomes, spool_outcomes, uses
 from tests.support.payloads import first_payload
-from tests.support.waiting import wait_until
 
 REF = "db-migrate--alice"
 LOG = logging.getLogger("lakeloop-tests")
@@ -54,13 +52,7 @@ FIGURES = "v2 failed 9/12 uses (75%) vs v1 2/12 (17%), one-sided Fisher p = 0.00
 @pytest.fixture(autouse=True)
 def runners_end(monkeypatch):
     """A runner lingers one second; after the test no runner or job process of ours is left."""
-    monkeypatch.setenv("LAKELOOP_JOBS_LINGER_S", "1")
-    yield
-    try:
-        wait_until(lambda: not lakeloop_pids("run") and not lakeloop_pids("exec"), 30, "the job runner to exit")
-    finally:
-        for pid in lakeloop_pids("run") + lakeloop_pids("exec"):
-            os.kill(pid, signal.SIGKILL)
+    yield from end_runners(monkeypatch)
 
 
 def _store():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import time
 
 import pytest
@@ -23,10 +22,10 @@ from lakeloop.skillopt import drafts, guard, mining, skillify
 from lakeloop.store.embedded import EmbeddedStore
 from tests.support.fake_agent_cli import calls
 from tests.support.hooks import run_quiet_hook
-from tests.support.jobs import lakeloop_pids, queue_rows, wait_state
+from tests.support.jobs import queue_rows, wait_state
+from tests.support.jobs import runners_end as end_runners
 from tests.support.logs import log_text
 from tests.support.skillify import PROCEDURE, STEPS, context, draft_rows, drafter, job_payload, write_sessions
-from tests.support.waiting import wait_until
 
 CWD = "/work/shop"
 #: a sentence only the session holds (in a command line): it may reach the drafter, never a row
@@ -55,14 +54,7 @@ def drafts_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def runners_end(monkeypatch):
     """A runner lingers one second; after the test no runner or job process of ours is left."""
-    monkeypatch.setenv("LAKELOOP_JOBS_LINGER_S", "1")
-    monkeypatch.setenv("LAKELOOP_SUMMARIES", "0")
-    yield
-    try:
-        wait_until(lambda: not lakeloop_pids("run") and not lakeloop_pids("exec"), 30, "the job runner to exit")
-    finally:
-        for pid in lakeloop_pids("run") + lakeloop_pids("exec"):
-            os.kill(pid, signal.SIGKILL)
+    yield from end_runners(monkeypatch, LAKELOOP_SUMMARIES="0")
 
 
 def _end(session: str = "s-end", **env: str) -> None:

@@ -31,6 +31,7 @@ from lakeloop.skillopt.publish import push
 from lakeloop.skillopt.pull import pull
 from lakeloop.store.embedded import EmbeddedStore
 from tests.support.jobs import job, lakeloop_pids, wait_state
+from tests.support.jobs import runners_end as end_runners
 from tests.support.logs import log_text
 from tests.support.payloads import recorded_payloads
 from tests.support.repo import REPO
@@ -44,13 +45,7 @@ LOG = logging.getLogger("lakeloop-tests")
 @pytest.fixture(autouse=True)
 def runners_end(monkeypatch):
     """A runner lingers one second; after the test no runner or job process of ours is left."""
-    monkeypatch.setenv("LAKELOOP_JOBS_LINGER_S", "1")
-    yield
-    try:
-        wait_until(lambda: not lakeloop_pids("run") and not lakeloop_pids("exec"), 30, "the job runner to exit")
-    finally:
-        for pid in lakeloop_pids("run") + lakeloop_pids("exec"):
-            os.kill(pid, signal.SIGKILL)
+    yield from end_runners(monkeypatch)
 
 
 @pytest.fixture

@@ -24,6 +24,10 @@ processes.
   ``/proc/<pid>/environ``); ``role`` ``"run"`` (job runners), ``"exec"`` (job processes). A
   runner's child between its fork and its exec still shows the runner's command line: read the
   runner as ``parent(<job process>)`` once the job process runs.
+* ``runners_end(monkeypatch, timeout=30, **env)``: body of a ``runners_end`` fixture: job runners
+  linger one second (``LAKELOOP_JOBS_LINGER_S``; ``env``: more variables set for the test); after
+  the test, await no runner or job process of this test being left (``timeout`` seconds), then
+  kill any that are.
 * ``parent(pid)``: the parent pid of ``pid``.
 * ``runner_starts()``: how many times a job runner started (its log line).
 * ``secret_error()``: ``(text, secrets)``, an error message carrying secrets of the kinds an
@@ -228,3 +232,19 @@ def assert_no_secret_in(texts: list[str], secrets: dict[str, str]) -> None:
     from tests.support.secret_corpus import assert_no_secret
 
     assert_no_secret([json.dumps(text) for text in texts], secrets)
+
+
+def runners_end(monkeypatch, timeout: float = 30, **env: str):
+    """Body of a ``runners_end`` fixture (``yield from runners_end(monkeypatch)``): runners linger
+    one second, ``env`` is set; after the test no runner or job process of this test is left."""
+    import signal
+
+    monkeypatch.setenv("LAKELOOP_JOBS_LINGER_S", "1")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield
+    try:
+        wait_until(lambda: not lakeloop_pids("run") and not lakeloop_pids("exec"), timeout, "the job runner to exit")
+    finally:
+        for pid in lakeloop_pids("run") + lakeloop_pids("exec"):
+            os.kill(pid, signal.SIGKILL)

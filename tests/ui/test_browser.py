@@ -3,7 +3,8 @@
 The first tests prove the instruments the page tests rely on: the browser/driver pair matches, a
 dialog and a console error are seen, a full-page screenshot is written, and the net log check tells
 loopback from the rest. The others drive a real ``lakeloop ui`` (``tests.support.ui.start_ui``) on a
-seeded embedded store: the token URL signs in (also from a link on another site) with an HttpOnly,
+seeded embedded store: the token URL signs in (also from a link on another site, and from the page
+the browser is opened on) with an HttpOnly,
 SameSite=Strict cookie; every page loads with its heading, no console error and no dialog, and is
 screenshotted; stored markup is shown as text and never runs; a browser without the cookie gets
 only the refusal.
@@ -115,6 +116,7 @@ PAGES = (
     ("skills", "/skills", "Skills"),
     ("skill", "/skills/db-migrate--alice", "Skill"),
     ("proposals", "/proposals", "Proposals"),
+    ("jobs", "/jobs?state=failed", "Jobs: failed"),
 )
 
 
@@ -180,6 +182,7 @@ def test_the_token_url_signs_in_with_a_strict_http_only_cookie(browser, dashboar
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
     assert dashboard.token not in cookie["value"]
     assert browser.execute_script("return document.cookie") == ""  # HttpOnly: no script reads it
+    assert dashboard.token not in browser.execute_script("return document.referrer")  # nor the next page
 
 
 def test_a_link_from_another_site_signs_in_too(fresh_browser, dashboard):
@@ -191,6 +194,16 @@ def test_a_link_from_another_site_signs_in_too(fresh_browser, dashboard):
     fresh_browser.find_element(By.ID, "go").click()
     wait_until(lambda: _heading(fresh_browser) == "Overview", 10, "the overview after a cross-site link")
     assert "token=" not in fresh_browser.current_url
+
+
+def test_the_page_lakeloop_ui_opens_the_browser_on_signs_in(fresh_browser, dashboard):
+    from lakeloop.ui.server import launch_page
+
+    # ``lakeloop ui`` opens the browser on this 0600 file, not on the URL: no token in any argv.
+    page = launch_page(dashboard.url, dashboard.port)
+    fresh_browser.get(page.as_uri())
+    wait_until(lambda: _heading(fresh_browser) == "Overview", 10, "the overview after the launch page")
+    assert fresh_browser.current_url == dashboard.base + "/"
 
 
 def test_every_page_loads_without_a_console_error_or_a_dialog(browser, dashboard, screenshots):
@@ -206,6 +219,9 @@ def test_every_page_loads_without_a_console_error_or_a_dialog(browser, dashboard
         assert nav == [dashboard.base + p for p in ("/", "/sessions", "/skills", "/proposals")], name
         assert browser_support.console_errors(browser) == [], name
         assert browser_support.open_alert(browser) is None, name
+        # Readable on a laptop screen (the 1366-pixel window): nothing wider than the window.
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (name, overflow)
         browser_support.screenshot(browser, screenshots, name)
     assert sorted(p.name for p in screenshots.glob("*.png")) == sorted(f"{name}.png" for name, _, _ in PAGES)
 

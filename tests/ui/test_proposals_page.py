@@ -221,3 +221,58 @@ def test_accept_in_a_real_browser_publishes_the_next_version(browser, seeded, sc
     assert browser.execute_script("return window.__x") is None
     assert browser_support.open_alert(browser) is None
     assert browser_support.console_errors(browser) == []
+
+
+def test_a_proposal_of_megabytes_renders_bounded_and_says_what_it_left_out():
+    from lakeloop.ui.pages.proposals import DIFF_CHARS, DIFF_LINES
+
+    old = BODY_V1 + "".join(f"Step {i} of the old body.\n" for i in range(100_000))
+    new = BODY_V1 + "".join(f"Step {i} of the {'new' if i % 3 else 'old'} body.\n" for i in range(100_000))
+    with EmbeddedStore(paths.store_file()) as store:
+        base = seed_skill(store, body=old)
+        store.insert_skill(review.proposal_row(base, new, [], "judge", ["too big"], "alice", "s-1"))
+        huge = Draft(
+            name="huge", description="Huge.", body="---\nname: huge\ndescription: Huge.\n---\n" + "x" * 3_000_000
+        )
+        store.insert_skill(draft_row(huge, "d" * 32, ["a"], ["/sessions/a/b.jsonl"], ["a"], [], "tester"))
+    ui = start_ui(LAKELOOP_STORE="embedded", LAKELOOP_USER="tester")
+    try:
+        with ui.signed_in() as client:
+            page = client.get("/proposals", timeout=20)  # unbounded, the guard and difflib took minutes
+    finally:
+        ui.proc.kill()
+        ui.proc.communicate()
+    assert page.status_code == 200 and "2 waiting for review" in page.text
+    diffs = re.findall(r'<pre class="diff">(.*?)</pre>', page.text, re.S)
+    assert len(diffs) == 2 and all(len(d) <= DIFF_CHARS + 5_000 and d.count("\n") <= DIFF_LINES for d in diffs)
+    assert re.search(r"[\d,]+ more lines \([\d,]+ characters\) not shown", page.text)
+    assert page.text.count("not checked here: ") == 2  # the guard was not run on either
+    assert "the diff covers only the first 2,000 lines" in page.text
+    assert len(page.text) < 400_000
+
+
+def test_an_accept_refused_by_another_error_answers_a_clear_409(tmp_path):
+    """A draft the guard now refuses (skillify's ``DraftError``, made to be raised here) is a 409
+    page naming the refusal, not a bare 500; nothing is published and the draft stays."""
+    with EmbeddedStore(paths.store_file()) as store:
+        edit_id, draft_id = _seed(store)
+    prelude = (
+        "import lakeloop.skillopt.review as _r\n"
+        "from lakeloop.skillopt.drafts import DraftError as _E\n"
+        "def _refuse(*a, **k):\n    raise _E('the draft is over 12000 characters: 99999')\n"
+        "_r._accept_draft = _refuse"
+    )
+    ui = start_ui(LAKELOOP_STORE="embedded", LAKELOOP_USER="tester", prelude=prelude)
+    try:
+        with ui.signed_in() as client:
+            csrf = _csrf(client.get(_confirm_path(DRAFT_REF, draft_id, "accept")).text)
+            done = client.post(
+                "/proposals/accept", data={"ref": DRAFT_REF, "id": draft_id, "csrf": csrf}, headers={"origin": ui.base}
+            )
+    finally:
+        ui.proc.kill()
+        ui.proc.communicate()
+    assert done.status_code == 409, done.text
+    assert "<h1>Refused</h1>" in done.text
+    assert f"cannot accept proposal &#39;{draft_id}&#39; of &#39;{DRAFT_REF}&#39;: the draft is over 12000" in done.text
+    assert _proposal_ids() == {edit_id, draft_id} and _team_versions() == [1]

@@ -92,6 +92,8 @@ def test_the_right_token_sets_a_strict_httponly_cookie_and_refreshes_without_it(
         refresh = re.search(r'<meta http-equiv="refresh" content="0; url=([^"]*)">', answer.text)
         assert refresh and refresh.group(1) == "/sessions?user=alice"
         assert running_ui.token not in answer.text
+        # The page the token URL answers sends no Referer on (the browser check: tests/ui/test_browser.py).
+        assert '<meta name="referrer" content="no-referrer">' in answer.text
         signed = client.get("/")
         assert signed.status_code == 200 and "<h1>Overview</h1>" in signed.text
         for path, target in (("//evil.example", "/"), ("/\\evil.example", "/%5Cevil.example"), ('/"a b', "/%22a%20b")):

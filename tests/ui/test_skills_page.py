@@ -172,10 +172,99 @@ def test_a_ref_or_version_the_store_does_not_hold_answers_404(skills_ui):
             "/skills/not%20a%20ref",  # malformed
             f"/skills/{REF}?a=9",
             f"/skills/{REF}?a=1&b=x",
+            f"/skills/{REF}?a=%C2%B2",  # "²": str.isdigit, not a number int() reads
+            f"/skills/{REF}?b=%D9%A1",  # Arabic-Indic one: a digit, not an ASCII one
         ):
             answer = client.get(path)
             assert answer.status_code == 404, path
             assert "<h1>Not found</h1>" in answer.text, path
+
+
+#: A skill whose diffs pass the page's bounds: v1 and v2 differ in every one of 2,000 lines (a diff
+#: of 4,003 lines); v3's body is exactly DIFF_MAX_CHARS characters, v4's one more.
+LONG_REF = "long--carol"
+
+
+def _long_bodies() -> list[str]:
+    from lakeloop.ui.pages.skills import DIFF_MAX_CHARS
+
+    return [
+        "".join(f"old line {i}\n" for i in range(2000)),
+        "".join(f"new line {i}\n" for i in range(2000)),
+        "y" * DIFF_MAX_CHARS,
+        "z" * (DIFF_MAX_CHARS + 1),
+    ]
+
+
+@pytest.fixture
+def long_ui() -> Iterator[Ui]:
+    """A running ``lakeloop ui`` whose store holds ``LONG_REF`` v1 to v4 (``_long_bodies``)."""
+    from lakeloop.store.embedded import EmbeddedStore
+
+    with EmbeddedStore.open_default() as store:
+        for v, body in enumerate(_long_bodies(), 1):
+            store.insert_skill(SkillRow(id=f"long-{v}", name="long", author="carol", body=body, version=v))
+    ui = start_ui(LAKELOOP_STORE="embedded")
+    try:
+        yield ui
+    finally:
+        if ui.proc.poll() is None:
+            ui.proc.kill()
+        ui.proc.communicate()
+
+
+def test_bounded_diff_cuts_the_lines_and_refuses_bodies_over_the_cap():
+    from lakeloop.ui.pages.skills import DIFF_MAX_CHARS, DIFF_MAX_LINES, bounded_diff
+
+    v1, v2, at_cap, over_cap = _long_bodies()
+    cut = bounded_diff(v1, v2, 1, 2)
+    assert len(cut["lines"]) == DIFF_MAX_LINES == 3000 and cut["left_out"] == 4003 - 3000
+    assert cut["lines"][:3] == [("file", "--- v1"), ("file", "+++ v2"), ("hunk", "@@ -1,2000 +1,2000 @@")]
+    assert cut["too_large"] == []
+    assert bounded_diff("a\n", "b\n", 1, 2)["left_out"] == 0
+    assert bounded_diff(v2, at_cap, 2, 3)["lines"][-1] == ("add", "+" + "y" * DIFF_MAX_CHARS)
+    refused = bounded_diff(at_cap, over_cap, 3, 4)
+    assert refused == {"lines": [], "left_out": 0, "too_large": [(4, DIFF_MAX_CHARS + 1, 1)]}
+    assert bounded_diff(over_cap, over_cap, 4, 4)["too_large"] == [(4, DIFF_MAX_CHARS + 1, 1)] * 2
+
+
+def test_a_body_of_too_many_lines_is_not_diffed_and_the_diff_runs_off_the_event_loop():
+    import random
+
+    from lakeloop.ui.pages.skills import DIFF_MAX_BODY_LINES, bounded_diff
+
+    at_cap = "\n".join("x" for _ in range(DIFF_MAX_BODY_LINES))
+    over = at_cap + "\ny"
+    assert bounded_diff(at_cap, at_cap + "z", 1, 2)["too_large"] == []
+    assert bounded_diff(at_cap, over, 1, 2)["too_large"] == [(2, len(over), DIFF_MAX_BODY_LINES + 1)]
+    # Short lines repeating just under difflib's junk threshold: the shape that took 20 s at
+    # 66,000 lines; at the cap it stays a fraction of a second (no timing asserted here).
+    rnd = random.Random(0)
+    values = [f"{i % 102:03x}" for i in range(DIFF_MAX_BODY_LINES)]
+    rnd.shuffle(values)
+    old = "\n".join(values)
+    rnd.shuffle(values)
+    assert bounded_diff(old, "\n".join(values), 1, 2)["lines"]
+
+
+def test_the_skill_page_shows_a_bounded_diff_and_says_what_it_left_out(long_ui):
+    with long_ui.signed_in() as client:
+        long = client.get(f"/skills/{LONG_REF}?a=1&b=2")
+        at_cap = client.get(f"/skills/{LONG_REF}?a=2&b=3")
+        over_cap = client.get(f"/skills/{LONG_REF}?a=3&b=4")
+    assert long.status_code == at_cap.status_code == over_cap.status_code == 200
+    shown = re.search(r'<pre class="diff">(.*?)</pre>', long.text, re.S)
+    assert shown is not None and len(re.findall(r"<span ", shown.group(1))) == 3000
+    assert "+new line 1998" not in long.text  # the tail is left out
+    assert "1,003 more diff lines not shown (the first 3,000 are;" in long.text
+    assert f"lakeloop skills diff {LONG_REF} 1 2" in long.text
+
+    assert '<pre class="diff">' in at_cap.text and "Not diffed" not in at_cap.text and "not shown" not in at_cap.text
+    assert '<pre class="diff">' not in over_cap.text and "z" * 1000 not in over_cap.text
+    assert (
+        "Not diffed: v4 has 200,001 characters in 1 line, more than a diff is shown for here "
+        "(200,000 characters or 5,000 lines;" in over_cap.text
+    )
 
 
 def test_the_skill_templates_hold_no_inline_script_or_style():

@@ -94,7 +94,7 @@ def _skills(store: Store, ref: str | None) -> dict[str, list[SkillRow]]:
         parts = split_ref(ref)
         return {ref: team_rows(store, *parts)} if parts else {}
     out: dict[str, list[SkillRow]] = {}
-    for row in store.skill_rows():
+    for row in store.skill_rows(bodies=False):  # the figures need no body
         if row.scope != "proposal":
             out.setdefault(row.ref, []).append(row)
     return dict(sorted(out.items()))

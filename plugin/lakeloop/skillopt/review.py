@@ -269,27 +269,101 @@ def _preview_draft(proposal: Proposal, existing: SkillRow | None, label: str) ->
     return Preview(proposal, None, body, False, checks, diff)
 
 
-def list_proposals(store: Store, ref: str | None = None, user: str | None = None) -> list[Preview]:
+def list_proposals(
+    store: Store, ref: str | None = None, user: str | None = None, limit: int | None = None
+) -> list[Preview]:
     """Every proposal (of ``ref`` when given), oldest first, each id once, previewed against its
     skill's current version; a new-skill draft against ``<name>--<user>`` (``user``: who would
-    accept it; default the drafter). Raises StoreError, ReviewError for a ref that is not an org
-    skill ref."""
+    accept it; default the drafter). ``limit`` (characters; None: no limit, as the CLI lists): a
+    proposal whose bodies add up to more is previewed by ``bounded_preview`` (no guard run, the diff
+    of the bodies' starts only), so a huge proposal cannot hold a listing for minutes. ONE store
+    statement (``Store.skill_rows``: every row, or every row of ``ref``'s name, from which the
+    proposals and the current versions are both taken), so the dashboard's proposals section is
+    one query. Raises StoreError, ReviewError for a ref that is not
+    an org skill ref."""
     name = author = None
     if ref is not None:
         parts = split_ref(ref)
         if parts is None:
             raise ReviewError(f"not an org skill ref: {ref[:120]!r}")
         name, author = parts
-    unique = {r.id: r for r in reversed(store.skill_rows(name, author, scope=PROPOSAL_SCOPE))}
-    rows = sorted(unique.values(), key=lambda r: (r.created_at, r.id))
-    currents: dict[tuple[str, str], SkillRow | None] = {}
+    rows = store.skill_rows(name)
+    held = [r for r in rows if r.scope == PROPOSAL_SCOPE and (author is None or r.author == author)]
+    unique = {r.id: r for r in reversed(held)}
+    currents = _current_versions(rows) if unique else {}
     out = []
-    for row in rows:
+    for row in sorted(unique.values(), key=lambda r: (r.created_at, r.id)):
         proposal = read_proposal(row)
         key = (row.name, (user or row.author) if proposal.kind == NEW_SKILL else row.author)
-        if key not in currents:
-            currents[key] = store.current_skill(*key)
-        out.append(preview(proposal, currents[key]))
+        current = currents.get(key)
+        size = len(row.body) + (len(current.body) if current is not None else 0)
+        if limit is not None and size > limit:
+            out.append(bounded_preview(proposal, current, limit))
+        else:
+            out.append(preview(proposal, current))
+    return out
+
+
+#: Lines of each body a ``bounded_preview`` diffs (difflib's time grows faster than linearly).
+BOUNDED_DIFF_LINES = 2000
+
+
+def bounded_preview(proposal: Proposal, current: SkillRow | None, limit: int) -> Preview:
+    """``preview`` of a proposal too large to preview fully: whether it applies and what it would
+    publish are worked out as ``preview`` does (edits re-applied: linear), but the guard is not run
+    (``checks`` says so, with the size) and the diff is of the first ``limit // 2`` characters and
+    ``BOUNDED_DIFF_LINES`` lines of each body, followed by a line saying so. Milliseconds for bodies
+    of megabytes."""
+    if proposal.kind == NEW_SKILL:
+        problem = (
+            f"{current.ref} exists already (v{current.version}); push or rename instead" if current is not None else ""
+        )
+        old, new, body = "", proposal.row.body, (None if current is not None else proposal.row.body)
+        labels, moved = ("(new skill)", f"proposal {proposal.id[:8]}"), False
+    elif current is None:
+        return preview(proposal, None)
+    else:
+        moved = current.version != proposal.base_version
+        problem = ""
+        if proposal.edits:
+            result = apply_edits(current.body, proposal.edits)
+            body = None if result.skipped else result.body
+            if result.skipped:
+                why = "; ".join(f"{e.op}: {reason}" for e, reason in result.skipped)
+                problem = f"its edits no longer apply to v{current.version} ({why})"
+        elif not moved:
+            body = proposal.row.body
+        else:
+            body, problem = None, f"it records no edits to re-apply on v{current.version}"
+        old, new = current.body, body or ""
+        labels = (f"v{current.version}", f"proposal {proposal.id[:8]}")
+    size = len(old) + len(new)
+    note = f"not checked here: {size:,} characters, more than the {limit:,} a listing checks"
+
+    def head(text: str) -> str:
+        return "".join(text[: limit // 2].splitlines(keepends=True)[:BOUNDED_DIFF_LINES])
+
+    diff = unified_diff(proposal.ref, head(old), head(new), *labels) if body is not None else ""
+    if diff and (head(old) != old or head(new) != new):
+        diff += (
+            f"\\ the diff covers only the first {BOUNDED_DIFF_LINES:,} lines and {limit // 2:,} characters"
+            " of each body\n"
+        )
+    return Preview(proposal, current, body, moved, [note], diff, problem)
+
+
+def _current_versions(rows: Sequence[SkillRow]) -> dict[tuple[str, str], SkillRow]:
+    """``{(name, author): current row}`` among ``rows`` that are not proposals: what
+    ``Store.current_skill`` answers for each (``store.base.winner_key``), without a query each."""
+    from ..store.base import winner_key
+
+    out: dict[tuple[str, str], SkillRow] = {}
+    for row in rows:
+        if row.scope == PROPOSAL_SCOPE:
+            continue
+        key = (row.name, row.author)
+        if key not in out or winner_key(row) < winner_key(out[key]):
+            out[key] = row
     return out
 
 
@@ -323,6 +397,12 @@ class Accepted:
     cleanup_error: str = ""
 
 
+#: Largest proposal body, and current body it applies to, that ``accept`` checks and publishes
+#: (characters): the guard's and the diff's time grow faster than the text (a 255,000-character
+#: body took the guard 3 s), and an accept must not hold the dashboard's store thread for minutes.
+ACCEPT_MAX_CHARS = 200_000
+
+
 def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None = None) -> Accepted:
     """Publish the proposal as the current version + 1, then delete the proposal row.
 
@@ -330,13 +410,17 @@ def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None 
     proposal's contributors then the accepter, who is last (the publisher); source_sessions += the
     proposal's session; description = the current one with its note set to the judge's reason.
     A new-skill draft is published instead as version 1 of ``<name>--<user>`` (``_accept_draft``).
-    Raises ReviewError when the proposal is missing or its edits no longer apply (a draft: when
-    that skill exists), StoreError.
+    Raises ReviewError when the proposal is missing, its edits no longer apply (a draft: when
+    that skill exists), or it or the body it edits is over ``ACCEPT_MAX_CHARS``; StoreError.
     """
     proposal = find_proposal(store, ref, proposal_id)
+    _check_size(proposal, "the proposal", proposal.row.body)
     if proposal.kind == NEW_SKILL:
         return _accept_draft(store, proposal, user, now)
-    view = preview(proposal, store.current_skill(proposal.row.name, proposal.row.author))
+    current_row = store.current_skill(proposal.row.name, proposal.row.author)
+    if current_row is not None:
+        _check_size(proposal, f"{ref} v{current_row.version}", current_row.body)
+    view = preview(proposal, current_row)
     if view.body is None or view.current is None:
         raise ReviewError(f"cannot accept proposal {proposal.id[:8]} of {ref}: {view.problem}")
     current = view.current
@@ -351,6 +435,15 @@ def accept(store: Store, ref: str, proposal_id: str, user: str, now: str | None 
     )
     store.insert_skill(row)
     return Accepted(proposal, row, view.moved, view.checks, _cleanup(store, proposal))
+
+
+def _check_size(proposal: Proposal, what: str, body: str) -> None:
+    """ReviewError when ``body`` (of ``what``) is over ``ACCEPT_MAX_CHARS`` characters."""
+    if len(body) > ACCEPT_MAX_CHARS:
+        raise ReviewError(
+            f"cannot accept proposal {proposal.id[:8]}: {what} has {len(body):,} characters, more than "
+            f"the {ACCEPT_MAX_CHARS:,} an accept checks; reject it"
+        )
 
 
 def _cleanup(store: Store, proposal: Proposal) -> str:

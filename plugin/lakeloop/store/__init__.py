@@ -38,7 +38,7 @@ def _deeplake_credentials():
     return creds
 
 
-def open_store(light: bool = False) -> Store:
+def open_store(light: bool = False, *, read_only: bool = False) -> Store:
     """Open the store configured for this machine.
 
     ``light``: for a process that sends one or two statements and exits (a memory-path answer):
@@ -46,6 +46,9 @@ def open_store(light: bool = False) -> Store:
     (same contract, without httpx's ~120 ms start-up); on the embedded store lock waits of at
     most ``LIGHT_BUSY_TIMEOUT_MS`` and statements cut after ``LIGHT_DEADLINE_S`` (a lock held
     by another process, or a one-time index build, never holds a hook past its timeout).
+    ``read_only`` (the dashboard's pages): the embedded store's existing file opened read-only
+    (``embedded.read_only_connect``: never created, narrowed or migrated; writes fail); on
+    Deeplake a store that sends SELECTs only and never creates or heals a table.
     Raises StoreUnavailable when the store cannot be opened.
     """
     creds = _deeplake_credentials()
@@ -65,9 +68,14 @@ def open_store(light: bool = False) -> Store:
         return DeeplakeStore(
             client,
             {"sessions": config.sessions_table(), "skills": config.skills_table(), "memory": config.memory_table()},
+            read_only=read_only,
         )
     from .embedded import EmbeddedStore
 
+    if read_only:
+        from .. import paths
+
+        return EmbeddedStore(paths.store_file(), read_only=True)
     if light:  # inside a memory answer's 4 s deadline: short lock waits, statements cut at 3 s
         from .. import paths
 

@@ -199,6 +199,17 @@ def winner_key(row: SkillRow) -> tuple:
     return (-int(row.version), row.created_at, row.id)
 
 
+class SessionRowsPage(list[SessionRow]):
+    """``Store.session_rows(..., limit=N)``'s answer: a ``list`` of at most N ``SessionRow``s, plus
+    ``total`` (how many distinct rows the call selects without the limit) and ``last`` (the latest
+    ``creation_date`` among them, ISO-8601 UTC text; ``""`` when none)."""
+
+    def __init__(self, rows: Iterable[SessionRow] = (), total: int = 0, last: str = "") -> None:
+        super().__init__(rows)
+        self.total = total
+        self.last = last
+
+
 class Store(abc.ABC):
     """What hooks, the worker and the CLI need from a store.
 
@@ -230,13 +241,22 @@ class Store(abc.ABC):
         types: Sequence[str] | None = None,
         mentions: str | None = None,
         after: tuple[str, str] | None = None,
+        *,
+        limit: int | None = None,
+        message_bytes: int | None = None,
     ) -> list[SessionRow]:
         """All rows of the session stored at ``path``, oldest first (creation_date,
         then insertion order); only message types in ``types`` when given; with ``mentions``,
         ``tool_call`` rows only when their message contains that text (other types are kept);
         with ``after=(creation_date, id)``, only rows that sort after that row by
         ``(creation_date, id)`` (a summary refresh reads only what is new).
-        One query. A repeated ``id`` is returned once (the first copy). Raises StoreError."""
+        ``limit``: only the oldest ``limit`` rows (a negative value counts as 0); the answer is then
+        a ``SessionRowsPage`` whose ``total`` and ``last`` describe every selected row.
+        ``message_bytes``: a message whose stored JSON text is longer than that many bytes is not
+        read whole: its row's ``message`` holds only ``memory_sql.CUT_FIELDS`` (each cut in SQL to
+        ``message_bytes`` characters, as text) and ``memory_sql.CUT_KEY``: its length in bytes; the
+        row's ``message_embedding`` is then None for every row. One query. A repeated ``id`` is
+        returned once (the first copy). Raises StoreError."""
 
     @abc.abstractmethod
     def list_sessions(self, limit: int = 50, prefix: str | None = None) -> list[dict[str, Any]]:
@@ -289,10 +309,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def skill_rows(
-        self, name: str | None = None, author: str | None = None, scope: str | None = None
+        self, name: str | None = None, author: str | None = None, scope: str | None = None, *, bodies: bool = True
     ) -> list[SkillRow]:
         """Every skills row matching the given fields (all versions), ordered by name,
-        author, version, created_at, id. One query."""
+        author, version, created_at, id. One query. ``bodies=False``: every row's ``body`` is
+        ``""`` and the query does not read that column (a list of skills needs no body, and a
+        skill's bodies, proposals included, may be megabytes). Raises StoreError."""
 
     @abc.abstractmethod
     def delete_skill_rows(self, ids: Sequence[str]) -> None:
@@ -356,13 +378,23 @@ class Store(abc.ABC):
         ``creation_date`` is not an ISO-8601 time is dropped. Raises StoreError."""
 
     def search(
-        self, query: str, limit: int = 10, user: str | None = None, project: str | None = None
+        self,
+        query: str,
+        limit: int = 10,
+        user: str | None = None,
+        project: str | None = None,
+        *,
+        agent: str | None = None,
+        since: str | None = None,
     ) -> list[SearchHit]:
         """The best matches for the words of ``query`` among session lines, notes and skills,
         best first (BM25 where the store has it), at most ``limit``; ``user``/``project``
-        keep only rows (session lines, notes, skills) of that author/project. One query (on
-        Deeplake, the first search on a machine may also try the BM25 index and operator).
-        Raises StoreError."""
+        keep only rows (session lines, notes, skills) of that author/project. ``agent``: only
+        session lines whose ``agent`` column is that text (notes, summaries and skills belong to no
+        agent: none is returned); ``since`` (ISO-8601 UTC text, ``identity.utc_now``'s format): only
+        session lines created, notes and summaries last written, and skill versions created at or
+        after it. None or ``""``: no filter. One query (on Deeplake, the first search on a machine
+        may also try the BM25 index and operator). Raises StoreError."""
         raise NotImplementedError
 
     def close(self) -> None:  # noqa: B027 - a default, not abstract: nothing to release  # pragma: no cover

@@ -32,10 +32,19 @@ dir, so later searches send one request.
 from __future__ import annotations
 
 import json
+import re
 
 from .. import __version__, paths
 from ..deeplake import sql
-from ..errors import AlreadyExists, AuthError, DeeplakeError, OutcomeUnknown, PaymentRequired, PermanentError
+from ..errors import (
+    AlreadyExists,
+    AuthError,
+    DeeplakeError,
+    OutcomeUnknown,
+    PaymentRequired,
+    PermanentError,
+    StoreError,
+)
 from . import memory_sql as msql
 from .base import (
     SESSION_COLUMNS,
@@ -44,6 +53,7 @@ from .base import (
     SessionFilter,
     SessionListQuery,
     SessionRow,
+    SessionRowsPage,
     SkillRow,
     Store,
     unique_rows,
@@ -122,6 +132,8 @@ def _missing_relation(error: DeeplakeError) -> bool:
 
 #: Words of an error that says the statement itself cannot run here (an operator, index type or
 #: function the service lacks): retrying cannot help, even when it came as a 500.
+#: What a read-only store sends: one SELECT (or WITH ... SELECT) statement.
+_READ_STATEMENT = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 _REFUSAL_WORDS = ("does not exist", "not supported", "unsupported", "syntax error", "not implemented")
 
 
@@ -165,8 +177,14 @@ class DeeplakeStore(Store):
         client: DeeplakeClient | LiteClient,
         tables: dict[str, str] | None = None,
         visibility_wait_s: float | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
+        """``read_only`` (the dashboard's pages): statements are sent as they are, tables are never
+        created or healed (no DDL, no marker file), and a table that does not exist reads as no
+        rows; a write statement is refused with StoreError before it is sent."""
         self.client = client
+        self.read_only = read_only
         if visibility_wait_s is None:
             from .. import config
 
@@ -236,6 +254,8 @@ class DeeplakeStore(Store):
     def _q(
         self, text: str, *, retry_auth: bool = False, idempotent: bool = True, on_retry=None
     ) -> list[dict[str, Any]]:
+        if self.read_only:
+            return self._read_only_query(text)
         self.ensure_tables()
         try:
             return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent, on_retry=on_retry)
@@ -244,6 +264,18 @@ class DeeplakeStore(Store):
                 raise
             self.ensure_tables(force=True)
             return self.client.query(text, retry_auth=retry_auth, idempotent=idempotent, on_retry=on_retry)
+
+    def _read_only_query(self, text: str) -> list[dict[str, Any]]:
+        """``text`` on a read-only store: refused (StoreError) unless it is a SELECT (or a WITH
+        query); a missing table answers no rows."""
+        if not _READ_STATEMENT.match(text):
+            raise StoreError("the store is open read-only: a write statement was refused")
+        try:
+            return self.client.query(text)
+        except DeeplakeError as exc:
+            if _missing_relation(exc):
+                return []
+            raise
 
     # sessions ---------------------------------------------------------------
     @staticmethod
@@ -319,11 +351,15 @@ class DeeplakeStore(Store):
         types: Sequence[str] | None = None,
         mentions: str | None = None,
         after: tuple[str, str] | None = None,
+        *,
+        limit: int | None = None,
+        message_bytes: int | None = None,
     ) -> list[SessionRow]:
         """Rows at ``path`` oldest first (creation_date, then id); only message ``types``
         when given; with ``mentions``, tool_call rows only when their message contains it
         (a ``LIKE`` with ``ESCAPE``); with ``after = (creation_date, id)``, only rows after that
-        pair. One SELECT."""
+        pair; ``limit`` and ``message_bytes`` as ``Store.session_rows`` (the total and last date in
+        the same statement, a CTE on the same filters). One SELECT."""
         cols = ", ".join(sql.ident(c) for c in SESSION_COLUMNS)
         where = f"{sql.ident('path')} = {sql.literal(path)}"
         if types:
@@ -335,17 +371,50 @@ class DeeplakeStore(Store):
         if after is not None:
             date, rid = sql.literal(after[0]), sql.literal(after[1])
             where += f" AND (creation_date > {date} OR (creation_date = {date} AND id > {rid}))"
-        rows = self._q(f"SELECT {cols} FROM {self._t['sessions']} WHERE {where} ORDER BY creation_date, id")
-        return unique_rows(self._session_row(r) for r in rows)
+        table = self._t["sessions"]
+        if limit is None and message_bytes is None:
+            rows = self._q(f"SELECT {cols} FROM {table} WHERE {where} ORDER BY creation_date, id")
+            return unique_rows(self._session_row(r) for r in rows)
+        bounded = message_bytes is not None
+        cols = ", ".join(
+            f"NULL AS {sql.ident(c)}" if bounded and c in ("message", "message_embedding") else f"s.{sql.ident(c)}"
+            for c in SESSION_COLUMNS
+        )
+        if message_bytes is not None:
+            exprs = msql.bounded_message_sql(msql.PgDialect(self._t), message_bytes, "s.message")
+            names = ("b_message", "b_bytes", *(f"cut_{k}" for k in msql.CUT_FIELDS))
+            cols += "".join(f", {expr} AS {name}" for expr, name in zip(exprs, names))
+        if limit is None:
+            rows = self._q(f"SELECT {cols} FROM {table} s WHERE {where} ORDER BY s.creation_date, s.id")
+            return unique_rows(self._session_row(r) for r in rows)
+        count = f"SELECT COUNT(DISTINCT id) AS n_total, MAX(creation_date) AS n_last FROM {table} WHERE {where}"
+        if limit <= 0:  # the count alone
+            got = self._q(count)
+        else:  # the page's ids chosen on plain columns, each id once (a re-sent row may be stored twice)
+            first = (
+                f"SELECT id, creation_date, row_number() OVER (PARTITION BY id ORDER BY creation_date) AS k "
+                f"FROM {table} WHERE {where}"
+            )
+            got = self._q(
+                f"WITH n AS ({count}), p AS (SELECT id, creation_date FROM ({first}) AS r WHERE k = 1 "
+                f"ORDER BY creation_date, id LIMIT {int(limit)}) SELECT n.n_total, n.n_last, {cols} "
+                f"FROM n, {table} s JOIN p ON s.id = p.id AND s.creation_date = p.creation_date "
+                "ORDER BY s.creation_date, s.id"
+            )
+        total, last = (got[0].get("n_total"), got[0].get("n_last")) if got else (0, "")
+        rows = [] if limit <= 0 else got
+        return SessionRowsPage(unique_rows(self._session_row(r) for r in rows), int(total or 0), str(last or ""))
 
     @staticmethod
     def _session_row(r: dict[str, Any]) -> SessionRow:
-        message = r.get("message")
+        message = r.get("b_message") if "b_bytes" in r else r.get("message")
         if isinstance(message, str):
             try:
                 message = json.loads(message)
-            except ValueError:
+            except (ValueError, RecursionError):
                 message = {}
+        if message is None and r.get("b_bytes") is not None:  # longer than the bound: its cut fields
+            message = msql.cut_message(r.get("b_bytes"), {k: r.get(f"cut_{k}") for k in msql.CUT_FIELDS})
         data: dict[str, Any] = {c: r.get(c) for c in SESSION_COLUMNS}  # column -> value, mixed types
         data["message"] = message if isinstance(message, dict) else {}
         for text_col in (
@@ -449,10 +518,11 @@ class DeeplakeStore(Store):
         return list(latest.values())
 
     def skill_rows(
-        self, name: str | None = None, author: str | None = None, scope: str | None = None
+        self, name: str | None = None, author: str | None = None, scope: str | None = None, *, bodies: bool = True
     ) -> list[SkillRow]:
-        """Every matching skills row, by name, author, version, created_at, id (one SELECT)."""
-        cols = ", ".join(sql.ident(c) for c in SKILL_COLUMNS)
+        """Every matching skills row, by name, author, version, created_at, id (one SELECT);
+        ``bodies=False``: ``body`` is ``""``, not read (``Store.skill_rows``)."""
+        cols = ", ".join(sql.ident(c) if bodies or c != "body" else f"'' AS {sql.ident(c)}" for c in SKILL_COLUMNS)
         where = [
             f"{sql.ident(c)} = {sql.literal(v)}"
             for c, v in (("name", name), ("author", author), ("scope", scope))
@@ -641,36 +711,53 @@ class DeeplakeStore(Store):
                     raise
 
     def search(
-        self, query: str, limit: int = 10, user: str | None = None, project: str | None = None
+        self,
+        query: str,
+        limit: int = 10,
+        user: str | None = None,
+        project: str | None = None,
+        *,
+        agent: str | None = None,
+        since: str | None = None,
     ) -> list[SearchHit]:
         """The ``limit`` best matches for the words of ``query``, best first; ``user``/``project``
-        keep only rows of that author/project (sessions, notes, skills). BM25 with the service's
+        keep only rows of that author/project (sessions, notes, skills); ``agent``/``since`` as
+        ``Store.search`` (with ``agent``, session lines only). BM25 with the service's
         ``<#>`` (higher = better, as Deeplake's SQL reference says) on the session message text,
         note summaries and skill bodies; when the service refuses the operator or index (a
         permanent error, e.g. PostgreSQL's "operator does not exist"), ``ILIKE`` per word OR-ed,
         ranked here with ``memory_sql.bm25`` over the returned rows, and that choice is kept in
-        a marker file (one request per search from then on). Raises DeeplakeError."""
+        a marker file (one request per search from then on). A read-only store creates no index
+        and writes no marker: until a writable store has chosen, it searches with ``ILIKE``.
+        Raises DeeplakeError."""
         words = msql.search_words(query)
-        if not words or limit <= 0:
+        if not words or limit <= 0 or not msql.storable(agent, since):  # such a filter matches nothing
             return []
         mode = self._search_mode()
+        if not mode and self.read_only:  # the dashboard: no index created, one statement a search
+            mode = "ilike"
         if mode != "ilike":
             if not mode:
                 self._create_bm25_indexes()
             try:
                 rows = self._q(
-                    msql.pg_search(msql.PgDialect(self._t), words, limit, user, project, True),
+                    msql.pg_search(
+                        msql.PgDialect(self._t), words, limit, user, project, True, agent=agent, since=since
+                    ),
                     on_retry=_stop_on_refusal,
                 )
             except DeeplakeError as exc:
                 if not self._unsupported(exc):
                     raise
-                self._remember_search_mode("ilike")
+                if not self.read_only:
+                    self._remember_search_mode("ilike")
             else:
-                if not mode:
+                if not mode and not self.read_only:
                     self._remember_search_mode("bm25")
                 return msql.hits(([r.get(c) for c in msql.COLS] for r in rows), words, limit, rank_here="none")
-        rows = self._q(msql.pg_search(msql.PgDialect(self._t), words, limit, user, project, False))
+        rows = self._q(
+            msql.pg_search(msql.PgDialect(self._t), words, limit, user, project, False, agent=agent, since=since)
+        )
         return msql.hits(([r.get(c) for c in msql.COLS] for r in rows), words, limit, rank_here="all")
 
     def close(self) -> None:

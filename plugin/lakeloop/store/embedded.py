@@ -41,6 +41,7 @@ from .base import (
     SessionFilter,
     SessionListQuery,
     SessionRow,
+    SessionRowsPage,
     SkillRow,
     Store,
     unique_rows,
@@ -158,6 +159,36 @@ def _json_list(text: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+def read_only_connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> tuple[sqlite3.Connection, bool, str]:
+    """``(connection, fts, journal mode)`` of the existing store file ``path`` opened read-only
+    (SQLite URI ``mode=ro`` and ``PRAGMA query_only``: every write statement fails with
+    "attempt to write a readonly database"). The file is not created, its mode not narrowed,
+    its schema not migrated: a file of an older schema is read as it is (a query that needs a
+    newer table fails with StoreError) and a warning is logged. Raises StoreUnavailable when the
+    file does not exist or cannot be opened."""
+    import logging
+
+    try:
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout_ms / 1000, isolation_level=None
+        )
+        db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        db.execute("PRAGMA query_only = ON")
+        version, fts = db.execute(_STATE).fetchone()
+        mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        raise StoreUnavailable(f"cannot open embedded store {path} read-only: {exc}") from exc
+    if version < SCHEMA_VERSION:
+        logging.getLogger("lakeloop.store").warning(
+            "embedded store %s has schema %d (current %d), read as it is: any lakeloop command that "
+            "writes brings it up to date",
+            path,
+            version,
+            SCHEMA_VERSION,
+        )
+    return db, bool(fts), mode
+
+
 class EmbeddedStore(Store):
     """``Store`` on a SQLite file. ``EmbeddedStore(path)`` opens (and creates) it.
 
@@ -166,13 +197,24 @@ class EmbeddedStore(Store):
 
     name = "embedded"
 
-    def __init__(self, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS, deadline_s: float | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        deadline_s: float | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         """``busy_timeout_ms``: longest wait for another process's write lock; ``deadline_s``:
         when set (a memory-path answer), every statement of this connection, a migration
         included, is aborted once that many seconds have passed since the open (a progress
-        handler: SQLite's C loops do not run Python's signal handlers)."""
+        handler: SQLite's C loops do not run Python's signal handlers). ``read_only`` (the
+        dashboard's pages): ``read_only_connect``; nothing is created, narrowed or migrated."""
         self.path = Path(path)
         self._busy_ms = busy_timeout_ms
+        if read_only:
+            self._db, self.fts, self.journal_mode = read_only_connect(self.path, busy_timeout_ms)
+            return
         try:
             paths.private_dir(self.path.parent)
             # Created 0600 (SQLite gives the -wal and -shm files the database's mode); an older,
@@ -272,6 +314,14 @@ class EmbeddedStore(Store):
         """Open the store at ``paths.store_file()``."""
         return cls(paths.store_file())
 
+    def interrupt(self) -> None:
+        """Abort the statement this connection is running, if any (it then raises StoreError
+        "interrupted"); callable from any thread (``sqlite3.Connection.interrupt``). Never raises."""
+        try:
+            self._db.interrupt()
+        except sqlite3.Error:
+            pass
+
     def close(self) -> None:
         """Close the connection."""
         try:
@@ -322,31 +372,64 @@ class EmbeddedStore(Store):
         types: Sequence[str] | None = None,
         mentions: str | None = None,
         after: tuple[str, str] | None = None,
+        *,
+        limit: int | None = None,
+        message_bytes: int | None = None,
     ) -> list[SessionRow]:
         """Rows at ``path`` oldest first, optionally only message ``types``, tool calls
         that mention ``mentions``, and rows after ``after = (creation_date, id)`` (compared as
-        that pair, on the ``(path, creation_date, id)`` index). Raises StoreError."""
-        sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE path = ?"
+        that pair, on the ``(path, creation_date, id)`` index); ``limit`` and ``message_bytes`` as
+        ``Store.session_rows`` (the total and last date in the same statement, a CTE on the same
+        filters). Raises StoreError."""
+        where = "path = ?"
         params: list[Any] = [path]
         if types:
-            sql += f" AND json_extract(message, '$.type') IN ({', '.join('?' for _ in types)})"
+            where += f" AND json_extract(message, '$.type') IN ({', '.join('?' for _ in types)})"
             params.extend(types)
         if mentions:
-            sql += " AND (json_extract(message, '$.type') <> 'tool_call' OR instr(message, ?) > 0)"
+            where += " AND (json_extract(message, '$.type') <> 'tool_call' OR instr(message, ?) > 0)"
             params.append(mentions)
         if after is not None:
-            sql += " AND (creation_date > ? OR (creation_date = ? AND id > ?))"
+            where += " AND (creation_date > ? OR (creation_date = ? AND id > ?))"
             params.extend((after[0], after[0], after[1]))
-        sql += " ORDER BY creation_date, rowid"
-        return unique_rows(self._session_row(r) for r in self._run(sql, params))
+        if limit is None and message_bytes is None:
+            sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE {where} ORDER BY creation_date, rowid"
+            return unique_rows(self._session_row(r) for r in self._run(sql, params))
+        cols = [c if c != "message_embedding" or message_bytes is None else "NULL" for c in SESSION_COLUMNS]
+        if message_bytes is not None:
+            cols[SESSION_COLUMNS.index("message")] = "NULL"
+            cols += msql.bounded_message_sql(msql.SqliteDialect(), message_bytes)
+        if limit is None:
+            sql = f"SELECT {', '.join(cols)} FROM sessions WHERE {where} ORDER BY creation_date, rowid"
+            return unique_rows(self._session_row(r) for r in self._run(sql, params))
+        count = f"SELECT COUNT(DISTINCT id) AS total, MAX(creation_date) AS last FROM sessions WHERE {where}"
+        if limit <= 0:  # the count alone
+            total, last = self._run(count, params)[0]
+            return SessionRowsPage([], int(total or 0), str(last or ""))
+        sql = (
+            f"WITH n AS ({count}) SELECT n.total, n.last, {', '.join(cols)} FROM n, sessions "
+            f"WHERE {where} ORDER BY creation_date, sessions.rowid LIMIT {int(limit)}"
+        )
+        got = self._run(sql, params + params)
+        total, last = (got[0][0], got[0][1]) if got else (0, "")
+        return SessionRowsPage(unique_rows(self._session_row(r[2:]) for r in got), int(total or 0), str(last or ""))
 
     @staticmethod
     def _session_row(r: Sequence[Any]) -> SessionRow:
         data = dict(zip(SESSION_COLUMNS, r))
+        extra = r[len(SESSION_COLUMNS) :]  # bounded: the message text or NULL, its bytes, the cut fields
+        if extra:
+            data["message"] = extra[0]
         try:
             message = json.loads(data["message"]) if data["message"] else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             message = {}
+        if extra and extra[0] is None and extra[1] is not None:  # longer than the bound: its cut fields
+            try:
+                fields = json.loads(extra[2]) if extra[2] else {}
+            except (ValueError, RecursionError):
+                fields = {}
+            message = msql.cut_message(extra[1], fields if isinstance(fields, dict) else {})
         data["message"] = message if isinstance(message, dict) else {}
         emb = data.pop("message_embedding")
         return SessionRow(**data, message_embedding=json.loads(emb) if emb else None)
@@ -425,15 +508,17 @@ class EmbeddedStore(Store):
         return list(latest.values())
 
     def skill_rows(
-        self, name: str | None = None, author: str | None = None, scope: str | None = None
+        self, name: str | None = None, author: str | None = None, scope: str | None = None, *, bodies: bool = True
     ) -> list[SkillRow]:
-        """Every matching skills row, by name, author, version, created_at, id. Raises StoreError."""
+        """Every matching skills row, by name, author, version, created_at, id; ``bodies=False``:
+        ``body`` is ``""``, not read (``Store.skill_rows``). Raises StoreError."""
         where, params = [], []
         for column, value in (("name", name), ("author", author), ("scope", scope)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        sql = f"SELECT {', '.join(SKILL_COLUMNS)} FROM skills"
+        cols = [c if bodies or c != "body" else "'' AS body" for c in SKILL_COLUMNS]
+        sql = f"SELECT {', '.join(cols)} FROM skills"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY name, author, version, created_at, id"
@@ -614,7 +699,14 @@ class EmbeddedStore(Store):
             raise StoreError(f"embedded store write failed: {exc}") from exc
 
     def search(
-        self, query: str, limit: int = 10, user: str | None = None, project: str | None = None
+        self,
+        query: str,
+        limit: int = 10,
+        user: str | None = None,
+        project: str | None = None,
+        *,
+        agent: str | None = None,
+        since: str | None = None,
     ) -> list[SearchHit]:
         """The ``limit`` best matches for the words of ``query`` (``memory_sql.search_words``),
         best first, in one statement: session lines by FTS5 ``bm25`` (negated: higher is better;
@@ -622,15 +714,15 @@ class EmbeddedStore(Store):
         ``memory_sql.bm25``, when every word is shorter than 3 characters), plus current notes,
         summaries and team skills containing a word (``instr``), scored with ``memory_sql.bm25`` over the
         returned texts. ``user``/``project`` keep only rows of that author/project (sessions,
-        notes and skills). Hit text: ~200 characters around the first matching word.
-        Raises StoreError."""
+        notes and skills); ``agent``/``since`` as ``Store.search`` (with ``agent``, session lines
+        only). Hit text: ~200 characters around the first matching word. Raises StoreError."""
         words = msql.search_words(query)
-        if not words or limit <= 0:
+        if not words or limit <= 0 or not msql.storable(agent, since):  # such a filter matches nothing
             return []
         d = msql.SqliteDialect()
         ctes: list[str] = []
         parts: list[str] = []
-        filt = msql.author_project(d, user, project, "s.")
+        filt = msql.search_filters(d, user, project, "s.", agent=agent, since=since, date="s.creation_date")
         fts = self._fts_usable(tuple(words))
         if fts:
             ctes.append(
@@ -638,23 +730,54 @@ class EmbeddedStore(Store):
                 f"WHERE sessions_fts MATCH {d.lit(self._fts_match(words))})"
             )
             ctes.append(
-                "sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, m.score "
+                "sq_t AS (SELECT s.rowid AS rid, s.path, s.message, s.author, s.project, s.creation_date, m.score "
                 f"FROM sq_m m JOIN sessions s ON s.rowid = m.rid WHERE 1 = 1{filt} "
                 f"ORDER BY m.score DESC LIMIT {int(limit)})"
             )
         else:
             match = " OR ".join(d.contains("s.message", w) for w in words)
             ctes.append(
-                "sq_t AS (SELECT s.path, s.id, s.creation_date, s.message, s.author, s.project, 0.0 AS score "
+                "sq_t AS (SELECT s.rowid AS rid, s.path, s.message, s.author, s.project, s.creation_date, 0.0 AS score "
                 f"FROM sessions s WHERE ({match}){filt} ORDER BY s.creation_date DESC "
                 f"LIMIT {msql.SEARCH_CANDIDATES})"
             )
+        # ``line`` holds the rowid here: the line numbers are counted for the returned hits only
+        # (``_line_numbers``), not for each of up to SEARCH_CANDIDATES candidates.
         parts.append(
-            "SELECT 'line' AS kind, t.path AS path, t.message AS text, 1 + (SELECT COUNT(*) FROM sessions x "
-            "WHERE x.path = t.path AND (x.creation_date, x.id) < (t.creation_date, t.id)) AS line, "
+            f"SELECT 'line' AS kind, t.path AS path, {self._hit_text(d, words[0])} AS text, t.rid AS line, "
             "t.author AS author, t.project AS project, t.creation_date AS date, "
             "t.score AS score, 'session' AS hit, '' AS note FROM sq_t t"
         )
-        msql.doc_search_parts(d, words, user, project, ctes, parts)
+        msql.doc_search_parts(d, words, user, project, ctes, parts, agent=agent, since=since)
         rows = self._run(msql.statement(ctes, parts), d.params)
-        return msql.hits(rows, words, limit, rank_here="docs" if fts else "all")
+        return self._line_numbers(msql.hits(rows, words, limit, rank_here="docs" if fts else "all"))
+
+    @staticmethod
+    def _hit_text(d: msql.SqliteDialect, word: str) -> str:
+        """SQL for a hit's text: ``t.message`` when at most ``HIT_TEXT_CHARS`` characters, else
+        that many characters from a little before ``word``'s first occurrence (or the start)."""
+        cap = msql.HIT_TEXT_CHARS
+        at = f"instr(t.message, {d.lit(word)})"
+        return (
+            f"CASE WHEN length(t.message) <= {cap} THEN t.message "
+            f"ELSE substr(t.message, max(1, {at} - {cap // 4}), {cap}) END"
+        )
+
+    def _line_numbers(self, hits: list[SearchHit]) -> list[SearchHit]:
+        """``hits`` with each session line's ``line`` (a rowid, from ``search``) replaced by its
+        1-based line in its session (by ``creation_date``, then ``id``), in one statement over the
+        ``sessions_path_order`` index: one count per returned hit. Raises StoreError."""
+        from ..records import replace
+
+        rowids = sorted({h.line for h in hits if h.extra.get("kind") == "session"})
+        if not rowids:
+            return hits
+        marks = ", ".join("(?)" for _ in rowids)
+        found = self._run(
+            f"WITH r(rid) AS (VALUES {marks}) SELECT r.rid, 1 + (SELECT COUNT(*) FROM sessions x "
+            "WHERE x.path = s.path AND (x.creation_date < s.creation_date "
+            "OR (x.creation_date = s.creation_date AND x.id < s.id))) FROM r JOIN sessions s ON s.rowid = r.rid",
+            rowids,
+        )
+        line = {int(rid): int(n) for rid, n in found}
+        return [replace(h, line=line.get(h.line, 0)) if h.extra.get("kind") == "session" else h for h in hits]

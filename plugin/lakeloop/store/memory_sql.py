@@ -92,6 +92,10 @@ HIDDEN_NOTE_PATHS = (
 )
 #: ``search``: most candidate rows ranked in Python (newest first) when the store has no BM25.
 SEARCH_CANDIDATES = 2000
+#: ``search`` on the embedded store: most characters of one session line returned with a hit (a
+#: window starting a little before the first word's first case-sensitive occurrence, else at the
+#: start), so 50 hits on lines of megabytes never hold gigabytes.
+HIT_TEXT_CHARS = 262_144
 SEARCH_WORDS = 16
 SNIPPET_CHARS = 200
 BM25_K1, BM25_B = 1.2, 0.75
@@ -670,14 +674,90 @@ def author_project(d: SqliteDialect, user: str | None, project: str | None, alia
     return "".join(f" AND {alias}{col} = {d.lit(val)}" for col, val in (("author", user), ("project", project)) if val)
 
 
+def search_filters(
+    d: SqliteDialect,
+    user: str | None,
+    project: str | None,
+    alias: str = "",
+    *,
+    agent: str | None = None,
+    since: str | None = None,
+    date: str = "creation_date",
+) -> str:
+    """``author_project`` plus `` AND <alias>agent = ..`` (sessions rows: only they have a
+    meaningful agent) and `` AND <date> >= ..`` (``date``: the SQL of the row's ISO-8601 UTC date)
+    for the given ones ('' for none)."""
+    filt = author_project(d, user, project, alias)
+    if agent:
+        filt += f" AND {alias}agent = {d.lit(agent)}"
+    if since:
+        filt += f" AND {date} >= {d.lit(since)}"
+    return filt
+
+
+#: Key of a cut message (``Store.session_rows(message_bytes=...)``): its stored JSON text's length in bytes.
+CUT_KEY = "lakeloop_cut_bytes"
+#: The top-level fields a cut message keeps, each cut to ``message_bytes`` characters (an object
+#: or array as its JSON text, cut): what a reader needs to show the event.
+CUT_FIELDS = ("type", "session_id", "hook_event_name", "tool_name", "content", "tool_input", "tool_response")
+
+
+def bounded_message_sql(d: SqliteDialect, message_bytes: int, col: str = "message") -> list[str]:
+    """The SQL columns read instead of ``message`` (column ``col``) when messages are bounded: the JSON text itself
+    when it is at most ``message_bytes`` bytes long (else NULL), its length in bytes, then, only
+    for a longer message, its ``CUT_FIELDS`` each cut to ``message_bytes`` characters in SQL (so a
+    20 MB tool output is never sent to, nor decoded by, Python): on SQLite one column, a JSON object
+    text built from ONE parse of the message (``json_each``; NULL when the text is not JSON), on
+    PostgreSQL one column per field (``->>`` on JSONB)."""
+    n = max(0, int(message_bytes))
+    if d.name == "pg":
+        size = f"octet_length(CAST({col} AS TEXT))"
+        fields = [f"CASE WHEN {size} > {n} THEN left({col}->>'{key}', {n}) END" for key in CUT_FIELDS]
+    else:
+        size = f"length(CAST({col} AS BLOB))"
+        keys = ", ".join(f"'{key}'" for key in CUT_FIELDS)
+        fields = [
+            f"CASE WHEN {size} > {n} AND json_valid({col}) THEN (SELECT json_group_object(key, "
+            f"substr(value, 1, {n})) FROM json_each({col}) WHERE key IN ({keys})) END"
+        ]
+    return [f"CASE WHEN {size} <= {n} THEN {col} END", size, *fields]
+
+
+def cut_message(size: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """The message of a row whose JSON text was too long to read: the ``CUT_FIELDS`` of ``fields``
+    that are present (as text) and ``CUT_KEY``: ``size`` (bytes, an int; 0 when not a number)."""
+    try:
+        length = int(size or 0)
+    except (TypeError, ValueError):
+        length = 0
+    out: dict[str, Any] = {
+        k: v if isinstance(v, str) else str(v) for k, v in fields.items() if k in CUT_FIELDS and v is not None
+    }
+    out[CUT_KEY] = length
+    return out
+
+
 def doc_search_parts(
-    d: SqliteDialect, words: Sequence[str], user: str | None, project: str | None, ctes: list[str], parts: list[str]
+    d: SqliteDialect,
+    words: Sequence[str],
+    user: str | None,
+    project: str | None,
+    ctes: list[str],
+    parts: list[str],
+    *,
+    agent: str | None = None,
+    since: str | None = None,
 ) -> None:
     """The memory-table and skills parts of ``search``: current rows whose text contains any word
-    (``d.contains``), with author/project filters; ``hit`` column carries ``summary`` (a row under
-    ``SUMMARIES_DIR``), ``note`` or ``skill``."""
+    (``d.contains``), with author/project filters and ``since`` (a note's or summary's latest date, a
+    skill version's ``created_at``); ``hit`` column carries ``summary`` (a row under
+    ``SUMMARIES_DIR``), ``note`` or ``skill``. With ``agent`` there are none (notes, summaries and
+    skills belong to no agent)."""
+    if agent:
+        return
     t = d.t
-    filt = author_project(d, user, project)
+    filt = search_filters(d, user, project, since=since, date="date")
+    skill_filt = search_filters(d, user, project, since=since, date="created_at")
     ctes.append(
         f"sq_mem AS (SELECT path, summary, author, project, "
         f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
@@ -696,7 +776,7 @@ def doc_search_parts(
     match = " OR ".join(d.contains("body", w) for w in words)
     parts.append(
         _select(d, DOC, skill_path_sql(), "body", author="author", project="project", date="created_at", hit="'skill'")
-        + f" FROM sq_sk WHERE rn = 1 AND ({match}){filt}"
+        + f" FROM sq_sk WHERE rn = 1 AND ({match}){skill_filt}"
     )
 
 
@@ -730,16 +810,25 @@ def note_values(row: NoteRow, plugin_version: str) -> dict[str, Any]:
 
 
 def pg_search(
-    d: PgDialect, words: Sequence[str], limit: int, user: str | None, project: str | None, bm25_operator: bool
+    d: PgDialect,
+    words: Sequence[str],
+    limit: int,
+    user: str | None,
+    project: str | None,
+    bm25_operator: bool,
+    *,
+    agent: str | None = None,
+    since: str | None = None,
 ) -> str:
     """Deeplake's ``search`` statement. ``bm25_operator``: rank with the service's ``<#>``
     (BM25; higher is better) on ``CAST(message AS TEXT)``, ``memory.summary`` and ``skills.body``,
     the ``limit`` best of each (notes and summaries together); else the newest ``SEARCH_CANDIDATES``
     session rows and the current notes, summaries and skills that contain a word (``ILIKE``), to be
     ranked in Python. Session lines carry
-    their line number (``dense_rank`` within their file)."""
+    their line number (``dense_rank`` within their file). ``agent``/``since``: as
+    ``Store.search`` (``search_filters``; with ``agent``, session lines only)."""
     t = d.t
-    filt = author_project(d, user, project, "s.")
+    filt = search_filters(d, user, project, "s.", agent=agent, since=since, date="s.creation_date")
     text = d.message("s.message")
     ctes: list[str] = []
     parts: list[str] = []
@@ -776,10 +865,11 @@ def pg_search(
             _select(d, LINE, "path", "text", "ln", "author", "project", "creation_date", d.zero, "'session'")
             + " FROM sq_t"
         )
-    if not bm25_operator:
-        doc_search_parts(d, words, user, project, ctes, parts)
+    if not bm25_operator or agent:
+        doc_search_parts(d, words, user, project, ctes, parts, agent=agent, since=since)
         return statement(ctes, parts)
-    dfilt = author_project(d, user, project)
+    dfilt = search_filters(d, user, project, since=since, date="date")
+    skill_filt = search_filters(d, user, project, since=since, date="created_at")
     ctes.append(
         f"sq_mem AS (SELECT path, summary, author, project, "
         f"CASE WHEN last_update_date <> '' THEN last_update_date ELSE creation_date END AS date, "
@@ -819,7 +909,7 @@ def pg_search(
             score="score",
             hit="'skill'",
         )
-        + f" FROM sq_sk WHERE rn = 1{dfilt} ORDER BY score DESC LIMIT {int(limit)})"
+        + f" FROM sq_sk WHERE rn = 1{skill_filt} ORDER BY score DESC LIMIT {int(limit)})"
     )
     return statement(ctes, parts)
 
@@ -873,20 +963,28 @@ def outcome_uses(rows: Iterable[Sequence[Any]], ref: str) -> list[OutcomeUse]:
     from .base import OutcomeUse
 
     prefix = outcome_prefix(ref)
+    if not clean_path(prefix[:-1]):  # then no path under it is clean
+        return []
+    # a clean path directly under the clean prefix: one component, no control character
+    file_name = re.compile(re.escape(prefix) + r"([^/\x00-\x1f\x7f]+)\.json")
+    # a skill's rows carry a handful of distinct descriptions: each is parsed once
+    parsed: dict[str, tuple[int | None, str] | None] = {}
     out = []
     for path, description, used_at, n in rows:
-        path, used_at = _str(path), _str(used_at)
-        name = path[len(prefix) :] if path.startswith(prefix) and clean_path(path) else ""
-        use = name[: -len(".json")] if name.endswith(".json") and "/" not in name else ""
-        found = OUTCOME_DESCRIPTION_RE.fullmatch(_str(description))
-        if not use or found is None:
+        named = file_name.fullmatch(_str(path))
+        description = _str(description)
+        if description not in parsed:
+            found = OUTCOME_DESCRIPTION_RE.fullmatch(description)
+            parsed[description] = None if found is None else (None if found[1] == "-" else int(found[1]), found[2])
+        kind = parsed[description]
+        if named is None or kind is None:
             continue
+        used_at = _str(used_at)
         try:  # Python 3.10's fromisoformat reads no trailing "Z"
             datetime.fromisoformat(used_at[:-1] + "+00:00" if used_at.endswith("Z") else used_at)
         except ValueError:
             continue
-        version = None if found[1] == "-" else int(found[1])
-        out.append(OutcomeUse(use, version, found[2], used_at, int(n or 0)))
+        out.append(OutcomeUse(named[1], kind[0], kind[1], used_at, int(n or 0)))
     return out
 
 
@@ -997,13 +1095,24 @@ def session_list_sql(d: SqliteDialect, q: SessionListQuery, materialized: str = 
         f"sl_p AS (SELECT path, MAX(creation_date) AS k FROM {source} "
         f"GROUP BY path ORDER BY k DESC, path DESC LIMIT {limit} OFFSET {offset})"
     )
+    if not where and d.name == "sqlite":
+        # unfiltered on SQLite: a skip scan of that index, two seeks per session (each next path,
+        # then its latest row) instead of reading one entry per event (100,000 events: 22 -> 2 ms)
+        page = (
+            f"sl_d(path) AS (SELECT MIN(path) FROM {t} UNION ALL "
+            f"SELECT (SELECT MIN(path) FROM {t} WHERE path > sl_d.path) FROM sl_d WHERE sl_d.path IS NOT NULL), "
+            f"sl_p AS (SELECT path, (SELECT MAX(creation_date) FROM {t} x WHERE x.path = sl_d.path) AS k "
+            f"FROM sl_d WHERE path IS NOT NULL ORDER BY k DESC, path DESC LIMIT {limit} OFFSET {offset})"
+        )
+        d.recursive = True
     rows = (
         f"sl_r AS {materialized}(SELECT s.path, p.k, {d.json_text('s.message', 'type')} AS type, "
         f"{d.json_text('s.message', 'session_id')} AS sid, s.id, s.creation_date AS cd, s.author, s.agent, "
         f"s.project FROM {t} s JOIN sl_p p ON p.path = s.path)"
     )
     return (
-        f"WITH {page}, {rows} SELECT path, k, type, COUNT(DISTINCT id) AS n, MIN(cd) AS first, MAX(cd) AS last, "
+        f"WITH {'RECURSIVE ' if d.recursive else ''}{page}, {rows} SELECT path, k, type, COUNT(DISTINCT id) AS n, "
+        "MIN(cd) AS first, MAX(cd) AS last, "
         "MIN(sid) AS session_id, MIN(author) AS author, MIN(agent) AS agent, MIN(project) AS project "
         "FROM sl_r GROUP BY path, k, type"
     )

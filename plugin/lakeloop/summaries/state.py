@@ -264,12 +264,20 @@ class State:
 
     def day_stats(self, now: float) -> dict[str, int]:
         """``{"today": runs, "chars_sent": characters, "failed": runs that failed}`` of ``now``'s
-        UTC day."""
-        today, sent, failed = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(chars_sent), 0), COALESCE(SUM(1 - ok), 0) FROM summary_runs WHERE day = ?",
-            (utc_day(now),),
-        ).fetchone()
-        return {"today": int(today), "chars_sent": int(sent), "failed": int(failed)}
+        UTC day (``day_stats``)."""
+        return day_stats(self.conn, now)
+
+
+def day_stats(conn: sqlite3.Connection, now: float) -> dict[str, int]:
+    """``{"today": runs, "chars_sent": characters, "failed": runs that failed}`` of ``now``'s UTC
+    day (epoch seconds), read from the ``summary_runs`` table through ``conn`` (the jobs database;
+    a read-only connection is enough). Raises sqlite3.Error (e.g. no such table in a database
+    that never ran a summary job)."""
+    today, sent, failed = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(chars_sent), 0), COALESCE(SUM(1 - ok), 0) FROM summary_runs WHERE day = ?",
+        (utc_day(now),),
+    ).fetchone()
+    return {"today": int(today), "chars_sent": int(sent), "failed": int(failed)}
 
 
 def _on_existing_state(call: Callable[[State], T], absent: T) -> T:

@@ -9,6 +9,7 @@ Routes (name: path):
 * ``overview``: ``/`` (``pages.overview``)
 * ``sessions``: ``/sessions``; ``session``: ``/sessions/view?path=…`` (``pages.sessions``)
 * ``skills``: ``/skills``; ``skill``: ``/skills/{ref}`` (``pages.skills``)
+* ``jobs``: ``/jobs?state=…`` (``pages.jobs``)
 * ``proposals``: ``/proposals``; ``proposal_confirm``, ``proposal_accept``, ``proposal_reject``
   (``pages.proposals``)
 * ``favicon``: ``/favicon.ico``; ``static``: ``/static/…`` (``ui/static``)
@@ -61,7 +62,7 @@ def create_app(state: UiState, runner: StoreRunner | None = None, debug_routes: 
     """The application for ``state`` (port and secrets), reading the store through ``runner``
     (default: a new ``StoreRunner``). ``debug_routes`` adds ``/_debug/boom`` (GET, raises) and
     ``/_debug/form`` (POST, answers "form accepted") for the tests of the error page and the POST rules."""
-    from .pages import overview, proposals, sessions, skills
+    from .pages import jobs, overview, proposals, sessions, skills
 
     routes: list[Any] = [
         Route("/", overview.page, name="overview"),
@@ -69,6 +70,7 @@ def create_app(state: UiState, runner: StoreRunner | None = None, debug_routes: 
         Route("/sessions/view", sessions.view, name="session"),
         Route("/skills", skills.list_page, name="skills"),
         Route("/skills/{ref}", skills.skill_page, name="skill"),
+        Route("/jobs", jobs.page, name="jobs"),
         Route("/proposals", proposals.page, name="proposals"),
         Route("/proposals/confirm", proposals.confirm, name="proposal_confirm"),
         Route("/proposals/accept", proposals.accept, methods=["POST"], name="proposal_accept"),

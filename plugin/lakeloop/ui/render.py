@@ -26,16 +26,38 @@ NAV: tuple[tuple[str, str], ...] = (
 )
 
 
-def local_time(value: str | None) -> str:
+def visible(value: Any) -> str:
+    """Stored text for a template: ``textsafe.escape`` of ``value`` (control and bidi characters
+    shown as escapes), ``""`` for None, any other value as its ``str`` (then escaped; a value
+    that cannot be printed, such as an int of more than 4,300 digits or a structure nested too
+    deep, as ``(<type name>)``). Always a plain ``str`` (never a ``Markup``). Never raises."""
+    from ..textsafe import escape
+
+    if value is None:
+        return ""
+    if type(value) is not str:
+        try:
+            value = str.__str__(value) if isinstance(value, str) else str(value)
+        except (ValueError, TypeError, RecursionError):
+            return f"({type(value).__name__})"
+        if type(value) is not str:  # a __str__ that answered a str subclass
+            value = "".join(value)
+    return escape(value)
+
+
+def local_time(value: Any) -> str:
     """An ISO-8601 UTC text (``identity.utc_now``'s format) as local ``YYYY-MM-DD HH:MM``; the
-    text itself when it does not parse; "" for None."""
+    text itself (as ``visible``, escaped) when it does not parse or is out of range in local time;
+    "" for None or ``""``. Never raises."""
     if not value:
         return ""
+    if not isinstance(value, str):
+        return visible(value)
     try:
         when = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+        return when.astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError):  # not a time; or 0001-01-01 / 9999-12-31 moved out of range
+        return visible(value)
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,14 +66,12 @@ def environment() -> Any:
     ``StrictUndefined``, filters ``visible`` and ``local_time``."""
     import jinja2
 
-    from ..textsafe import escape
-
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["visible"] = escape
+    env.filters["visible"] = visible
     env.filters["local_time"] = local_time
     return env
 

@@ -156,12 +156,13 @@ async def _plain(send: Send, status: int, text: str, extra: tuple[tuple[str, str
 
 
 def _signed_in_page(target: str) -> bytes:
-    """The 200 page of a right token: refresh to ``target`` (a path and query we built, escaped)."""
+    """The 200 page of a right token: refresh to ``target`` (a path and query we built, escaped),
+    sending no ``Referer`` (the sign-in URL holds the token)."""
     from html import escape
 
     url = escape(target, quote=True)
     return (
-        '<!doctype html><html><head><meta charset="utf-8">'
+        '<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
         f'<meta http-equiv="refresh" content="0; url={url}"><title>lakeloop ui</title></head>'
         f'<body><p>Signed in. <a href="{url}">Continue</a></p></body></html>'
     ).encode()

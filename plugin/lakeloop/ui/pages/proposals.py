@@ -8,8 +8,13 @@
   form (fields ``ref``, ``id``, ``csrf``) with a Confirm button; 404 for an unknown proposal or action.
 * POST ``/proposals/accept`` and ``/proposals/reject``: the same code path as ``lakeloop skills
   accept|reject`` (``cli.skills_review.accept_item`` / ``reject_item``), then the store cache is
-  cleared and the result page shows the published ref and version, or the refusal (409) / store
-  failure (503). The CSRF value, Origin and body size are checked before (``security.Guard``).
+  cleared and the result page shows the published ref and version, or the refusal (409, any
+  ``LakeloopError`` or ``ValueError`` that is not a store failure) / store failure (503). The CSRF
+  value, Origin and body size are checked before (``security.Guard``).
+
+Sections: both GET pages have ONE store section (``list_proposals``: one statement, cached under
+one key, shared by the list and the confirmation). What is shown is bounded (``bounded``,
+``PREVIEW_CHARS``): a proposal of megabytes renders in milliseconds and says what it left out.
 
 Every stored text reaches the page only through the templates' autoescaping (``visible`` filter).
 """
@@ -21,15 +26,58 @@ from urllib.parse import parse_qsl
 
 #: The actions a confirmation or a POST may name.
 ACTIONS = ("accept", "reject")
+#: Characters of a proposal's bodies (current + proposed) previewed in full (guard run, whole diff);
+#: a larger one gets ``review.bounded_preview`` (the guard runs on accept, not on every listing).
+PREVIEW_CHARS = 100_000
+#: Lines and characters shown of one diff (then how much was left out).
+DIFF_LINES = 1500
+DIFF_CHARS = 60_000
+#: Characters shown of one stored text (reason, description, a step, a session path, a finding).
+TEXT_CHARS = 2000
+#: Entries shown of one list (evidence sessions, steps, findings).
+LIST_ITEMS = 50
 
 
 def _items(store: Any) -> list[dict[str, Any]]:
-    """``proposal_item`` dicts of every proposal, previewed for the configured user."""
+    """``proposal_item`` dicts of every proposal, previewed for the configured user, bounded for the
+    page (``bounded``)."""
     from ... import config
     from ...cli.skills_review import proposal_item
     from ...skillopt.review import list_proposals
 
-    return [proposal_item(view) for view in list_proposals(store, None, config.user_name())]
+    views = list_proposals(store, None, config.user_name(), limit=PREVIEW_CHARS)
+    return [bounded(proposal_item(view)) for view in views]
+
+
+def _cut(text: str, limit: int = TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def bounded(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` (a ``proposal_item`` dict) with what the page shows bounded: ``diff`` cut to
+    ``DIFF_LINES`` lines and ``DIFF_CHARS`` characters, with ``diff_omitted`` (``""``, or e.g.
+    ``"98,500 more lines (3,100,000 characters) not shown"``); every stored text to ``TEXT_CHARS``
+    characters and every list to ``LIST_ITEMS`` entries (evidence ``occurrences`` keeps the true count).
+    A new dict; ``item`` is not changed."""
+    out = dict(item)
+    diff = item["diff"] or ""
+    lines = diff.splitlines(keepends=True)
+    shown = "".join(lines[:DIFF_LINES])[:DIFF_CHARS]
+    out["diff"], out["diff_omitted"] = shown, ""
+    if len(shown) < len(diff):
+        more_lines = len(lines) - shown.count("\n")
+        out["diff_omitted"] = f"{more_lines:,} more lines ({len(diff) - len(shown):,} characters) not shown"
+    for key in ("reason", "description", "problem", "proposed_by", "session", "name"):
+        if isinstance(item.get(key), str):
+            out[key] = _cut(item[key])
+    for key in ("checks", "held_by"):
+        out[key] = [_cut(str(x)) for x in item.get(key) or []][:LIST_ITEMS]
+    if "evidence" in item:
+        evidence = dict(item["evidence"])
+        evidence["sessions"] = [_cut(str(x)) for x in evidence["sessions"][:LIST_ITEMS]]
+        evidence["steps"] = [_cut(str(x)) for x in evidence["steps"][:LIST_ITEMS]]
+        out["evidence"] = evidence
+    return out
 
 
 async def _listing(request: Any) -> tuple[list[dict[str, Any]], str | None]:
@@ -112,9 +160,11 @@ async def reject(request: Any) -> Any:
 async def act(request: Any, action: str) -> Any:
     """POST of ``action`` (``accept`` or ``reject``; form fields ``ref``, ``id``): runs
     ``accept_item`` / ``reject_item`` on the store thread, clears the cache, renders the result
-    (200), the refusal (409, ``RequestRefused`` such as an unknown proposal) or the store failure (503)."""
+    (200), the refusal (409: ``RequestRefused`` such as ``ReviewError``: unknown proposal, edits that
+    no longer apply, a draft whose skill exists; or any other ``LakeloopError`` or ``ValueError`` the
+    accept raises, such as skillify's ``DraftError``) or the store failure (503, ``StoreError``)."""
     from ...cli.skills_review import accept_item, reject_item
-    from ...errors import RequestRefused, StoreError
+    from ...errors import LakeloopError, RequestRefused, StoreError
     from ...textsafe import escape_line
 
     fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
@@ -122,12 +172,14 @@ async def act(request: Any, action: str) -> Any:
     fn = accept_item if action == "accept" else reject_item
     runner = request.app.state.runner
     try:
-        # A fresh key: a write is never answered from the cache.
-        outcome = await runner.call(object(), lambda store: fn(store, ref, pid))
+        # A writable store for this one call (pages read a read-only one); the cache is cleared after.
+        outcome = await runner.write(lambda store: fn(store, ref, pid))
     except RequestRefused as exc:
         return _done(request, None, escape_line(str(exc)), 409)
     except StoreError as exc:
         return _done(request, None, escape_line(str(exc)), 503)
+    except (LakeloopError, ValueError) as exc:  # e.g. skillify's DraftError: refused, not a crash
+        return _done(request, None, escape_line(f"cannot {action} proposal {pid[:64]!r} of {ref[:120]!r}: {exc}"), 409)
     finally:
         runner.clear()
     outcome["action"] = action

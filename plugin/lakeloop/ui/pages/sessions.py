@@ -3,11 +3,14 @@
 List: one page of ``Store.session_list`` (filters ``user``, ``agent``, ``project``, ``since``,
 paged by ``page``) and ONE memory query for those sessions' summaries (their first sentence).
 With ``q``, the list is replaced by the hits of ``Store.search`` (the BM25 search of
-``lakeloop search``), one query. Session page: ``Store.session_rows`` (one query) and its summary
-(one memory query), shown as a timeline: prompts, tool calls collapsed in ``<details>`` (input and
+``lakeloop search``, with the same four filters; an agent filter keeps session lines only, and the
+page says so), one query. Session page: ``Store.session_rows`` (one query: the oldest
+``MAX_EVENTS`` rows and the session's count; a message longer than ``MESSAGE_BYTES`` is cut in
+SQL and marked ``(N bytes, cut)``) and its summary (one memory query, shown up to
+``SUMMARY_CHARS``), shown as a timeline: prompts, tool calls collapsed in ``<details>`` (input and
 output cut to ``TEXT_CHARS``), answers. A ``path`` that is not a session path, or a session with no
 rows, answers the 404 page. Every stored text reaches the template as plain text (escaped there,
-by the autoescaping environment of ``render``).
+by the autoescaping environment of ``render``); a stored value of any JSON type or depth renders.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ SEARCH_LIMIT = 50
 TEXT_CHARS = 4000
 #: Events shown of one session (the oldest first); a longer session says how many were left out.
 MAX_EVENTS = 2000
+#: A stored message longer than this (bytes of its JSON text) is not read whole for the session
+#: page: the store cuts its fields in SQL (``Store.session_rows(message_bytes=...)``).
+MESSAGE_BYTES = 16_384
+#: Characters shown of a session's summary.
+SUMMARY_CHARS = 20_000
+#: A search hit's stored session line longer than this (characters) is not JSON-decoded.
+HIT_DECODE_CHARS = 262_144
 #: A session row path: ``/sessions/<user>/<file>.jsonl``, one safe component each (``identity.session_path``).
 SESSION_PATH = re.compile(r"/sessions/[A-Za-z0-9._@+-]{1,200}/[A-Za-z0-9._@+-]{1,400}\.jsonl")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -77,7 +87,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        if value[:1] not in '{["':
+        if value[:1] not in '{["' or len(value) > MESSAGE_BYTES:
             return value
         try:
             value = json.loads(value)
@@ -88,21 +98,45 @@ def _text(value: Any) -> str:
     try:
         return json.dumps(value, indent=2, ensure_ascii=False)
     except (ValueError, TypeError, RecursionError):
+        pass
+    try:
         return str(value)
+    except (ValueError, TypeError, RecursionError):  # nested too deep, or an int too long to print
+        return f"({type(value).__name__}, not shown)"
+
+
+def _plain(value: Any) -> str:
+    """A stored value as text without decoding JSON text: a ``str`` as it is, ``""`` for None,
+    anything else as ``_text`` shows it."""
+    return value if isinstance(value, str) else _text(value)
 
 
 def event(row: Any) -> dict[str, Any]:
     """One timeline entry of a ``SessionRow``: ``{kind: prompt|tool|answer|other, when, tool,
-    text, input, output}`` (stored text, cut to ``TEXT_CHARS``; not escaped)."""
+    text, input, output, cut}`` (stored text, cut to ``TEXT_CHARS``; not escaped; ``cut``: ``""``, or
+    ``(N bytes, cut)`` when the store cut the message, ``memory_sql.CUT_KEY``)."""
+    from ...store.memory_sql import CUT_KEY
+
     message = row.message if isinstance(row.message, dict) else {}
-    kind = {"user_message": "prompt", "assistant_message": "answer", "tool_call": "tool"}.get(row.type, "other")
-    out = {"kind": kind, "when": row.creation_date, "tool": "", "text": "", "input": "", "output": ""}
+    kind = {"user_message": "prompt", "assistant_message": "answer", "tool_call": "tool"}.get(
+        _plain(message.get("type")), "other"
+    )
+    size = message.get(CUT_KEY)
+    out = {
+        "kind": kind,
+        "when": _plain(row.creation_date),
+        "tool": "",
+        "text": "",
+        "input": "",
+        "output": "",
+        "cut": f"({size:,} bytes, cut)" if type(size) is int else "",
+    }
     if kind == "tool":
-        out["tool"] = str(message.get("tool_name") or "tool")
+        out["tool"] = cut(_plain(message.get("tool_name")) or "tool", 200)
         out["input"] = cut(_text(message.get("tool_input")))
         out["output"] = cut(_text(message.get("tool_response")))
     elif kind == "other":
-        out["tool"] = str(message.get("hook_event_name") or row.type or "event")
+        out["tool"] = cut(_plain(message.get("hook_event_name")) or _plain(message.get("type")) or "event", 200)
         out["text"] = cut(_text(message))
     else:
         out["text"] = cut(_text(message.get("content")))
@@ -146,14 +180,13 @@ def _hit(hit: Any, words: list[str]) -> dict[str, Any]:
 
     kind = str(hit.extra.get("kind", ""))
     source = hit.extra.get("source", hit.text)
-    text = str(source)
-    if kind == "session":
+    text = _text(source) if not isinstance(source, str) else source
+    if kind == "session" and len(text) <= HIT_DECODE_CHARS:  # a longer line is shown as stored
         try:
-            message = json.loads(source)
+            message = json.loads(text)
+            text = session_text(message, words) if isinstance(message, dict) else text
         except (TypeError, ValueError, RecursionError):
-            message = None
-        if isinstance(message, dict):
-            text = session_text(message, words)
+            pass
     return {
         "kind": kind or "document",
         "path": hit.path,
@@ -163,6 +196,18 @@ def _hit(hit: Any, words: list[str]) -> dict[str, Any]:
         "date": hit.date,
         "text": cut(snippet(text, words), 400),
     }
+
+
+def _search_notes(form: dict[str, str], agent: str | None, since: str | None) -> list[str]:
+    """What the search's filters mean, one line each (not escaped): an agent filter keeps only
+    session lines (notes, summaries and skills belong to no agent); a ``since`` that is not a
+    bound is ignored."""
+    notes = []
+    if agent:
+        notes.append("The agent filter keeps session lines only: notes, summaries and skills have no agent.")
+    if form["since"] and since is None:
+        notes.append("The since filter is ignored: use today, week or YYYY-MM-DD.")
+    return notes
 
 
 async def page(request: Any) -> Any:
@@ -179,16 +224,25 @@ async def page(request: Any) -> Any:
         number = min(MAX_PAGE, max(1, int(params.get("page", "1"))))
     except ValueError:
         number = 1
-    context: dict[str, Any] = {"title": "Sessions", "form": form, "error": None, "sessions": [], "hits": None}
+    context: dict[str, Any] = {
+        "title": "Sessions",
+        "form": form,
+        "error": None,
+        "sessions": [],
+        "hits": None,
+        "notes": [],
+    }
     if form["q"]:
         query, user, project = form["q"], form["user"] or None, form["project"] or None
+        agent, since = form["agent"] or None, since_bound(form["since"])
         hits, context["error"] = await _call(
             request,
-            ("sessions.search", query, user, project),
-            lambda store: store.search(query, limit=SEARCH_LIMIT, user=user, project=project),
+            ("sessions.search", query, user, project, agent, since),
+            lambda store: store.search(query, limit=SEARCH_LIMIT, user=user, project=project, agent=agent, since=since),
         )
         words = search_words(query)
         context["hits"] = [_hit(h, words) for h in hits or []]
+        context["notes"] = _search_notes(form, agent, since)
         return render(request, "sessions.html", context)
     listing = SessionListQuery(
         user=form["user"] or None,
@@ -234,17 +288,26 @@ async def view(request: Any) -> Any:
     path = request.query_params.get("path", "")
     if SESSION_PATH.fullmatch(path) is None or ".." in path:
         raise HTTPException(404)
-    rows, error = await _call(request, ("session.rows", path), lambda store: store.session_rows(path))
+    rows, error = await _call(
+        request,
+        ("session.rows", path),
+        lambda store: store.session_rows(path, limit=MAX_EVENTS, message_bytes=MESSAGE_BYTES),
+    )
     if error is None and not rows:
         raise HTTPException(404)
     rows = rows or []
-    first = rows[0] if rows else None
+    total = max(len(rows), int(getattr(rows, "total", 0) or 0))
+    last = str(getattr(rows, "last", "") or (rows[-1].creation_date if rows else ""))
+    # the session's user and id: from its first row that names its session (another client's row may not)
+    first = next(
+        (r for r in rows if isinstance(r.message, dict) and r.message.get("session_id")), rows[0] if rows else None
+    )
     summary, summary_error = "", None
     if first is not None:
-        session_id = str(first.message.get("session_id", "")) if isinstance(first.message, dict) else ""
+        session_id = _plain(first.message.get("session_id")) if isinstance(first.message, dict) else ""
         where = path_for(first.author, session_id)
         texts, summary_error = await _call(request, ("session.summary", where), _summaries((where,)))
-        summary = (texts or {}).get(where, "")
+        summary = cut(_plain((texts or {}).get(where)), SUMMARY_CHARS)
     return render(
         request,
         "session.html",
@@ -258,9 +321,9 @@ async def view(request: Any) -> Any:
             "agent": first.agent if first else "",
             "project": first.project if first else "",
             "first": rows[0].creation_date if rows else "",
-            "length": length(rows[0].creation_date, rows[-1].creation_date) if rows else "",
-            "count": len(rows),
+            "length": length(rows[0].creation_date, last) if rows else "",
+            "count": total,
             "events": [event(r) for r in rows[:MAX_EVENTS]],
-            "left_out": max(0, len(rows) - MAX_EVENTS),
+            "left_out": max(0, total - min(len(rows), MAX_EVENTS)),
         },
     )

@@ -1,12 +1,15 @@
 """``/skills`` and ``/skills/{ref}``: the team skills and one skill's versions, diff and outcomes.
 
-* ``/skills`` (one store query, ``Store.skill_rows``): each team skill with its current version,
-  publisher, this machine's pin (``skillopt.pins``, a local file) and how many proposals wait.
+* ``/skills`` (one store query, ``Store.skill_rows(bodies=False)``: no body is read): each team
+  skill with its current version, publisher, this machine's pin (``skillopt.pins``, a local file)
+  and how many proposals wait.
 * ``/skills/{ref}`` (two store queries: the skill's rows, then its outcome rows): its versions
   (``cli.skills_history.history_items``), the unified diff of two versions (``?a=N&b=M``; default
-  the version before the current one against the current one), and per version the uses,
-  failures and failure rate with its 95 % interval (``cli.skills_stats.version_items``), as a
-  table and as the data of two charts (``chart_data``) drawn by ``static/charts.js``.
+  the version before the current one against the current one; ``bounded_diff``: a body over
+  ``DIFF_MAX_CHARS`` characters is not diffed, and at most ``DIFF_MAX_LINES`` diff lines are
+  shown, the page saying so), and per version the uses, failures and failure rate with its 95 %
+  interval (``cli.skills_stats.version_items``), as a table and as the data of two charts
+  (``chart_data``) drawn by ``static/charts.js``.
 
 A ref that is not a team skill, or a version the skill does not have, answers the 404 page. A
 store failure shows its one line in place of the section. Stored text reaches the templates as
@@ -15,12 +18,22 @@ it is: the templates escape it (autoescape and the ``visible`` filter), nothing 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import difflib
 from typing import Any
 
 #: Lines of context around each change in the diff.
 DIFF_CONTEXT = 3
+#: A body longer than this many characters is not diffed (the page says so): ``difflib`` on two
+#: such bodies can take seconds, and the page must answer in well under one.
+DIFF_MAX_CHARS = 200_000
+#: A body of more lines than this is not diffed either: ``difflib`` is worse than linear in the
+#: lines when many repeat (two shuffled 66,000-line bodies of 110 distinct lines took 20 s; at
+#: 5,000 lines the worst case measured was 0.2 s).
+DIFF_MAX_BODY_LINES = 5_000
+#: At most this many diff lines are shown; a line after them says how many were left out.
+DIFF_MAX_LINES = 3_000
 
 
 async def _call(request: Any, key: str, fn: Any) -> tuple[Any, str | None]:
@@ -68,12 +81,18 @@ def skill_list(rows: list[Any], pinned: dict[str, int]) -> list[dict[str, Any]]:
     return items
 
 
-def diff_lines(old: str, new: str, a: int, b: int) -> list[tuple[str, str]]:
+def diff_lines(old: str, new: str, a: int, b: int, limit: int | None = None) -> tuple[list[tuple[str, str]], int]:
     """The unified diff (``difflib``, ``DIFF_CONTEXT`` lines of context) of body ``old`` (version
-    ``a``) against ``new`` (version ``b``) as ``(class, line)`` pairs; class ``add`` (+), ``del``
-    (-), ``hunk`` (@@), ``file`` (---/+++) or ``same``. Empty when the bodies are equal."""
+    ``a``) against ``new`` (version ``b``): ``(lines, left_out)``, ``lines`` as ``(class, line)``
+    pairs, class ``add`` (+), ``del`` (-), ``hunk`` (@@), ``file`` (---/+++) or ``same``; at most
+    ``limit`` of them (all when None), ``left_out`` the number of diff lines after those. ``([],
+    0)`` when the bodies are equal. The caller bounds the bodies' size (``DIFF_MAX_CHARS``)."""
     out: list[tuple[str, str]] = []
+    left_out = 0
     for line in difflib.unified_diff(old.splitlines(), new.splitlines(), f"v{a}", f"v{b}", n=DIFF_CONTEXT, lineterm=""):
+        if limit is not None and len(out) >= limit:
+            left_out += 1
+            continue
         if len(out) < 2 and line.startswith(("---", "+++")):
             kind = "file"
         elif line.startswith("@@"):
@@ -81,7 +100,21 @@ def diff_lines(old: str, new: str, a: int, b: int) -> list[tuple[str, str]]:
         else:
             kind = {"+": "add", "-": "del"}.get(line[:1], "same")
         out.append((kind, line))
-    return out
+    return out, left_out
+
+
+def bounded_diff(old: str, new: str, a: int, b: int) -> dict[str, Any]:
+    """What the skill page shows of the diff of body ``old`` (version ``a``) against ``new``
+    (version ``b``): ``{lines: [(class, line)] (diff_lines, at most DIFF_MAX_LINES), left_out: int
+    (diff lines not shown), too_large: [(version, characters, lines)] (the bodies longer than
+    DIFF_MAX_CHARS characters or DIFF_MAX_BODY_LINES lines: then nothing is diffed and lines is
+    empty)}``. CPU-bound: pages call it off the event loop. Raises nothing for ``str``."""
+    sizes = [(v, len(body), body.count("\n") + 1) for v, body in ((a, old), (b, new))]
+    too_large = [s for s in sizes if s[1] > DIFF_MAX_CHARS or s[2] > DIFF_MAX_BODY_LINES]
+    if too_large:
+        return {"lines": [], "left_out": 0, "too_large": too_large}
+    lines, left_out = diff_lines(old, new, a, b, DIFF_MAX_LINES)
+    return {"lines": lines, "left_out": left_out, "too_large": []}
 
 
 def _week_start(week: str) -> int | None:
@@ -125,7 +158,7 @@ async def list_page(request: Any) -> Any:
     from ...skillopt import pins
     from ..render import render
 
-    rows, error = await _call(request, "skills.rows", lambda store: store.skill_rows())
+    rows, error = await _call(request, "skills.rows", lambda store: store.skill_rows(bodies=False))
     return render(
         request,
         "skills.html",
@@ -140,7 +173,7 @@ def _version(request: Any, name: str) -> int | None:
     value = request.query_params.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 9:
+    if not (0 < len(value) <= 9 and value.isascii() and value.isdigit()):  # not "²" or "١"
         raise HTTPException(404)
     return int(value)
 
@@ -179,6 +212,7 @@ async def skill_page(request: Any) -> Any:
         raise HTTPException(404)
     uses, uses_error = await _call(request, f"skill.outcomes:{ref}", lambda store: store.outcome_uses(ref))
     stats = version_items(ref, rows, uses or [], weeks=True)
+    diff = await asyncio.to_thread(bounded_diff, old.body, new.body, a, b)
     return render(
         request,
         "skill.html",
@@ -191,7 +225,9 @@ async def skill_page(request: Any) -> Any:
             "pinned": pins.load().get(ref),
             "a": a,
             "b": b,
-            "diff": diff_lines(old.body, new.body, a, b),
+            "diff": diff,
+            "diff_max_chars": DIFF_MAX_CHARS,
+            "diff_max_lines": DIFF_MAX_BODY_LINES,
             "stats": stats,
             "stats_error": uses_error,
             "chart": chart_data(stats),
