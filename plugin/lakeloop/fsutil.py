@@ -43,12 +43,34 @@ def atomic_write_json(path: Path, obj: Any, mode: int = 0o600) -> None:
     atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", mode)
 
 
+#: Largest file ``read_json`` reads, in bytes: every file it is used for (state, pins, markers,
+#: settings) is a few KiB; a bigger one is not ours to parse.
+MAX_JSON_BYTES = 8 * 1024 * 1024
+
+
 def read_json(path: Path) -> Any:
-    """Parsed JSON of ``path``, or None when missing, unreadable or malformed."""
+    """Parsed JSON of ``path``, or None when missing, unreadable, malformed, not a regular file (a
+    FIFO or device is opened non-blocking and never read, so it cannot hang the caller) or over
+    ``MAX_JSON_BYTES`` bytes."""
+    import stat
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
         return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_JSON_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_JSON_BYTES + 1)
+        if len(data) > MAX_JSON_BYTES:
+            return None
+        return json.loads(data.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    finally:
+        os.close(fd)
 
 
 def safe_key(value: str) -> str:

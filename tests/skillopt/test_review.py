@@ -337,6 +337,20 @@ def test_accept_is_refused_when_the_skill_it_edits_is_over_the_size_an_accept_ch
     assert [r.id for r in proposals(store)] == [pid]
 
 
+def test_a_listing_over_its_total_budget_previews_the_rest_without_the_guard(store):
+    """``list_proposals(total=...)``: proposals past the characters it may check in full are bounded."""
+    from lakeloop.skillopt.review import list_proposals
+
+    hold(store)
+    full = list_proposals(store)
+    assert len(full) == 1 and not any(c.startswith("not checked here") for c in full[0].checks)
+    bounded = list_proposals(store, total=10)
+    assert bounded[0].checks == [
+        "not checked here: the listing checked 0 characters of proposals before this one, at most 10"
+    ]
+    assert bounded[0].body == full[0].body  # what accept would publish is the same
+
+
 def test_reject_deletes_the_proposal(store, capsys):
     """reject REF ID: the row is gone, nothing published; an unknown id exits 2."""
     pid = hold(store).details["proposal_id"]

@@ -314,3 +314,93 @@ def test_ctrl_c_during_an_endless_store_query_interrupts_it_and_stops_cleanly(tm
     assert err == ""  # no cancelled task, no traceback
     assert len(answers) == 1 and isinstance(answers[0], httpx.Response), answers
     assert answers[0].status_code == 200 and "interrupted" in answers[0].text
+
+
+def test_a_fifo_in_place_of_the_pins_the_store_or_the_jobs_database_never_hangs_a_page():
+    from lakeloop import paths
+    from lakeloop.skillopt.pins import pins_file
+
+    _seed_store()
+    store = paths.store_file()
+    os.rename(store, store.with_name("moved-away"))
+    for fifo in (store, Path(paths.jobs_db()), pins_file()):
+        fifo.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(fifo)  # no writer: opening it for reading would block forever
+    ui = start_ui()
+    try:
+        with ui.signed_in() as client:
+            answers = {path: client.get(path, timeout=20) for path in ("/", "/jobs", "/skills", "/sessions")}
+    finally:
+        ui.proc.kill()
+        ui.proc.communicate()
+    assert {p: a.status_code for p, a in answers.items()} == dict.fromkeys(answers, 200)
+    assert "not a regular file" in answers["/"].text and "not a regular file" in answers["/jobs"].text
+
+
+def test_a_job_whose_stored_values_are_blobs_or_huge_still_lists():
+    from lakeloop import paths
+    from lakeloop.jobs import db, queue
+
+    conn = db.connect()
+    queue.enqueue("probe", "k", {"do": "ok"}, conn=conn)
+    with conn:  # values the queue never writes, as another program could
+        conn.execute("UPDATE jobs SET state = 'failed', key = ?, last_error = ?", ("k" * 1000, b"\x00\xffbinary"))
+    conn.close()
+    ui = start_ui()
+    try:
+        with ui.signed_in() as client:
+            overview, failed = client.get("/"), client.get("/jobs", params={"state": "failed"})
+    finally:
+        ui.stop()
+    assert overview.status_code == failed.status_code == 200
+    assert "binary" in failed.text and "k" * 199 + "…" in failed.text and "k" * 201 not in failed.text
+    assert Path(paths.jobs_db()).exists()
+
+
+def test_the_launch_page_is_never_written_through_a_symbolic_link(tmp_path):
+    from lakeloop import paths
+    from lakeloop.ui.server import launch_page
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    paths.data_dir().mkdir(parents=True, exist_ok=True)
+    (paths.data_dir() / "ui").symlink_to(elsewhere)
+    with pytest.raises(OSError, match="symbolic link"):
+        launch_page("http://127.0.0.1:1/?token=t", 1)
+    assert list(elsewhere.iterdir()) == [] and stat.S_IMODE(elsewhere.stat().st_mode) == 0o755
+
+
+READ_ONLY_MOUNT_PROBE = """
+import sys
+from pathlib import Path
+from lakeloop.store.embedded import EmbeddedStore
+with EmbeddedStore(Path(sys.argv[1]), read_only=True) as store:
+    print(len(store.session_rows(sys.argv[2])))
+"""
+
+
+def test_a_store_on_a_read_only_mount_is_still_read(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from lakeloop import paths
+    from tests.support.repo import PLUGIN_SRC
+    from tests.support.stores import stop_rows
+
+    _seed_store()  # closed cleanly: no -shm file is left beside it, and none can be made on the mount
+    data = paths.store_file().parent
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], check=False).returncode:
+        pytest.skip("needs unshare -m (root)")
+    script = (
+        f'mount --bind {data} {data} && mount -o remount,ro,bind {data} && exec "{sys.executable}" -c "$0" "$1" "$2"'
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, READ_ONLY_MOUNT_PROBE, str(paths.store_file()), stop_rows(1)[0].path],
+        env={**os.environ, "PYTHONPATH": str(PLUGIN_SRC)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "3", done.stderr[-2000:]

@@ -270,13 +270,19 @@ def _preview_draft(proposal: Proposal, existing: SkillRow | None, label: str) ->
 
 
 def list_proposals(
-    store: Store, ref: str | None = None, user: str | None = None, limit: int | None = None
+    store: Store,
+    ref: str | None = None,
+    user: str | None = None,
+    limit: int | None = None,
+    total: int | None = None,
 ) -> list[Preview]:
     """Every proposal (of ``ref`` when given), oldest first, each id once, previewed against its
     skill's current version; a new-skill draft against ``<name>--<user>`` (``user``: who would
     accept it; default the drafter). ``limit`` (characters; None: no limit, as the CLI lists): a
     proposal whose bodies add up to more is previewed by ``bounded_preview`` (no guard run, the diff
-    of the bodies' starts only), so a huge proposal cannot hold a listing for minutes. ONE store
+    of the bodies' starts only), so a huge proposal cannot hold a listing for minutes; ``total``
+    (characters; None: no limit): once the proposals previewed in full add up to more, the rest
+    are previewed by ``bounded_preview`` too (many mid-sized proposals cannot either). ONE store
     statement (``Store.skill_rows``: every row, or every row of ``ref``'s name, from which the
     proposals and the current versions are both taken), so the dashboard's proposals section is
     one query. Raises StoreError, ReviewError for a ref that is not
@@ -292,28 +298,36 @@ def list_proposals(
     unique = {r.id: r for r in reversed(held)}
     currents = _current_versions(rows) if unique else {}
     out = []
+    spent = 0
     for row in sorted(unique.values(), key=lambda r: (r.created_at, r.id)):
         proposal = read_proposal(row)
         key = (row.name, (user or row.author) if proposal.kind == NEW_SKILL else row.author)
         current = currents.get(key)
         size = len(row.body) + (len(current.body) if current is not None else 0)
+        over_total = total is not None and spent + size > total
         if limit is not None and size > limit:
             out.append(bounded_preview(proposal, current, limit))
+        elif over_total:
+            why = f"the listing checked {spent:,} characters of proposals before this one, at most {total:,}"
+            out.append(bounded_preview(proposal, current, limit if limit is not None else size, why))
         else:
+            spent += size
             out.append(preview(proposal, current))
     return out
 
 
-#: Lines of each body a ``bounded_preview`` diffs (difflib's time grows faster than linearly).
+#: Lines and characters of each body a ``bounded_preview`` diffs (difflib's time grows faster
+#: than linearly).
 BOUNDED_DIFF_LINES = 2000
+BOUNDED_DIFF_CHARS = 50_000
 
 
-def bounded_preview(proposal: Proposal, current: SkillRow | None, limit: int) -> Preview:
+def bounded_preview(proposal: Proposal, current: SkillRow | None, limit: int, why: str = "") -> Preview:
     """``preview`` of a proposal too large to preview fully: whether it applies and what it would
     publish are worked out as ``preview`` does (edits re-applied: linear), but the guard is not run
-    (``checks`` says so, with the size) and the diff is of the first ``limit // 2`` characters and
-    ``BOUNDED_DIFF_LINES`` lines of each body, followed by a line saying so. Milliseconds for bodies
-    of megabytes."""
+    (``checks`` says so, with the size) and the diff is of the first ``BOUNDED_DIFF_CHARS`` characters
+    and ``BOUNDED_DIFF_LINES`` lines of each body, followed by a line saying so. ``why``: the reason
+    the note gives (default: the size against ``limit``). Milliseconds for bodies of megabytes."""
     if proposal.kind == NEW_SKILL:
         problem = (
             f"{current.ref} exists already (v{current.version}); push or rename instead" if current is not None else ""
@@ -338,15 +352,15 @@ def bounded_preview(proposal: Proposal, current: SkillRow | None, limit: int) ->
         old, new = current.body, body or ""
         labels = (f"v{current.version}", f"proposal {proposal.id[:8]}")
     size = len(old) + len(new)
-    note = f"not checked here: {size:,} characters, more than the {limit:,} a listing checks"
+    note = f"not checked here: {why or f'{size:,} characters, more than the {limit:,} a listing checks'}"
 
     def head(text: str) -> str:
-        return "".join(text[: limit // 2].splitlines(keepends=True)[:BOUNDED_DIFF_LINES])
+        return "".join(text[:BOUNDED_DIFF_CHARS].splitlines(keepends=True)[:BOUNDED_DIFF_LINES])
 
     diff = unified_diff(proposal.ref, head(old), head(new), *labels) if body is not None else ""
     if diff and (head(old) != old or head(new) != new):
         diff += (
-            f"\\ the diff covers only the first {BOUNDED_DIFF_LINES:,} lines and {limit // 2:,} characters"
+            f"\\ the diff covers only the first {BOUNDED_DIFF_LINES:,} lines and {BOUNDED_DIFF_CHARS:,} characters"
             " of each body\n"
         )
     return Preview(proposal, current, body, moved, [note], diff, problem)

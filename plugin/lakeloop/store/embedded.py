@@ -159,21 +159,44 @@ def _json_list(text: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+def read_only_sqlite(path: Path, timeout_s: float) -> sqlite3.Connection:
+    """A read-only connection (URI ``mode=ro``, ``PRAGMA query_only``, autocommit) to the existing
+    SQLite file ``path``, which must be a regular file (a FIFO or device would block the open: it is
+    refused before). When the file cannot be read that way and its directory is not writable (a
+    read-only copy or mount: SQLite cannot make the WAL's ``-shm`` there), it is opened
+    ``immutable=1`` instead. ``timeout_s``: longest wait for a writer's lock. Raises OSError (no
+    such file), sqlite3.Error (not a regular file, not a database, unreadable)."""
+    import stat
+
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise sqlite3.OperationalError(f"not a regular file: {path}")
+    uri = Path(path).resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout_s, isolation_level=None)
+    try:
+        db.execute("PRAGMA query_only = ON")
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if os.access(Path(path).parent, os.W_OK):
+            raise
+    db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout_s, isolation_level=None)
+    db.execute("PRAGMA query_only = ON")
+    return db
+
+
 def read_only_connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> tuple[sqlite3.Connection, bool, str]:
     """``(connection, fts, journal mode)`` of the existing store file ``path`` opened read-only
-    (SQLite URI ``mode=ro`` and ``PRAGMA query_only``: every write statement fails with
-    "attempt to write a readonly database"). The file is not created, its mode not narrowed,
+    (``read_only_sqlite``: every write statement fails with "attempt to write a readonly
+    database"). The file is not created, its mode not narrowed,
     its schema not migrated: a file of an older schema is read as it is (a query that needs a
     newer table fails with StoreError) and a warning is logged. Raises StoreUnavailable when the
     file does not exist or cannot be opened."""
     import logging
 
     try:
-        db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout_ms / 1000, isolation_level=None
-        )
+        db = read_only_sqlite(path, busy_timeout_ms / 1000)
         db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        db.execute("PRAGMA query_only = ON")
         version, fts = db.execute(_STATE).fetchone()
         mode = str(db.execute("PRAGMA journal_mode").fetchone()[0])
     except (sqlite3.Error, OSError, ValueError) as exc:

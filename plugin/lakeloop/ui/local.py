@@ -21,37 +21,44 @@ STATES = ("queued", "running", "failed", "done")
 BUSY_TIMEOUT_S = 1.0
 #: Characters shown of a job's last error.
 ERROR_CHARS = 300
+#: Characters shown of a job's kind and key.
+NAME_CHARS = 200
 
 
 def _connect() -> sqlite3.Connection | None:
-    """A read-only connection to the jobs database; None when it does not exist. Raises
-    sqlite3.Error when it exists and cannot be opened."""
-    import os
+    """A read-only connection to the jobs database (``store.embedded.read_only_sqlite``: a regular
+    file only); None when it does not exist. Raises sqlite3.Error when it exists and cannot be
+    opened."""
     from pathlib import Path
 
     from .. import paths
+    from ..store.embedded import read_only_sqlite
 
-    where = paths.jobs_db()
-    if not os.path.exists(where):
+    try:
+        return read_only_sqlite(Path(paths.jobs_db()), BUSY_TIMEOUT_S)
+    except FileNotFoundError:
         return None
-    conn = sqlite3.connect(f"{Path(where).resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-    conn.execute("PRAGMA query_only = ON")
-    return conn
+    except OSError as exc:
+        raise sqlite3.OperationalError(str(exc)) from exc
 
 
 def _job(row: tuple[Any, ...]) -> dict[str, Any]:
     from ..textsafe import escape_line
 
+    def text(value: Any, limit: int) -> str:  # any stored type (a BLOB too) as one escaped line
+        line = escape_line(value if isinstance(value, str) else "" if value is None else repr(value))
+        return line if len(line) <= limit else line[: limit - 1] + "…"
+
     jid, kind, key, state, attempts, next_run_at, lease_until, error, updated_at = row
     return {
         "id": jid,
-        "kind": kind,
-        "key": key,
+        "kind": text(kind, NAME_CHARS),
+        "key": text(key, NAME_CHARS),
         "state": state,
         "attempts": attempts,
         "next_run_at": next_run_at,
         "lease_until": lease_until,
-        "error": escape_line(error or "")[:ERROR_CHARS],
+        "error": text(error, ERROR_CHARS),
         "updated_at": updated_at,
     }
 

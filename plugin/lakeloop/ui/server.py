@@ -57,6 +57,8 @@ def launch_page(url: str, port: int) -> Path:
     from .. import paths
 
     directory = Path(paths.data_dir()) / "ui"
+    if directory.is_symlink():  # never narrow, or write the token into, a directory it points to
+        raise OSError(f"{directory} is a symbolic link")
     paths.private_dir(directory)
     page = directory / f"open-{port}.html"
     target = escape(url, quote=True)

@@ -28,7 +28,9 @@ from urllib.parse import parse_qsl
 ACTIONS = ("accept", "reject")
 #: Characters of a proposal's bodies (current + proposed) previewed in full (guard run, whole diff);
 #: a larger one gets ``review.bounded_preview`` (the guard runs on accept, not on every listing).
-PREVIEW_CHARS = 100_000
+PREVIEW_CHARS = 30_000
+#: Characters of all proposals previewed in full together; the proposals after are bounded too.
+PREVIEW_TOTAL_CHARS = 200_000
 #: Lines and characters shown of one diff (then how much was left out).
 DIFF_LINES = 1500
 DIFF_CHARS = 60_000
@@ -45,7 +47,7 @@ def _items(store: Any) -> list[dict[str, Any]]:
     from ...cli.skills_review import proposal_item
     from ...skillopt.review import list_proposals
 
-    views = list_proposals(store, None, config.user_name(), limit=PREVIEW_CHARS)
+    views = list_proposals(store, None, config.user_name(), limit=PREVIEW_CHARS, total=PREVIEW_TOTAL_CHARS)
     return [bounded(proposal_item(view)) for view in views]
 
 

@@ -15,6 +15,7 @@ by the autoescaping environment of ``render``); a stored value of any JSON type 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import json
 import re
@@ -241,7 +242,8 @@ async def page(request: Any) -> Any:
             lambda store: store.search(query, limit=SEARCH_LIMIT, user=user, project=project, agent=agent, since=since),
         )
         words = search_words(query)
-        context["hits"] = [_hit(h, words) for h in hits or []]
+        # Decoding lines and cutting snippets is CPU work on up to SEARCH_LIMIT large texts: off the loop.
+        context["hits"] = await asyncio.to_thread(lambda: [_hit(h, words) for h in hits or []])
         context["notes"] = _search_notes(form, agent, since)
         return render(request, "sessions.html", context)
     listing = SessionListQuery(

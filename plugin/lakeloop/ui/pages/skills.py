@@ -162,7 +162,7 @@ async def list_page(request: Any) -> Any:
     return render(
         request,
         "skills.html",
-        {"title": "Skills", "skills": skill_list(rows or [], pins.load()), "error": error},
+        {"title": "Skills", "skills": skill_list(rows or [], await asyncio.to_thread(pins.load)), "error": error},
     )
 
 
@@ -222,7 +222,7 @@ async def skill_page(request: Any) -> Any:
             "error": None,
             "versions": list(reversed(history_items(rows))),
             "numbers": numbers,
-            "pinned": pins.load().get(ref),
+            "pinned": (await asyncio.to_thread(pins.load)).get(ref),
             "a": a,
             "b": b,
             "diff": diff,
