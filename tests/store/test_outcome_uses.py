@@ -21,15 +21,6 @@ REF = "db-migrate--alice"
 T1, T2, T3 = "2026-03-02T10:00:00.000000Z", "2026-03-03T11:00:00.000000Z", "2026-03-09T12:00:00.000000Z"
 
 
-@pytest.fixture
-def store(store_kind):
-    s = open_store()
-    if store_kind == "deeplake":
-        s.ensure_tables()
-    yield s
-    s.close()
-
-
 def by_use(uses: list[OutcomeUse]) -> list[tuple]:
     return sorted((u.use, u.version, u.verdict, u.used_at, u.rows) for u in uses)
 

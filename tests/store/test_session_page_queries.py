@@ -12,22 +12,12 @@ import pytest
 
 from lakeloop.capture.rows import build_message, session_row
 from lakeloop.identity import Identity
-from lakeloop.store import open_store
 from lakeloop.store.base import SessionRowsPage, SkillRow
 from lakeloop.store.memory_sql import CUT_KEY
 from lakeloop.store.memory_types import NoteRow
 
 ALICE = Identity("alice")
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def store(store_kind):
-    s = open_store()
-    if store_kind == "deeplake":
-        s.ensure_tables()
-    yield s
-    s.close()
 
 
 def row(session: str, n: int, payload: dict, when: dt.datetime | None = None, agent: str = "claude_code"):

@@ -17,15 +17,6 @@ from tests.support.summaries import memory_table, rows_of
 PATH = "/summaries/alice/s-1.md"
 
 
-@pytest.fixture
-def store(store_kind):
-    s = open_store()
-    if store_kind == "deeplake":
-        s.ensure_tables()
-    yield s
-    s.close()
-
-
 def twin(row, rid: str, content: str):
     """A copy of sessions row ``row`` (same date) with id ``rid`` and ``content``."""
     out = copy.copy(row)

@@ -18,15 +18,6 @@ from lakeloop.store.base import SessionListQuery
 WEEK, TODAY = "2026-03-04T00:00:00.000000Z", "2026-03-10T00:00:00.000000Z"
 
 
-@pytest.fixture
-def store(store_kind):
-    s = open_store()
-    if store_kind == "deeplake":
-        s.ensure_tables()
-    yield s
-    s.close()
-
-
 def event(user: str, session: str, when: str, kind: str = "prompt", agent: str = "claude_code", cwd: str = "/w/alpha"):
     """One sessions row as the drainer builds it: ``kind`` prompt, tool or answer at ``when``
     (``2026-03-10T09:00``, UTC), event id from its session and time."""

@@ -130,13 +130,14 @@ def start_ui(*extra_args: str, timeout: float = 20.0, prelude: str = "", **env: 
     return Ui(url=match.group(1), port=int(match.group(2)), token=match.group(3), proc=proc, first_line=first)
 
 
-def running_ui_fixture() -> Iterator[Ui]:
-    """Body of the ``running_ui`` fixture (tests/ui/conftest.py): a started ``Ui`` in the test's
-    environment, killed by its own pid when the test ends."""
-    ui = start_ui()
+def running_ui_fixture(**env: str) -> Iterator[Ui]:
+    """Body of the ``running_ui`` fixture (tests/ui/conftest.py) and of any fixture that serves a
+    seeded store (``yield from running_ui_fixture(LAKELOOP_STORE="embedded")``): a started ``Ui``
+    in the test's environment plus ``env``, killed by its own pid when the test ends."""
+    ui = start_ui(**env)
     try:
         yield ui
     finally:
         if ui.proc.poll() is None:
             ui.proc.kill()
-            ui.proc.communicate()
+        ui.proc.communicate()

@@ -20,7 +20,7 @@ import pytest
 
 from lakeloop.ui.security import UNAUTHORIZED_TEXT
 from tests.support import browser as browser_support
-from tests.support.ui import start_ui
+from tests.support.ui import running_ui_fixture
 from tests.support.waiting import wait_until
 
 
@@ -147,13 +147,7 @@ def dashboard():
             ]
         )
         seed_skill(store, 1)
-    ui = start_ui(LAKELOOP_STORE="embedded")
-    try:
-        yield ui
-    finally:
-        if ui.proc.poll() is None:
-            ui.proc.kill()
-        ui.proc.communicate()
+    yield from running_ui_fixture(LAKELOOP_STORE="embedded")
 
 
 def _heading(driver) -> str | None:

@@ -18,7 +18,7 @@ from lakeloop.store.memory_types import NoteRow
 from lakeloop.summaries import path_for
 from tests.support import browser as browser_support
 from tests.support.summaries import T0_NS
-from tests.support.ui import Ui, start_ui
+from tests.support.ui import Ui, running_ui_fixture, start_ui
 from tests.support.waiting import wait_until
 
 PAYLOAD = '<img src=x onerror="window.__x=1">'
@@ -71,13 +71,7 @@ def _seed(extra_sessions: int = 0) -> None:
 @pytest.fixture
 def seeded() -> Ui:
     _seed()
-    ui = start_ui(LAKELOOP_STORE="embedded")
-    try:
-        yield ui
-    finally:
-        if ui.proc.poll() is None:
-            ui.proc.kill()
-        ui.proc.communicate()
+    yield from running_ui_fixture(LAKELOOP_STORE="embedded")
 
 
 def _rows(html: str) -> list[list[str]]:

@@ -25,7 +25,7 @@ from lakeloop.store.base import SkillRow
 from tests.support import browser as browser_support
 from tests.support.optimizer import AUTHOR, BODY_V1, NAME, REF, seed_skill
 from tests.support.outcomes import seed_outcomes, uses
-from tests.support.ui import Ui, start_ui
+from tests.support.ui import Ui, running_ui_fixture
 from tests.support.waiting import wait_until
 
 #: Stored markup the pages must show as text.
@@ -77,13 +77,7 @@ def skills_ui() -> Iterator[Ui]:
     with EmbeddedStore.open_default() as store:
         _seed(store)
     pins.pin(REF, 2)
-    ui = start_ui(LAKELOOP_STORE="embedded")
-    try:
-        yield ui
-    finally:
-        if ui.proc.poll() is None:
-            ui.proc.kill()
-        ui.proc.communicate()
+    yield from running_ui_fixture(LAKELOOP_STORE="embedded")
 
 
 def _cells(page: str, table_id: str | None = None) -> list[list[str]]:
@@ -204,13 +198,7 @@ def long_ui() -> Iterator[Ui]:
     with EmbeddedStore.open_default() as store:
         for v, body in enumerate(_long_bodies(), 1):
             store.insert_skill(SkillRow(id=f"long-{v}", name="long", author="carol", body=body, version=v))
-    ui = start_ui(LAKELOOP_STORE="embedded")
-    try:
-        yield ui
-    finally:
-        if ui.proc.poll() is None:
-            ui.proc.kill()
-        ui.proc.communicate()
+    yield from running_ui_fixture(LAKELOOP_STORE="embedded")
 
 
 def test_bounded_diff_cuts_the_lines_and_refuses_bodies_over_the_cap():
