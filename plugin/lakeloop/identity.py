@@ -27,7 +27,13 @@ _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 def utc_now() -> str:
     """Now as ISO-8601 UTC with microseconds and ``Z`` (``2024-05-01T12:00:00.000000Z``), fixed
     width so text order is time order."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(_dt.datetime.now(_dt.timezone.utc))
+
+
+def utc_text(when: _dt.datetime) -> str:
+    """``utc_now``'s format for ``when`` (an aware datetime, moved to UTC; a naive one is taken as
+    this machine's local time). Raises OverflowError / ValueError when UTC is out of range."""
+    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_from_ns(ns: int) -> str:

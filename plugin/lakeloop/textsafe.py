@@ -87,3 +87,13 @@ def escape_line(text: str) -> str:
     quoted inside a one-line message (a refusal's reason, a path in a list), where a raw newline
     could forge a line of its own. Never raises for a ``str``."""
     return escape(text).translate(_BREAKS)
+
+
+#: The mark ``cut`` ends a shortened text with.
+CUT = "…"
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` when at most ``limit`` characters, else its first ``limit - 1`` characters and
+    ``CUT`` (so the result is ``limit`` characters long; ``CUT`` alone for a ``limit`` below 1)."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + CUT

@@ -8,8 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-#: The mark where text was cut to fit.
-CUT = "…"
+from ..textsafe import cut
 
 
 def emit_json(obj: Any) -> None:
@@ -26,11 +25,6 @@ def one_line(value: Any) -> str:
     from ..textsafe import escape_line
 
     return escape_line(" ".join(str(value).split()))
-
-
-def cut(text: str, width: int) -> str:
-    """``text`` cut to at most ``width`` characters (``width`` >= 1), ending in ``…`` when cut."""
-    return text if len(text) <= width else text[: max(0, width - 1)] + CUT
 
 
 def local_time(stamp: str) -> str:

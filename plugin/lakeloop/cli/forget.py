@@ -58,6 +58,8 @@ def parse_before(text: str) -> str:
     UTC, fixed width, so text order is time order). ``YYYY-MM-DD`` is that day's 00:00 UTC;
     an ISO-8601 time with an offset is converted to UTC, one without is UTC.
     Raises ValueError for anything else."""
+    from ..identity import utc_text
+
     raw = text.strip()
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"
@@ -67,7 +69,7 @@ def parse_before(text: str) -> str:
         stamp = _dt.datetime.fromisoformat(raw)
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=_dt.timezone.utc)
-    return stamp.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(stamp)
 
 
 def before_arg(text: str) -> str:

@@ -159,8 +159,9 @@ def scrub(text: str) -> str:
 def error_text(error: str, limit: int = MAX_ERROR_CHARS) -> str:
     """``error`` as kept in ``last_error`` and written in log lines: ``scrub``-bed, made one line,
     at most ``limit`` characters (an ending ``…`` marks a cut). Never raises."""
-    line = " ".join(scrub(error).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    from ..textsafe import cut
+
+    return cut(" ".join(scrub(error).split()), limit)
 
 
 def enqueue(

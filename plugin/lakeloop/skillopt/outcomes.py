@@ -137,11 +137,11 @@ def spool_dir() -> Path:
 def _iso(epoch_s: float | None) -> str:
     import datetime as dt
 
-    from ..identity import utc_now
+    from ..identity import utc_now, utc_text
 
     if epoch_s is None:
         return utc_now()
-    return dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc))
 
 
 def record_judged(job: Job, verdict: Verdict, log: logging.Logger, submit_job: bool = True) -> str:

@@ -130,10 +130,10 @@ def _missing_relation(error: DeeplakeError) -> bool:
     return "does not exist" in text and ("relation" in text or "column" in text or "table" in text)
 
 
-#: Words of an error that says the statement itself cannot run here (an operator, index type or
-#: function the service lacks): retrying cannot help, even when it came as a 500.
 #: What a read-only store sends: one SELECT (or WITH ... SELECT) statement.
 _READ_STATEMENT = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+#: Words of an error that says the statement itself cannot run here (an operator, index type or
+#: function the service lacks): retrying cannot help, even when it came as a 500.
 _REFUSAL_WORDS = ("does not exist", "not supported", "unsupported", "syntax error", "not implemented")
 
 

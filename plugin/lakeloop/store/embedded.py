@@ -415,12 +415,9 @@ class EmbeddedStore(Store):
         if after is not None:
             where += " AND (creation_date > ? OR (creation_date = ? AND id > ?))"
             params.extend((after[0], after[0], after[1]))
-        if limit is None and message_bytes is None:
-            sql = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE {where} ORDER BY creation_date, rowid"
-            return unique_rows(self._session_row(r) for r in self._run(sql, params))
-        cols = [c if c != "message_embedding" or message_bytes is None else "NULL" for c in SESSION_COLUMNS]
-        if message_bytes is not None:
-            cols[SESSION_COLUMNS.index("message")] = "NULL"
+        cols = list(SESSION_COLUMNS)
+        if message_bytes is not None:  # message and embedding not read: the bounded columns instead
+            cols = ["NULL" if c in ("message", "message_embedding") else c for c in cols]
             cols += msql.bounded_message_sql(msql.SqliteDialect(), message_bytes)
         if limit is None:
             sql = f"SELECT {', '.join(cols)} FROM sessions WHERE {where} ORDER BY creation_date, rowid"

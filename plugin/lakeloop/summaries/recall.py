@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ..textsafe import escape_line
+from ..textsafe import cut, escape_line
 
 TYPE_CHECKING = False  # typing is not imported at run time (hook start-up time)
 if TYPE_CHECKING:
@@ -106,8 +106,7 @@ def one_line(text: str, limit: int) -> str:
     """``text`` safe to show on one line: ``textsafe.escape_line``, ``<`` and ``>`` as the
     look-alikes ``‹`` and ``›`` (no tag can be opened or closed), whitespace runs as one space, cut
     to ``limit`` characters (the last one ``…`` when cut)."""
-    text = " ".join(escape_line(text).translate(_TAGS).split())
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+    return cut(" ".join(escape_line(text).translate(_TAGS).split()), limit)
 
 
 def context_line(record: MemoryRecord, root: str = "") -> str:

@@ -2,7 +2,8 @@
 thread that made them) and a time-to-live cache answers a repeated query without the store.
 
 ``StoreRunner.call(key, fn)`` (awaitable) runs ``fn(store)`` on that thread and returns its
-value, or the cached value for ``key`` when it is younger than ``config.ui_cache_s()`` seconds.
+value, or the cached value for ``key`` when it is younger than ``config.ui_cache_s()`` seconds;
+``StoreRunner.section`` is the same call answering a store failure as a one-line error.
 Each page section is one ``call``, so on Deeplake a page sends at most one query per section and
 a reload within the TTL sends none. Pages read a store opened read-only (``open_store(read_only=
 True)``: the embedded file is never created, narrowed or migrated, and no table is created on
@@ -100,6 +101,20 @@ class StoreRunner:
         self.cache.put(key, value)
         return value
 
+    async def section(
+        self, key: Hashable, fn: Callable[[Any], Any], errors: tuple[type[Exception], ...] = ()
+    ) -> tuple[Any, str | None]:
+        """One page section: ``(call(key, fn), None)``, or ``(None, the error as one escaped
+        line)`` when it raises ``StoreError`` (``NoStoreYet`` included) or one of ``errors``."""
+        from ..errors import StoreError
+        from ..textsafe import escape_line
+
+        caught: tuple[type[Exception], ...] = (StoreError, *errors)
+        try:
+            return await self.call(key, fn), None
+        except caught as exc:
+            return None, escape_line(str(exc))
+
     async def write(self, fn: Callable[[Any], Any]) -> Any:
         """``fn(store)`` on the store thread with a store opened for writing (closed after), then
         every cached answer forgotten (also when ``fn`` raises). Never answered from the cache."""
@@ -137,10 +152,6 @@ class StoreRunner:
         stop = getattr(self._store, "interrupt", None)
         if stop is not None:
             stop()
-
-    def clear(self) -> None:
-        """Forget every cached answer."""
-        self.cache.clear()
 
     def close(self) -> None:
         """Close the store on its own thread and stop the thread. Never raises."""

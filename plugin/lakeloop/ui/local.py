@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: How many failed jobs the overview lists.
 FAILED_SHOWN = 5
@@ -43,11 +46,10 @@ def _connect() -> sqlite3.Connection | None:
 
 
 def _job(row: tuple[Any, ...]) -> dict[str, Any]:
-    from ..textsafe import escape_line
+    from ..textsafe import cut, escape_line
 
     def text(value: Any, limit: int) -> str:  # any stored type (a BLOB too) as one escaped line
-        line = escape_line(value if isinstance(value, str) else "" if value is None else repr(value))
-        return line if len(line) <= limit else line[: limit - 1] + "…"
+        return cut(escape_line(value if isinstance(value, str) else "" if value is None else repr(value)), limit)
 
     jid, kind, key, state, attempts, next_run_at, lease_until, error, updated_at = row
     return {
@@ -66,6 +68,31 @@ def _job(row: tuple[Any, ...]) -> dict[str, Any]:
 _JOB_COLUMNS = "id, kind, key, state, attempts, next_run_at, lease_until, last_error, updated_at"
 
 
+def _jobs_in(conn: sqlite3.Connection, state: str, limit: int) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """``({state: count} of every job, the ``limit`` most recently updated jobs in ``state``)``."""
+    counts = dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+    rows = conn.execute(
+        f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = ? ORDER BY updated_at DESC LIMIT ?", (state, limit)
+    ).fetchall()
+    return counts, [_job(r) for r in rows]
+
+
+def _reading(read: Callable[[sqlite3.Connection], T]) -> tuple[T | None, str | None]:
+    """``(read(connection), None)`` on a read-only connection to the jobs database (closed after);
+    ``(None, None)`` when it does not exist; ``(None, one escaped line)`` when it cannot be read."""
+    from ..textsafe import escape_line
+
+    conn = None
+    try:
+        conn = _connect()
+        return (None if conn is None else read(conn)), None
+    except sqlite3.Error as exc:
+        return None, escape_line(str(exc))
+    finally:
+        if conn is not None:
+            conn.close()
+
+
 def overview_state(now: float | None = None) -> dict[str, Any]:
     """The overview's local sections: ``{"jobs": {"exists": bool, "counts": {state: n},
     "failed": [job dicts, at most FAILED_SHOWN], "error": str | None}, "summaries": {"today",
@@ -74,32 +101,24 @@ def overview_state(now: float | None = None) -> dict[str, Any]:
     jobs database is its one-line ``error``."""
     from ..outbox.usage import status as outbox_status
     from ..summaries.state import day_stats
-    from ..textsafe import escape_line
 
-    jobs: dict[str, Any] = {"exists": False, "counts": {}, "failed": [], "error": None}
-    summaries: dict[str, Any] = {"today": 0, "chars_sent": 0, "failed": 0}
     when = time.time() if now is None else now
-    conn = None
-    try:
-        conn = _connect()
-        if conn is not None:
-            jobs["counts"] = dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
-            failed = conn.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = 'failed' ORDER BY updated_at DESC LIMIT ?",
-                (FAILED_SHOWN,),
-            ).fetchall()
-            jobs["failed"] = [_job(r) for r in failed]
-            jobs["exists"] = True
-            try:
-                summaries.update(day_stats(conn, when))
-            except sqlite3.OperationalError as exc:  # no summary ever ran here: no ledger table
-                if "no such table" not in str(exc):
-                    raise
-    except sqlite3.Error as exc:
-        jobs["error"] = summaries["error"] = escape_line(str(exc))
-    finally:
-        if conn is not None:
-            conn.close()
+
+    def read(conn: sqlite3.Connection) -> tuple[dict[str, int], list[dict[str, Any]], dict[str, int]]:
+        counts, failed = _jobs_in(conn, "failed", FAILED_SHOWN)
+        try:
+            return counts, failed, day_stats(conn, when)
+        except sqlite3.OperationalError as exc:  # no summary ever ran here: no ledger table
+            if "no such table" not in str(exc):
+                raise
+            return counts, failed, {}
+
+    got, error = _reading(read)
+    counts, failed, stats = got if got is not None else ({}, [], {})
+    jobs = {"exists": got is not None, "counts": counts, "failed": failed, "error": error}
+    summaries: dict[str, Any] = {"today": 0, "chars_sent": 0, "failed": 0, **stats}
+    if error is not None:
+        summaries["error"] = error
     return {"jobs": jobs, "summaries": summaries, "outbox": outbox_status()}
 
 
@@ -109,25 +128,8 @@ def job_list(state: str) -> dict[str, Any]:
     state, attempts, next_run_at, lease_until, updated_at`` (epoch seconds or None) and
     ``error``, one escaped line). ``state`` must be one of STATES (else ValueError). Never raises
     otherwise."""
-    from ..textsafe import escape_line
-
     if state not in STATES:
         raise ValueError(f"unknown job state: {state!r}")
-    out: dict[str, Any] = {"exists": False, "counts": {}, "jobs": [], "error": None}
-    conn = None
-    try:
-        conn = _connect()
-        if conn is not None:
-            out["counts"] = dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
-            rows = conn.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = ? ORDER BY updated_at DESC LIMIT ?",
-                (state, JOBS_SHOWN),
-            ).fetchall()
-            out["jobs"] = [_job(r) for r in rows]
-            out["exists"] = True
-    except sqlite3.Error as exc:
-        out["error"] = escape_line(str(exc))
-    finally:
-        if conn is not None:
-            conn.close()
-    return out
+    got, error = _reading(lambda conn: _jobs_in(conn, state, JOBS_SHOWN))
+    counts, jobs = got if got is not None else ({}, [])
+    return {"exists": got is not None, "counts": counts, "jobs": jobs, "error": error}

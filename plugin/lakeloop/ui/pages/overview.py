@@ -14,14 +14,12 @@ from typing import Any
 def bounds(now: _dt.datetime | None = None) -> tuple[str, str]:
     """``(week_start, day_start)``: local Monday midnight and local midnight of ``now`` (default:
     now), as UTC text in ``identity.utc_now``'s format (what ``Store.activity`` takes)."""
+    from ...identity import utc_text
+
     local = (now or _dt.datetime.now()).astimezone()
     day = local.replace(hour=0, minute=0, second=0, microsecond=0)
     week = day - _dt.timedelta(days=day.weekday())
-
-    def utc(t: _dt.datetime) -> str:
-        return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-    return utc(week), utc(day)
+    return utc_text(week), utc_text(day)
 
 
 def _activity(store: Any) -> dict[str, Any]:
@@ -33,17 +31,6 @@ def _proposals(store: Any) -> int:
     return len(store.skill_rows(scope="proposal"))
 
 
-async def _section(request: Any, key: str, fn: Any) -> tuple[Any, str | None]:
-    """``(value, None)`` or ``(None, one-line error)`` for one store section."""
-    from ...errors import StoreError
-    from ...textsafe import escape_line
-
-    try:
-        return await request.app.state.runner.call(key, fn), None
-    except StoreError as exc:
-        return None, escape_line(str(exc))
-
-
 async def page(request: Any) -> Any:
     """GET ``/``: the overview (HTML, 200 even when the store is unreachable)."""
     from ... import config
@@ -53,8 +40,8 @@ async def page(request: Any) -> Any:
     from ..render import render
 
     local = await asyncio.to_thread(overview_state)
-    activity, activity_error = await _section(request, "overview.activity", _activity)
-    proposals, proposals_error = await _section(request, "overview.proposals", _proposals)
+    activity, activity_error = await request.app.state.runner.section("overview.activity", _activity)
+    proposals, proposals_error = await request.app.state.runner.section("overview.proposals", _proposals)
     rows = activity["rows"] if activity else []
     totals = {k: sum(r[k] for r in rows) for k in ("sessions_today", "events_today", "sessions", "events")}
     return render(

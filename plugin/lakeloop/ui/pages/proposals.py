@@ -51,8 +51,10 @@ def _items(store: Any) -> list[dict[str, Any]]:
     return [bounded(proposal_item(view)) for view in views]
 
 
-def _cut(text: str, limit: int = TEXT_CHARS) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+def _cut(text: str) -> str:
+    from ...textsafe import cut
+
+    return cut(text, TEXT_CHARS)
 
 
 def bounded(item: dict[str, Any]) -> dict[str, Any]:
@@ -83,14 +85,12 @@ def bounded(item: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _listing(request: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """``(items, None)`` or ``([], one-line error)``."""
+    """``(items, None)`` or ``([], one-line error)``: the page's one section (``list_proposals``
+    raises ``ReviewError`` too, which is shown the same way)."""
     from ...errors import LakeloopError
-    from ...textsafe import escape_line
 
-    try:
-        return await request.app.state.runner.call("proposals.list", _items), None
-    except LakeloopError as exc:
-        return [], escape_line(str(exc))
+    items, error = await request.app.state.runner.section("proposals.list", _items, (LakeloopError,))
+    return items or [], error
 
 
 def _links(request: Any, item: dict[str, Any]) -> dict[str, str]:
@@ -182,8 +182,6 @@ async def act(request: Any, action: str) -> Any:
         return _done(request, None, escape_line(str(exc)), 503)
     except (LakeloopError, ValueError) as exc:  # e.g. skillify's DraftError: refused, not a crash
         return _done(request, None, escape_line(f"cannot {action} proposal {pid[:64]!r} of {ref[:120]!r}: {exc}"), 409)
-    finally:
-        runner.clear()
     outcome["action"] = action
     return _done(request, outcome, None, 200)
 

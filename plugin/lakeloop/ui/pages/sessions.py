@@ -44,14 +44,17 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def cut(text: str, limit: int = TEXT_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, the last one ``…`` when cut."""
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+    """``textsafe.cut`` with the page's default of ``TEXT_CHARS`` characters."""
+    from ...textsafe import cut as cut_to
+
+    return cut_to(text, limit)
 
 
 def since_bound(value: str, now: _dt.datetime | None = None) -> str | None:
     """The UTC bound (``identity.utc_now``'s format) of a ``since`` filter: ``today`` (local
     midnight), ``week`` (local Monday midnight) or a local date ``YYYY-MM-DD``; None for ``""`` or
     anything else (no filter)."""
+    from ...identity import utc_text
     from .overview import bounds
 
     week, day = bounds(now)
@@ -64,7 +67,7 @@ def since_bound(value: str, now: _dt.datetime | None = None) -> str | None:
             local = _dt.datetime.strptime(value, "%Y-%m-%d").astimezone()
         except ValueError:
             return None
-        return local.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return utc_text(local)
     return None
 
 
@@ -163,17 +166,6 @@ def _summaries(paths: tuple[str, ...]) -> Any:
     return call
 
 
-async def _call(request: Any, key: Any, fn: Any) -> tuple[Any, str | None]:
-    """``(value, None)`` or ``(None, one-line error)`` for one store section."""
-    from ...errors import StoreError
-    from ...textsafe import escape_line
-
-    try:
-        return await request.app.state.runner.call(key, fn), None
-    except StoreError as exc:
-        return None, escape_line(str(exc))
-
-
 def _hit(hit: Any, words: list[str]) -> dict[str, Any]:
     """A search hit for the template: ``{kind, path, session (bool), line, author, date, text}``."""
     from ...cli.search import session_text
@@ -236,8 +228,7 @@ async def page(request: Any) -> Any:
     if form["q"]:
         query, user, project = form["q"], form["user"] or None, form["project"] or None
         agent, since = form["agent"] or None, since_bound(form["since"])
-        hits, context["error"] = await _call(
-            request,
+        hits, context["error"] = await request.app.state.runner.section(
             ("sessions.search", query, user, project, agent, since),
             lambda store: store.search(query, limit=SEARCH_LIMIT, user=user, project=project, agent=agent, since=since),
         )
@@ -254,15 +245,15 @@ async def page(request: Any) -> Any:
         limit=PAGE_SIZE + 1,
         offset=(number - 1) * PAGE_SIZE,
     )
-    sessions, context["error"] = await _call(
-        request, ("sessions.list", listing), lambda store: store.session_list(listing)
+    sessions, context["error"] = await request.app.state.runner.section(
+        ("sessions.list", listing), lambda store: store.session_list(listing)
     )
     sessions = sessions or []
     more = len(sessions) > PAGE_SIZE
     sessions = sessions[:PAGE_SIZE]
     paths = _summary_paths(sessions)
     wanted = tuple(sorted(set(paths.values())))
-    texts, summary_error = await _call(request, ("sessions.summaries", wanted), _summaries(wanted))
+    texts, summary_error = await request.app.state.runner.section(("sessions.summaries", wanted), _summaries(wanted))
     texts = texts or {}
     for s in sessions:
         summary = texts.get(paths.get(s["path"], ""), "")
@@ -290,8 +281,7 @@ async def view(request: Any) -> Any:
     path = request.query_params.get("path", "")
     if SESSION_PATH.fullmatch(path) is None or ".." in path:
         raise HTTPException(404)
-    rows, error = await _call(
-        request,
+    rows, error = await request.app.state.runner.section(
         ("session.rows", path),
         lambda store: store.session_rows(path, limit=MAX_EVENTS, message_bytes=MESSAGE_BYTES),
     )
@@ -308,7 +298,7 @@ async def view(request: Any) -> Any:
     if first is not None:
         session_id = _plain(first.message.get("session_id")) if isinstance(first.message, dict) else ""
         where = path_for(first.author, session_id)
-        texts, summary_error = await _call(request, ("session.summary", where), _summaries((where,)))
+        texts, summary_error = await request.app.state.runner.section(("session.summary", where), _summaries((where,)))
         summary = cut(_plain((texts or {}).get(where)), SUMMARY_CHARS)
     return render(
         request,

@@ -36,17 +36,6 @@ DIFF_MAX_BODY_LINES = 5_000
 DIFF_MAX_LINES = 3_000
 
 
-async def _call(request: Any, key: str, fn: Any) -> tuple[Any, str | None]:
-    """``(value, None)`` or ``(None, one-line error)`` for one store section."""
-    from ...errors import StoreError
-    from ...textsafe import escape_line
-
-    try:
-        return await request.app.state.runner.call(key, fn), None
-    except StoreError as exc:
-        return None, escape_line(str(exc))
-
-
 def skill_list(rows: list[Any], pinned: dict[str, int]) -> list[dict[str, Any]]:
     """One item per team skill of ``rows`` (every skills row, any scope), sorted by ref:
     ``{ref, version (current, int), publisher (label), publisher_kind, created_at, pinned (int or
@@ -158,7 +147,7 @@ async def list_page(request: Any) -> Any:
     from ...skillopt import pins
     from ..render import render
 
-    rows, error = await _call(request, "skills.rows", lambda store: store.skill_rows(bodies=False))
+    rows, error = await request.app.state.runner.section("skills.rows", lambda store: store.skill_rows(bodies=False))
     return render(
         request,
         "skills.html",
@@ -195,7 +184,7 @@ async def skill_page(request: Any) -> Any:
     if parts is None:
         raise HTTPException(404)
     a, b = _version(request, "a"), _version(request, "b")
-    rows, error = await _call(request, f"skill.rows:{ref}", lambda store: team_rows(store, *parts))
+    rows, error = await request.app.state.runner.section(f"skill.rows:{ref}", lambda store: team_rows(store, *parts))
     if error is not None:
         return render(request, "skill.html", {"title": "Skill", "ref": ref, "error": error})
     current = current_row(rows)
@@ -210,7 +199,9 @@ async def skill_page(request: Any) -> Any:
     old, new = version_row(rows, a), version_row(rows, b)
     if old is None or new is None:
         raise HTTPException(404)
-    uses, uses_error = await _call(request, f"skill.outcomes:{ref}", lambda store: store.outcome_uses(ref))
+    uses, uses_error = await request.app.state.runner.section(
+        f"skill.outcomes:{ref}", lambda store: store.outcome_uses(ref)
+    )
     stats = version_items(ref, rows, uses or [], weeks=True)
     diff = await asyncio.to_thread(bounded_diff, old.body, new.body, a, b)
     return render(
